@@ -1,0 +1,814 @@
+//! Engine identity: the seed's file name, the `{family}/{file}` key, the build
+//! fingerprint and the sidecar that commits an engine.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sha2::{Digest, Sha256};
+
+/// Bumped whenever the sidecar layout changes incompatibly.
+pub const SIDECAR_SCHEMA_VERSION: u32 = 1;
+/// Part of every fingerprint, so a change of the encoding invalidates all of them.
+const FINGERPRINT_DOMAIN: &str = "trtctl-fingerprint-v1";
+pub const ENGINE_EXTENSION: &str = ".trt";
+pub const SIDECAR_SUFFIX: &str = ".json";
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error("{what} is empty")]
+    Empty { what: &'static str },
+    #[error(
+        "{what} `{value}` contains `{bad}`; allowed are letters, digits, `.` and `-`{underscore}"
+    )]
+    BadChar {
+        what: &'static str,
+        value: String,
+        bad: char,
+        underscore: &'static str,
+    },
+    #[error("{what} `{value}` could escape its directory (`..` or a leading `.`)")]
+    Escapes { what: &'static str, value: String },
+    #[error("unknown precision `{value}`; expected one of {expected}{hint}")]
+    Precision {
+        value: String,
+        expected: String,
+        hint: String,
+    },
+    #[error(
+        "`{value}` is not a GPU arch; expected `sm_` and the compute capability, like `sm_86`{hint}"
+    )]
+    Arch { value: String, hint: String },
+    #[error("`{value}` is not a TensorRT version; expected `major.minor.patch`, like `10.3.0`")]
+    TrtVersion { value: String },
+    #[error(
+        "`{value}` is not an engine file name `{{model}}_{{version}}_{{precision}}_sm_{{NN}}_{{trt}}.trt`: {why}"
+    )]
+    FileName { value: String, why: String },
+}
+
+/// Whether a name component may contain `_`. Model names and families may (the seed
+/// names `arcface_r100`); the other components may not, so a file name parses from the right.
+#[derive(Clone, Copy)]
+enum Underscore {
+    Allowed,
+    Forbidden,
+}
+
+fn validate_component(
+    what: &'static str,
+    value: &str,
+    underscore: Underscore,
+) -> Result<(), NameError> {
+    if value.is_empty() {
+        return Err(NameError::Empty { what });
+    }
+    if value.starts_with('.') || value.contains("..") {
+        return Err(NameError::Escapes {
+            what,
+            value: value.to_string(),
+        });
+    }
+    let underscore_ok = matches!(underscore, Underscore::Allowed);
+    if let Some(bad) = value.chars().find(|&c| {
+        !(c.is_ascii_alphanumeric() || c == '.' || c == '-' || (c == '_' && underscore_ok))
+    }) {
+        return Err(NameError::BadChar {
+            what,
+            value: value.to_string(),
+            bad,
+            underscore: if underscore_ok { " and `_`" } else { "" },
+        });
+    }
+    Ok(())
+}
+
+pub fn validate_model_name(value: &str) -> Result<(), NameError> {
+    validate_component("model name", value, Underscore::Allowed)
+}
+
+pub fn validate_family(value: &str) -> Result<(), NameError> {
+    validate_component("family", value, Underscore::Allowed)
+}
+
+pub fn validate_model_version(value: &str) -> Result<(), NameError> {
+    validate_component("model version", value, Underscore::Forbidden)
+}
+
+/// The closest candidate to `value`, when it is close enough to be a likely typo.
+pub fn nearest<'a>(value: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(value, c), c))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+fn did_you_mean(suggestion: Option<&str>) -> String {
+    suggestion
+        .map(|s| format!("; did you mean `{s}`?"))
+        .unwrap_or_default()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Precision {
+    Fp32,
+    Fp16,
+    Bf16,
+    Int8,
+    Fp8,
+    Best,
+}
+
+impl Precision {
+    pub const ALL: [Precision; 6] = [
+        Precision::Fp32,
+        Precision::Fp16,
+        Precision::Bf16,
+        Precision::Int8,
+        Precision::Fp8,
+        Precision::Best,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Precision::Fp32 => "fp32",
+            Precision::Fp16 => "fp16",
+            Precision::Bf16 => "bf16",
+            Precision::Int8 => "int8",
+            Precision::Fp8 => "fp8",
+            Precision::Best => "best",
+        }
+    }
+}
+
+impl fmt::Display for Precision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Precision {
+    type Err = NameError;
+    fn from_str(s: &str) -> Result<Self, NameError> {
+        Precision::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| NameError::Precision {
+                value: s.to_string(),
+                expected: Precision::ALL
+                    .iter()
+                    .map(|p| format!("`{p}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                hint: did_you_mean(nearest(s, Precision::ALL.iter().map(|p| p.as_str()))),
+            })
+    }
+}
+
+/// A CUDA compute capability as `sm_{major}{minor}`: `sm_86`, `sm_90`, `sm_120`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GpuArch {
+    major: u32,
+    minor: u32,
+}
+
+impl GpuArch {
+    pub fn new(major: u32, minor: u32) -> Self {
+        GpuArch { major, minor }
+    }
+    pub fn major(self) -> u32 {
+        self.major
+    }
+    pub fn minor(self) -> u32 {
+        self.minor
+    }
+}
+
+impl fmt::Display for GpuArch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "sm_{}{}", self.major, self.minor)
+    }
+}
+
+impl FromStr for GpuArch {
+    type Err = NameError;
+    fn from_str(s: &str) -> Result<Self, NameError> {
+        let digits = s.strip_prefix("sm_").filter(|d| {
+            (2..=3).contains(&d.len())
+                && d.bytes().all(|b| b.is_ascii_digit())
+                && !d.starts_with('0')
+        });
+        match digits {
+            Some(d) => {
+                let (major, minor) = d.split_at(d.len() - 1);
+                Ok(GpuArch::new(
+                    major.parse().unwrap_or(0),
+                    minor.parse().unwrap_or(0),
+                ))
+            }
+            None => {
+                let fixed = s
+                    .strip_prefix("sm")
+                    .map(|rest| format!("sm_{}", rest.trim_start_matches('_')));
+                let hint = fixed
+                    .filter(|f| f != s && f.parse::<GpuArch>().is_ok())
+                    .map(|f| format!("; did you mean `{f}`?"))
+                    .unwrap_or_default();
+                Err(NameError::Arch {
+                    value: s.to_string(),
+                    hint,
+                })
+            }
+        }
+    }
+}
+
+/// A TensorRT version, `major.minor.patch`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TrtVersion {
+    pub major: u32,
+    pub minor: u32,
+    pub patch: u32,
+}
+
+impl TrtVersion {
+    pub fn new(major: u32, minor: u32, patch: u32) -> Self {
+        TrtVersion {
+            major,
+            minor,
+            patch,
+        }
+    }
+
+    /// Decodes the integer TensorRT reports (`getInferLibVersion`, trtexec's `[TensorRT vNNNN]`):
+    /// `major·10000 + minor·100 + patch` from TensorRT 10 on, `major·1000 + minor·100 + patch` before.
+    pub fn from_encoded(code: u32) -> Option<Self> {
+        let version = if code >= 100_000 {
+            TrtVersion::new(code / 10_000, code / 100 % 100, code % 100)
+        } else if code >= 1_000 {
+            TrtVersion::new(code / 1_000, code / 100 % 10, code % 100)
+        } else {
+            return None;
+        };
+        Some(version)
+    }
+}
+
+impl fmt::Display for TrtVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+impl FromStr for TrtVersion {
+    type Err = NameError;
+    fn from_str(s: &str) -> Result<Self, NameError> {
+        let parts: Vec<&str> = s.split('.').collect();
+        let numbers: Option<Vec<u32>> = parts
+            .iter()
+            .map(|p| {
+                (!p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()))
+                    .then(|| p.parse().ok())
+                    .flatten()
+            })
+            .collect();
+        match numbers.as_deref() {
+            Some([major, minor, patch]) => Ok(TrtVersion::new(*major, *minor, *patch)),
+            _ => Err(NameError::TrtVersion {
+                value: s.to_string(),
+            }),
+        }
+    }
+}
+
+macro_rules! string_serde {
+    ($ty:ty) => {
+        impl Serialize for $ty {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(deserializer)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+string_serde!(Precision);
+string_serde!(GpuArch);
+string_serde!(TrtVersion);
+
+/// What names one engine: the five components of the seed's file name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct EngineId {
+    pub model_name: String,
+    pub model_version: String,
+    pub precision: Precision,
+    pub gpu_arch: GpuArch,
+    pub trt_version: TrtVersion,
+}
+
+impl EngineId {
+    /// `{model_name}_{model_version}_{precision}_{gpu_arch}_{trt_version}.trt`, as the seed named them.
+    pub fn file_name(&self) -> String {
+        format!(
+            "{}_{}_{}_{}_{}{ENGINE_EXTENSION}",
+            self.model_name, self.model_version, self.precision, self.gpu_arch, self.trt_version
+        )
+    }
+
+    /// Parses a file name back, from the right: model names may contain `_`, the other parts may not.
+    pub fn parse_file_name(file: &str) -> Result<EngineId, NameError> {
+        let fail = |why: &str| NameError::FileName {
+            value: file.to_string(),
+            why: why.to_string(),
+        };
+        let stem = file
+            .strip_suffix(ENGINE_EXTENSION)
+            .ok_or_else(|| fail("it does not end in `.trt`"))?;
+        let mut parts = stem.rsplitn(6, '_');
+        let mut next = |what: &str| {
+            parts
+                .next()
+                .ok_or_else(|| fail(&format!("the {what} is missing")))
+        };
+        let trt = next("TensorRT version")?;
+        let arch_digits = next("GPU arch")?;
+        let arch_prefix = next("GPU arch")?;
+        let precision = next("precision")?;
+        let version = next("model version")?;
+        let model = next("model name")?;
+        let trt_version = trt.parse().map_err(|e: NameError| fail(&e.to_string()))?;
+        if arch_prefix != "sm" {
+            return Err(fail("the GPU arch is not `sm_NN`"));
+        }
+        let gpu_arch = format!("sm_{arch_digits}")
+            .parse()
+            .map_err(|e: NameError| fail(&e.to_string()))?;
+        let precision = precision
+            .parse()
+            .map_err(|e: NameError| fail(&e.to_string()))?;
+        validate_model_version(version).map_err(|e| fail(&e.to_string()))?;
+        validate_model_name(model).map_err(|e| fail(&e.to_string()))?;
+        Ok(EngineId {
+            model_name: model.to_string(),
+            model_version: version.to_string(),
+            precision,
+            gpu_arch,
+            trt_version,
+        })
+    }
+
+    /// The family a model belongs to when the manifest names none: its name up to the first `_`.
+    pub fn default_family(model_name: &str) -> &str {
+        model_name.split('_').next().unwrap_or(model_name)
+    }
+}
+
+/// Where an engine lives, locally under the cache dir and remotely under the prefix:
+/// `{family}/{file}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct EngineKey {
+    pub family: String,
+    pub file: String,
+}
+
+impl EngineKey {
+    pub fn new(family: &str, id: &EngineId) -> Self {
+        EngineKey {
+            family: family.to_string(),
+            file: id.file_name(),
+        }
+    }
+
+    /// Parses `{family}/{file}` as found in a listing, refusing anything that could name a
+    /// path outside the store (absolute paths, `..`, nested directories, foreign names).
+    pub fn parse(relative: &str) -> Result<(EngineKey, EngineId), NameError> {
+        let (family, file) = relative
+            .split_once('/')
+            .ok_or_else(|| NameError::FileName {
+                value: relative.to_string(),
+                why: "it is not under a family directory".to_string(),
+            })?;
+        validate_family(family)?;
+        let id = EngineId::parse_file_name(file)?;
+        Ok((
+            EngineKey {
+                family: family.to_string(),
+                file: file.to_string(),
+            },
+            id,
+        ))
+    }
+
+    pub fn sidecar_file(&self) -> String {
+        format!("{}{SIDECAR_SUFFIX}", self.file)
+    }
+
+    /// `{family}/{file}`, relative to a cache dir or remote prefix.
+    pub fn path(&self) -> String {
+        format!("{}/{}", self.family, self.file)
+    }
+
+    pub fn sidecar_path(&self) -> String {
+        format!("{}/{}", self.family, self.sidecar_file())
+    }
+}
+
+impl fmt::Display for EngineKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.family, self.file)
+    }
+}
+
+/// An optimization profile in trtexec's terms: per input, min/opt/max dims like `1x3x112x112`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Profile {
+    /// The ONNX file's own static shapes.
+    Static,
+    /// A range over the leading (batch) dim of every dynamic input; the other dims come from the ONNX.
+    Batch { min: u32, opt: u32, max: u32 },
+    /// Explicit shapes per input name, each a `min`/`opt`/`max` dims string.
+    Shapes {
+        inputs: std::collections::BTreeMap<String, ShapeRange>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ShapeRange {
+    pub min: String,
+    pub opt: String,
+    pub max: String,
+}
+
+/// Builder settings that change the engine's bytes, hence its fingerprint.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct BuildFlags {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace_mib: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimization_level: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hardware_compatibility: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub version_compatible: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub strongly_typed: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_args: Vec<String>,
+}
+
+/// Everything that goes into an engine's bytes. Its canonical JSON is what the fingerprint hashes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct BuildInputs {
+    pub onnx_sha256: String,
+    pub precision: Precision,
+    pub gpu_arch: GpuArch,
+    pub trt_version: TrtVersion,
+    pub profile: Profile,
+    pub flags: BuildFlags,
+}
+
+impl BuildInputs {
+    pub fn fingerprint(&self) -> Fingerprint {
+        // Struct fields serialize in declaration order and maps are BTreeMaps: the encoding is
+        // canonical, identical on every machine and run.
+        let canonical = serde_json::to_vec(self).expect("build inputs serialize");
+        let mut hasher = Sha256::new();
+        hasher.update(FINGERPRINT_DOMAIN.as_bytes());
+        hasher.update([0]);
+        hasher.update(&canonical);
+        Fingerprint(hex(&hasher.finalize()))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Fingerprint(pub String);
+
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Fingerprint {
+    pub fn short(&self) -> &str {
+        &self.0[..self.0.len().min(12)]
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+/// `{file}.json` beside every engine, written last: the engine exists only once it does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sidecar {
+    pub schema_version: u32,
+    pub family: String,
+    #[serde(flatten)]
+    pub id: EngineId,
+    /// Absent for engines adopted from a legacy bucket, whose build inputs nobody recorded.
+    pub fingerprint: Option<Fingerprint>,
+    pub engine_sha256: String,
+    pub engine_size: u64,
+    pub build: Option<BuildInputs>,
+    pub provenance: Provenance,
+}
+
+/// Who made the engine, where and when; informative, never compared.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provenance {
+    pub gpu_name: Option<String>,
+    pub builder: Option<String>,
+    pub trtctl_version: String,
+    pub host: Option<String>,
+    pub build_duration_ms: Option<u64>,
+    /// Seconds since the Unix epoch.
+    pub created_at: u64,
+    /// Set when the engine came from a bucket without sidecars: its bytes were never verified.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub legacy: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SidecarError {
+    #[error("sidecar is not valid JSON for schema {SIDECAR_SCHEMA_VERSION}: {0}")]
+    Malformed(String),
+    #[error("sidecar has schema version {found}, this trtctl reads {SIDECAR_SCHEMA_VERSION}")]
+    Schema { found: u64 },
+    #[error("sidecar describes `{found}`, but sits beside `{expected}`")]
+    WrongEngine { found: String, expected: String },
+    #[error("sidecar's fingerprint does not match its own build inputs")]
+    Inconsistent,
+}
+
+impl Sidecar {
+    /// Parses and checks a sidecar found beside `key`'s engine.
+    pub fn parse_for(bytes: &[u8], key: &EngineKey) -> Result<Sidecar, SidecarError> {
+        let value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| SidecarError::Malformed(e.to_string()))?;
+        let found = value
+            .get("schema_version")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0);
+        if found != u64::from(SIDECAR_SCHEMA_VERSION) {
+            return Err(SidecarError::Schema { found });
+        }
+        let sidecar: Sidecar =
+            serde_json::from_value(value).map_err(|e| SidecarError::Malformed(e.to_string()))?;
+        let described = EngineKey::new(&sidecar.family, &sidecar.id);
+        if &described != key {
+            return Err(SidecarError::WrongEngine {
+                found: described.to_string(),
+                expected: key.to_string(),
+            });
+        }
+        if let (Some(fingerprint), Some(build)) = (&sidecar.fingerprint, &sidecar.build)
+            && &build.fingerprint() != fingerprint
+        {
+            return Err(SidecarError::Inconsistent);
+        }
+        Ok(sidecar)
+    }
+
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut bytes = serde_json::to_vec_pretty(self).expect("sidecar serializes");
+        bytes.push(b'\n');
+        bytes
+    }
+
+    pub fn key(&self) -> EngineKey {
+        EngineKey::new(&self.family, &self.id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(name: &str, version: &str, precision: Precision, arch: &str, trt: &str) -> EngineId {
+        EngineId {
+            model_name: name.into(),
+            model_version: version.into(),
+            precision,
+            gpu_arch: arch.parse().unwrap(),
+            trt_version: trt.parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn file_names_match_the_seed_bit_for_bit() {
+        let a = id("arcface_r100", "v1.0", Precision::Fp16, "sm_86", "8.6.1");
+        assert_eq!(a.file_name(), "arcface_r100_v1.0_fp16_sm_86_8.6.1.trt");
+        let b = id(
+            "arcface_r100",
+            "a1b2c3d4",
+            Precision::Fp32,
+            "sm_75",
+            "8.5.3",
+        );
+        assert_eq!(b.file_name(), "arcface_r100_a1b2c3d4_fp32_sm_75_8.5.3.trt");
+    }
+
+    #[test]
+    fn file_names_round_trip_with_underscores_in_model_names() {
+        for engine in [
+            id("arcface_r100", "v1.0", Precision::Fp16, "sm_86", "8.6.1"),
+            id("a_b_c_d", "a1b2c3d4", Precision::Int8, "sm_120", "10.16.2"),
+            id("yolo", "2024.1-rc1", Precision::Best, "sm_90", "10.3.0"),
+        ] {
+            assert_eq!(
+                EngineId::parse_file_name(&engine.file_name()).unwrap(),
+                engine
+            );
+        }
+    }
+
+    #[test]
+    fn foreign_file_names_are_refused() {
+        for bad in [
+            "arcface_r100_v1.0_fp16_sm_86_8.6.1",
+            "arcface_r100_v1.0_fp61_sm_86_8.6.1.trt",
+            "arcface_r100_v1.0_fp16_sm86_8.6.1.trt",
+            "arcface_r100_v1.0_fp16_sm_86_8.6.trt",
+            "_v1.0_fp16_sm_86_8.6.1.trt",
+            "fp16_sm_86_8.6.1.trt",
+            "a_.._fp16_sm_86_8.6.1.trt",
+        ] {
+            assert!(EngineId::parse_file_name(bad).is_err(), "{bad} parsed");
+        }
+    }
+
+    #[test]
+    fn keys_refuse_paths_that_escape() {
+        for bad in [
+            "../x/arcface_r100_v1.0_fp16_sm_86_8.6.1.trt",
+            "/etc/arcface_r100_v1.0_fp16_sm_86_8.6.1.trt",
+            "a/b/arcface_r100_v1.0_fp16_sm_86_8.6.1.trt",
+            "arcface_r100_v1.0_fp16_sm_86_8.6.1.trt",
+        ] {
+            assert!(EngineKey::parse(bad).is_err(), "{bad} parsed");
+        }
+        let (key, _) = EngineKey::parse("arcface/arcface_r100_v1.0_fp16_sm_86_8.6.1.trt").unwrap();
+        assert_eq!(key.path(), "arcface/arcface_r100_v1.0_fp16_sm_86_8.6.1.trt");
+    }
+
+    #[test]
+    fn arch_parsing_and_hints() {
+        assert_eq!("sm_86".parse::<GpuArch>().unwrap(), GpuArch::new(8, 6));
+        assert_eq!("sm_120".parse::<GpuArch>().unwrap(), GpuArch::new(12, 0));
+        assert_eq!(GpuArch::new(10, 0).to_string(), "sm_100");
+        let err = "sm86".parse::<GpuArch>().unwrap_err().to_string();
+        assert!(err.contains("did you mean `sm_86`"), "{err}");
+        assert!("sm_8".parse::<GpuArch>().is_err());
+        assert!("sm_086".parse::<GpuArch>().is_err());
+    }
+
+    #[test]
+    fn precision_suggests_the_nearest() {
+        let err = "fp61".parse::<Precision>().unwrap_err().to_string();
+        assert!(err.contains("did you mean `fp16`"), "{err}");
+    }
+
+    #[test]
+    fn trt_versions_decode_both_encodings() {
+        assert_eq!(
+            TrtVersion::from_encoded(100300),
+            Some(TrtVersion::new(10, 3, 0))
+        );
+        assert_eq!(
+            TrtVersion::from_encoded(101602),
+            Some(TrtVersion::new(10, 16, 2))
+        );
+        assert_eq!(
+            TrtVersion::from_encoded(8601),
+            Some(TrtVersion::new(8, 6, 1))
+        );
+        assert_eq!(
+            TrtVersion::from_encoded(8402),
+            Some(TrtVersion::new(8, 4, 2))
+        );
+        assert_eq!(TrtVersion::from_encoded(7), None);
+    }
+
+    fn inputs() -> BuildInputs {
+        BuildInputs {
+            onnx_sha256: "ab".repeat(32),
+            precision: Precision::Fp16,
+            gpu_arch: GpuArch::new(8, 6),
+            trt_version: TrtVersion::new(10, 3, 0),
+            profile: Profile::Batch {
+                min: 1,
+                opt: 32,
+                max: 64,
+            },
+            flags: BuildFlags {
+                workspace_mib: Some(4096),
+                ..BuildFlags::default()
+            },
+        }
+    }
+
+    #[test]
+    fn fingerprint_is_stable_across_runs_and_machines() {
+        // A literal: any change of the encoding shows here, and must bump FINGERPRINT_DOMAIN.
+        assert_eq!(
+            inputs().fingerprint().0,
+            "af79c732da86244e7fd152cd45de699226719462d13ff42391a2c1abd943e802"
+        );
+    }
+
+    #[test]
+    fn every_build_input_changes_the_fingerprint() {
+        let base = inputs().fingerprint();
+        type Change = Box<dyn Fn(&mut BuildInputs)>;
+        let variants: Vec<Change> = vec![
+            Box::new(|i| i.onnx_sha256 = "cd".repeat(32)),
+            Box::new(|i| i.precision = Precision::Fp32),
+            Box::new(|i| i.gpu_arch = GpuArch::new(8, 9)),
+            Box::new(|i| i.trt_version = TrtVersion::new(10, 3, 1)),
+            Box::new(|i| {
+                i.profile = Profile::Batch {
+                    min: 1,
+                    opt: 16,
+                    max: 64,
+                }
+            }),
+            Box::new(|i| i.profile = Profile::Static),
+            Box::new(|i| i.flags.workspace_mib = Some(2048)),
+            Box::new(|i| i.flags.optimization_level = Some(5)),
+            Box::new(|i| i.flags.version_compatible = true),
+            Box::new(|i| i.flags.extra_args = vec!["--sparsity=enable".into()]),
+        ];
+        for (n, change) in variants.iter().enumerate() {
+            let mut changed = inputs();
+            change(&mut changed);
+            assert_ne!(
+                changed.fingerprint(),
+                base,
+                "variant {n} kept the fingerprint"
+            );
+        }
+    }
+
+    #[test]
+    fn sidecars_are_checked_against_their_engine() {
+        let engine = id("arcface_r100", "v1.0", Precision::Fp16, "sm_86", "10.3.0");
+        let build = inputs();
+        let sidecar = Sidecar {
+            schema_version: SIDECAR_SCHEMA_VERSION,
+            family: "arcface".into(),
+            id: engine.clone(),
+            fingerprint: Some(build.fingerprint()),
+            engine_sha256: "00".repeat(32),
+            engine_size: 3,
+            build: Some(build),
+            provenance: Provenance::default(),
+        };
+        let key = sidecar.key();
+        assert_eq!(
+            Sidecar::parse_for(&sidecar.to_json(), &key).unwrap(),
+            sidecar
+        );
+        let other = EngineKey::new("other", &engine);
+        assert!(matches!(
+            Sidecar::parse_for(&sidecar.to_json(), &other),
+            Err(SidecarError::WrongEngine { .. })
+        ));
+        let json = String::from_utf8(sidecar.to_json()).unwrap();
+        let old = json.replace("\"schema_version\": 1", "\"schema_version\": 99");
+        assert!(matches!(
+            Sidecar::parse_for(old.as_bytes(), &key),
+            Err(SidecarError::Schema { found: 99 })
+        ));
+        let truncated = &sidecar.to_json()[..40];
+        assert!(matches!(
+            Sidecar::parse_for(truncated, &key),
+            Err(SidecarError::Malformed(_))
+        ));
+        let mut tampered = sidecar.clone();
+        tampered.fingerprint = Some(Fingerprint("ff".repeat(32)));
+        assert!(matches!(
+            Sidecar::parse_for(&tampered.to_json(), &key),
+            Err(SidecarError::Inconsistent)
+        ));
+    }
+}

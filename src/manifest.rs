@@ -1,0 +1,869 @@
+//! `engines.toml`: the desired engines, validated with errors that point at file, line and fix.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::identity::{
+    self, BuildFlags, EngineId, GpuArch, Precision, Profile, ShapeRange, TrtVersion,
+};
+use crate::store::remote::RemoteSettings;
+
+const DEFAULT_PRECISIONS: [Precision; 1] = [Precision::Fp16];
+const DEFAULT_PART_SIZE_MIB: u64 = 16;
+const DEFAULT_TRANSFER_CONCURRENCY: usize = 8;
+
+/// The TensorRT version engines are built for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrtPin {
+    Pinned(TrtVersion),
+    /// Whatever the local TensorRT is.
+    Auto,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelVersion {
+    Declared(String),
+    /// The first 8 hex digits of the ONNX file's sha256.
+    Auto,
+}
+
+impl ModelVersion {
+    pub fn resolve(&self, onnx_sha256: &str) -> String {
+        match self {
+            ModelVersion::Declared(v) => v.clone(),
+            ModelVersion::Auto => onnx_sha256[..8].to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelSpec {
+    pub name: String,
+    pub family: String,
+    /// Absolute (resolved against the manifest's directory).
+    pub onnx: PathBuf,
+    pub version: ModelVersion,
+    pub precisions: Vec<Precision>,
+    pub archs: Vec<GpuArch>,
+    pub profile: Profile,
+    pub flags: BuildFlags,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuilderSettings {
+    pub trtexec: Option<PathBuf>,
+    /// Share one timing cache per arch and TensorRT version across builds.
+    pub timing_cache: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    pub path: PathBuf,
+    /// sha256 of the manifest's bytes: a saved plan is refused once it changes.
+    pub sha256: String,
+    pub trt_version: TrtPin,
+    pub cache_dir: Option<PathBuf>,
+    pub remote: Option<RemoteSettings>,
+    pub builder: BuilderSettings,
+    pub models: Vec<ModelSpec>,
+}
+
+/// One problem in a manifest, located in its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+    pub help: Option<String>,
+    source_line: String,
+    width: usize,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{}:{}:{}: {}",
+            self.file.display(),
+            self.line,
+            self.column,
+            self.message
+        )?;
+        let gutter = self.line.to_string().len();
+        writeln!(f, "{:gutter$} |", "")?;
+        writeln!(f, "{} | {}", self.line, self.source_line)?;
+        write!(
+            f,
+            "{:gutter$} | {}{}",
+            "",
+            " ".repeat(self.column - 1),
+            "^".repeat(self.width.max(1))
+        )?;
+        if let Some(help) = &self.help {
+            write!(f, "\n{:gutter$} = help: {help}", "")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("cannot read manifest {}: {source}\n  = help: pass the manifest with `-f path/to/engines.toml`", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Invalid(Box<Diagnostic>),
+}
+
+impl ManifestError {
+    pub fn diagnostic(&self) -> Option<&Diagnostic> {
+        match self {
+            ManifestError::Invalid(d) => Some(d),
+            ManifestError::Read { .. } => None,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawManifest {
+    trt_version: Option<Spanned<String>>,
+    cache: Option<RawCache>,
+    remote: Option<RawRemote>,
+    builder: Option<RawBuilder>,
+    defaults: Option<RawDefaults>,
+    #[serde(default)]
+    model: Vec<RawModel>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCache {
+    dir: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRemote {
+    url: Spanned<String>,
+    endpoint: Option<String>,
+    region: Option<String>,
+    part_size_mib: Option<Spanned<u64>>,
+    concurrency: Option<Spanned<usize>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBuilder {
+    trtexec: Option<String>,
+    timing_cache: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDefaults {
+    precisions: Option<Spanned<Vec<Precision>>>,
+    archs: Option<Spanned<Vec<GpuArch>>>,
+    batch: Option<Spanned<RawBatch>>,
+    build: Option<RawFlags>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawModel {
+    name: Spanned<String>,
+    family: Option<Spanned<String>>,
+    onnx: Spanned<String>,
+    version: Option<Spanned<String>>,
+    precisions: Option<Spanned<Vec<Precision>>>,
+    archs: Option<Spanned<Vec<GpuArch>>>,
+    batch: Option<Spanned<RawBatch>>,
+    shapes: Option<Spanned<BTreeMap<String, ShapeRange>>>,
+    build: Option<RawFlags>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+struct RawBatch {
+    min: u32,
+    opt: u32,
+    max: u32,
+}
+
+#[derive(Deserialize, Clone, Default)]
+#[serde(deny_unknown_fields)]
+struct RawFlags {
+    workspace_mib: Option<u64>,
+    optimization_level: Option<Spanned<u8>>,
+    hardware_compatibility: Option<String>,
+    version_compatible: Option<bool>,
+    strongly_typed: Option<bool>,
+    extra_args: Option<Vec<String>>,
+}
+
+impl RawFlags {
+    /// Field by field: what the model sets wins over `[defaults.build]`.
+    fn over(self, defaults: &RawFlags) -> RawFlags {
+        RawFlags {
+            workspace_mib: self.workspace_mib.or(defaults.workspace_mib),
+            optimization_level: self
+                .optimization_level
+                .or_else(|| defaults.optimization_level.clone()),
+            hardware_compatibility: self
+                .hardware_compatibility
+                .or_else(|| defaults.hardware_compatibility.clone()),
+            version_compatible: self.version_compatible.or(defaults.version_compatible),
+            strongly_typed: self.strongly_typed.or(defaults.strongly_typed),
+            extra_args: self.extra_args.or_else(|| defaults.extra_args.clone()),
+        }
+    }
+}
+
+/// Locates problems in one manifest's text.
+struct Source<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Source<'_> {
+    fn error(
+        &self,
+        span: Range<usize>,
+        message: impl Into<String>,
+        help: Option<String>,
+    ) -> ManifestError {
+        let start = span.start.min(self.text.len());
+        let line_start = self.text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = self.text[start..]
+            .find('\n')
+            .map_or(self.text.len(), |i| start + i);
+        let source_line = self.text[line_start..line_end]
+            .trim_end_matches('\r')
+            .to_string();
+        let column = self.text[line_start..start].chars().count() + 1;
+        let width = self.text[start..span.end.clamp(start, line_end)]
+            .chars()
+            .count();
+        ManifestError::Invalid(Box::new(Diagnostic {
+            file: self.path.to_path_buf(),
+            line: self.text[..start].matches('\n').count() + 1,
+            column,
+            message: message.into(),
+            help,
+            source_line,
+            width,
+        }))
+    }
+
+    fn toml_error(&self, err: toml::de::Error) -> ManifestError {
+        let message = err.message().trim().to_string();
+        let help = unknown_field_help(&message).or_else(|| missing_field_help(&message));
+        self.error(err.span().unwrap_or(0..0), message, help)
+    }
+}
+
+/// serde says "unknown field `precison`, expected one of `a`, `b`": suggest the nearest.
+fn unknown_field_help(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (field, expected) = rest.split_once('`')?;
+    let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    match identity::nearest(field, candidates.iter().copied()) {
+        Some(best) => Some(format!("did you mean `{best}`?")),
+        None => Some(format!(
+            "remove `{field}`; valid keys here are {}",
+            quoted(&candidates)
+        )),
+    }
+}
+
+fn missing_field_help(message: &str) -> Option<String> {
+    let field = message.strip_prefix("missing field `")?.strip_suffix('`')?;
+    Some(format!(
+        "add `{field} = ...` to this table (see engines.toml.example)"
+    ))
+}
+
+fn quoted(items: &[&str]) -> String {
+    items
+        .iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Manifest {
+    pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Manifest::parse(path, &text)
+    }
+
+    /// Validates `text` as the manifest at `path`; relative paths in it resolve against its directory.
+    pub fn parse(path: &Path, text: &str) -> Result<Manifest, ManifestError> {
+        let source = Source { path, text };
+        let raw: RawManifest = toml::from_str(text).map_err(|e| source.toml_error(e))?;
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let trt_version = parse_trt_pin(&source, raw.trt_version.as_ref())?;
+        let defaults = raw.defaults.unwrap_or(RawDefaults {
+            precisions: None,
+            archs: None,
+            batch: None,
+            build: None,
+        });
+        if raw.model.is_empty() {
+            return Err(source.error(
+                0..0,
+                "the manifest declares no engines",
+                Some(
+                    "add a `[[model]]` table with `name` and `onnx` (see engines.toml.example)"
+                        .into(),
+                ),
+            ));
+        }
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut models = Vec::with_capacity(raw.model.len());
+        for model in raw.model {
+            let spec = resolve_model(&source, dir, &defaults, model, &mut seen)?;
+            models.push(spec);
+        }
+        Ok(Manifest {
+            path: path.to_path_buf(),
+            sha256: identity::sha256_hex(text.as_bytes()),
+            trt_version,
+            cache_dir: raw.cache.and_then(|c| c.dir).map(|d| resolve_path(dir, &d)),
+            remote: raw
+                .remote
+                .map(|r| resolve_remote(&source, dir, r))
+                .transpose()?,
+            builder: raw
+                .builder
+                .map(|b| BuilderSettings {
+                    trtexec: b.trtexec.map(|t| resolve_path(dir, &t)),
+                    timing_cache: b.timing_cache.unwrap_or(true),
+                })
+                .unwrap_or(BuilderSettings {
+                    trtexec: None,
+                    timing_cache: true,
+                }),
+            models,
+        })
+    }
+
+    /// The engine identity a model gets for one precision and arch, once its ONNX is hashed.
+    pub fn engine_id(
+        model: &ModelSpec,
+        onnx_sha256: &str,
+        precision: Precision,
+        arch: GpuArch,
+        trt: TrtVersion,
+    ) -> EngineId {
+        EngineId {
+            model_name: model.name.clone(),
+            model_version: model.version.resolve(onnx_sha256),
+            precision,
+            gpu_arch: arch,
+            trt_version: trt,
+        }
+    }
+}
+
+/// `~` means the home directory; anything relative is relative to the manifest.
+fn resolve_path(dir: &Path, value: &str) -> PathBuf {
+    if let Some(rest) = value.strip_prefix("~/")
+        && let Some(home) = std::env::var_os("HOME")
+    {
+        return PathBuf::from(home).join(rest);
+    }
+    dir.join(value)
+}
+
+fn parse_trt_pin(
+    source: &Source,
+    value: Option<&Spanned<String>>,
+) -> Result<TrtPin, ManifestError> {
+    let Some(value) = value else {
+        return Ok(TrtPin::Auto);
+    };
+    if value.get_ref() == "auto" {
+        return Ok(TrtPin::Auto);
+    }
+    value.get_ref().parse().map(TrtPin::Pinned).map_err(|e: identity::NameError| {
+        source.error(
+            value.span(),
+            e.to_string(),
+            Some("pin a version like `trt_version = \"10.3.0\"`, or use `\"auto\"` for the local TensorRT".into()),
+        )
+    })
+}
+
+fn resolve_remote(
+    source: &Source,
+    dir: &Path,
+    raw: RawRemote,
+) -> Result<RemoteSettings, ManifestError> {
+    let url = raw.url.get_ref();
+    let url = if let Some(rel) = url.strip_prefix("file://").filter(|p| !p.starts_with('/')) {
+        format!("file://{}", absolute(&dir.join(rel)).display())
+    } else if url.starts_with("s3://") || url.starts_with("file:///") {
+        url.clone()
+    } else {
+        return Err(source.error(
+            raw.url.span(),
+            format!("unsupported remote URL `{url}`"),
+            Some(
+                "use `s3://bucket/prefix` or `file:///absolute/dir` (or `file://relative/dir`)"
+                    .into(),
+            ),
+        ));
+    };
+    let positive = |value: &Option<Spanned<u64>>, what: &str| match value {
+        Some(v) if *v.get_ref() == 0 => {
+            Err(source.error(v.span(), format!("`{what}` must be at least 1"), None))
+        }
+        _ => Ok(()),
+    };
+    positive(&raw.part_size_mib, "part_size_mib")?;
+    positive(
+        &raw.concurrency
+            .as_ref()
+            .map(|c| Spanned::new(c.span(), *c.get_ref() as u64)),
+        "concurrency",
+    )?;
+    Ok(RemoteSettings {
+        url,
+        endpoint: raw.endpoint,
+        region: raw.region,
+        part_size: raw
+            .part_size_mib
+            .map_or(DEFAULT_PART_SIZE_MIB, |p| *p.get_ref())
+            * 1024
+            * 1024,
+        concurrency: raw
+            .concurrency
+            .map_or(DEFAULT_TRANSFER_CONCURRENCY, |c| *c.get_ref()),
+    })
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+fn non_empty<T: Clone>(
+    source: &Source,
+    list: &Spanned<Vec<T>>,
+    what: &str,
+) -> Result<Vec<T>, ManifestError> {
+    if list.get_ref().is_empty() {
+        return Err(source.error(
+            list.span(),
+            format!("`{what}` is empty"),
+            Some(format!(
+                "list at least one, or remove `{what}` to use [defaults]"
+            )),
+        ));
+    }
+    Ok(list.get_ref().clone())
+}
+
+fn resolve_model(
+    source: &Source,
+    dir: &Path,
+    defaults: &RawDefaults,
+    model: RawModel,
+    seen: &mut HashMap<String, usize>,
+) -> Result<ModelSpec, ManifestError> {
+    let name = model.name.get_ref().clone();
+    identity::validate_model_name(&name)
+        .map_err(|e| source.error(model.name.span(), e.to_string(), None))?;
+    let line = source.text[..model.name.span().start].matches('\n').count() + 1;
+    if let Some(first) = seen.insert(name.clone(), line) {
+        return Err(source.error(
+            model.name.span(),
+            format!("model `{name}` is declared twice (first on line {first})"),
+            Some("give each [[model]] a unique `name`, or merge the two".into()),
+        ));
+    }
+    let family = match &model.family {
+        Some(family) => {
+            identity::validate_family(family.get_ref())
+                .map_err(|e| source.error(family.span(), e.to_string(), None))?;
+            family.get_ref().clone()
+        }
+        None => EngineId::default_family(&name).to_string(),
+    };
+    let version = match &model.version {
+        None => ModelVersion::Auto,
+        Some(v) if v.get_ref() == "auto" => ModelVersion::Auto,
+        Some(v) => {
+            identity::validate_model_version(v.get_ref()).map_err(|e| {
+                source.error(
+                    v.span(),
+                    e.to_string(),
+                    Some("use a version like `v1.0`, or `\"auto\"`".into()),
+                )
+            })?;
+            ModelVersion::Declared(v.get_ref().clone())
+        }
+    };
+    let precisions = match model.precisions.as_ref().or(defaults.precisions.as_ref()) {
+        Some(list) => dedup(non_empty(source, list, "precisions")?),
+        None => DEFAULT_PRECISIONS.to_vec(),
+    };
+    let archs = match model.archs.as_ref().or(defaults.archs.as_ref()) {
+        Some(list) => dedup(non_empty(source, list, "archs")?),
+        None => {
+            return Err(source.error(
+                model.name.span(),
+                format!("model `{name}` names no GPU archs"),
+                Some("add `archs = [\"sm_86\"]` to the model or to [defaults]".into()),
+            ));
+        }
+    };
+    let onnx = resolve_onnx(source, dir, &model.onnx)?;
+    let profile = resolve_profile(source, &model, defaults)?;
+    let flags = resolve_flags(
+        source,
+        model
+            .build
+            .unwrap_or_default()
+            .over(defaults.build.as_ref().unwrap_or(&RawFlags::default())),
+    )?;
+    Ok(ModelSpec {
+        name,
+        family,
+        onnx,
+        version,
+        precisions,
+        archs,
+        profile,
+        flags,
+    })
+}
+
+/// Drops repeats, keeping the manifest's order.
+fn dedup<T: PartialEq>(list: Vec<T>) -> Vec<T> {
+    list.into_iter().fold(Vec::new(), |mut kept, item| {
+        if !kept.contains(&item) {
+            kept.push(item);
+        }
+        kept
+    })
+}
+
+fn resolve_onnx(
+    source: &Source,
+    dir: &Path,
+    onnx: &Spanned<String>,
+) -> Result<PathBuf, ManifestError> {
+    let path = absolute(&resolve_path(dir, onnx.get_ref()));
+    let problem = match std::fs::metadata(&path) {
+        Ok(meta) if meta.is_file() => return Ok(path),
+        Ok(_) => "is not a file",
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => "does not exist",
+        Err(_) => "cannot be read",
+    };
+    Err(source.error(
+        onnx.span(),
+        format!("ONNX file `{}` {problem} (looked at {})", onnx.get_ref(), path.display()),
+        Some("paths are relative to the manifest's directory; fix the path or export the model there".into()),
+    ))
+}
+
+fn resolve_profile(
+    source: &Source,
+    model: &RawModel,
+    defaults: &RawDefaults,
+) -> Result<Profile, ManifestError> {
+    if let (Some(batch), Some(_)) = (&model.batch, &model.shapes) {
+        return Err(source.error(
+            batch.span(),
+            "`batch` and `shapes` are both set",
+            Some("use `batch` for a batch range over the ONNX shapes, or `shapes` for explicit per-input shapes, not both".into()),
+        ));
+    }
+    if let Some(shapes) = &model.shapes {
+        for (input, range) in shapes.get_ref() {
+            for dims in [&range.min, &range.opt, &range.max] {
+                if !is_dims(dims) {
+                    return Err(source.error(
+                        shapes.span(),
+                        format!("shape `{dims}` of input `{input}` is not dims like `1x3x112x112`"),
+                        None,
+                    ));
+                }
+            }
+        }
+        return Ok(Profile::Shapes {
+            inputs: shapes.get_ref().clone(),
+        });
+    }
+    match model.batch.as_ref().or(defaults.batch.as_ref()) {
+        Some(batch) => {
+            let RawBatch { min, opt, max } = *batch.get_ref();
+            if min == 0 || min > opt || opt > max {
+                return Err(source.error(
+                    batch.span(),
+                    format!(
+                        "batch range min={min} opt={opt} max={max} is not 1 <= min <= opt <= max"
+                    ),
+                    Some("for example `batch = { min = 1, opt = 32, max = 64 }`".into()),
+                ));
+            }
+            Ok(Profile::Batch { min, opt, max })
+        }
+        None => Ok(Profile::Static),
+    }
+}
+
+fn is_dims(text: &str) -> bool {
+    text.split('x')
+        .all(|d| !d.is_empty() && d.len() <= 9 && d.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn resolve_flags(source: &Source, raw: RawFlags) -> Result<BuildFlags, ManifestError> {
+    if let Some(level) = &raw.optimization_level
+        && *level.get_ref() > 5
+    {
+        return Err(source.error(
+            level.span(),
+            format!("optimization_level {} is out of range", level.get_ref()),
+            Some("TensorRT's builder optimization level is 0 to 5".into()),
+        ));
+    }
+    Ok(BuildFlags {
+        workspace_mib: raw.workspace_mib,
+        optimization_level: raw.optimization_level.map(|l| *l.get_ref()),
+        hardware_compatibility: raw.hardware_compatibility,
+        version_compatible: raw.version_compatible.unwrap_or(false),
+        strongly_typed: raw.strongly_typed.unwrap_or(false),
+        extra_args: raw.extra_args.unwrap_or_default(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Dir {
+        dir: tempfile::TempDir,
+    }
+
+    impl Dir {
+        fn new() -> Dir {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::create_dir(dir.path().join("models")).unwrap();
+            std::fs::write(dir.path().join("models/a.onnx"), b"onnx").unwrap();
+            std::fs::write(dir.path().join("models/b.onnx"), b"onnx2").unwrap();
+            Dir { dir }
+        }
+        fn parse(&self, text: &str) -> Result<Manifest, ManifestError> {
+            Manifest::parse(&self.dir.path().join("engines.toml"), text)
+        }
+        fn error(&self, text: &str) -> Diagnostic {
+            match self.parse(text) {
+                Err(ManifestError::Invalid(d)) => *d,
+                other => panic!("expected a diagnostic, got {other:?}"),
+            }
+        }
+    }
+
+    const GOOD: &str = r#"
+trt_version = "10.3.0"
+
+[defaults]
+precisions = ["fp16"]
+archs = ["sm_80", "sm_86"]
+
+[[model]]
+name = "arcface_r100"
+family = "arcface"
+onnx = "models/a.onnx"
+version = "v1.0"
+precisions = ["fp16", "fp32"]
+batch = { min = 1, opt = 32, max = 64 }
+build = { workspace_mib = 4096 }
+
+[[model]]
+name = "scrfd_10g"
+onnx = "models/b.onnx"
+"#;
+
+    #[test]
+    fn defaults_merge_into_models() {
+        let dir = Dir::new();
+        let m = dir.parse(GOOD).unwrap();
+        assert_eq!(m.trt_version, TrtPin::Pinned(TrtVersion::new(10, 3, 0)));
+        let [a, b] = &m.models[..] else { panic!() };
+        assert_eq!(a.family, "arcface");
+        assert_eq!(a.precisions, vec![Precision::Fp16, Precision::Fp32]);
+        assert_eq!(
+            a.profile,
+            Profile::Batch {
+                min: 1,
+                opt: 32,
+                max: 64
+            }
+        );
+        assert_eq!(a.flags.workspace_mib, Some(4096));
+        assert_eq!(a.version, ModelVersion::Declared("v1.0".into()));
+        assert_eq!(b.family, "scrfd");
+        assert_eq!(b.precisions, vec![Precision::Fp16]);
+        assert_eq!(b.archs, vec![GpuArch::new(8, 0), GpuArch::new(8, 6)]);
+        assert_eq!(b.version, ModelVersion::Auto);
+        assert_eq!(b.profile, Profile::Static);
+        assert!(b.onnx.is_absolute() && b.onnx.ends_with("models/b.onnx"));
+    }
+
+    #[test]
+    fn unknown_keys_suggest_the_nearest() {
+        let dir = Dir::new();
+        let d =
+            dir.error(&GOOD.replace("precisions = [\"fp16\", \"fp32\"]", "precison = [\"fp16\"]"));
+        assert_eq!((d.line, d.column), (13, 1), "{d}");
+        assert!(d.message.contains("unknown field `precison`"), "{d}");
+        assert_eq!(d.help.as_deref(), Some("did you mean `precisions`?"));
+        let shown = d.to_string();
+        assert!(
+            shown.starts_with(&format!(
+                "{}:13:1:",
+                dir.dir.path().join("engines.toml").display()
+            )),
+            "{shown}"
+        );
+        assert!(shown.contains("13 | precison = [\"fp16\"]"), "{shown}");
+    }
+
+    #[test]
+    fn bad_precision_names_line_and_fix() {
+        let d = Dir::new().error(&GOOD.replace("[\"fp16\", \"fp32\"]", "[\"fp16\", \"fp61\"]"));
+        assert_eq!(d.line, 13, "{d}");
+        assert!(d.message.contains("unknown precision `fp61`"), "{d}");
+        assert!(d.message.contains("did you mean `fp16`?"), "{d}");
+    }
+
+    #[test]
+    fn bad_archs_are_refused() {
+        let dir = Dir::new();
+        let d = dir.error(&GOOD.replace("\"sm_80\", \"sm_86\"", "\"sm_80\", \"sm86\""));
+        assert_eq!(d.line, 6, "{d}");
+        assert!(d.message.contains("did you mean `sm_86`?"), "{d}");
+        let d = dir.error(&GOOD.replace("\"sm_80\", \"sm_86\"", "\"sm_8\""));
+        assert!(d.message.contains("`sm_8` is not a GPU arch"), "{d}");
+    }
+
+    #[test]
+    fn duplicate_models_name_both_lines() {
+        let d = Dir::new().error(&GOOD.replace("scrfd_10g", "arcface_r100"));
+        assert_eq!(d.line, 18, "{d}");
+        assert!(
+            d.message.contains("declared twice (first on line 9)"),
+            "{d}"
+        );
+    }
+
+    #[test]
+    fn names_that_escape_are_refused() {
+        let dir = Dir::new();
+        for bad in ["../x", "a/b", ".hidden"] {
+            let d = dir.error(&GOOD.replace("name = \"scrfd_10g\"", &format!("name = \"{bad}\"")));
+            assert_eq!(d.line, 18, "{d}");
+        }
+        let d = dir.error(&GOOD.replace("family = \"arcface\"", "family = \"../etc\""));
+        assert_eq!(d.line, 10, "{d}");
+        let d = dir.error(&GOOD.replace("version = \"v1.0\"", "version = \"v1_0\""));
+        assert!(
+            d.message.contains("model version `v1_0` contains `_`"),
+            "{d}"
+        );
+    }
+
+    #[test]
+    fn empty_lists_are_refused() {
+        let d = Dir::new().error(&GOOD.replace("[\"fp16\", \"fp32\"]", "[]"));
+        assert!(d.message.contains("`precisions` is empty"), "{d}");
+        assert_eq!(d.line, 13);
+    }
+
+    #[test]
+    fn missing_onnx_names_the_resolved_path() {
+        let d = Dir::new().error(&GOOD.replace("models/b.onnx", "models/missing.onnx"));
+        assert_eq!(d.line, 19, "{d}");
+        assert!(
+            d.message.contains("`models/missing.onnx` does not exist"),
+            "{d}"
+        );
+        assert!(d.help.unwrap().contains("relative to the manifest"));
+    }
+
+    #[test]
+    fn syntax_errors_point_at_the_text() {
+        let d = Dir::new().error("trt_version = \"10.3.0\"\n[[model]\nname = 1\n");
+        assert_eq!(d.line, 2, "{d}");
+    }
+
+    #[test]
+    fn missing_fields_say_what_to_add() {
+        let d = Dir::new().error("[[model]]\nname = \"x\"\narchs = [\"sm_86\"]\n");
+        assert!(d.message.contains("missing field `onnx`"), "{d}");
+        assert!(d.help.unwrap().contains("add `onnx = ...`"));
+    }
+
+    #[test]
+    fn bad_batch_and_conflicting_profiles() {
+        let dir = Dir::new();
+        let d = dir.error(&GOOD.replace("min = 1, opt = 32", "min = 8, opt = 4"));
+        assert!(d.message.contains("is not 1 <= min <= opt <= max"), "{d}");
+        let both = GOOD.replace(
+            "build = { workspace_mib = 4096 }",
+            "shapes = { input = { min = \"1x3\", opt = \"2x3\", max = \"4x3\" } }",
+        );
+        let d = dir.error(&both);
+        assert!(
+            d.message.contains("`batch` and `shapes` are both set"),
+            "{d}"
+        );
+    }
+
+    #[test]
+    fn trt_pin_is_validated() {
+        let d = Dir::new().error(&GOOD.replace("10.3.0", "10.3"));
+        assert_eq!((d.line, d.column), (2, 15), "{d}");
+        assert!(d.help.unwrap().contains("auto"));
+    }
+
+    #[test]
+    fn no_models_is_an_error() {
+        let d = Dir::new().error("trt_version = \"auto\"\n");
+        assert!(d.message.contains("declares no engines"), "{d}");
+    }
+
+    #[test]
+    fn relative_file_remotes_resolve_against_the_manifest() {
+        let dir = Dir::new();
+        let m = dir
+            .parse(&format!(
+                "{GOOD}\n[remote]\nurl = \"file://shared/engines\"\n"
+            ))
+            .unwrap();
+        let url = m.remote.unwrap().url;
+        assert!(
+            url.starts_with("file:///") && url.ends_with("shared/engines"),
+            "{url}"
+        );
+        let d = dir.error(&format!("{GOOD}\n[remote]\nurl = \"ftp://x\"\n"));
+        assert!(d.message.contains("unsupported remote URL"), "{d}");
+    }
+}

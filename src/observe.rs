@@ -1,0 +1,209 @@
+//! Observation: everything the planner needs from the world, gathered before it runs —
+//! ONNX digests (cached across runs), the local cache and the remote.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::identity::{EngineKey, Sidecar};
+use crate::plan::{DesiredEngine, RemoteEngine, RemoteSidecar, RemoteState};
+use crate::store::remote::{Remote, RemoteError};
+use crate::store::{self, Cache, LocalEngine, StoreError};
+
+const HASH_CACHE_FILE: &str = ".onnx-hashes.json";
+
+/// What identifies one version of a file without reading it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct FileStamp {
+    size: u64,
+    mtime_ns: i128,
+    inode: u64,
+    sha256: String,
+}
+
+/// ONNX digests keyed by (path, size, mtime, inode): an unchanged file is never hashed twice.
+#[derive(Debug, Default)]
+pub struct HashCache {
+    path: Option<PathBuf>,
+    entries: BTreeMap<PathBuf, FileStamp>,
+    dirty: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnnxDigests {
+    pub sha256: BTreeMap<PathBuf, String>,
+    /// How many files were actually read this time.
+    pub hashed: usize,
+}
+
+impl HashCache {
+    /// Loads the hash cache kept in the cache dir; a missing or damaged one is simply empty.
+    pub fn load(cache_dir: &Path) -> HashCache {
+        let path = cache_dir.join(HASH_CACHE_FILE);
+        let entries = std::fs::read(&path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default();
+        HashCache {
+            path: Some(path),
+            entries,
+            dirty: false,
+        }
+    }
+
+    /// sha256 of each file, in parallel, reading only files whose stamp changed.
+    pub fn digest(&mut self, files: &[PathBuf]) -> Result<OnnxDigests, StoreError> {
+        let unique: BTreeSet<&PathBuf> = files.iter().collect();
+        let results: Vec<(PathBuf, FileStamp, bool)> = unique
+            .into_par_iter()
+            .map(|path| {
+                let meta = std::fs::metadata(path).map_err(|source| StoreError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+                let mtime_ns =
+                    i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec());
+                if let Some(known) = self.entries.get(path)
+                    && known.size == meta.len()
+                    && known.mtime_ns == mtime_ns
+                    && known.inode == meta.ino()
+                {
+                    return Ok((path.clone(), known.clone(), false));
+                }
+                let (sha256, _) = store::hash_file(path)?;
+                let stamp = FileStamp {
+                    size: meta.len(),
+                    mtime_ns,
+                    inode: meta.ino(),
+                    sha256,
+                };
+                Ok((path.clone(), stamp, true))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        let mut digests = OnnxDigests {
+            sha256: BTreeMap::new(),
+            hashed: 0,
+        };
+        for (path, stamp, fresh) in results {
+            digests.sha256.insert(path.clone(), stamp.sha256.clone());
+            if fresh {
+                digests.hashed += 1;
+                self.dirty = true;
+                self.entries.insert(path, stamp);
+            }
+        }
+        Ok(digests)
+    }
+
+    /// Writes the cache back if anything was hashed. Losing it only costs a re-hash, so a
+    /// failure here is not worth failing the command for; the caller decides.
+    pub fn save(&self) -> Result<(), StoreError> {
+        match &self.path {
+            Some(path) if self.dirty => {
+                let bytes = serde_json::to_vec(&self.entries).expect("hash cache serializes");
+                store::write_atomic(path, &bytes)
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Reads the local sidecars of the wanted engines, in parallel.
+pub fn observe_local(
+    cache: &Cache,
+    desired: &[DesiredEngine],
+) -> Result<BTreeMap<EngineKey, LocalEngine>, StoreError> {
+    let listing = cache.list()?;
+    let present: Vec<(&EngineKey, u64)> = desired
+        .iter()
+        .filter_map(|d| listing.engines.get(&d.key).map(|size| (&d.key, *size)))
+        .collect();
+    Ok(present
+        .into_par_iter()
+        .filter_map(|(key, size)| {
+            // An engine without a sidecar is an interrupted write: it does not exist.
+            let sidecar = cache.read_sidecar(key)?.map_err(|e| e.to_string());
+            Some((key.clone(), LocalEngine { size, sidecar }))
+        })
+        .collect())
+}
+
+/// One LIST per family, then the sidecars of the wanted engines found there.
+pub async fn observe_remote(
+    remote: &Remote,
+    desired: &[DesiredEngine],
+) -> Result<RemoteState, RemoteError> {
+    let families: BTreeSet<&str> = desired.iter().map(|d| d.key.family.as_str()).collect();
+    let wanted: BTreeSet<&EngineKey> = desired.iter().map(|d| &d.key).collect();
+    let listings =
+        futures::future::try_join_all(families.iter().map(|f| remote.list_family(f))).await?;
+    let mut found: Vec<(EngineKey, Option<u64>, bool)> = Vec::new();
+    for listing in listings {
+        let keys: BTreeSet<&EngineKey> = listing
+            .engines
+            .keys()
+            .chain(listing.sidecars.iter())
+            .collect();
+        for key in keys.into_iter().filter(|k| wanted.contains(k)) {
+            found.push((
+                key.clone(),
+                listing.engines.get(key).copied(),
+                listing.sidecars.contains(key),
+            ));
+        }
+    }
+    let engines = futures::future::try_join_all(found.into_iter().map(
+        |(key, size, has_sidecar)| async move {
+            let sidecar = if has_sidecar {
+                match remote.read_sidecar(&key).await? {
+                    Some(bytes) => match Sidecar::parse_for(&bytes, &key) {
+                        Ok(s) => RemoteSidecar::Valid(Box::new(s)),
+                        Err(e) => RemoteSidecar::Invalid(e.to_string()),
+                    },
+                    None => RemoteSidecar::Missing,
+                }
+            } else {
+                RemoteSidecar::Missing
+            };
+            Ok::<_, RemoteError>((key, RemoteEngine { size, sidecar }))
+        },
+    ))
+    .await?;
+    Ok(RemoteState {
+        url: remote.url().to_string(),
+        writable: remote.writable(),
+        engines: engines.into_iter().collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unchanged_files_are_not_hashed_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let onnx = dir.path().join("a.onnx");
+        std::fs::write(&onnx, b"abc").unwrap();
+        let files = vec![onnx.clone(), onnx.clone()];
+        let mut cache = HashCache::load(dir.path());
+        let first = cache.digest(&files).unwrap();
+        assert_eq!(first.hashed, 1);
+        assert_eq!(
+            first.sha256[&onnx],
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        cache.save().unwrap();
+        let mut again = HashCache::load(dir.path());
+        let second = again.digest(&files).unwrap();
+        assert_eq!(second.hashed, 0);
+        assert_eq!(second.sha256, first.sha256);
+        std::fs::write(&onnx, b"abd").unwrap();
+        let third = HashCache::load(dir.path()).digest(&files).unwrap();
+        assert_eq!(third.hashed, 1);
+        assert_ne!(third.sha256, first.sha256);
+    }
+}

@@ -1,0 +1,986 @@
+//! The planner: desired engines × observed state → what to do for each, and why.
+//! Pure: every input is observed before it runs, and it does no I/O.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::PathBuf;
+
+use petgraph::graph::{DiGraph, NodeIndex};
+use serde::{Deserialize, Serialize};
+
+use crate::identity::{
+    self, BuildInputs, EngineId, EngineKey, Fingerprint, GpuArch, NameError, Precision, Sidecar,
+    TrtVersion,
+};
+use crate::manifest::Manifest;
+use crate::store::LocalEngine;
+
+/// Bumped when the saved-plan JSON changes incompatibly.
+pub const PLAN_FORMAT_VERSION: u32 = 1;
+
+/// One engine the manifest wants, with everything its bytes depend on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DesiredEngine {
+    pub key: EngineKey,
+    pub id: EngineId,
+    pub fingerprint: Fingerprint,
+    pub build: BuildInputs,
+    pub onnx: PathBuf,
+}
+
+/// Expands the manifest into engines, given each ONNX file's sha256 and the TensorRT version.
+pub fn desired_engines(
+    manifest: &Manifest,
+    onnx_sha256: &BTreeMap<PathBuf, String>,
+    trt: TrtVersion,
+) -> Vec<DesiredEngine> {
+    let mut engines = Vec::new();
+    for model in &manifest.models {
+        let Some(sha) = onnx_sha256.get(&model.onnx) else {
+            continue;
+        };
+        for &precision in &model.precisions {
+            for &arch in &model.archs {
+                let id = Manifest::engine_id(model, sha, precision, arch, trt);
+                let build = BuildInputs {
+                    onnx_sha256: sha.clone(),
+                    precision,
+                    gpu_arch: arch,
+                    trt_version: trt,
+                    profile: model.profile.clone(),
+                    flags: model.flags.clone(),
+                };
+                engines.push(DesiredEngine {
+                    key: EngineKey::new(&model.family, &id),
+                    fingerprint: build.fingerprint(),
+                    id,
+                    build,
+                    onnx: model.onnx.clone(),
+                });
+            }
+        }
+    }
+    engines
+}
+
+/// What the remote holds for one engine name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteEngine {
+    /// `None` when only a sidecar is there (an upload that died before its engine landed is
+    /// impossible: the engine goes first, so this is a foreign or damaged bucket).
+    pub size: Option<u64>,
+    pub sidecar: RemoteSidecar,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RemoteSidecar {
+    Valid(Box<Sidecar>),
+    Invalid(String),
+    /// An engine with no sidecar: written by the earlier tool that kept none.
+    Missing,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RemoteState {
+    pub url: String,
+    pub writable: bool,
+    pub engines: BTreeMap<EngineKey, RemoteEngine>,
+}
+
+/// Why a local or remote copy cannot be used as is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "why", content = "detail")]
+pub enum Staleness {
+    OnnxChanged,
+    ProfileChanged,
+    FlagsChanged,
+    Forced,
+    /// The sidecar is unreadable, of another schema, or describes other inputs.
+    BadSidecar(String),
+    /// A sidecar without its engine file.
+    EngineMissing,
+}
+
+impl fmt::Display for Staleness {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Staleness::OnnxChanged => f.write_str("ONNX changed"),
+            Staleness::ProfileChanged => f.write_str("shapes changed"),
+            Staleness::FlagsChanged => f.write_str("builder flags changed"),
+            Staleness::Forced => f.write_str("forced"),
+            Staleness::BadSidecar(why) => write!(f, "sidecar unusable: {why}"),
+            Staleness::EngineMissing => f.write_str("engine file missing"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "action")]
+pub enum Decision {
+    UpToDate {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    Fetch {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stale: Option<Staleness>,
+        /// Adopted from a bucket without sidecars: its bytes cannot be verified.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        legacy: bool,
+    },
+    Build {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stale: Option<Staleness>,
+        upload: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    Upload,
+    CannotBuild {
+        arch: GpuArch,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stale: Option<Staleness>,
+    },
+}
+
+impl Decision {
+    pub fn is_change(&self) -> bool {
+        !matches!(
+            self,
+            Decision::UpToDate { .. } | Decision::CannotBuild { .. }
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineStep {
+    #[serde(flatten)]
+    pub engine: DesiredEngine,
+    pub decision: Decision,
+}
+
+/// Picks engines: `model`, `model:precision`, `model:precision:arch`, each part may be `*`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selector {
+    model: Option<String>,
+    precision: Option<Precision>,
+    arch: Option<GpuArch>,
+    text: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "bad selector `{text}`: {why}; use `model`, `model:precision` or `model:precision:sm_NN` (`*` matches any)"
+)]
+pub struct SelectorError {
+    text: String,
+    why: String,
+}
+
+impl std::str::FromStr for Selector {
+    type Err = SelectorError;
+    fn from_str(text: &str) -> Result<Self, SelectorError> {
+        let fail = |why: String| SelectorError {
+            text: text.to_string(),
+            why,
+        };
+        let parts: Vec<&str> = text.split(':').collect();
+        if parts.len() > 3 || parts.iter().any(|p| p.is_empty()) {
+            return Err(fail("expected at most three non-empty parts".into()));
+        }
+        let part = |i: usize| parts.get(i).copied().filter(|p| *p != "*");
+        let precision = part(1)
+            .map(str::parse)
+            .transpose()
+            .map_err(|e: NameError| fail(e.to_string()))?;
+        let arch = part(2)
+            .map(str::parse)
+            .transpose()
+            .map_err(|e: NameError| fail(e.to_string()))?;
+        Ok(Selector {
+            model: part(0).map(str::to_string),
+            precision,
+            arch,
+            text: text.to_string(),
+        })
+    }
+}
+
+impl fmt::Display for Selector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl Selector {
+    pub fn matches(&self, id: &EngineId) -> bool {
+        self.model.as_ref().is_none_or(|m| *m == id.model_name)
+            && self.precision.is_none_or(|p| p == id.precision)
+            && self.arch.is_none_or(|a| a == id.gpu_arch)
+    }
+}
+
+/// Force rebuilds: of everything, or of what the selectors pick.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Force {
+    #[default]
+    Nothing,
+    All,
+    Selected(Vec<Selector>),
+}
+
+impl Force {
+    fn applies(&self, id: &EngineId) -> bool {
+        match self {
+            Force::Nothing => false,
+            Force::All => true,
+            Force::Selected(selectors) => selectors.iter().any(|s| s.matches(id)),
+        }
+    }
+}
+
+/// Everything the planner decides from.
+pub struct PlanInputs<'a> {
+    pub manifest: &'a Manifest,
+    pub trt_version: TrtVersion,
+    pub desired: Vec<DesiredEngine>,
+    pub gpu_archs: &'a [GpuArch],
+    pub local: &'a BTreeMap<EngineKey, LocalEngine>,
+    pub remote: Option<&'a RemoteState>,
+    pub targets: &'a [Selector],
+    pub force: &'a Force,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteSummary {
+    pub url: String,
+    pub writable: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub format_version: u32,
+    pub trtctl_version: String,
+    pub manifest: PathBuf,
+    pub manifest_sha256: String,
+    pub trt_version: TrtVersion,
+    pub gpu_archs: Vec<GpuArch>,
+    pub remote: Option<RemoteSummary>,
+    /// Digest of the observed state the plan was made from: a saved plan is refused once it changes.
+    pub observed_digest: String,
+    pub steps: Vec<EngineStep>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub build: usize,
+    pub fetch: usize,
+    pub upload: usize,
+    pub up_to_date: usize,
+    pub cannot_build: usize,
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Plan: {} to build, {} to fetch, {} to upload, {} up to date, {} cannot be built here.",
+            self.build, self.fetch, self.upload, self.up_to_date, self.cannot_build
+        )
+    }
+}
+
+impl Plan {
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for step in &self.steps {
+            match &step.decision {
+                Decision::UpToDate { .. } => s.up_to_date += 1,
+                Decision::Fetch { .. } => s.fetch += 1,
+                Decision::Build { upload, .. } => {
+                    s.build += 1;
+                    s.upload += usize::from(*upload);
+                }
+                Decision::Upload => s.upload += 1,
+                Decision::CannotBuild { .. } => s.cannot_build += 1,
+            }
+        }
+        s
+    }
+
+    pub fn has_changes(&self) -> bool {
+        self.steps.iter().any(|s| s.decision.is_change())
+    }
+
+    /// The DAG of actions: one hash node per ONNX file feeds each of its builds; an upload
+    /// waits for the build that makes its engine.
+    pub fn graph(&self) -> DiGraph<Node, ()> {
+        let mut graph = DiGraph::new();
+        let mut hashes: BTreeMap<&PathBuf, NodeIndex> = BTreeMap::new();
+        for step in &self.steps {
+            let key = &step.engine.key;
+            match &step.decision {
+                Decision::Fetch { .. } => {
+                    graph.add_node(Node::Fetch(key.clone()));
+                }
+                Decision::Upload => {
+                    graph.add_node(Node::Upload(key.clone()));
+                }
+                Decision::Build { upload, .. } => {
+                    let hash = *hashes.entry(&step.engine.onnx).or_insert_with(|| {
+                        graph.add_node(Node::HashOnnx(step.engine.onnx.clone()))
+                    });
+                    let build = graph.add_node(Node::Build(key.clone()));
+                    graph.add_edge(hash, build, ());
+                    if *upload {
+                        let up = graph.add_node(Node::Upload(key.clone()));
+                        graph.add_edge(build, up, ());
+                    }
+                }
+                Decision::UpToDate { .. } | Decision::CannotBuild { .. } => {}
+            }
+        }
+        graph
+    }
+
+    /// Graphviz DOT of [`Plan::graph`].
+    pub fn to_dot(&self) -> String {
+        let graph = self.graph();
+        let mut dot = String::from("digraph plan {\n  rankdir=LR;\n");
+        for index in graph.node_indices() {
+            dot.push_str(&format!(
+                "  n{} [label=\"{}\"];\n",
+                index.index(),
+                graph[index]
+            ));
+        }
+        for edge in graph.raw_edges() {
+            dot.push_str(&format!(
+                "  n{} -> n{};\n",
+                edge.source().index(),
+                edge.target().index()
+            ));
+        }
+        dot.push_str("}\n");
+        dot
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "node", content = "target")]
+pub enum Node {
+    HashOnnx(PathBuf),
+    Fetch(EngineKey),
+    Build(EngineKey),
+    Upload(EngineKey),
+}
+
+impl fmt::Display for Node {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Node::HashOnnx(path) => {
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default();
+                write!(f, "hash {name}")
+            }
+            Node::Fetch(key) => write!(f, "fetch {}", key.file),
+            Node::Build(key) => write!(f, "build {}", key.file),
+            Node::Upload(key) => write!(f, "upload {}", key.file),
+        }
+    }
+}
+
+/// How a cached copy compares with what is wanted.
+enum Copy {
+    Current,
+    /// Usable but unverifiable: adopted from a bucket without sidecars.
+    Legacy,
+    Stale(Staleness),
+    Absent,
+}
+
+fn compare_sidecar(sidecar: &Sidecar, wanted: &DesiredEngine) -> Copy {
+    let Some(fingerprint) = &sidecar.fingerprint else {
+        return Copy::Legacy;
+    };
+    if *fingerprint == wanted.fingerprint {
+        return Copy::Current;
+    }
+    let Some(build) = &sidecar.build else {
+        return Copy::Stale(Staleness::BadSidecar("no build inputs recorded".into()));
+    };
+    let why = if build.onnx_sha256 != wanted.build.onnx_sha256 {
+        Staleness::OnnxChanged
+    } else if build.profile != wanted.build.profile {
+        Staleness::ProfileChanged
+    } else {
+        Staleness::FlagsChanged
+    };
+    Copy::Stale(why)
+}
+
+fn local_copy(local: Option<&LocalEngine>, wanted: &DesiredEngine) -> Copy {
+    match local {
+        None => Copy::Absent,
+        Some(LocalEngine {
+            sidecar: Err(why), ..
+        }) => Copy::Stale(Staleness::BadSidecar(why.clone())),
+        Some(LocalEngine {
+            sidecar: Ok(s),
+            size,
+        }) if s.engine_size != *size => Copy::Stale(Staleness::BadSidecar(format!(
+            "engine is {size} bytes, sidecar says {}",
+            s.engine_size
+        ))),
+        Some(LocalEngine { sidecar: Ok(s), .. }) => compare_sidecar(s, wanted),
+    }
+}
+
+fn remote_copy(remote: Option<&RemoteEngine>, wanted: &DesiredEngine) -> Copy {
+    match remote {
+        None => Copy::Absent,
+        Some(RemoteEngine { size: None, .. }) => Copy::Stale(Staleness::EngineMissing),
+        Some(RemoteEngine { sidecar, .. }) => match sidecar {
+            RemoteSidecar::Valid(s) => compare_sidecar(s, wanted),
+            RemoteSidecar::Invalid(why) => Copy::Stale(Staleness::BadSidecar(why.clone())),
+            RemoteSidecar::Missing => Copy::Legacy,
+        },
+    }
+}
+
+fn decide(wanted: &DesiredEngine, inputs: &PlanInputs) -> Decision {
+    let local = local_copy(inputs.local.get(&wanted.key), wanted);
+    let remote_state = inputs.remote;
+    let remote = remote_copy(
+        remote_state.and_then(|r| r.engines.get(&wanted.key)),
+        wanted,
+    );
+    let writable = remote_state.is_some_and(|r| r.writable);
+    let can_build = inputs.gpu_archs.contains(&wanted.id.gpu_arch);
+    // Only an empty slot is uploaded to: create-only writes never replace what another machine put there.
+    let remote_slot_free = remote_state.is_some() && matches!(remote, Copy::Absent);
+    let upload_after_build = writable && remote_slot_free;
+    let remote_note = |remote: &Copy| match remote {
+        Copy::Stale(why) => Some(format!(
+            "remote holds another build under this name ({why}): not replaced; bump the model's `version`"
+        )),
+        _ => None,
+    };
+
+    if inputs.force.applies(&wanted.id) {
+        return if can_build {
+            Decision::Build {
+                stale: Some(Staleness::Forced),
+                upload: upload_after_build,
+                note: remote_note(&remote),
+            }
+        } else {
+            Decision::CannotBuild {
+                arch: wanted.id.gpu_arch,
+                stale: Some(Staleness::Forced),
+            }
+        };
+    }
+    let local_stale = match local {
+        Copy::Current | Copy::Legacy => {
+            let legacy = matches!(local, Copy::Legacy);
+            return if remote_slot_free && writable && !legacy {
+                Decision::Upload
+            } else {
+                Decision::UpToDate {
+                    note: if legacy {
+                        Some("legacy, unverified".into())
+                    } else if remote_slot_free && !writable {
+                        Some("remote is read-only (no credentials): not uploaded".into())
+                    } else {
+                        remote_note(&remote)
+                    },
+                }
+            };
+        }
+        Copy::Stale(why) => Some(why),
+        Copy::Absent => None,
+    };
+    match remote {
+        Copy::Current => Decision::Fetch {
+            stale: local_stale,
+            legacy: false,
+        },
+        Copy::Legacy => Decision::Fetch {
+            stale: local_stale,
+            legacy: true,
+        },
+        _ if can_build => Decision::Build {
+            stale: local_stale,
+            upload: upload_after_build,
+            note: remote_note(&remote),
+        },
+        _ => Decision::CannotBuild {
+            arch: wanted.id.gpu_arch,
+            stale: local_stale,
+        },
+    }
+}
+
+/// Hashes what the plan was decided from, so applying a saved plan can tell if the world moved.
+fn observed_digest(inputs: &PlanInputs) -> String {
+    let mut text = String::new();
+    for wanted in &inputs.desired {
+        let local = inputs.local.get(&wanted.key).map(|l| match &l.sidecar {
+            Ok(s) => format!("{}:{}", l.size, s.engine_sha256),
+            Err(e) => format!("{}:bad:{e}", l.size),
+        });
+        let remote = inputs
+            .remote
+            .and_then(|r| r.engines.get(&wanted.key))
+            .map(|r| match &r.sidecar {
+                RemoteSidecar::Valid(s) => format!("{:?}:{}", r.size, s.engine_sha256),
+                RemoteSidecar::Invalid(e) => format!("{:?}:bad:{e}", r.size),
+                RemoteSidecar::Missing => format!("{:?}:legacy", r.size),
+            });
+        text.push_str(&format!(
+            "{}={}|{local:?}|{remote:?}\n",
+            wanted.key, wanted.fingerprint
+        ));
+    }
+    identity::sha256_hex(text.as_bytes())
+}
+
+/// Decides every wanted engine. Pure: same inputs, same plan.
+pub fn plan(inputs: PlanInputs) -> Plan {
+    let mut inputs = inputs;
+    if !inputs.targets.is_empty() {
+        let targets = inputs.targets;
+        inputs
+            .desired
+            .retain(|d| targets.iter().any(|t| t.matches(&d.id)));
+    }
+    let steps = inputs
+        .desired
+        .iter()
+        .map(|wanted| EngineStep {
+            engine: wanted.clone(),
+            decision: decide(wanted, &inputs),
+        })
+        .collect();
+    let archs: BTreeSet<GpuArch> = inputs.gpu_archs.iter().copied().collect();
+    Plan {
+        format_version: PLAN_FORMAT_VERSION,
+        trtctl_version: env!("CARGO_PKG_VERSION").to_string(),
+        manifest: inputs.manifest.path.clone(),
+        manifest_sha256: inputs.manifest.sha256.clone(),
+        trt_version: inputs.trt_version,
+        gpu_archs: archs.into_iter().collect(),
+        remote: inputs.remote.map(|r| RemoteSummary {
+            url: r.url.clone(),
+            writable: r.writable,
+        }),
+        observed_digest: observed_digest(&inputs),
+        steps,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::{Profile, Provenance, SIDECAR_SCHEMA_VERSION};
+
+    const ONNX_SHA: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
+
+    struct World {
+        _dir: tempfile::TempDir,
+        manifest: Manifest,
+        gpus: Vec<GpuArch>,
+        local: BTreeMap<EngineKey, LocalEngine>,
+        remote: Option<RemoteState>,
+        force: Force,
+    }
+
+    fn arch(s: &str) -> GpuArch {
+        s.parse().unwrap()
+    }
+
+    impl World {
+        /// One model, fp16, archs sm_86 and sm_89; a GPU of sm_86 here; a writable remote.
+        fn new() -> World {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("m.onnx"), b"x").unwrap();
+            let manifest = Manifest::parse(
+                &dir.path().join("engines.toml"),
+                "trt_version = \"10.3.0\"\n[[model]]\nname = \"arcface_r100\"\nonnx = \"m.onnx\"\nversion = \"v1.0\"\narchs = [\"sm_86\", \"sm_89\"]\nbatch = { min = 1, opt = 8, max = 16 }\n",
+            )
+            .unwrap();
+            World {
+                _dir: dir,
+                manifest,
+                gpus: vec![arch("sm_86")],
+                local: BTreeMap::new(),
+                remote: Some(RemoteState {
+                    url: "s3://b/engines".into(),
+                    writable: true,
+                    engines: BTreeMap::new(),
+                }),
+                force: Force::Nothing,
+            }
+        }
+
+        fn desired(&self) -> Vec<DesiredEngine> {
+            let hashes =
+                BTreeMap::from([(self.manifest.models[0].onnx.clone(), ONNX_SHA.to_string())]);
+            desired_engines(&self.manifest, &hashes, TrtVersion::new(10, 3, 0))
+        }
+
+        fn engine(&self, arch_name: &str) -> DesiredEngine {
+            self.desired()
+                .into_iter()
+                .find(|d| d.id.gpu_arch == arch(arch_name))
+                .unwrap()
+        }
+
+        fn plan(&self) -> Plan {
+            plan(PlanInputs {
+                manifest: &self.manifest,
+                trt_version: TrtVersion::new(10, 3, 0),
+                desired: self.desired(),
+                gpu_archs: &self.gpus,
+                local: &self.local,
+                remote: self.remote.as_ref(),
+                targets: &[],
+                force: &self.force,
+            })
+        }
+
+        fn decision(&self, arch_name: &str) -> Decision {
+            let wanted = self.engine(arch_name);
+            self.plan()
+                .steps
+                .into_iter()
+                .find(|s| s.engine.key == wanted.key)
+                .unwrap()
+                .decision
+        }
+
+        fn put_local(&mut self, arch_name: &str, change: impl Fn(&mut BuildInputs)) {
+            let (key, sidecar) = self.sidecar(arch_name, change);
+            self.local.insert(
+                key,
+                LocalEngine {
+                    size: sidecar.engine_size,
+                    sidecar: Ok(sidecar),
+                },
+            );
+        }
+
+        fn put_remote(&mut self, arch_name: &str, change: impl Fn(&mut BuildInputs)) {
+            let (key, sidecar) = self.sidecar(arch_name, change);
+            self.remote.as_mut().unwrap().engines.insert(
+                key,
+                RemoteEngine {
+                    size: Some(sidecar.engine_size),
+                    sidecar: RemoteSidecar::Valid(Box::new(sidecar)),
+                },
+            );
+        }
+
+        fn sidecar(
+            &self,
+            arch_name: &str,
+            change: impl Fn(&mut BuildInputs),
+        ) -> (EngineKey, Sidecar) {
+            let wanted = self.engine(arch_name);
+            let mut build = wanted.build.clone();
+            change(&mut build);
+            let sidecar = Sidecar {
+                schema_version: SIDECAR_SCHEMA_VERSION,
+                family: wanted.key.family.clone(),
+                id: wanted.id.clone(),
+                fingerprint: Some(build.fingerprint()),
+                engine_sha256: "00".repeat(32),
+                engine_size: 10,
+                build: Some(build),
+                provenance: Provenance::default(),
+            };
+            (wanted.key, sidecar)
+        }
+    }
+
+    fn same(_: &mut BuildInputs) {}
+
+    #[test]
+    fn nothing_anywhere_builds_where_a_gpu_exists() {
+        let w = World::new();
+        assert_eq!(
+            w.decision("sm_86"),
+            Decision::Build {
+                stale: None,
+                upload: true,
+                note: None
+            }
+        );
+        assert_eq!(
+            w.decision("sm_89"),
+            Decision::CannotBuild {
+                arch: arch("sm_89"),
+                stale: None
+            }
+        );
+    }
+
+    #[test]
+    fn cached_everywhere_is_up_to_date() {
+        let mut w = World::new();
+        w.put_local("sm_86", same);
+        w.put_remote("sm_86", same);
+        assert_eq!(w.decision("sm_86"), Decision::UpToDate { note: None });
+    }
+
+    #[test]
+    fn remote_only_is_fetched_even_without_a_gpu() {
+        let mut w = World::new();
+        w.put_remote("sm_89", same);
+        assert_eq!(
+            w.decision("sm_89"),
+            Decision::Fetch {
+                stale: None,
+                legacy: false
+            }
+        );
+    }
+
+    #[test]
+    fn local_only_is_uploaded_when_writable() {
+        let mut w = World::new();
+        w.put_local("sm_86", same);
+        assert_eq!(w.decision("sm_86"), Decision::Upload);
+        w.remote.as_mut().unwrap().writable = false;
+        assert!(
+            matches!(w.decision("sm_86"), Decision::UpToDate { note: Some(n) } if n.contains("read-only"))
+        );
+        w.remote = None;
+        assert_eq!(w.decision("sm_86"), Decision::UpToDate { note: None });
+    }
+
+    #[test]
+    fn read_only_remote_builds_without_upload() {
+        let mut w = World::new();
+        w.remote.as_mut().unwrap().writable = false;
+        assert_eq!(
+            w.decision("sm_86"),
+            Decision::Build {
+                stale: None,
+                upload: false,
+                note: None
+            }
+        );
+    }
+
+    #[test]
+    fn rebuild_reasons_name_what_changed() {
+        type Change = fn(&mut BuildInputs);
+        let cases: [(Change, Staleness); 3] = [
+            (|b| b.onnx_sha256 = "ff".repeat(32), Staleness::OnnxChanged),
+            (
+                |b| {
+                    b.profile = Profile::Batch {
+                        min: 1,
+                        opt: 4,
+                        max: 16,
+                    }
+                },
+                Staleness::ProfileChanged,
+            ),
+            (|b| b.flags.workspace_mib = Some(1), Staleness::FlagsChanged),
+        ];
+        for (change, why) in cases {
+            let mut w = World::new();
+            w.remote = None;
+            w.put_local("sm_86", change);
+            assert_eq!(
+                w.decision("sm_86"),
+                Decision::Build {
+                    stale: Some(why),
+                    upload: false,
+                    note: None
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn stale_local_with_current_remote_is_fetched() {
+        let mut w = World::new();
+        w.put_local("sm_89", |b| b.onnx_sha256 = "ff".repeat(32));
+        w.put_remote("sm_89", same);
+        assert_eq!(
+            w.decision("sm_89"),
+            Decision::Fetch {
+                stale: Some(Staleness::OnnxChanged),
+                legacy: false
+            }
+        );
+    }
+
+    #[test]
+    fn stale_remote_is_never_overwritten() {
+        let mut w = World::new();
+        w.put_remote("sm_86", |b| b.onnx_sha256 = "ff".repeat(32));
+        let Decision::Build { upload, note, .. } = w.decision("sm_86") else {
+            panic!()
+        };
+        assert!(!upload);
+        assert!(note.unwrap().contains("bump the model's `version`"));
+    }
+
+    #[test]
+    fn broken_local_sidecar_forces_a_rebuild() {
+        let mut w = World::new();
+        w.remote = None;
+        w.local.insert(
+            w.engine("sm_86").key,
+            LocalEngine {
+                size: 3,
+                sidecar: Err("truncated".into()),
+            },
+        );
+        assert!(matches!(
+            w.decision("sm_86"),
+            Decision::Build {
+                stale: Some(Staleness::BadSidecar(_)),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_local_engine_of_the_wrong_size_is_stale() {
+        let mut w = World::new();
+        w.remote = None;
+        w.put_local("sm_86", same);
+        w.local.values_mut().for_each(|l| l.size += 1);
+        assert!(matches!(
+            w.decision("sm_86"),
+            Decision::Build {
+                stale: Some(Staleness::BadSidecar(_)),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn legacy_remote_engines_are_fetched_and_kept() {
+        let mut w = World::new();
+        let key = w.engine("sm_89").key;
+        w.remote.as_mut().unwrap().engines.insert(
+            key,
+            RemoteEngine {
+                size: Some(5),
+                sidecar: RemoteSidecar::Missing,
+            },
+        );
+        assert_eq!(
+            w.decision("sm_89"),
+            Decision::Fetch {
+                stale: None,
+                legacy: true
+            }
+        );
+        w.put_local("sm_89", same);
+        w.local.values_mut().for_each(|l| {
+            if let Ok(s) = &mut l.sidecar {
+                s.fingerprint = None;
+            }
+        });
+        assert_eq!(
+            w.decision("sm_89"),
+            Decision::UpToDate {
+                note: Some("legacy, unverified".into())
+            }
+        );
+    }
+
+    #[test]
+    fn force_rebuilds_selected_engines_only() {
+        let mut w = World::new();
+        w.gpus = vec![arch("sm_86"), arch("sm_89")];
+        w.put_local("sm_86", same);
+        w.put_local("sm_89", same);
+        w.put_remote("sm_86", same);
+        w.put_remote("sm_89", same);
+        w.force = Force::Selected(vec!["arcface_r100:fp16:sm_89".parse().unwrap()]);
+        assert_eq!(w.decision("sm_86"), Decision::UpToDate { note: None });
+        assert!(matches!(
+            w.decision("sm_89"),
+            Decision::Build {
+                stale: Some(Staleness::Forced),
+                upload: false,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn targets_narrow_the_plan() {
+        let w = World::new();
+        let targets: Vec<Selector> = vec!["*:*:sm_89".parse().unwrap()];
+        let plan = plan(PlanInputs {
+            manifest: &w.manifest,
+            trt_version: TrtVersion::new(10, 3, 0),
+            desired: w.desired(),
+            gpu_archs: &w.gpus,
+            local: &w.local,
+            remote: w.remote.as_ref(),
+            targets: &targets,
+            force: &Force::Nothing,
+        });
+        assert_eq!(plan.steps.len(), 1);
+        assert_eq!(plan.steps[0].engine.id.gpu_arch, arch("sm_89"));
+    }
+
+    #[test]
+    fn graph_links_hash_build_upload() {
+        let mut w = World::new();
+        w.gpus = vec![arch("sm_86"), arch("sm_89")];
+        let graph = w.plan().graph();
+        // one hash, two builds, two uploads
+        assert_eq!(graph.node_count(), 5);
+        assert_eq!(graph.edge_count(), 4);
+        assert!(petgraph::algo::toposort(&graph, None).is_ok());
+        assert_eq!(
+            w.plan().summary().to_string(),
+            "Plan: 2 to build, 0 to fetch, 2 to upload, 0 up to date, 0 cannot be built here."
+        );
+    }
+
+    #[test]
+    fn the_plan_digest_follows_the_observed_state() {
+        let mut w = World::new();
+        let before = w.plan();
+        assert_eq!(before, w.plan(), "the planner is not deterministic");
+        w.put_remote("sm_89", same);
+        assert_ne!(before.observed_digest, w.plan().observed_digest);
+    }
+
+    #[test]
+    fn selectors_parse_and_match() {
+        let id = EngineId::parse_file_name("arcface_r100_v1.0_fp16_sm_86_10.3.0.trt").unwrap();
+        for (text, hit) in [
+            ("arcface_r100", true),
+            ("arcface_r100:fp16", true),
+            ("arcface_r100:fp32", false),
+            ("*:*:sm_86", true),
+            ("*:fp16:sm_89", false),
+            ("other", false),
+        ] {
+            assert_eq!(
+                text.parse::<Selector>().unwrap().matches(&id),
+                hit,
+                "{text}"
+            );
+        }
+        for bad in ["a:fp61", "a:b:c:d", "a::sm_86", "*:*:sm86"] {
+            assert!(bad.parse::<Selector>().is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,378 @@
+//! The local engine cache: `{cache_dir}/{family}/{file}` plus `{file}.json` sidecars, the
+//! commit protocol (temp file, fsync, rename, sidecar last) and per-engine locks.
+
+pub mod remote;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use tempfile::NamedTempFile;
+
+use crate::identity::{self, EngineKey, SIDECAR_SUFFIX, Sidecar, SidecarError};
+
+/// The seed's default, under the home directory.
+pub const DEFAULT_CACHE_DIR: &str = ".cache/screenalytics/engines";
+pub const CACHE_DIR_ENV: &str = "TENSORRT_CACHE_DIR";
+/// Temp files start with this, so nothing half-written ever looks like an engine or a sidecar.
+const TEMP_PREFIX: &str = ".tmp-";
+const LOCK_DIR: &str = ".locks";
+pub const LOG_DIR: &str = "logs";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+    #[error("no cache dir: set {CACHE_DIR_ENV}, `[cache] dir` in the manifest, or HOME")]
+    NoCacheDir,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// `TENSORRT_CACHE_DIR` wins over the manifest's `[cache] dir`, which wins over the default.
+pub fn resolve_cache_dir(
+    env_value: Option<PathBuf>,
+    manifest_value: Option<&Path>,
+    home: Option<PathBuf>,
+) -> Result<PathBuf, StoreError> {
+    env_value
+        .filter(|p| !p.as_os_str().is_empty())
+        .or_else(|| manifest_value.map(Path::to_path_buf))
+        .or_else(|| home.map(|h| h.join(DEFAULT_CACHE_DIR)))
+        .ok_or(StoreError::NoCacheDir)
+}
+
+/// What the cache holds, from a directory listing (sidecars are read separately, on demand).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CacheListing {
+    /// Engine files and their sizes.
+    pub engines: BTreeMap<EngineKey, u64>,
+    pub sidecars: BTreeSet<EngineKey>,
+    /// Files in the cache that are neither: temp files, foreign names.
+    pub strays: Vec<PathBuf>,
+}
+
+/// An engine committed to the local cache: its sidecar parsed and checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalEngine {
+    pub size: u64,
+    pub sidecar: Result<Sidecar, String>,
+}
+
+/// sha256 and size of a stream, read in large chunks.
+pub fn hash_reader(mut reader: impl Read) -> io::Result<(String, u64)> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(&buf[..n]);
+        total += n as u64;
+    }
+    Ok((identity::hex(&hasher.finalize()), total))
+}
+
+pub fn hash_file(path: &Path) -> Result<(String, u64), StoreError> {
+    File::open(path).and_then(hash_reader).map_err(io_err(path))
+}
+
+/// Makes a rename durable: the directory entry is on disk once this returns.
+fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err(dir))
+}
+
+/// Writes `bytes` to `dest` atomically: temp file in the same dir, fsync, rename, fsync dir.
+pub fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let dir = parent_dir(dest);
+    fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let mut temp = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .tempfile_in(dir)
+        .map_err(io_err(dir))?;
+    temp.write_all(bytes).map_err(io_err(temp.path()))?;
+    persist(temp, dest)
+}
+
+fn persist(temp: NamedTempFile, dest: &Path) -> Result<(), StoreError> {
+    temp.as_file().sync_all().map_err(io_err(temp.path()))?;
+    temp.persist(dest).map_err(|e| StoreError::Io {
+        path: dest.to_path_buf(),
+        source: e.error,
+    })?;
+    sync_dir(parent_dir(dest))
+}
+
+/// The directory a file is in; `.` for a bare file name.
+fn parent_dir(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+#[derive(Debug, Clone)]
+pub struct Cache {
+    root: PathBuf,
+}
+
+impl Cache {
+    pub fn new(root: PathBuf) -> Cache {
+        Cache { root }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn engine_path(&self, key: &EngineKey) -> PathBuf {
+        self.root.join(&key.family).join(&key.file)
+    }
+
+    pub fn sidecar_path(&self, key: &EngineKey) -> PathBuf {
+        self.root.join(&key.family).join(key.sidecar_file())
+    }
+
+    pub fn log_path(&self, key: &EngineKey) -> PathBuf {
+        self.root.join(LOG_DIR).join(format!("{}.log", key.file))
+    }
+
+    /// Lists `{family}/{file}` entries without following symlinks; a missing cache is empty.
+    pub fn list(&self) -> Result<CacheListing, StoreError> {
+        let mut listing = CacheListing::default();
+        if !self.root.exists() {
+            return Ok(listing);
+        }
+        let walker = walkdir::WalkDir::new(&self.root)
+            .min_depth(2)
+            .max_depth(2)
+            .follow_links(false)
+            .into_iter()
+            .filter_entry(|e| e.depth() != 1 || !is_reserved_dir(e.file_name()));
+        for entry in walker {
+            let entry = entry.map_err(|e| StoreError::Io {
+                path: e.path().unwrap_or(&self.root).to_path_buf(),
+                source: e.into(),
+            })?;
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let relative = entry
+                .path()
+                .strip_prefix(&self.root)
+                .unwrap_or(entry.path());
+            let relative = relative.to_string_lossy().replace('\\', "/");
+            let engine_name = relative.strip_suffix(SIDECAR_SUFFIX).unwrap_or(&relative);
+            match EngineKey::parse(engine_name) {
+                Ok((key, _)) if engine_name.len() != relative.len() => {
+                    listing.sidecars.insert(key);
+                }
+                Ok((key, _)) => {
+                    let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+                    listing.engines.insert(key, size);
+                }
+                Err(_) => listing.strays.push(entry.path().to_path_buf()),
+            }
+        }
+        Ok(listing)
+    }
+
+    /// The sidecar beside `key`'s engine, if there is one.
+    pub fn read_sidecar(&self, key: &EngineKey) -> Option<Result<Sidecar, SidecarError>> {
+        let bytes = fs::read(self.sidecar_path(key)).ok()?;
+        Some(Sidecar::parse_for(&bytes, key))
+    }
+
+    /// A temp file beside where `key`'s engine goes: the rename that commits it stays on one filesystem.
+    pub fn temp_engine(&self, key: &EngineKey) -> Result<NamedTempFile, StoreError> {
+        let dir = self.root.join(&key.family);
+        fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        tempfile::Builder::new()
+            .prefix(&format!("{TEMP_PREFIX}{}.", key.file))
+            .tempfile_in(&dir)
+            .map_err(io_err(&dir))
+    }
+
+    /// The commit protocol: the engine is renamed into place first, then the sidecar, so a
+    /// crash at any instant leaves either no sidecar (the engine does not exist) or a complete one.
+    pub fn commit(
+        &self,
+        key: &EngineKey,
+        engine: NamedTempFile,
+        sidecar: &Sidecar,
+    ) -> Result<PathBuf, StoreError> {
+        let dest = self.engine_path(key);
+        // An older sidecar must not vouch for the new bytes while they are being swapped in.
+        self.remove_sidecar(key)?;
+        persist(engine, &dest)?;
+        write_atomic(&self.sidecar_path(key), &sidecar.to_json())?;
+        Ok(dest)
+    }
+
+    /// Un-commits an engine: the sidecar goes first, so the engine stops existing at once.
+    pub fn remove(&self, key: &EngineKey) -> Result<(), StoreError> {
+        self.remove_sidecar(key)?;
+        remove_if_present(&self.engine_path(key))
+    }
+
+    fn remove_sidecar(&self, key: &EngineKey) -> Result<(), StoreError> {
+        remove_if_present(&self.sidecar_path(key))
+    }
+
+    pub fn lock_path(&self, key: &EngineKey) -> PathBuf {
+        self.root
+            .join(LOCK_DIR)
+            .join(&key.family)
+            .join(format!("{}.lock", key.file))
+    }
+
+    /// Blocks until this process holds `key`'s lock; released when the guard drops (or the process dies).
+    pub fn lock(&self, key: &EngineKey) -> Result<EngineLock, StoreError> {
+        let file = self.open_lock(key)?;
+        file.lock().map_err(io_err(&self.lock_path(key)))?;
+        Ok(EngineLock { _file: file })
+    }
+
+    /// `None` when another process holds `key`'s lock.
+    pub fn try_lock(&self, key: &EngineKey) -> Result<Option<EngineLock>, StoreError> {
+        let file = self.open_lock(key)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(EngineLock { _file: file })),
+            Err(fs::TryLockError::WouldBlock) => Ok(None),
+            Err(fs::TryLockError::Error(e)) => Err(io_err(&self.lock_path(key))(e)),
+        }
+    }
+
+    fn open_lock(&self, key: &EngineKey) -> Result<File, StoreError> {
+        let path = self.lock_path(key);
+        let dir = path.parent().unwrap_or(&self.root);
+        fs::create_dir_all(dir).map_err(io_err(dir))?;
+        File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io_err(&path))
+    }
+}
+
+/// Holds a per-engine lock for as long as it lives.
+#[derive(Debug)]
+pub struct EngineLock {
+    _file: File,
+}
+
+fn is_reserved_dir(name: &std::ffi::OsStr) -> bool {
+    name == LOCK_DIR || name == LOG_DIR || name.to_string_lossy().starts_with('.')
+}
+
+fn remove_if_present(path: &Path) -> Result<(), StoreError> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_err(path)(e)),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::{EngineId, Provenance, SIDECAR_SCHEMA_VERSION};
+
+    fn key(model: &str) -> (EngineKey, EngineId) {
+        EngineKey::parse(&format!("fam/{model}_v1_fp16_sm_86_10.3.0.trt")).unwrap()
+    }
+
+    fn sidecar_for(key: &EngineKey, id: &EngineId, bytes: &[u8]) -> Sidecar {
+        Sidecar {
+            schema_version: SIDECAR_SCHEMA_VERSION,
+            family: key.family.clone(),
+            id: id.clone(),
+            fingerprint: None,
+            engine_sha256: identity::sha256_hex(bytes),
+            engine_size: bytes.len() as u64,
+            build: None,
+            provenance: Provenance::default(),
+        }
+    }
+
+    #[test]
+    fn cache_dir_precedence() {
+        let env = Some(PathBuf::from("/env"));
+        let manifest = Some(Path::new("/manifest"));
+        let home = Some(PathBuf::from("/home/u"));
+        assert_eq!(
+            resolve_cache_dir(env, manifest, home.clone()).unwrap(),
+            PathBuf::from("/env")
+        );
+        assert_eq!(
+            resolve_cache_dir(None, manifest, home.clone()).unwrap(),
+            PathBuf::from("/manifest")
+        );
+        assert_eq!(
+            resolve_cache_dir(Some(PathBuf::new()), None, home).unwrap(),
+            PathBuf::from("/home/u/.cache/screenalytics/engines")
+        );
+        assert!(resolve_cache_dir(None, None, None).is_err());
+    }
+
+    #[test]
+    fn commit_then_list_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_path_buf());
+        let (key, id) = key("m");
+        let mut temp = cache.temp_engine(&key).unwrap();
+        temp.write_all(b"engine").unwrap();
+        let listing = cache.list().unwrap();
+        assert!(
+            listing.engines.is_empty(),
+            "a temp file looked like an engine"
+        );
+        let sidecar = sidecar_for(&key, &id, b"engine");
+        let path = cache.commit(&key, temp, &sidecar).unwrap();
+        assert_eq!(fs::read(path).unwrap(), b"engine");
+        let listing = cache.list().unwrap();
+        assert_eq!(listing.engines.get(&key), Some(&6));
+        assert!(listing.sidecars.contains(&key));
+        assert!(listing.strays.is_empty(), "{:?}", listing.strays);
+        assert_eq!(cache.read_sidecar(&key).unwrap().unwrap(), sidecar);
+        cache.remove(&key).unwrap();
+        assert!(cache.list().unwrap().engines.is_empty());
+    }
+
+    #[test]
+    fn foreign_files_and_symlinks_are_strays_or_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_path_buf());
+        fs::create_dir_all(dir.path().join("fam")).unwrap();
+        fs::write(dir.path().join("fam/notes.txt"), b"x").unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("m_v1_fp16_sm_86_10.3.0.trt"), b"x").unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("linked")).unwrap();
+        let listing = cache.list().unwrap();
+        assert!(listing.engines.is_empty());
+        assert_eq!(listing.strays, vec![dir.path().join("fam/notes.txt")]);
+    }
+
+    #[test]
+    fn locks_exclude_other_holders() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_path_buf());
+        let (key, _) = key("m");
+        let held = cache.lock(&key).unwrap();
+        assert!(cache.try_lock(&key).unwrap().is_none());
+        drop(held);
+        assert!(cache.try_lock(&key).unwrap().is_some());
+    }
+}

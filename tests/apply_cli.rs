@@ -1,0 +1,475 @@
+//! `trtctl apply` and `trtctl ensure` with the stand-in trtexec: what gets built, how often,
+//! and what a crash leaves behind.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::project::{Project, stderr_of, stdout_of};
+
+const MANIFEST: &str = r#"
+trt_version = "10.3.0"
+
+[defaults]
+precisions = ["fp16", "fp32"]
+archs = ["sm_86"]
+
+[[model]]
+name = "arcface_r100"
+family = "arcface"
+onnx = "models/arcface_r100.onnx"
+version = "v1.0"
+batch = { min = 1, opt = 8, max = 16 }
+
+[[model]]
+name = "scrfd_10g"
+onnx = "models/scrfd_10g.onnx"
+version = "v2"
+"#;
+
+fn project() -> Project {
+    let project = Project::new();
+    project.add_model("arcface_r100");
+    project.add_model("scrfd_10g");
+    project.write_manifest(MANIFEST);
+    project
+}
+
+fn built_engines(project: &Project) -> Vec<String> {
+    let mut engines: Vec<String> = project
+        .builds()
+        .iter()
+        .map(|line| line.split_whitespace().nth(1).unwrap().to_string())
+        .map(|temp| {
+            temp.trim_start_matches(".tmp-")
+                .split(".trt")
+                .next()
+                .unwrap()
+                .to_string()
+                + ".trt"
+        })
+        .collect();
+    engines.sort();
+    engines
+}
+
+#[test]
+fn apply_builds_the_plan_once_then_nothing() {
+    let project = project();
+    let output = project
+        .trtctl()
+        .args(["apply", "--gpu-arch", "sm_86"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}{}",
+        stdout_of(&output),
+        stderr_of(&output)
+    );
+    let out = stdout_of(&output);
+    assert!(
+        out.contains("] build arcface_r100_v1.0_fp16_sm_86_10.3.0.trt ... ok ("),
+        "{out}"
+    );
+    assert!(
+        out.contains("Apply: 4 built, 0 fetched from remote, 0 from local_cache"),
+        "{out}"
+    );
+    assert_eq!(
+        built_engines(&project),
+        [
+            "arcface_r100_v1.0_fp16_sm_86_10.3.0.trt",
+            "arcface_r100_v1.0_fp32_sm_86_10.3.0.trt",
+            "scrfd_10g_v2_fp16_sm_86_10.3.0.trt",
+            "scrfd_10g_v2_fp32_sm_86_10.3.0.trt",
+        ]
+    );
+    assert_eq!(project.cached().len(), 4);
+    // The build was pinned to the GPU and given the profile from the ONNX inputs.
+    let log = std::fs::read_to_string(
+        project
+            .cache()
+            .join("logs/arcface_r100_v1.0_fp16_sm_86_10.3.0.trt.log"),
+    )
+    .unwrap();
+    assert!(log.contains("--device=0"), "{log}");
+    assert!(log.contains("--optShapes=input:8x3x112x112"), "{log}");
+    assert!(
+        log.lines().last().unwrap().starts_with("&&&& PASSED"),
+        "{log}"
+    );
+
+    project.clear_builds();
+    let again = project
+        .trtctl()
+        .args(["apply", "--gpu-arch", "sm_86"])
+        .output()
+        .unwrap();
+    assert!(again.status.success());
+    assert!(
+        stdout_of(&again).contains("Apply: 0 built, 0 fetched from remote, 4 from local_cache"),
+        "{}",
+        stdout_of(&again)
+    );
+    assert!(project.builds().is_empty());
+}
+
+#[test]
+fn a_changed_onnx_rebuilds_only_its_engines() {
+    let project = project();
+    project
+        .trtctl()
+        .args(["apply", "--gpu-arch", "sm_86"])
+        .assert()
+        .success();
+    project.clear_builds();
+    project.touch_model("scrfd_10g", 7);
+    let plan = project
+        .trtctl()
+        .args(["plan", "--gpu-arch", "sm_86"])
+        .output()
+        .unwrap();
+    let shown = stdout_of(&plan);
+    let line = shown
+        .lines()
+        .find(|l| l.contains("scrfd_10g_v2_fp16_sm_86_10.3.0.trt"))
+        .unwrap();
+    assert!(line.trim_start().starts_with("~ rebuild"), "{shown}");
+    assert!(
+        line.ends_with("scrfd_10g_v2_fp16_sm_86_10.3.0.trt (ONNX changed)"),
+        "{shown}"
+    );
+    project
+        .trtctl()
+        .args(["apply", "--gpu-arch", "sm_86"])
+        .assert()
+        .success();
+    assert_eq!(
+        built_engines(&project),
+        [
+            "scrfd_10g_v2_fp16_sm_86_10.3.0.trt",
+            "scrfd_10g_v2_fp32_sm_86_10.3.0.trt"
+        ]
+    );
+}
+
+#[test]
+fn force_rebuild_takes_a_selector() {
+    let project = project();
+    project
+        .trtctl()
+        .args(["apply", "--gpu-arch", "sm_86"])
+        .assert()
+        .success();
+    project.clear_builds();
+    project
+        .trtctl()
+        .args([
+            "apply",
+            "--gpu-arch",
+            "sm_86",
+            "--force-rebuild",
+            "arcface_r100:fp16",
+        ])
+        .assert()
+        .success();
+    assert_eq!(
+        built_engines(&project),
+        ["arcface_r100_v1.0_fp16_sm_86_10.3.0.trt"]
+    );
+    project.clear_builds();
+    project
+        .trtctl()
+        .args(["apply", "--gpu-arch", "sm_86", "--force-rebuild"])
+        .assert()
+        .success();
+    assert_eq!(built_engines(&project).len(), 4);
+}
+
+#[test]
+fn keep_going_builds_the_rest_and_still_fails() {
+    let project = project();
+    let output = project
+        .trtctl()
+        .env("STUB_FAIL_MODEL", "scrfd")
+        .args(["apply", "--gpu-arch", "sm_86", "--keep-going"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let out = stdout_of(&output);
+    assert!(out.contains("Apply: 2 built"), "{out}");
+    assert!(out.contains("2 failed"), "{out}");
+    assert!(
+        out.contains("failed: build scrfd_10g_v2_fp16_sm_86_10.3.0.trt: trtexec failed:"),
+        "{out}"
+    );
+    assert!(out.contains("--- last lines of "), "{out}");
+    assert_eq!(
+        project.cached(),
+        [
+            "arcface/arcface_r100_v1.0_fp16_sm_86_10.3.0.trt",
+            "arcface/arcface_r100_v1.0_fp32_sm_86_10.3.0.trt"
+        ]
+    );
+}
+
+#[test]
+fn without_keep_going_a_failure_stops_new_work() {
+    let project = project();
+    let output = project
+        .trtctl()
+        .env("STUB_FAIL_MODEL", "arcface")
+        .args(["apply", "--gpu-arch", "sm_86"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let out = stdout_of(&output);
+    // One GPU: builds run one at a time, so the first failure leaves the rest unstarted.
+    assert!(out.contains("1 failed, 3 skipped"), "{out}");
+    assert_eq!(project.builds().len(), 1);
+}
+
+#[test]
+fn a_build_that_passes_without_an_engine_fails() {
+    let project = project();
+    let output = project
+        .trtctl()
+        .env("STUB_EMPTY_ENGINE", "1")
+        .args([
+            "apply",
+            "--gpu-arch",
+            "sm_86",
+            "--target",
+            "arcface_r100:fp16",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stdout_of(&output).contains("wrote no engine"),
+        "{}",
+        stdout_of(&output)
+    );
+    assert!(project.cached().is_empty());
+}
+
+#[test]
+fn engines_that_cannot_be_built_fail_unless_allowed() {
+    let project = project();
+    let output = project
+        .trtctl()
+        .args(["apply", "--gpu-arch", "sm_89"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stdout_of(&output).contains("4 cannot be built here"),
+        "{}",
+        stdout_of(&output)
+    );
+    project
+        .trtctl()
+        .args(["apply", "--gpu-arch", "sm_89", "--allow-missing"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn a_trtexec_of_another_version_refuses_to_build() {
+    let project = project();
+    let output = project
+        .trtctl()
+        .env("STUB_TRT_VERSION", "10.2.0")
+        .args(["apply", "--gpu-arch", "sm_86"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr_of(&output);
+    assert!(err.contains("local TensorRT 10.2.0"), "{err}");
+    assert!(err.contains("differs from trt_version = 10.3.0"), "{err}");
+}
+
+#[test]
+fn two_concurrent_applies_build_each_engine_once() {
+    let project = project();
+    let spawn = || {
+        project
+            .trtctl_process()
+            .env("STUB_SLEEP", "0.3")
+            .args(["apply", "--gpu-arch", "sm_86"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let first = spawn();
+    let second = spawn();
+    for child in [first, second] {
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{}", stderr_of(&output));
+    }
+    assert_eq!(built_engines(&project).len(), 4, "{:?}", project.builds());
+    assert_eq!(project.cached().len(), 4);
+}
+
+#[test]
+fn a_killed_apply_leaves_nothing_that_looks_complete() {
+    let project = project();
+    let mut child = project
+        .trtctl_process()
+        .env("STUB_SLEEP", "30")
+        .args(["apply", "--gpu-arch", "sm_86"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until a build is running, then kill -9.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while project.builds().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!project.builds().is_empty(), "no build started");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(project.cached().is_empty(), "{:?}", project.cached());
+    // The orphaned stand-in may still be sleeping; the next apply does not wait for it.
+    project.clear_builds();
+    let output = project
+        .trtctl()
+        .args(["apply", "--gpu-arch", "sm_86"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(project.cached().len(), 4);
+    for engine in project.cached() {
+        let path = project.cache().join(&engine);
+        let sidecar: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(format!("{}.json", path.display())).unwrap())
+                .unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(sidecar["engine_size"], bytes.len());
+        assert_eq!(
+            sidecar["engine_sha256"],
+            trtctl::identity::sha256_hex(&bytes)
+        );
+    }
+}
+
+#[test]
+fn saved_plans_are_applied_or_refused() {
+    let project = project();
+    project
+        .trtctl()
+        .args(["plan", "--gpu-arch", "sm_86", "--out", "plan.json"])
+        .assert()
+        .success();
+    project
+        .trtctl()
+        .args(["apply", "plan.json", "--gpu-arch", "sm_86"])
+        .assert()
+        .success();
+    assert_eq!(project.cached().len(), 4);
+    // The world moved on: the saved plan no longer describes it.
+    let output = project
+        .trtctl()
+        .args(["apply", "plan.json", "--gpu-arch", "sm_86"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr_of(&output).contains(
+            "refusing the saved plan: the local cache, the remote or an ONNX file changed since"
+        ),
+        "{}",
+        stderr_of(&output)
+    );
+    project
+        .trtctl()
+        .args(["plan", "--gpu-arch", "sm_86", "--out", "plan.json"])
+        .assert()
+        .success();
+    project.write_manifest(&MANIFEST.replace("v2", "v3"));
+    let output = project
+        .trtctl()
+        .args(["apply", "plan.json", "--gpu-arch", "sm_86"])
+        .output()
+        .unwrap();
+    assert!(
+        stderr_of(&output).contains("the manifest changed since"),
+        "{}",
+        stderr_of(&output)
+    );
+}
+
+#[test]
+fn json_events_are_one_object_per_line() {
+    let project = project();
+    let output = project
+        .trtctl()
+        .args([
+            "apply",
+            "--gpu-arch",
+            "sm_86",
+            "--json",
+            "--target",
+            "scrfd_10g",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let events: Vec<serde_json::Value> = stdout_of(&output)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.first().unwrap()["event"], "begin");
+    assert_eq!(events.first().unwrap()["total"], 2);
+    assert_eq!(events.last().unwrap()["event"], "summary");
+    assert_eq!(events.last().unwrap()["built"], 2);
+    assert_eq!(
+        events.iter().filter(|e| e["event"] == "finished").count(),
+        2
+    );
+}
+
+#[test]
+fn ensure_builds_then_reuses() {
+    let project = project();
+    let ensure = || {
+        project
+            .trtctl()
+            .env("TRTCTL_TRT_VERSION", "10.3.0")
+            .args([
+                "ensure",
+                "--onnx",
+                "models/arcface_r100.onnx",
+                "--precision",
+                "fp16",
+                "--batch-size",
+                "32",
+                "--version",
+                "v1.0",
+                "--gpu-arch",
+                "sm_86",
+            ])
+            .output()
+            .unwrap()
+    };
+    let first = ensure();
+    assert!(first.status.success(), "{}", stderr_of(&first));
+    let expected = project
+        .cache()
+        .join("arcface/arcface_r100_v1.0_fp16_sm_86_10.3.0.trt");
+    assert_eq!(
+        stdout_of(&first),
+        format!("{}\tbuilt\n", expected.display())
+    );
+    assert!(expected.is_file());
+    let second = ensure();
+    assert_eq!(
+        stdout_of(&second),
+        format!("{}\tlocal_cache\n", expected.display())
+    );
+    assert_eq!(project.builds().len(), 1);
+}

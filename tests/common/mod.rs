@@ -1,0 +1,4 @@
+#![allow(dead_code)]
+
+pub mod project;
+pub mod s3;

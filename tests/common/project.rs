@@ -1,0 +1,142 @@
+//! A throwaway project for driving the real `trtctl` binary: a manifest, ONNX models, a cache
+//! dir and the stand-in trtexec, with an environment that nothing on the host leaks into.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+pub const TINY_ONNX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/models/arcface_r100.onnx");
+pub const STUB_TRTEXEC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/trtexec");
+
+/// Variables of the host that would change what trtctl does.
+const SCRUBBED: &[&str] = &[
+    "TENSORRT_CACHE_DIR",
+    "TRTCTL_GPU_ARCH",
+    "TRTCTL_TRT_VERSION",
+    "TRTEXEC",
+    "ARTIFACTS_ENDPOINT",
+    "ARTIFACTS_ACCESS_KEY",
+    "ARTIFACTS_SECRET_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_PROFILE",
+    "NO_COLOR",
+    "STUB_SLEEP",
+    "STUB_FAIL_MODEL",
+    "STUB_COUNT_DIR",
+];
+
+pub struct Project {
+    pub dir: tempfile::TempDir,
+}
+
+impl Project {
+    pub fn new() -> Project {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("models")).unwrap();
+        std::fs::create_dir_all(dir.path().join("home")).unwrap();
+        std::fs::create_dir_all(dir.path().join("runs")).unwrap();
+        Project { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn cache(&self) -> PathBuf {
+        self.path().join("cache")
+    }
+
+    /// Copies the tiny ONNX model in as `models/{name}.onnx`.
+    pub fn add_model(&self, name: &str) -> PathBuf {
+        let path = self.path().join("models").join(format!("{name}.onnx"));
+        std::fs::copy(TINY_ONNX, &path).unwrap();
+        path
+    }
+
+    /// Changes the model's bytes while keeping it valid ONNX: a repeated protobuf field
+    /// (ModelProto.model_version) overrides the earlier one.
+    pub fn touch_model(&self, name: &str, version: u8) {
+        let path = self.path().join("models").join(format!("{name}.onnx"));
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.extend_from_slice(&[0x28, version]);
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    pub fn write_manifest(&self, text: &str) -> PathBuf {
+        let path = self.path().join("engines.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// `trtctl` in the project dir, with a scrubbed environment and the stand-in trtexec.
+    pub fn trtctl(&self) -> Command {
+        Command::from_std(self.trtctl_process())
+    }
+
+    /// The same as [`Project::trtctl`], for tests that spawn and kill it.
+    pub fn trtctl_process(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("trtctl"));
+        for var in SCRUBBED {
+            cmd.env_remove(var);
+        }
+        cmd.current_dir(self.path())
+            .env("HOME", self.path().join("home"))
+            .env("TENSORRT_CACHE_DIR", self.cache())
+            .env("TRTEXEC", STUB_TRTEXEC)
+            .env("STUB_COUNT_DIR", self.path().join("runs"));
+        cmd
+    }
+
+    /// The builds the stand-in trtexec ran, one `onnx engine device pid` line each.
+    pub fn builds(&self) -> Vec<String> {
+        std::fs::read_to_string(self.path().join("runs/runs.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    pub fn clear_builds(&self) {
+        let _ = std::fs::remove_file(self.path().join("runs/runs.log"));
+    }
+
+    /// Every committed engine in the cache: `family/file` names with a sidecar beside them.
+    pub fn cached(&self) -> Vec<String> {
+        let mut found = Vec::new();
+        let Ok(families) = std::fs::read_dir(self.cache()) else {
+            return found;
+        };
+        for family in families.flatten() {
+            let name = family.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || name == "logs" || name == "timing" {
+                continue;
+            }
+            for file in std::fs::read_dir(family.path()).unwrap().flatten() {
+                let file = file.file_name().to_string_lossy().into_owned();
+                if file.ends_with(".trt") && family.path().join(format!("{file}.json")).exists() {
+                    found.push(format!("{name}/{file}"));
+                }
+            }
+        }
+        found.sort();
+        found
+    }
+
+    /// Replaces the temp dir's path in output, so snapshots hold on every machine.
+    pub fn redact(&self, text: &str) -> String {
+        text.replace(&self.path().display().to_string(), "[PROJECT]")
+    }
+}
+
+pub fn stdout_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}

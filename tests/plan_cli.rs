@@ -1,0 +1,273 @@
+//! `trtctl plan` driven as a user would: the real binary on temp projects.
+
+mod common;
+
+use common::project::{Project, stderr_of, stdout_of};
+
+const TWO_BY_TWO_BY_THREE: &str = r#"
+trt_version = "10.3.0"
+
+[remote]
+url = "file://remote"
+
+[defaults]
+precisions = ["fp16", "fp32"]
+archs = ["sm_80", "sm_86", "sm_89"]
+
+[[model]]
+name = "arcface_r100"
+family = "arcface"
+onnx = "models/arcface_r100.onnx"
+version = "v1.0"
+batch = { min = 1, opt = 8, max = 16 }
+
+[[model]]
+name = "scrfd_10g"
+onnx = "models/scrfd_10g.onnx"
+version = "v2"
+"#;
+
+fn two_models() -> Project {
+    let project = Project::new();
+    project.add_model("arcface_r100");
+    project.add_model("scrfd_10g");
+    project.write_manifest(TWO_BY_TWO_BY_THREE);
+    project
+}
+
+#[test]
+fn the_example_manifest_plans_on_a_fresh_machine() {
+    let project = Project::new();
+    std::fs::create_dir_all(project.path().join("models")).unwrap();
+    project.add_model("arcface_r100");
+    let example =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/engines.toml.example"))
+            .unwrap();
+    std::fs::write(project.path().join("engines.toml.example"), example).unwrap();
+    let output = project
+        .trtctl()
+        .env_remove("TENSORRT_CACHE_DIR")
+        .args(["plan", "-f", "engines.toml.example", "--gpu-arch", "sm_86"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    insta::assert_snapshot!("example_plan", project.redact(&stdout_of(&output)));
+}
+
+#[test]
+fn a_partly_cached_world_is_planned_like_terraform() {
+    let project = two_models();
+    // Machine A (sm_86) builds and uploads its engines; machine B (sm_89) builds arcface's.
+    project
+        .trtctl()
+        .args(["apply", "--gpu-arch", "sm_86", "--allow-missing"])
+        .assert()
+        .success();
+    let other_cache = project.path().join("cache-b");
+    project
+        .trtctl()
+        .env("TENSORRT_CACHE_DIR", &other_cache)
+        .args([
+            "apply",
+            "--gpu-arch",
+            "sm_89",
+            "--target",
+            "arcface_r100",
+            "--allow-missing",
+        ])
+        .assert()
+        .success();
+    // Locally lost: one engine; remotely lost: another.
+    let cache = project.cache();
+    std::fs::remove_file(cache.join("arcface/arcface_r100_v1.0_fp32_sm_86_10.3.0.trt.json"))
+        .unwrap();
+    std::fs::remove_file(
+        project
+            .path()
+            .join("remote/scrfd/scrfd_10g_v2_fp32_sm_86_10.3.0.trt.json"),
+    )
+    .unwrap();
+    std::fs::remove_file(
+        project
+            .path()
+            .join("remote/scrfd/scrfd_10g_v2_fp32_sm_86_10.3.0.trt"),
+    )
+    .unwrap();
+
+    let output = project
+        .trtctl()
+        .args(["plan", "--gpu-arch", "sm_86", "--gpu-arch", "sm_89"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let text = project.redact(&stdout_of(&output));
+    insta::assert_snapshot!("partly_cached_plan", text);
+
+    let json = project
+        .trtctl()
+        .args([
+            "plan",
+            "--json",
+            "--gpu-arch",
+            "sm_86",
+            "--gpu-arch",
+            "sm_89",
+        ])
+        .output()
+        .unwrap();
+    let plan: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(plan["format_version"], 1);
+    assert_eq!(plan["trt_version"], "10.3.0");
+    let steps = plan["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 12);
+    let actions: Vec<&str> = steps
+        .iter()
+        .map(|s| s["decision"]["action"].as_str().unwrap())
+        .collect();
+    let count = |a: &str| actions.iter().filter(|x| **x == a).count();
+    assert_eq!(
+        (
+            count("build"),
+            count("fetch"),
+            count("upload"),
+            count("up_to_date"),
+            count("cannot_build")
+        ),
+        (2, 3, 1, 2, 4),
+        "{actions:?}"
+    );
+    let fetched = steps
+        .iter()
+        .find(|s| s["key"]["file"] == "arcface_r100_v1.0_fp32_sm_86_10.3.0.trt")
+        .unwrap();
+    assert_eq!(fetched["decision"]["action"], "fetch");
+    assert_eq!(fetched["key"]["family"], "arcface");
+    assert_eq!(fetched["fingerprint"].as_str().unwrap().len(), 64);
+}
+
+#[test]
+fn detailed_exit_codes_say_what_is_pending() {
+    let project = two_models();
+    let plan = |archs: &[&str]| {
+        let mut cmd = project.trtctl();
+        cmd.args(["plan", "--detailed-exitcode", "--target", "*:*:sm_86"]);
+        for arch in archs {
+            cmd.args(["--gpu-arch", arch]);
+        }
+        cmd.output().unwrap().status.code()
+    };
+    assert_eq!(
+        plan(&["sm_80"]),
+        Some(3),
+        "nothing can be built: unsatisfiable"
+    );
+    assert_eq!(plan(&["sm_86"]), Some(2), "changes pending");
+    project
+        .trtctl()
+        .args(["apply", "--gpu-arch", "sm_86", "--target", "*:*:sm_86"])
+        .assert()
+        .success();
+    assert_eq!(plan(&["sm_86"]), Some(0), "nothing to do");
+}
+
+#[test]
+fn targets_select_engines_and_graph_shows_the_dag() {
+    let project = two_models();
+    let output = project
+        .trtctl()
+        .args([
+            "plan",
+            "--gpu-arch",
+            "sm_86",
+            "--target",
+            "arcface_r100:fp16",
+            "--graph",
+        ])
+        .output()
+        .unwrap();
+    let dot = stdout_of(&output);
+    assert!(dot.starts_with("digraph plan {"), "{dot}");
+    assert!(dot.contains("hash arcface_r100.onnx"), "{dot}");
+    assert!(
+        dot.contains("build arcface_r100_v1.0_fp16_sm_86_10.3.0.trt"),
+        "{dot}"
+    );
+    assert!(
+        dot.contains("upload arcface_r100_v1.0_fp16_sm_86_10.3.0.trt"),
+        "{dot}"
+    );
+    assert!(!dot.contains("scrfd"), "{dot}");
+    assert!(!dot.contains("fp32"), "{dot}");
+}
+
+#[test]
+fn bad_manifests_fail_with_file_line_and_fix() {
+    let project = two_models();
+    project.write_manifest(&TWO_BY_TWO_BY_THREE.replace("precisions = [", "precison = ["));
+    let output = project.trtctl().arg("plan").output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr_of(&output);
+    assert!(
+        err.contains("engines.toml:8:1: unknown field `precison`"),
+        "{err}"
+    );
+    assert!(err.contains("help: did you mean `precisions`?"), "{err}");
+    assert!(stdout_of(&output).is_empty());
+}
+
+#[test]
+fn a_missing_manifest_says_how_to_point_at_one() {
+    let project = Project::new();
+    let output = project.trtctl().arg("plan").output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr_of(&output);
+    assert!(err.contains("cannot read manifest engines.toml"), "{err}");
+    assert!(err.contains("-f path/to/engines.toml"), "{err}");
+}
+
+#[test]
+fn color_follows_the_terminal_and_no_color() {
+    let project = two_models();
+    let plain = project
+        .trtctl()
+        .args(["plan", "--gpu-arch", "sm_86"])
+        .output()
+        .unwrap();
+    assert!(
+        !stdout_of(&plain).contains('\x1b'),
+        "non-TTY output must not be colored"
+    );
+    let forced = project
+        .trtctl()
+        .args(["plan", "--gpu-arch", "sm_86", "--color", "always"])
+        .output()
+        .unwrap();
+    assert!(
+        stdout_of(&forced).contains("\x1b[32m+"),
+        "{}",
+        stdout_of(&forced)
+    );
+}
+
+#[test]
+fn the_second_plan_hashes_nothing() {
+    let project = two_models();
+    project
+        .trtctl()
+        .args(["plan", "--gpu-arch", "sm_86"])
+        .assert()
+        .success();
+    let hashes = project.cache().join(".onnx-hashes.json");
+    let first = std::fs::metadata(&hashes).unwrap().modified().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    project
+        .trtctl()
+        .args(["plan", "--gpu-arch", "sm_86"])
+        .assert()
+        .success();
+    let second = std::fs::metadata(&hashes).unwrap().modified().unwrap();
+    assert_eq!(
+        first, second,
+        "an unchanged ONNX was hashed again (the hash cache was rewritten)"
+    );
+}
