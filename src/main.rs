@@ -8,6 +8,20 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// The error and its causes, each shown once: library errors already quote their cause.
+fn render(err: &anyhow::Error) -> String {
+    err.chain().fold(String::new(), |shown, cause| {
+        let text = cause.to_string();
+        if shown.is_empty() {
+            text
+        } else if shown.contains(&text) {
+            shown
+        } else {
+            format!("{shown}: {text}")
+        }
+    })
+}
+
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
     match cli::run(args) {
@@ -20,7 +34,7 @@ fn main() -> ExitCode {
             } else {
                 "\x1b[31;1merror:\x1b[0m"
             };
-            eprintln!("{prefix} {err:#}");
+            eprintln!("{prefix} {}", render(&err));
             ExitCode::from(cli::EXIT_ERROR)
         }
     }

@@ -1,0 +1,326 @@
+//! Two machines sharing a remote through the real binary: one builds and uploads, the other
+//! fetches. Every case runs against a real S3 server (s3s-fs, signatures checked) and against
+//! a `file://` remote.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::project::{Project, stderr_of, stdout_of};
+use common::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
+
+const BUCKET: &str = "screenalytics-artifacts";
+
+/// Where the engines live and how a trtctl process reaches them.
+enum Backend {
+    S3(S3Server),
+    Dir(tempfile::TempDir),
+}
+
+impl Backend {
+    fn s3() -> Backend {
+        Backend::S3(S3Server::start(ACCESS_KEY, SECRET_KEY, BUCKET))
+    }
+
+    fn dir() -> Backend {
+        Backend::Dir(tempfile::tempdir().unwrap())
+    }
+
+    fn url(&self) -> String {
+        match self {
+            Backend::S3(server) => server.url("engines"),
+            Backend::Dir(dir) => format!("file://{}/engines", dir.path().display()),
+        }
+    }
+
+    /// Where the object `engines/{key}` is stored on disk, to inspect or tamper with.
+    fn object(&self, key: &str) -> PathBuf {
+        match self {
+            Backend::S3(server) => server.object_path(&format!("engines/{key}")),
+            Backend::Dir(dir) => dir.path().join("engines").join(key),
+        }
+    }
+
+    fn env(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Backend::S3(server) => server.env_vars().to_vec(),
+            Backend::Dir(_) => Vec::new(),
+        }
+    }
+}
+
+const ENGINE: &str = "arcface/arcface_r100_v1.0_fp16_sm_86_10.3.0.trt";
+
+/// Two "machines": separate cache dirs, one manifest with the shared remote.
+struct Fleet {
+    project: Project,
+    backend: Backend,
+}
+
+impl Fleet {
+    fn new(backend: Backend) -> Fleet {
+        let project = Project::new();
+        project.add_model("arcface_r100");
+        project.write_manifest(&format!(
+            "trt_version = \"10.3.0\"\n[remote]\nurl = \"{}\"\npart_size_mib = 5\n[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\nprecisions = [\"fp16\"]\narchs = [\"sm_86\"]\nbatch = {{ min = 1, opt = 8, max = 16 }}\n",
+            backend.url()
+        ));
+        Fleet { project, backend }
+    }
+
+    fn machine(&self, name: &str) -> assert_cmd::Command {
+        let mut cmd = self.project.trtctl();
+        cmd.env("TENSORRT_CACHE_DIR", self.cache(name));
+        for (key, value) in self.backend.env() {
+            cmd.env(key, value);
+        }
+        cmd
+    }
+
+    fn cache(&self, name: &str) -> PathBuf {
+        self.project.path().join(format!("cache-{name}"))
+    }
+}
+
+fn both(test: impl Fn(Fleet)) {
+    test(Fleet::new(Backend::s3()));
+    test(Fleet::new(Backend::dir()));
+}
+
+#[test]
+fn what_one_machine_builds_the_other_fetches() {
+    both(|fleet| {
+        let a = fleet
+            .machine("a")
+            .args(["apply", "--gpu-arch", "sm_86"])
+            .output()
+            .unwrap();
+        assert!(a.status.success(), "{}{}", stdout_of(&a), stderr_of(&a));
+        assert!(
+            stdout_of(&a).contains("1 built") && stdout_of(&a).contains("1 uploaded"),
+            "{}",
+            stdout_of(&a)
+        );
+        assert!(fleet.backend.object(ENGINE).is_file());
+        assert!(fleet.backend.object(&format!("{ENGINE}.json")).is_file());
+
+        let plan = fleet.machine("b").arg("plan").output().unwrap();
+        assert!(stdout_of(&plan).contains("↓ fetch"), "{}", stdout_of(&plan));
+        fleet.project.clear_builds();
+        let b = fleet.machine("b").arg("apply").output().unwrap();
+        assert!(b.status.success(), "{}{}", stdout_of(&b), stderr_of(&b));
+        assert!(
+            stdout_of(&b).contains("0 built, 1 fetched from remote"),
+            "{}",
+            stdout_of(&b)
+        );
+        assert!(
+            fleet.project.builds().is_empty(),
+            "machine B built: {:?}",
+            fleet.project.builds()
+        );
+        let ours = std::fs::read(fleet.cache("b").join(ENGINE)).unwrap();
+        assert_eq!(ours, std::fs::read(fleet.cache("a").join(ENGINE)).unwrap());
+    });
+}
+
+#[test]
+fn a_corrupted_remote_engine_is_refused_and_nothing_is_cached() {
+    both(|fleet| {
+        fleet
+            .machine("a")
+            .args(["apply", "--gpu-arch", "sm_86"])
+            .assert()
+            .success();
+        let object = fleet.backend.object(ENGINE);
+        let mut bytes = std::fs::read(&object).unwrap();
+        bytes[10] ^= 0xff;
+        std::fs::write(&object, bytes).unwrap();
+        let b = fleet.machine("b").arg("apply").output().unwrap();
+        assert_eq!(b.status.code(), Some(1));
+        let out = stdout_of(&b);
+        assert!(
+            out.contains("downloaded bytes do not match the sidecar"),
+            "{out}"
+        );
+        assert!(
+            out.contains("arcface/arcface_r100_v1.0_fp16_sm_86_10.3.0.trt"),
+            "{out}"
+        );
+        assert!(
+            !fleet.cache("b").join(ENGINE).exists(),
+            "a corrupt engine reached the cache"
+        );
+        let leftovers: Vec<_> = std::fs::read_dir(fleet.cache("b").join("arcface"))
+            .map(|d| d.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    });
+}
+
+#[test]
+fn racing_uploaders_publish_one_engine_and_both_succeed() {
+    both(|fleet| {
+        fleet
+            .machine("a")
+            .args(["apply", "--gpu-arch", "sm_86"])
+            .assert()
+            .success();
+        // Machines B and C both hold the engine and both find the remote empty.
+        for name in ["b", "c"] {
+            std::fs::create_dir_all(fleet.cache(name).join("arcface")).unwrap();
+            for file in [ENGINE.to_string(), format!("{ENGINE}.json")] {
+                std::fs::copy(fleet.cache("a").join(&file), fleet.cache(name).join(&file)).unwrap();
+            }
+        }
+        for file in [ENGINE.to_string(), format!("{ENGINE}.json")] {
+            std::fs::remove_file(fleet.backend.object(&file)).unwrap();
+        }
+        let spawn = |name: &str| {
+            let mut cmd = fleet.project.trtctl_process();
+            cmd.env("TENSORRT_CACHE_DIR", fleet.cache(name))
+                .arg("apply");
+            for (key, value) in fleet.backend.env() {
+                cmd.env(key, value);
+            }
+            cmd.stdout(std::process::Stdio::piped()).spawn().unwrap()
+        };
+        let (b, c) = (spawn("b"), spawn("c"));
+        let outputs = [b.wait_with_output().unwrap(), c.wait_with_output().unwrap()];
+        let mut uploaded = 0;
+        for output in &outputs {
+            assert!(output.status.success(), "{}", stdout_of(output));
+            uploaded += usize::from(stdout_of(output).contains(" 1 uploaded"));
+        }
+        assert_eq!(
+            uploaded,
+            1,
+            "{}\n{}",
+            stdout_of(&outputs[0]),
+            stdout_of(&outputs[1])
+        );
+        let remote = std::fs::read(fleet.backend.object(ENGINE)).unwrap();
+        assert_eq!(
+            remote,
+            std::fs::read(fleet.cache("a").join(ENGINE)).unwrap()
+        );
+        assert!(fleet.backend.object(&format!("{ENGINE}.json")).is_file());
+    });
+}
+
+#[test]
+fn no_credentials_means_no_uploads() {
+    let fleet = Fleet::new(Backend::S3(S3Server::start_public_read(
+        ACCESS_KEY, SECRET_KEY, BUCKET,
+    )));
+    let mut cmd = fleet.project.trtctl();
+    cmd.env("TENSORRT_CACHE_DIR", fleet.cache("a"));
+    let Backend::S3(server) = &fleet.backend else {
+        unreachable!()
+    };
+    cmd.env("ARTIFACTS_ENDPOINT", &server.endpoint);
+    let output = cmd
+        .args(["plan", "--gpu-arch", "sm_86", "--json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(plan["remote"]["writable"], false);
+    assert_eq!(plan["steps"][0]["decision"]["action"], "build");
+    assert_eq!(plan["steps"][0]["decision"]["upload"], false);
+}
+
+#[test]
+fn a_wrong_secret_is_one_clear_line_without_the_secret() {
+    let fleet = Fleet::new(Backend::s3());
+    let wrong = "definitely-not-the-secret-1234";
+    let output = fleet
+        .machine("a")
+        .env("ARTIFACTS_SECRET_KEY", wrong)
+        .args(["plan", "--gpu-arch", "sm_86"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr_of(&output);
+    assert!(
+        err.contains("ARTIFACTS_SECRET_KEY") || err.contains("credentials"),
+        "{err}"
+    );
+    assert!(
+        !err.contains(wrong) && !stdout_of(&output).contains(wrong),
+        "the secret leaked: {err}"
+    );
+    assert!(!err.contains(SECRET_KEY));
+}
+
+#[test]
+fn a_legacy_engine_without_sidecar_is_fetched_and_kept() {
+    both(|fleet| {
+        let legacy = fleet.backend.object(ENGINE);
+        std::fs::create_dir_all(legacy.parent().unwrap()).unwrap();
+        std::fs::write(&legacy, b"engine built by the earlier python tool").unwrap();
+        let plan = fleet
+            .machine("a")
+            .args(["plan", "--gpu-arch", "sm_86"])
+            .output()
+            .unwrap();
+        assert!(
+            stdout_of(&plan).contains(
+                "↓ fetch              arcface_r100_v1.0_fp16_sm_86_10.3.0.trt (legacy, unverified)"
+            ),
+            "{}",
+            stdout_of(&plan)
+        );
+        fleet
+            .machine("a")
+            .args(["apply", "--gpu-arch", "sm_86"])
+            .assert()
+            .success();
+        assert!(fleet.project.builds().is_empty());
+        assert_eq!(
+            std::fs::read(fleet.cache("a").join(ENGINE)).unwrap(),
+            b"engine built by the earlier python tool"
+        );
+        let again = fleet
+            .machine("a")
+            .args(["plan", "--gpu-arch", "sm_86"])
+            .output()
+            .unwrap();
+        assert!(
+            stdout_of(&again).contains(
+                "= up to date         arcface_r100_v1.0_fp16_sm_86_10.3.0.trt (legacy, unverified)"
+            ),
+            "{}",
+            stdout_of(&again)
+        );
+        assert_eq!(
+            std::fs::read(&legacy).unwrap(),
+            b"engine built by the earlier python tool"
+        );
+        assert!(
+            !fleet.backend.object(&format!("{ENGINE}.json")).exists(),
+            "the legacy engine was overwritten"
+        );
+    });
+}
+
+#[test]
+fn an_unreachable_endpoint_says_what_to_check() {
+    let fleet = Fleet::new(Backend::s3());
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let output = fleet
+        .machine("a")
+        .env("ARTIFACTS_ENDPOINT", format!("http://{closed}"))
+        .args(["plan", "--gpu-arch", "sm_86"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr_of(&output).contains("ARTIFACTS_ENDPOINT"),
+        "{}",
+        stderr_of(&output)
+    );
+}
