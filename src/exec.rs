@@ -406,6 +406,9 @@ impl Run<'_> {
             }),
             device: lease.index,
         };
+        if let Some(dir) = job.timing_cache.as_ref().and_then(|t| t.parent()) {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
         let built = builder.build(&job).await.map_err(|e| e.to_string())?;
         drop(lease);
         let provenance = Provenance {
@@ -464,8 +467,9 @@ impl Run<'_> {
                 .ok_or_else(|| {
                     format!("{key}: the remote sidecar disappeared since the plan was made")
                 })?;
-            let sidecar =
-                Sidecar::parse_for(&bytes, key).map_err(|e| format!("{key}: remote {e}"))?;
+            let sidecar = Sidecar::parse_for(&bytes, key)
+                .and_then(|s| s.check_consistent().map(|()| s))
+                .map_err(|e| format!("{key}: remote {e}"))?;
             if sidecar.fingerprint.as_ref() != Some(&engine.fingerprint) {
                 return Err(format!(
                     "{key}: the remote engine changed since the plan was made"
@@ -607,7 +611,7 @@ pub fn hostname() -> Option<String> {
 
 /// Where per-arch timing caches live, for `cache clean` to know them.
 pub fn timing_cache_dir(cache_root: &Path) -> PathBuf {
-    cache_root.join("timing")
+    cache_root.join(store::TIMING_DIR)
 }
 
 /// Wraps an executor run so Ctrl-C and SIGTERM cancel it cleanly.

@@ -563,17 +563,29 @@ pub enum SidecarError {
 impl Sidecar {
     /// Parses and checks a sidecar found beside `key`'s engine.
     pub fn parse_for(bytes: &[u8], key: &EngineKey) -> Result<Sidecar, SidecarError> {
-        let value: serde_json::Value =
-            serde_json::from_slice(bytes).map_err(|e| SidecarError::Malformed(e.to_string()))?;
-        let found = value
-            .get("schema_version")
-            .and_then(|v| v.as_u64())
-            .unwrap_or(0);
-        if found != u64::from(SIDECAR_SCHEMA_VERSION) {
-            return Err(SidecarError::Schema { found });
-        }
-        let sidecar: Sidecar =
-            serde_json::from_value(value).map_err(|e| SidecarError::Malformed(e.to_string()))?;
+        // One parse on the happy path; the schema version is looked for only to explain a failure.
+        let sidecar: Sidecar = match serde_json::from_slice::<Sidecar>(bytes) {
+            Ok(sidecar) if sidecar.schema_version == SIDECAR_SCHEMA_VERSION => sidecar,
+            Ok(sidecar) => {
+                return Err(SidecarError::Schema {
+                    found: u64::from(sidecar.schema_version),
+                });
+            }
+            Err(e) => {
+                #[derive(Deserialize)]
+                struct Header {
+                    schema_version: u64,
+                }
+                return Err(match serde_json::from_slice::<Header>(bytes) {
+                    Ok(h) if h.schema_version != u64::from(SIDECAR_SCHEMA_VERSION) => {
+                        SidecarError::Schema {
+                            found: h.schema_version,
+                        }
+                    }
+                    _ => SidecarError::Malformed(e.to_string()),
+                });
+            }
+        };
         let described = EngineKey::new(&sidecar.family, &sidecar.id);
         if &described != key {
             return Err(SidecarError::WrongEngine {
@@ -581,12 +593,18 @@ impl Sidecar {
                 expected: key.to_string(),
             });
         }
-        if let (Some(fingerprint), Some(build)) = (&sidecar.fingerprint, &sidecar.build)
-            && &build.fingerprint() != fingerprint
-        {
-            return Err(SidecarError::Inconsistent);
-        }
         Ok(sidecar)
+    }
+
+    /// Whether the recorded build inputs hash to the recorded fingerprint. Planning trusts the
+    /// fingerprint alone (cheap, for thousands of sidecars); fetch and `cache verify` check this.
+    pub fn check_consistent(&self) -> Result<(), SidecarError> {
+        match (&self.fingerprint, &self.build) {
+            (Some(fingerprint), Some(build)) if &build.fingerprint() != fingerprint => {
+                Err(SidecarError::Inconsistent)
+            }
+            _ => Ok(()),
+        }
     }
 
     pub fn to_json(&self) -> Vec<u8> {
@@ -806,9 +824,11 @@ mod tests {
         ));
         let mut tampered = sidecar.clone();
         tampered.fingerprint = Some(Fingerprint("ff".repeat(32)));
+        let parsed = Sidecar::parse_for(&tampered.to_json(), &key).unwrap();
         assert!(matches!(
-            Sidecar::parse_for(&tampered.to_json(), &key),
+            parsed.check_consistent(),
             Err(SidecarError::Inconsistent)
         ));
+        assert!(sidecar.check_consistent().is_ok());
     }
 }

@@ -23,7 +23,14 @@ fn render(err: &anyhow::Error) -> String {
 }
 
 fn main() -> ExitCode {
-    let args = cli::Cli::parse();
+    // Usage errors exit 1, not clap's 2: `plan --detailed-exitcode` means "changes pending" by 2.
+    let args = match cli::Cli::try_parse() {
+        Ok(args) => args,
+        Err(err) => {
+            let _ = err.print();
+            return ExitCode::from(if err.use_stderr() { cli::EXIT_ERROR } else { 0 });
+        }
+    };
     match cli::run(args) {
         Ok(code) => code,
         Err(err) => {

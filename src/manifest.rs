@@ -496,14 +496,24 @@ fn resolve_model(
             Some("give each [[model]] a unique `name`, or merge the two".into()),
         ));
     }
-    let family = match &model.family {
+    let (family, family_span) = match &model.family {
         Some(family) => {
             identity::validate_family(family.get_ref())
                 .map_err(|e| source.error(family.span(), e.to_string(), None))?;
-            family.get_ref().clone()
+            (family.get_ref().clone(), family.span())
         }
-        None => EngineId::default_family(&name).to_string(),
+        None => (
+            EngineId::default_family(&name).to_string(),
+            model.name.span(),
+        ),
     };
+    if crate::store::RESERVED_DIRS.contains(&family.as_str()) {
+        return Err(source.error(
+            family_span,
+            format!("family `{family}` is reserved for the cache's own files"),
+            Some("set `family = \"...\"` to another name".into()),
+        ));
+    }
     let version = match &model.version {
         None => ModelVersion::Auto,
         Some(v) if v.get_ref() == "auto" => ModelVersion::Auto,
@@ -788,6 +798,15 @@ onnx = "models/b.onnx"
             d.message.contains("model version `v1_0` contains `_`"),
             "{d}"
         );
+    }
+
+    #[test]
+    fn reserved_families_are_refused_even_by_default() {
+        let d = Dir::new().error(&GOOD.replace("scrfd_10g", "logs_detector"));
+        assert!(d.message.contains("family `logs` is reserved"), "{d}");
+        assert_eq!(d.line, 18, "{d}");
+        let d = Dir::new().error(&GOOD.replace("family = \"arcface\"", "family = \"timing\""));
+        assert_eq!(d.line, 10, "{d}");
     }
 
     #[test]

@@ -117,15 +117,17 @@ pub fn observe_local(
     desired: &[DesiredEngine],
 ) -> Result<BTreeMap<EngineKey, LocalEngine>, StoreError> {
     let listing = cache.list()?;
-    let present: Vec<(&EngineKey, u64)> = desired
+    let present: Vec<&EngineKey> = desired
         .iter()
-        .filter_map(|d| listing.engines.get(&d.key).map(|size| (&d.key, *size)))
+        .map(|d| &d.key)
+        .filter(|key| listing.engines.contains(*key))
         .collect();
     Ok(present
         .into_par_iter()
-        .filter_map(|(key, size)| {
+        .filter_map(|key| {
             // An engine without a sidecar is an interrupted write: it does not exist.
             let sidecar = cache.read_sidecar(key)?.map_err(|e| e.to_string());
+            let size = std::fs::metadata(cache.engine_path(key)).ok()?.len();
             Some((key.clone(), LocalEngine { size, sidecar }))
         })
         .collect())

@@ -6,6 +6,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use petgraph::graph::{DiGraph, NodeIndex};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::identity::{
@@ -34,33 +35,39 @@ pub fn desired_engines(
     onnx_sha256: &BTreeMap<PathBuf, String>,
     trt: TrtVersion,
 ) -> Vec<DesiredEngine> {
-    let mut engines = Vec::new();
-    for model in &manifest.models {
-        let Some(sha) = onnx_sha256.get(&model.onnx) else {
-            continue;
-        };
-        for &precision in &model.precisions {
-            for &arch in &model.archs {
-                let id = Manifest::engine_id(model, sha, precision, arch, trt);
-                let build = BuildInputs {
-                    onnx_sha256: sha.clone(),
-                    precision,
-                    gpu_arch: arch,
-                    trt_version: trt,
-                    profile: model.profile.clone(),
-                    flags: model.flags.clone(),
-                };
-                engines.push(DesiredEngine {
-                    key: EngineKey::new(&model.family, &id),
-                    fingerprint: build.fingerprint(),
-                    id,
-                    build,
-                    onnx: model.onnx.clone(),
-                });
+    // Every (model, precision, arch), in manifest order; fingerprints are hashed in parallel.
+    let combos: Vec<_> = manifest
+        .models
+        .iter()
+        .filter_map(|model| onnx_sha256.get(&model.onnx).map(|sha| (model, sha)))
+        .flat_map(|(model, sha)| {
+            model
+                .precisions
+                .iter()
+                .flat_map(move |&p| model.archs.iter().map(move |&a| (model, sha, p, a)))
+        })
+        .collect();
+    combos
+        .into_par_iter()
+        .map(|(model, sha, precision, arch)| {
+            let id = Manifest::engine_id(model, sha, precision, arch, trt);
+            let build = BuildInputs {
+                onnx_sha256: sha.clone(),
+                precision,
+                gpu_arch: arch,
+                trt_version: trt,
+                profile: model.profile.clone(),
+                flags: model.flags.clone(),
+            };
+            DesiredEngine {
+                key: EngineKey::new(&model.family, &id),
+                fingerprint: build.fingerprint(),
+                id,
+                build,
+                onnx: model.onnx.clone(),
             }
-        }
-    }
-    engines
+        })
+        .collect()
 }
 
 /// What the remote holds for one engine name.
@@ -230,6 +237,24 @@ pub enum Force {
 }
 
 impl Force {
+    /// The selectors as typed, `*` standing for all.
+    pub fn selectors(&self) -> Vec<String> {
+        match self {
+            Force::Nothing => Vec::new(),
+            Force::All => vec!["*".to_string()],
+            Force::Selected(selectors) => selectors.iter().map(Selector::to_string).collect(),
+        }
+    }
+
+    /// From `--force-rebuild` values: none, `*` (all), or selectors.
+    pub fn from_selectors(selectors: &[Selector]) -> Force {
+        match selectors {
+            [] => Force::Nothing,
+            all if all.iter().any(|s| s.text == "*") => Force::All,
+            some => Force::Selected(some.to_vec()),
+        }
+    }
+
     fn applies(&self, id: &EngineId) -> bool {
         match self {
             Force::Nothing => false,
@@ -266,6 +291,10 @@ pub struct Plan {
     pub trt_version: TrtVersion,
     pub gpu_archs: Vec<GpuArch>,
     pub remote: Option<RemoteSummary>,
+    /// The `--target` selectors the plan was made with; applying a saved plan uses them again.
+    pub targets: Vec<String>,
+    /// The `--force-rebuild` selectors (`*` for all).
+    pub force_rebuild: Vec<String>,
     /// Digest of the observed state the plan was made from: a saved plan is refused once it changes.
     pub observed_digest: String,
     pub steps: Vec<EngineStep>,
@@ -526,26 +555,27 @@ fn decide(wanted: &DesiredEngine, inputs: &PlanInputs) -> Decision {
 
 /// Hashes what the plan was decided from, so applying a saved plan can tell if the world moved.
 fn observed_digest(inputs: &PlanInputs) -> String {
-    let mut text = String::new();
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
     for wanted in &inputs.desired {
         let local = inputs.local.get(&wanted.key).map(|l| match &l.sidecar {
-            Ok(s) => format!("{}:{}", l.size, s.engine_sha256),
-            Err(e) => format!("{}:bad:{e}", l.size),
+            Ok(s) => (l.size, s.engine_sha256.as_str()),
+            Err(e) => (l.size, e.as_str()),
         });
         let remote = inputs
             .remote
             .and_then(|r| r.engines.get(&wanted.key))
             .map(|r| match &r.sidecar {
-                RemoteSidecar::Valid(s) => format!("{:?}:{}", r.size, s.engine_sha256),
-                RemoteSidecar::Invalid(e) => format!("{:?}:bad:{e}", r.size),
-                RemoteSidecar::Missing => format!("{:?}:legacy", r.size),
+                RemoteSidecar::Valid(s) => (r.size, s.engine_sha256.as_str()),
+                RemoteSidecar::Invalid(e) => (r.size, e.as_str()),
+                RemoteSidecar::Missing => (r.size, "legacy"),
             });
-        text.push_str(&format!(
+        hasher.update(format!(
             "{}={}|{local:?}|{remote:?}\n",
             wanted.key, wanted.fingerprint
         ));
     }
-    identity::sha256_hex(text.as_bytes())
+    identity::hex(&hasher.finalize())
 }
 
 /// Decides every wanted engine. Pure: same inputs, same plan.
@@ -557,14 +587,12 @@ pub fn plan(inputs: PlanInputs) -> Plan {
             .desired
             .retain(|d| targets.iter().any(|t| t.matches(&d.id)));
     }
-    let steps = inputs
+    let decisions: Vec<Decision> = inputs
         .desired
-        .iter()
-        .map(|wanted| EngineStep {
-            engine: wanted.clone(),
-            decision: decide(wanted, &inputs),
-        })
+        .par_iter()
+        .map(|wanted| decide(wanted, &inputs))
         .collect();
+    let observed_digest = observed_digest(&inputs);
     let archs: BTreeSet<GpuArch> = inputs.gpu_archs.iter().copied().collect();
     Plan {
         format_version: PLAN_FORMAT_VERSION,
@@ -577,8 +605,15 @@ pub fn plan(inputs: PlanInputs) -> Plan {
             url: r.url.clone(),
             writable: r.writable,
         }),
-        observed_digest: observed_digest(&inputs),
-        steps,
+        targets: inputs.targets.iter().map(Selector::to_string).collect(),
+        force_rebuild: inputs.force.selectors(),
+        observed_digest,
+        steps: inputs
+            .desired
+            .into_iter()
+            .zip(decisions)
+            .map(|(engine, decision)| EngineStep { engine, decision })
+            .collect(),
     }
 }
 

@@ -504,3 +504,26 @@ impl Reporter for TtyReporter {
         }
     }
 }
+
+/// Left-aligned columns, two spaces apart.
+pub fn table(header: &[String], rows: &[impl AsRef<[String]>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row.as_ref()) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        format!("{}\n", padded.join("  ").trim_end())
+    };
+    let mut out = line(header);
+    for row in rows {
+        out.push_str(&line(row.as_ref()));
+    }
+    out
+}

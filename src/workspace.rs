@@ -9,7 +9,7 @@ use crate::gpu::{self, GpuInventory, TrtFact, TrtSource};
 use crate::identity::{self, BuildFlags, EngineId, GpuArch, Precision, Profile, TrtVersion};
 use crate::manifest::{Manifest, ManifestError, ModelSpec, ModelVersion, TrtPin};
 use crate::observe::{self, HashCache};
-use crate::plan::{self, Decision, Force, Plan, PlanInputs, Selector};
+use crate::plan::{self, Decision, DesiredEngine, Force, Plan, PlanInputs, Selector};
 use crate::report::Reporter;
 use crate::store::remote::{Remote, RemoteEnv, RemoteError, RemoteSettings};
 use crate::store::{self, Cache, StoreError};
@@ -55,8 +55,10 @@ fn embedded_remote(
 ) -> Option<RemoteSettings> {
     let bucket_and_prefix = settings.url.strip_prefix("s3://")?;
     let configured = settings.endpoint.is_some()
+        || settings.region.is_some()
         || env.endpoint.is_some()
         || env.access_key.is_some()
+        || env.secret_key.is_some()
         || env.region.is_some();
     if configured {
         return None;
@@ -129,8 +131,8 @@ impl Workspace {
         self.trt.version
     }
 
-    /// Observes the ONNX files, the cache and the remote, then plans.
-    pub async fn plan(&self, targets: &[Selector], force: &Force) -> Result<Plan, WorkspaceError> {
+    /// The engines the manifest wants, once its ONNX files are hashed (or found in the hash cache).
+    pub fn desired(&self) -> Result<Vec<DesiredEngine>, WorkspaceError> {
         let files: Vec<PathBuf> = self
             .manifest
             .models
@@ -141,7 +143,16 @@ impl Workspace {
         let digests = hashes.digest(&files)?;
         // A lost hash cache only costs a re-hash next time; a read-only cache dir must not fail a plan.
         let _ = hashes.save();
-        let desired = plan::desired_engines(&self.manifest, &digests.sha256, self.trt_version());
+        Ok(plan::desired_engines(
+            &self.manifest,
+            &digests.sha256,
+            self.trt_version(),
+        ))
+    }
+
+    /// Observes the ONNX files, the cache and the remote, then plans.
+    pub async fn plan(&self, targets: &[Selector], force: &Force) -> Result<Plan, WorkspaceError> {
+        let desired = self.desired()?;
         let local = observe::observe_local(&self.cache, &desired)?;
         let remote = match &self.remote {
             Some(remote) => Some(observe::observe_remote(remote, &desired).await.map_err(

@@ -100,6 +100,10 @@ fn apply_builds_the_plan_once_then_nothing() {
         log.lines().last().unwrap().starts_with("&&&& PASSED"),
         "{log}"
     );
+    assert!(
+        project.cache().join("timing/sm_86_10.3.0.cache").is_file(),
+        "no timing cache kept"
+    );
 
     project.clear_builds();
     let again = project
@@ -360,6 +364,29 @@ fn a_killed_apply_leaves_nothing_that_looks_complete() {
 #[test]
 fn saved_plans_are_applied_or_refused() {
     let project = project();
+    // A saved plan carries its targets: applying it builds just those.
+    project
+        .trtctl()
+        .args([
+            "plan",
+            "--gpu-arch",
+            "sm_86",
+            "--target",
+            "scrfd_10g:fp16",
+            "--out",
+            "one.json",
+        ])
+        .assert()
+        .success();
+    project
+        .trtctl()
+        .args(["apply", "one.json", "--gpu-arch", "sm_86"])
+        .assert()
+        .success();
+    assert_eq!(
+        built_engines(&project),
+        ["scrfd_10g_v2_fp16_sm_86_10.3.0.trt"]
+    );
     project
         .trtctl()
         .args(["plan", "--gpu-arch", "sm_86", "--out", "plan.json"])
@@ -371,6 +398,7 @@ fn saved_plans_are_applied_or_refused() {
         .assert()
         .success();
     assert_eq!(project.cached().len(), 4);
+    assert_eq!(built_engines(&project).len(), 4, "{:?}", project.builds());
     // The world moved on: the saved plan no longer describes it.
     let output = project
         .trtctl()

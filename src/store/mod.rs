@@ -1,9 +1,10 @@
 //! The local engine cache: `{cache_dir}/{family}/{file}` plus `{file}.json` sidecars, the
 //! commit protocol (temp file, fsync, rename, sidecar last) and per-engine locks.
 
+pub mod maintenance;
 pub mod remote;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -20,6 +21,9 @@ pub const CACHE_DIR_ENV: &str = "TENSORRT_CACHE_DIR";
 const TEMP_PREFIX: &str = ".tmp-";
 const LOCK_DIR: &str = ".locks";
 pub const LOG_DIR: &str = "logs";
+pub const TIMING_DIR: &str = "timing";
+/// Directories of the cache that are not families; no model may use these as its family.
+pub const RESERVED_DIRS: [&str; 3] = [LOCK_DIR, LOG_DIR, TIMING_DIR];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -52,8 +56,8 @@ pub fn resolve_cache_dir(
 /// What the cache holds, from a directory listing (sidecars are read separately, on demand).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CacheListing {
-    /// Engine files and their sizes.
-    pub engines: BTreeMap<EngineKey, u64>,
+    /// Engine files (not stat'ed: a listing of thousands stays a directory read).
+    pub engines: BTreeSet<EngineKey>,
     pub sidecars: BTreeSet<EngineKey>,
     /// Files in the cache that are neither: temp files, foreign names.
     pub strays: Vec<PathBuf>,
@@ -155,35 +159,55 @@ impl Cache {
         if !self.root.exists() {
             return Ok(listing);
         }
+        // No min_depth: walkdir does not show entries above it to the filter, which must see
+        // the family directories to skip the reserved ones.
         let walker = walkdir::WalkDir::new(&self.root)
-            .min_depth(2)
             .max_depth(2)
             .follow_links(false)
             .into_iter()
             .filter_entry(|e| e.depth() != 1 || !is_reserved_dir(e.file_name()));
+        let mut sidecars = Vec::new();
         for entry in walker {
             let entry = entry.map_err(|e| StoreError::Io {
                 path: e.path().unwrap_or(&self.root).to_path_buf(),
                 source: e.into(),
             })?;
-            if !entry.file_type().is_file() {
+            if entry.depth() != 2 || !entry.file_type().is_file() {
                 continue;
             }
-            let relative = entry
+            let names = entry
                 .path()
-                .strip_prefix(&self.root)
-                .unwrap_or(entry.path());
-            let relative = relative.to_string_lossy().replace('\\', "/");
-            let engine_name = relative.strip_suffix(SIDECAR_SUFFIX).unwrap_or(&relative);
-            match EngineKey::parse(engine_name) {
-                Ok((key, _)) if engine_name.len() != relative.len() => {
-                    listing.sidecars.insert(key);
-                }
+                .parent()
+                .and_then(|p| p.file_name())
+                .and_then(|f| f.to_str())
+                .zip(entry.file_name().to_str());
+            let Some((family, file)) = names else {
+                listing.strays.push(entry.path().to_path_buf());
+                continue;
+            };
+            if let Some(engine_file) = file.strip_suffix(SIDECAR_SUFFIX) {
+                sidecars.push((
+                    family.to_string(),
+                    engine_file.to_string(),
+                    entry.into_path(),
+                ));
+                continue;
+            }
+            match EngineKey::parse(&format!("{family}/{file}")) {
                 Ok((key, _)) => {
-                    let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-                    listing.engines.insert(key, size);
+                    listing.engines.insert(key);
                 }
-                Err(_) => listing.strays.push(entry.path().to_path_buf()),
+                Err(_) => listing.strays.push(entry.into_path()),
+            }
+        }
+        // Sidecars are matched against the engines by name; only orphans are parsed, which keeps
+        // listing a cache of thousands a directory read.
+        for (family, file, path) in sidecars {
+            let key = EngineKey { family, file };
+            if listing.engines.contains(&key) || EngineKey::parse(&key.path()).is_ok() {
+                listing.sidecars.insert(key);
+            } else {
+                listing.strays.push(path);
             }
         }
         Ok(listing)
@@ -275,7 +299,8 @@ pub struct EngineLock {
 }
 
 fn is_reserved_dir(name: &std::ffi::OsStr) -> bool {
-    name == LOCK_DIR || name == LOG_DIR || name.to_string_lossy().starts_with('.')
+    let name = name.to_string_lossy();
+    RESERVED_DIRS.contains(&name.as_ref()) || name.starts_with('.')
 }
 
 fn remove_if_present(path: &Path) -> Result<(), StoreError> {
@@ -343,8 +368,11 @@ mod tests {
         let path = cache.commit(&key, temp, &sidecar).unwrap();
         assert_eq!(fs::read(path).unwrap(), b"engine");
         let listing = cache.list().unwrap();
-        assert_eq!(listing.engines.get(&key), Some(&6));
+        assert!(listing.engines.contains(&key));
         assert!(listing.sidecars.contains(&key));
+        std::fs::create_dir_all(cache.log_path(&key).parent().unwrap()).unwrap();
+        std::fs::write(cache.log_path(&key), b"log").unwrap();
+        let listing = cache.list().unwrap();
         assert!(listing.strays.is_empty(), "{:?}", listing.strays);
         assert_eq!(cache.read_sidecar(&key).unwrap().unwrap(), sidecar);
         cache.remove(&key).unwrap();

@@ -1075,13 +1075,12 @@ impl Remote {
     }
 }
 
-/// Same fingerprint and bytes: the engine is there. Anything else: a conflict to resolve.
+/// Same build inputs: the engine is there. TensorRT builds are not bit-reproducible, so two
+/// builders racing on one engine upload different bytes of equal worth; the first one stands.
+/// Other inputs under the same name (or a legacy copy): a conflict to resolve.
 fn compare(key: &EngineKey, ours: &Sidecar, theirs: &[u8]) -> Result<UploadOutcome, RemoteError> {
     match Sidecar::parse_for(theirs, key) {
-        Ok(theirs)
-            if theirs.fingerprint == ours.fingerprint
-                && theirs.engine_sha256 == ours.engine_sha256 =>
-        {
+        Ok(theirs) if theirs.fingerprint.is_some() && theirs.fingerprint == ours.fingerprint => {
             Ok(UploadOutcome::AlreadyPresent)
         }
         Ok(theirs) => Err(RemoteError::Conflict {

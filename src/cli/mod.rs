@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use trtctl::builder::Builder;
 use trtctl::exec::{ApplyOptions, StopSignal, with_signals};
@@ -15,8 +15,12 @@ use trtctl::plan::{Decision, Force, Plan, Selector};
 use trtctl::report::{
     self, ColorChoice, JsonReporter, PlainReporter, Reporter, Style, TtyReporter,
 };
+use trtctl::store::maintenance;
 use trtctl::store::remote::RemoteSettings;
 use trtctl::workspace::{EngineRequest, Environment, Workspace, ensure_engine};
+
+mod cache;
+mod doctor;
 
 pub const EXIT_ERROR: u8 = 1;
 pub const EXIT_CHANGES: u8 = 2;
@@ -95,6 +99,74 @@ pub enum Command {
         after_help = "Examples:\n  trtctl ensure --onnx models/arcface_r100.onnx --precision fp16 --batch-size 32\n  trtctl ensure --onnx m.onnx --precision fp32 --batch-size 1 --name arcface_r100 --version v1.0 --json"
     )]
     Ensure(EnsureArgs),
+    /// Inspect, prune and check the local engine cache.
+    #[command(subcommand)]
+    Cache(CacheCommand),
+    /// Local GPUs, TensorRT, trtexec, the cache and the remote: what this machine can do.
+    #[command(
+        visible_alias = "doctor",
+        after_help = "Examples:\n  trtctl gpus\n  trtctl doctor --json"
+    )]
+    Gpus(GpusArgs),
+    /// Print shell completions.
+    #[command(
+        after_help = "Examples:\n  trtctl completions bash > /etc/bash_completion.d/trtctl\n  trtctl completions zsh > ~/.zfunc/_trtctl"
+    )]
+    Completions {
+        /// bash, zsh, fish, powershell or elvish.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    #[command(after_help = "Examples:\n  trtctl man > trtctl.1 && man ./trtctl.1")]
+    Man,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CacheCommand {
+    /// List cached engines with size, age, last use and sidecar status.
+    #[command(
+        after_help = "Examples:\n  trtctl cache ls\n  trtctl cache ls --target '*:*:sm_86' --json"
+    )]
+    Ls {
+        /// Only these engines (`model`, `model:precision`, `model:precision:sm_NN`).
+        #[arg(long, value_name = "SELECTOR")]
+        target: Vec<Selector>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove engines the manifest no longer wants and interrupted leftovers.
+    #[command(
+        after_help = "Without flags: engines the manifest does not want (other TensorRT versions, old model versions, unknown models) and leftovers (temp files, engines without sidecar, unused locks).\n\nExamples:\n  trtctl cache clean --dry-run\n  trtctl cache clean --older-than 30d\n  trtctl cache clean --max-size 50GiB\n  trtctl cache clean --all"
+    )]
+    Clean {
+        /// Empty the cache entirely.
+        #[arg(long)]
+        all: bool,
+        /// Also remove engines not used for this long (`30d`, `12h`, `2w`).
+        #[arg(long, value_name = "AGE", value_parser = maintenance::parse_age)]
+        older_than: Option<std::time::Duration>,
+        /// Evict least recently used engines until the cache fits (`50GiB`, `500MiB`).
+        #[arg(long, value_name = "SIZE", value_parser = maintenance::parse_size)]
+        max_size: Option<u64>,
+        /// Show what would go and the bytes freed; remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Re-hash every engine against its sidecar; exit 1 if any is corrupt.
+    #[command(after_help = "Examples:\n  trtctl cache verify\n  trtctl cache verify --fix")]
+    Verify {
+        /// Remove corrupt engines so the next apply fetches or rebuilds them.
+        #[arg(long)]
+        fix: bool,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct GpusArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -103,10 +175,10 @@ pub struct ApplyArgs {
     #[arg(value_name = "PLAN")]
     pub plan: Option<PathBuf>,
     /// Rebuild everything, or only engines matching SELECTOR (e.g. `arcface_r100:fp16`).
-    #[arg(long, value_name = "SELECTOR", num_args = 0..=1, default_missing_value = "*", action = clap::ArgAction::Append)]
+    #[arg(long, value_name = "SELECTOR", num_args = 0..=1, default_missing_value = "*", action = clap::ArgAction::Append, conflicts_with = "plan")]
     pub force_rebuild: Vec<Selector>,
     /// Only these engines: `model`, `model:precision`, `model:precision:sm_NN` (`*` matches any).
-    #[arg(long, value_name = "SELECTOR")]
+    #[arg(long, value_name = "SELECTOR", conflicts_with = "plan")]
     pub target: Vec<Selector>,
     /// Concurrent transfers (builds run one per local GPU).
     #[arg(short = 'j', long, default_value_t = 4, value_name = "N")]
@@ -204,6 +276,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plan(args) => plan_command(&cli.global, &env, args),
         Command::Apply(args) => apply_command(&cli.global, &env, args),
         Command::Ensure(args) => ensure_command(&env, args),
+        Command::Cache(command) => cache::run(&cli.global, &env, command),
+        Command::Gpus(args) => doctor::run(&cli.global, &env, args),
+        Command::Completions { shell } => {
+            let mut command = Cli::command();
+            clap_complete::generate(shell, &mut command, "trtctl", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -275,12 +358,22 @@ fn plan_exit_code(plan: &Plan, detailed: bool) -> u8 {
     }
 }
 
-fn force_of(selectors: &[Selector]) -> Force {
-    match selectors {
-        [] => Force::Nothing,
-        all if all.iter().any(|s| s.to_string() == "*") => Force::All,
-        some => Force::Selected(some.to_vec()),
-    }
+fn read_saved_plan(path: &std::path::Path) -> anyhow::Result<Plan> {
+    let bytes =
+        std::fs::read(path).with_context(|| format!("cannot read plan {}", path.display()))?;
+    serde_json::from_slice(&bytes).with_context(|| {
+        format!(
+            "{} is not a plan saved by `trtctl plan --out`",
+            path.display()
+        )
+    })
+}
+
+fn parse_selectors(texts: &[String]) -> anyhow::Result<Vec<Selector>> {
+    texts
+        .iter()
+        .map(|t| t.parse().map_err(anyhow::Error::from))
+        .collect()
 }
 
 /// A saved plan is applied only if planning again now gives the very same plan.
@@ -304,20 +397,25 @@ fn apply_command(
     env: &Environment,
     args: ApplyArgs,
 ) -> anyhow::Result<ExitCode> {
-    let workspace = Workspace::open(&global.manifest, env)?;
+    // A saved plan carries its manifest, targets and forced rebuilds, like a terraform plan file.
+    let saved = args.plan.as_deref().map(read_saved_plan).transpose()?;
+    let (manifest, targets, force) = match &saved {
+        Some(saved) => (
+            saved.manifest.clone(),
+            parse_selectors(&saved.targets)?,
+            Force::from_selectors(&parse_selectors(&saved.force_rebuild)?),
+        ),
+        None => (
+            global.manifest.clone(),
+            args.target.clone(),
+            Force::from_selectors(&args.force_rebuild),
+        ),
+    };
+    let workspace = Workspace::open(&manifest, env)?;
     let runtime = runtime()?;
-    let force = force_of(&args.force_rebuild);
-    let plan = runtime.block_on(workspace.plan(&args.target, &force))?;
-    if let Some(saved_path) = &args.plan {
-        let bytes = std::fs::read(saved_path)
-            .with_context(|| format!("cannot read plan {}", saved_path.display()))?;
-        let saved: Plan = serde_json::from_slice(&bytes).with_context(|| {
-            format!(
-                "{} is not a plan saved by `trtctl plan --out`",
-                saved_path.display()
-            )
-        })?;
-        check_saved_plan(&saved, &plan)?;
+    let plan = runtime.block_on(workspace.plan(&targets, &force))?;
+    if let Some(saved) = &saved {
+        check_saved_plan(saved, &plan)?;
     }
     let style = style(global);
     if args.dry_run {

@@ -1,0 +1,259 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[trtctl] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'trtctl'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'trtctl'= {
+            cand -f 'The manifest to read'
+            cand --manifest 'The manifest to read'
+            cand --gpu-arch 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection'
+            cand --color 'When to color output'
+            cand -v 'Say more (repeat for more)'
+            cand --verbose 'Say more (repeat for more)'
+            cand -q 'Say only what went wrong'
+            cand --quiet 'Say only what went wrong'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand plan 'Show what apply would fetch, build, upload or rebuild, and why'
+            cand apply 'Make the cache match the manifest: fetch, build and upload what the plan says'
+            cand ensure 'One engine without a manifest: print its path and where it came from (local_cache, remote, built)'
+            cand cache 'Inspect, prune and check the local engine cache'
+            cand gpus 'Local GPUs, TensorRT, trtexec, the cache and the remote: what this machine can do'
+            cand doctor 'Local GPUs, TensorRT, trtexec, the cache and the remote: what this machine can do'
+            cand completions 'Print shell completions'
+            cand man 'Print the man page (roff)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'trtctl;plan'= {
+            cand --target 'Only these engines: `model`, `model:precision`, `model:precision:sm_NN` (`*` matches any)'
+            cand --out 'Save the plan as JSON, for `trtctl apply FILE` later'
+            cand -f 'The manifest to read'
+            cand --manifest 'The manifest to read'
+            cand --gpu-arch 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection'
+            cand --color 'When to color output'
+            cand --json 'Print the plan as JSON instead of text'
+            cand --detailed-exitcode 'Exit 2 when changes are pending, 3 when some engines cannot be built here (0 = nothing to do)'
+            cand --graph 'Print the action graph in Graphviz DOT instead of text'
+            cand -v 'Say more (repeat for more)'
+            cand --verbose 'Say more (repeat for more)'
+            cand -q 'Say only what went wrong'
+            cand --quiet 'Say only what went wrong'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'trtctl;apply'= {
+            cand --force-rebuild 'Rebuild everything, or only engines matching SELECTOR (e.g. `arcface_r100:fp16`)'
+            cand --target 'Only these engines: `model`, `model:precision`, `model:precision:sm_NN` (`*` matches any)'
+            cand -j 'Concurrent transfers (builds run one per local GPU)'
+            cand --jobs 'Concurrent transfers (builds run one per local GPU)'
+            cand -f 'The manifest to read'
+            cand --manifest 'The manifest to read'
+            cand --gpu-arch 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection'
+            cand --color 'When to color output'
+            cand --keep-going 'Finish everything that does not depend on a failure (the exit code still says it failed)'
+            cand --allow-missing 'Succeed even if some engines cannot be built here and are not in the remote'
+            cand --dry-run 'Only show the plan (same as `trtctl plan`)'
+            cand --json 'Print one JSON event per line instead of progress'
+            cand -v 'Say more (repeat for more)'
+            cand --verbose 'Say more (repeat for more)'
+            cand -q 'Say only what went wrong'
+            cand --quiet 'Say only what went wrong'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'trtctl;ensure'= {
+            cand --onnx 'The ONNX model'
+            cand --precision 'fp32, fp16, bf16, int8, fp8 or best'
+            cand --batch-size 'The largest batch the engine must take (the profile is 1..=N, optimized for N)'
+            cand --name 'Model name in the engine''s file name (default: the ONNX file''s stem)'
+            cand --version 'Model version (default: the first 8 hex digits of the ONNX sha256)'
+            cand --remote 'A remote engine cache to fetch from and upload to (`s3://bucket/prefix` or `file:///dir`)'
+            cand -f 'The manifest to read'
+            cand --manifest 'The manifest to read'
+            cand --gpu-arch 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection'
+            cand --color 'When to color output'
+            cand --json 'Print `{"path": ..., "source": ...}`'
+            cand -v 'Say more (repeat for more)'
+            cand --verbose 'Say more (repeat for more)'
+            cand -q 'Say only what went wrong'
+            cand --quiet 'Say only what went wrong'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'trtctl;cache'= {
+            cand -f 'The manifest to read'
+            cand --manifest 'The manifest to read'
+            cand --gpu-arch 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection'
+            cand --color 'When to color output'
+            cand -v 'Say more (repeat for more)'
+            cand --verbose 'Say more (repeat for more)'
+            cand -q 'Say only what went wrong'
+            cand --quiet 'Say only what went wrong'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand ls 'List cached engines with size, age, last use and sidecar status'
+            cand clean 'Remove engines the manifest no longer wants and interrupted leftovers'
+            cand verify 'Re-hash every engine against its sidecar; exit 1 if any is corrupt'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'trtctl;cache;ls'= {
+            cand --target 'Only these engines (`model`, `model:precision`, `model:precision:sm_NN`)'
+            cand -f 'The manifest to read'
+            cand --manifest 'The manifest to read'
+            cand --gpu-arch 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection'
+            cand --color 'When to color output'
+            cand --json 'Print JSON'
+            cand -v 'Say more (repeat for more)'
+            cand --verbose 'Say more (repeat for more)'
+            cand -q 'Say only what went wrong'
+            cand --quiet 'Say only what went wrong'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'trtctl;cache;clean'= {
+            cand --older-than 'Also remove engines not used for this long (`30d`, `12h`, `2w`)'
+            cand --max-size 'Evict least recently used engines until the cache fits (`50GiB`, `500MiB`)'
+            cand -f 'The manifest to read'
+            cand --manifest 'The manifest to read'
+            cand --gpu-arch 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection'
+            cand --color 'When to color output'
+            cand --all 'Empty the cache entirely'
+            cand --dry-run 'Show what would go and the bytes freed; remove nothing'
+            cand -v 'Say more (repeat for more)'
+            cand --verbose 'Say more (repeat for more)'
+            cand -q 'Say only what went wrong'
+            cand --quiet 'Say only what went wrong'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'trtctl;cache;verify'= {
+            cand -f 'The manifest to read'
+            cand --manifest 'The manifest to read'
+            cand --gpu-arch 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection'
+            cand --color 'When to color output'
+            cand --fix 'Remove corrupt engines so the next apply fetches or rebuilds them'
+            cand -v 'Say more (repeat for more)'
+            cand --verbose 'Say more (repeat for more)'
+            cand -q 'Say only what went wrong'
+            cand --quiet 'Say only what went wrong'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'trtctl;cache;help'= {
+            cand ls 'List cached engines with size, age, last use and sidecar status'
+            cand clean 'Remove engines the manifest no longer wants and interrupted leftovers'
+            cand verify 'Re-hash every engine against its sidecar; exit 1 if any is corrupt'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'trtctl;cache;help;ls'= {
+        }
+        &'trtctl;cache;help;clean'= {
+        }
+        &'trtctl;cache;help;verify'= {
+        }
+        &'trtctl;cache;help;help'= {
+        }
+        &'trtctl;gpus'= {
+            cand -f 'The manifest to read'
+            cand --manifest 'The manifest to read'
+            cand --gpu-arch 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection'
+            cand --color 'When to color output'
+            cand --json 'Print JSON'
+            cand -v 'Say more (repeat for more)'
+            cand --verbose 'Say more (repeat for more)'
+            cand -q 'Say only what went wrong'
+            cand --quiet 'Say only what went wrong'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'trtctl;doctor'= {
+            cand -f 'The manifest to read'
+            cand --manifest 'The manifest to read'
+            cand --gpu-arch 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection'
+            cand --color 'When to color output'
+            cand --json 'Print JSON'
+            cand -v 'Say more (repeat for more)'
+            cand --verbose 'Say more (repeat for more)'
+            cand -q 'Say only what went wrong'
+            cand --quiet 'Say only what went wrong'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'trtctl;completions'= {
+            cand -f 'The manifest to read'
+            cand --manifest 'The manifest to read'
+            cand --gpu-arch 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection'
+            cand --color 'When to color output'
+            cand -v 'Say more (repeat for more)'
+            cand --verbose 'Say more (repeat for more)'
+            cand -q 'Say only what went wrong'
+            cand --quiet 'Say only what went wrong'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'trtctl;man'= {
+            cand -f 'The manifest to read'
+            cand --manifest 'The manifest to read'
+            cand --gpu-arch 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection'
+            cand --color 'When to color output'
+            cand -v 'Say more (repeat for more)'
+            cand --verbose 'Say more (repeat for more)'
+            cand -q 'Say only what went wrong'
+            cand --quiet 'Say only what went wrong'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'trtctl;help'= {
+            cand plan 'Show what apply would fetch, build, upload or rebuild, and why'
+            cand apply 'Make the cache match the manifest: fetch, build and upload what the plan says'
+            cand ensure 'One engine without a manifest: print its path and where it came from (local_cache, remote, built)'
+            cand cache 'Inspect, prune and check the local engine cache'
+            cand gpus 'Local GPUs, TensorRT, trtexec, the cache and the remote: what this machine can do'
+            cand completions 'Print shell completions'
+            cand man 'Print the man page (roff)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'trtctl;help;plan'= {
+        }
+        &'trtctl;help;apply'= {
+        }
+        &'trtctl;help;ensure'= {
+        }
+        &'trtctl;help;cache'= {
+            cand ls 'List cached engines with size, age, last use and sidecar status'
+            cand clean 'Remove engines the manifest no longer wants and interrupted leftovers'
+            cand verify 'Re-hash every engine against its sidecar; exit 1 if any is corrupt'
+        }
+        &'trtctl;help;cache;ls'= {
+        }
+        &'trtctl;help;cache;clean'= {
+        }
+        &'trtctl;help;cache;verify'= {
+        }
+        &'trtctl;help;gpus'= {
+        }
+        &'trtctl;help;completions'= {
+        }
+        &'trtctl;help;man'= {
+        }
+        &'trtctl;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

@@ -1,0 +1,179 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_trtctl_global_optspecs
+    string join \n f/manifest= gpu-arch= color= v/verbose q/quiet h/help V/version
+end
+
+function __fish_trtctl_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_trtctl_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_trtctl_using_subcommand
+    set -l cmd (__fish_trtctl_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c trtctl -n "__fish_trtctl_needs_command" -s f -l manifest -d 'The manifest to read' -r -F
+complete -c trtctl -n "__fish_trtctl_needs_command" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
+complete -c trtctl -n "__fish_trtctl_needs_command" -l color -d 'When to color output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c trtctl -n "__fish_trtctl_needs_command" -s v -l verbose -d 'Say more (repeat for more)'
+complete -c trtctl -n "__fish_trtctl_needs_command" -s q -l quiet -d 'Say only what went wrong'
+complete -c trtctl -n "__fish_trtctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c trtctl -n "__fish_trtctl_needs_command" -s V -l version -d 'Print version'
+complete -c trtctl -n "__fish_trtctl_needs_command" -f -a "plan" -d 'Show what apply would fetch, build, upload or rebuild, and why'
+complete -c trtctl -n "__fish_trtctl_needs_command" -f -a "apply" -d 'Make the cache match the manifest: fetch, build and upload what the plan says'
+complete -c trtctl -n "__fish_trtctl_needs_command" -f -a "ensure" -d 'One engine without a manifest: print its path and where it came from (local_cache, remote, built)'
+complete -c trtctl -n "__fish_trtctl_needs_command" -f -a "cache" -d 'Inspect, prune and check the local engine cache'
+complete -c trtctl -n "__fish_trtctl_needs_command" -f -a "gpus" -d 'Local GPUs, TensorRT, trtexec, the cache and the remote: what this machine can do'
+complete -c trtctl -n "__fish_trtctl_needs_command" -f -a "doctor" -d 'Local GPUs, TensorRT, trtexec, the cache and the remote: what this machine can do'
+complete -c trtctl -n "__fish_trtctl_needs_command" -f -a "completions" -d 'Print shell completions'
+complete -c trtctl -n "__fish_trtctl_needs_command" -f -a "man" -d 'Print the man page (roff)'
+complete -c trtctl -n "__fish_trtctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand plan" -l target -d 'Only these engines: `model`, `model:precision`, `model:precision:sm_NN` (`*` matches any)' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand plan" -l out -d 'Save the plan as JSON, for `trtctl apply FILE` later' -r -F
+complete -c trtctl -n "__fish_trtctl_using_subcommand plan" -s f -l manifest -d 'The manifest to read' -r -F
+complete -c trtctl -n "__fish_trtctl_using_subcommand plan" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand plan" -l color -d 'When to color output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c trtctl -n "__fish_trtctl_using_subcommand plan" -l json -d 'Print the plan as JSON instead of text'
+complete -c trtctl -n "__fish_trtctl_using_subcommand plan" -l detailed-exitcode -d 'Exit 2 when changes are pending, 3 when some engines cannot be built here (0 = nothing to do)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand plan" -l graph -d 'Print the action graph in Graphviz DOT instead of text'
+complete -c trtctl -n "__fish_trtctl_using_subcommand plan" -s v -l verbose -d 'Say more (repeat for more)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand plan" -s q -l quiet -d 'Say only what went wrong'
+complete -c trtctl -n "__fish_trtctl_using_subcommand plan" -s h -l help -d 'Print help'
+complete -c trtctl -n "__fish_trtctl_using_subcommand apply" -l force-rebuild -d 'Rebuild everything, or only engines matching SELECTOR (e.g. `arcface_r100:fp16`)' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand apply" -l target -d 'Only these engines: `model`, `model:precision`, `model:precision:sm_NN` (`*` matches any)' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand apply" -s j -l jobs -d 'Concurrent transfers (builds run one per local GPU)' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand apply" -s f -l manifest -d 'The manifest to read' -r -F
+complete -c trtctl -n "__fish_trtctl_using_subcommand apply" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand apply" -l color -d 'When to color output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c trtctl -n "__fish_trtctl_using_subcommand apply" -l keep-going -d 'Finish everything that does not depend on a failure (the exit code still says it failed)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand apply" -l allow-missing -d 'Succeed even if some engines cannot be built here and are not in the remote'
+complete -c trtctl -n "__fish_trtctl_using_subcommand apply" -l dry-run -d 'Only show the plan (same as `trtctl plan`)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand apply" -l json -d 'Print one JSON event per line instead of progress'
+complete -c trtctl -n "__fish_trtctl_using_subcommand apply" -s v -l verbose -d 'Say more (repeat for more)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand apply" -s q -l quiet -d 'Say only what went wrong'
+complete -c trtctl -n "__fish_trtctl_using_subcommand apply" -s h -l help -d 'Print help'
+complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l onnx -d 'The ONNX model' -r -F
+complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l precision -d 'fp32, fp16, bf16, int8, fp8 or best' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l batch-size -d 'The largest batch the engine must take (the profile is 1..=N, optimized for N)' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l name -d 'Model name in the engine\'s file name (default: the ONNX file\'s stem)' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l version -d 'Model version (default: the first 8 hex digits of the ONNX sha256)' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l remote -d 'A remote engine cache to fetch from and upload to (`s3://bucket/prefix` or `file:///dir`)' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -s f -l manifest -d 'The manifest to read' -r -F
+complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l color -d 'When to color output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l json -d 'Print `{"path": ..., "source": ...}`'
+complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -s v -l verbose -d 'Say more (repeat for more)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -s q -l quiet -d 'Say only what went wrong'
+complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -s h -l help -d 'Print help'
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and not __fish_seen_subcommand_from ls clean verify help" -s f -l manifest -d 'The manifest to read' -r -F
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and not __fish_seen_subcommand_from ls clean verify help" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and not __fish_seen_subcommand_from ls clean verify help" -l color -d 'When to color output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and not __fish_seen_subcommand_from ls clean verify help" -s v -l verbose -d 'Say more (repeat for more)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and not __fish_seen_subcommand_from ls clean verify help" -s q -l quiet -d 'Say only what went wrong'
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and not __fish_seen_subcommand_from ls clean verify help" -s h -l help -d 'Print help'
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and not __fish_seen_subcommand_from ls clean verify help" -f -a "ls" -d 'List cached engines with size, age, last use and sidecar status'
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and not __fish_seen_subcommand_from ls clean verify help" -f -a "clean" -d 'Remove engines the manifest no longer wants and interrupted leftovers'
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and not __fish_seen_subcommand_from ls clean verify help" -f -a "verify" -d 'Re-hash every engine against its sidecar; exit 1 if any is corrupt'
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and not __fish_seen_subcommand_from ls clean verify help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from ls" -l target -d 'Only these engines (`model`, `model:precision`, `model:precision:sm_NN`)' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from ls" -s f -l manifest -d 'The manifest to read' -r -F
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from ls" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from ls" -l color -d 'When to color output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from ls" -l json -d 'Print JSON'
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'Say more (repeat for more)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Say only what went wrong'
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from clean" -l older-than -d 'Also remove engines not used for this long (`30d`, `12h`, `2w`)' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from clean" -l max-size -d 'Evict least recently used engines until the cache fits (`50GiB`, `500MiB`)' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from clean" -s f -l manifest -d 'The manifest to read' -r -F
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from clean" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from clean" -l color -d 'When to color output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from clean" -l all -d 'Empty the cache entirely'
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from clean" -l dry-run -d 'Show what would go and the bytes freed; remove nothing'
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from clean" -s v -l verbose -d 'Say more (repeat for more)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from clean" -s q -l quiet -d 'Say only what went wrong'
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from clean" -s h -l help -d 'Print help'
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from verify" -s f -l manifest -d 'The manifest to read' -r -F
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from verify" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from verify" -l color -d 'When to color output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from verify" -l fix -d 'Remove corrupt engines so the next apply fetches or rebuilds them'
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from verify" -s v -l verbose -d 'Say more (repeat for more)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from verify" -s q -l quiet -d 'Say only what went wrong'
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List cached engines with size, age, last use and sidecar status'
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from help" -f -a "clean" -d 'Remove engines the manifest no longer wants and interrupted leftovers'
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Re-hash every engine against its sidecar; exit 1 if any is corrupt'
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand gpus" -s f -l manifest -d 'The manifest to read' -r -F
+complete -c trtctl -n "__fish_trtctl_using_subcommand gpus" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand gpus" -l color -d 'When to color output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c trtctl -n "__fish_trtctl_using_subcommand gpus" -l json -d 'Print JSON'
+complete -c trtctl -n "__fish_trtctl_using_subcommand gpus" -s v -l verbose -d 'Say more (repeat for more)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand gpus" -s q -l quiet -d 'Say only what went wrong'
+complete -c trtctl -n "__fish_trtctl_using_subcommand gpus" -s h -l help -d 'Print help'
+complete -c trtctl -n "__fish_trtctl_using_subcommand doctor" -s f -l manifest -d 'The manifest to read' -r -F
+complete -c trtctl -n "__fish_trtctl_using_subcommand doctor" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand doctor" -l color -d 'When to color output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c trtctl -n "__fish_trtctl_using_subcommand doctor" -l json -d 'Print JSON'
+complete -c trtctl -n "__fish_trtctl_using_subcommand doctor" -s v -l verbose -d 'Say more (repeat for more)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand doctor" -s q -l quiet -d 'Say only what went wrong'
+complete -c trtctl -n "__fish_trtctl_using_subcommand doctor" -s h -l help -d 'Print help'
+complete -c trtctl -n "__fish_trtctl_using_subcommand completions" -s f -l manifest -d 'The manifest to read' -r -F
+complete -c trtctl -n "__fish_trtctl_using_subcommand completions" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand completions" -l color -d 'When to color output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c trtctl -n "__fish_trtctl_using_subcommand completions" -s v -l verbose -d 'Say more (repeat for more)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand completions" -s q -l quiet -d 'Say only what went wrong'
+complete -c trtctl -n "__fish_trtctl_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c trtctl -n "__fish_trtctl_using_subcommand man" -s f -l manifest -d 'The manifest to read' -r -F
+complete -c trtctl -n "__fish_trtctl_using_subcommand man" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand man" -l color -d 'When to color output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c trtctl -n "__fish_trtctl_using_subcommand man" -s v -l verbose -d 'Say more (repeat for more)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand man" -s q -l quiet -d 'Say only what went wrong'
+complete -c trtctl -n "__fish_trtctl_using_subcommand man" -s h -l help -d 'Print help'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure cache gpus completions man help" -f -a "plan" -d 'Show what apply would fetch, build, upload or rebuild, and why'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure cache gpus completions man help" -f -a "apply" -d 'Make the cache match the manifest: fetch, build and upload what the plan says'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure cache gpus completions man help" -f -a "ensure" -d 'One engine without a manifest: print its path and where it came from (local_cache, remote, built)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure cache gpus completions man help" -f -a "cache" -d 'Inspect, prune and check the local engine cache'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure cache gpus completions man help" -f -a "gpus" -d 'Local GPUs, TensorRT, trtexec, the cache and the remote: what this machine can do'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure cache gpus completions man help" -f -a "completions" -d 'Print shell completions'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure cache gpus completions man help" -f -a "man" -d 'Print the man page (roff)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure cache gpus completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and __fish_seen_subcommand_from cache" -f -a "ls" -d 'List cached engines with size, age, last use and sidecar status'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and __fish_seen_subcommand_from cache" -f -a "clean" -d 'Remove engines the manifest no longer wants and interrupted leftovers'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and __fish_seen_subcommand_from cache" -f -a "verify" -d 'Re-hash every engine against its sidecar; exit 1 if any is corrupt'

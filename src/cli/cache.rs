@@ -1,0 +1,234 @@
+//! `trtctl cache ls | clean | verify`.
+
+use std::collections::BTreeSet;
+use std::process::ExitCode;
+use std::time::SystemTime;
+
+use trtctl::plan::Selector;
+use trtctl::report::{self, human_bytes};
+use trtctl::store::maintenance::{self, CleanPolicy, Inventory, SidecarState};
+use trtctl::store::{self, Cache};
+use trtctl::workspace::{Environment, Workspace};
+
+use super::{CacheCommand, EXIT_ERROR, GlobalArgs};
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The manifest, when there is one: it says where the cache is and what is still wanted.
+fn workspace(global: &GlobalArgs, env: &Environment) -> anyhow::Result<Option<Workspace>> {
+    if !global.manifest.exists() {
+        return Ok(None);
+    }
+    Ok(Some(Workspace::open(&global.manifest, env)?))
+}
+
+fn cache_of(workspace: Option<&Workspace>, env: &Environment) -> anyhow::Result<Cache> {
+    match workspace {
+        Some(w) => Ok(w.cache.clone()),
+        None => Ok(Cache::new(store::resolve_cache_dir(
+            env.cache_dir.clone(),
+            None,
+            env.home.clone(),
+        )?)),
+    }
+}
+
+pub fn run(
+    global: &GlobalArgs,
+    env: &Environment,
+    command: CacheCommand,
+) -> anyhow::Result<ExitCode> {
+    let workspace = workspace(global, env)?;
+    let cache = cache_of(workspace.as_ref(), env)?;
+    match command {
+        CacheCommand::Ls { target, json } => ls(&cache, &target, json),
+        CacheCommand::Clean {
+            all,
+            older_than,
+            max_size,
+            dry_run,
+        } => {
+            let wanted = match &workspace {
+                Some(w) if !all => Some(
+                    w.desired()?
+                        .into_iter()
+                        .map(|d| d.key)
+                        .collect::<BTreeSet<_>>(),
+                ),
+                _ => None,
+            };
+            let policy = CleanPolicy {
+                all,
+                wanted,
+                older_than,
+                max_size,
+            };
+            clean(&cache, env, &policy, dry_run, global.quiet)
+        }
+        CacheCommand::Verify { fix } => verify(&cache, fix),
+    }
+}
+
+/// `5s`, `3m`, `4h`, `2d`.
+fn age(seconds: u64) -> String {
+    match seconds {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m", s / 60),
+        s if s < 86_400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
+fn status(state: &SidecarState) -> String {
+    match state {
+        SidecarState::Verified => "verified".into(),
+        SidecarState::Legacy => "legacy, unverified".into(),
+        SidecarState::Missing => "no sidecar (interrupted)".into(),
+        SidecarState::Invalid(why) => format!("bad sidecar: {why}"),
+    }
+}
+
+fn ls(cache: &Cache, targets: &[Selector], json: bool) -> anyhow::Result<ExitCode> {
+    let mut inventory = cache.inventory()?;
+    inventory
+        .entries
+        .retain(|e| targets.is_empty() || targets.iter().any(|t| t.matches(&e.id)));
+    inventory.entries.sort_by(|a, b| a.key.cmp(&b.key));
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "cache_dir": cache.root(),
+                "engines": inventory.entries,
+                "count": inventory.entries.len(),
+                "total_bytes": inventory.total_bytes(),
+            })
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let now = now();
+    let rows: Vec<[String; 9]> = inventory
+        .entries
+        .iter()
+        .map(|e| {
+            [
+                e.id.model_name.clone(),
+                e.id.model_version.clone(),
+                e.id.precision.to_string(),
+                e.id.gpu_arch.to_string(),
+                e.id.trt_version.to_string(),
+                human_bytes(e.size),
+                age(now.saturating_sub(e.modified)),
+                age(now.saturating_sub(e.last_used)),
+                status(&e.state),
+            ]
+        })
+        .collect();
+    let header = [
+        "MODEL",
+        "VERSION",
+        "PRECISION",
+        "ARCH",
+        "TRT",
+        "SIZE",
+        "AGE",
+        "LAST USED",
+        "STATUS",
+    ]
+    .map(String::from);
+    print!("{}", report::table(&header, &rows));
+    println!(
+        "{} engines, {} in {}",
+        inventory.entries.len(),
+        human_bytes(inventory.total_bytes()),
+        cache.root().display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn clean(
+    cache: &Cache,
+    env: &Environment,
+    policy: &CleanPolicy,
+    dry_run: bool,
+    quiet: bool,
+) -> anyhow::Result<ExitCode> {
+    maintenance::check_cleanable(cache.root(), env.home.as_deref())?;
+    let inventory: Inventory = cache.inventory()?;
+    let removals = maintenance::plan_clean(&inventory, policy, now());
+    let say = |line: String| {
+        if !quiet {
+            println!("{line}");
+        }
+    };
+    let describe = |verb: &str, removal: &maintenance::Removal| {
+        format!(
+            "{verb} {} ({}, {})",
+            removal.target,
+            human_bytes(removal.bytes),
+            removal.why
+        )
+    };
+    if dry_run {
+        for removal in &removals {
+            say(describe("would remove", removal));
+        }
+        let planned_bytes: u64 = removals.iter().map(|r| r.bytes).sum();
+        say(format!(
+            "Would free {} ({} items); nothing was removed.",
+            human_bytes(planned_bytes),
+            removals.len()
+        ));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let report = cache.clean(&removals)?;
+    for removal in &report.removed {
+        say(describe("removed", removal));
+    }
+    let locks = cache.clean_locks()?;
+    // Logs and timing caches may be in use by the builds that hold those locks.
+    if policy.all && report.locked.is_empty() {
+        cache.remove_auxiliary()?;
+    }
+    for key in &report.locked {
+        say(format!("kept {key}: another trtctl holds its lock"));
+    }
+    say(format!(
+        "Freed {} ({} items removed, {} unused locks, {} kept because in use).",
+        human_bytes(report.bytes_freed),
+        report.removed.len(),
+        locks,
+        report.locked.len()
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify(cache: &Cache, fix: bool) -> anyhow::Result<ExitCode> {
+    let inventory = cache.inventory()?;
+    let corrupt = cache.verify(&inventory);
+    for c in &corrupt {
+        println!("corrupt: {}: {}", c.key, c.problem);
+        if fix {
+            if cache.remove_unlocked(&c.key)? {
+                println!("removed {}: the next apply fetches or rebuilds it", c.key);
+            } else {
+                println!("kept {}: another trtctl holds its lock", c.key);
+            }
+        }
+    }
+    let checked = inventory
+        .entries
+        .iter()
+        .filter(|e| e.state != SidecarState::Missing)
+        .count();
+    println!("{checked} engines checked, {} corrupt.", corrupt.len());
+    Ok(ExitCode::from(if corrupt.is_empty() {
+        0
+    } else {
+        EXIT_ERROR
+    }))
+}
