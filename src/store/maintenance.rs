@@ -510,11 +510,8 @@ mod tests {
         removals
             .iter()
             .map(|r| match &r.target {
-                Target::Engine { key } => (
-                    key.file.split('_').next().unwrap().to_string(),
-                    r.why.clone(),
-                ),
-                Target::File { path } => (path.display().to_string(), r.why.clone()),
+                Target::Engine { key } => (key.file.split('_').next().unwrap().to_string(), r.why),
+                Target::File { path } => (path.display().to_string(), r.why),
             })
             .collect()
     }
