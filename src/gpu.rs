@@ -196,6 +196,17 @@ pub enum TrtSource {
     Libnvinfer(String),
 }
 
+impl std::fmt::Display for TrtSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TrtSource::Pinned => f.write_str("pinned by trt_version in the manifest"),
+            TrtSource::Env => f.write_str("from TRTCTL_TRT_VERSION"),
+            TrtSource::Trtexec(path) => write!(f, "from the banner of {}", path.display()),
+            TrtSource::Libnvinfer(library) => write!(f, "from {library}"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TrtFact {
     pub version: TrtVersion,

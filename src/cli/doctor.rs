@@ -1,10 +1,11 @@
 //! `trtctl gpus` / `trtctl doctor`: what this machine can build and reach.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use serde::Serialize;
 
-use trtctl::gpu::{self, GpuInventory, GpuSource};
+use trtctl::gpu::{self, GpuInventory, GpuSource, TrtFact};
 use trtctl::report::human_bytes;
 use trtctl::store::{self, Cache};
 use trtctl::workspace::{Environment, Workspace};
@@ -14,8 +15,9 @@ use super::{GlobalArgs, GpusArgs, runtime};
 #[derive(Serialize)]
 struct Doctor {
     gpus: GpuInventory,
-    tensorrt: Result<String, String>,
-    tensorrt_source: Option<String>,
+    tensorrt: Option<TrtFact>,
+    /// Why no TensorRT version is known, when none is.
+    tensorrt_error: Option<String>,
     trtexec: Option<TrtexecFact>,
     cache_dir: Option<String>,
     cache_engines: usize,
@@ -26,7 +28,8 @@ struct Doctor {
 #[derive(Serialize)]
 struct TrtexecFact {
     path: String,
-    version: Result<String, String>,
+    version: Option<String>,
+    error: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -35,39 +38,40 @@ struct RemoteFact {
     /// Whether keys are set; never their values.
     credentials: bool,
     writable: bool,
-    reachable: Result<(), String>,
+    reachable: bool,
+    error: Option<String>,
+}
+
+/// `Ok` and `Err` as two optional JSON fields.
+fn split<T, E: ToString>(result: Result<T, E>) -> (Option<T>, Option<String>) {
+    match result {
+        Ok(value) => (Some(value), None),
+        Err(e) => (None, Some(e.to_string())),
+    }
 }
 
 fn gather(global: &GlobalArgs, env: &Environment) -> Doctor {
-    let gpus = env.gpus();
     let opened = global
         .manifest
         .exists()
-        .then(|| Workspace::open(&global.manifest, env).map_err(|e| e.to_string()));
+        .then(|| Workspace::open(&global.manifest, env));
     let workspace = opened.as_ref().and_then(|w| w.as_ref().ok());
     let configured = workspace.and_then(|w| w.manifest.builder.trtexec.clone());
-    let trtexec = gpu::find_trtexec(configured.as_deref()).map(|path| TrtexecFact {
-        version: gpu::trtexec_version(&path)
-            .map(|v| v.to_string())
-            .map_err(|e| e.to_string()),
-        path: path.display().to_string(),
+    let trtexec = gpu::find_trtexec(configured.as_deref()).map(|path| {
+        let (version, error) = split(gpu::trtexec_version(&path).map(|v| v.to_string()));
+        TrtexecFact {
+            path: path.display().to_string(),
+            version,
+            error,
+        }
     });
-    let (tensorrt, tensorrt_source) = match (workspace, &opened) {
-        (Some(w), _) => (
-            Ok(w.trt.version.to_string()),
-            Some(format!("{:?}", w.trt.source)),
-        ),
-        (None, Some(Err(e))) => (Err(e.clone()), None),
-        (None, _) => match gpu::detect_trt(
+    let (tensorrt, tensorrt_error) = match (workspace, &opened) {
+        (Some(w), _) => (Some(w.trt.clone()), None),
+        (None, Some(Err(e))) => (None, Some(e.to_string())),
+        (None, _) => split(gpu::detect_trt(
             env.trt_version.as_deref(),
-            trtexec.as_ref().map(|t| std::path::Path::new(&t.path)),
-        ) {
-            Ok(fact) => (
-                Ok(fact.version.to_string()),
-                Some(format!("{:?}", fact.source)),
-            ),
-            Err(e) => (Err(e.to_string()), None),
-        },
+            trtexec.as_ref().map(|t| Path::new(&t.path)),
+        )),
     };
     let cache = workspace.map(|w| w.cache.clone()).or_else(|| {
         store::resolve_cache_dir(env.cache_dir.clone(), None, env.home.clone())
@@ -78,24 +82,26 @@ fn gather(global: &GlobalArgs, env: &Environment) -> Doctor {
         .as_ref()
         .and_then(|c| c.inventory().ok())
         .unwrap_or_default();
-    let remote = workspace.and_then(|w| w.remote.as_ref()).map(|remote| {
-        let family = probe_family(workspace);
-        let reachable = runtime().map_err(|e| e.to_string()).and_then(|rt| {
+    let remote = workspace.and_then(|w| {
+        let remote = w.remote.as_ref()?;
+        // One LIST of the manifest's first family tells whether the remote answers.
+        let family = w.manifest.models.first().map(|m| m.family.clone())?;
+        let answer = runtime().map_err(|e| e.to_string()).and_then(|rt| {
             rt.block_on(remote.list_family(&family))
-                .map(|_| ())
                 .map_err(|e| e.to_string())
         });
-        RemoteFact {
+        Some(RemoteFact {
             url: remote.url().to_string(),
             credentials: env.remote.has_credentials(),
             writable: remote.writable(),
-            reachable,
-        }
+            reachable: answer.is_ok(),
+            error: answer.err(),
+        })
     });
     Doctor {
-        gpus,
+        gpus: env.gpus(),
         tensorrt,
-        tensorrt_source,
+        tensorrt_error,
         trtexec,
         cache_dir: cache.map(|c| c.root().display().to_string()),
         cache_engines: inventory.entries.len(),
@@ -104,94 +110,77 @@ fn gather(global: &GlobalArgs, env: &Environment) -> Doctor {
     }
 }
 
-/// A family to LIST when checking the remote answers: the manifest's first.
-fn probe_family(workspace: Option<&Workspace>) -> String {
-    workspace
-        .and_then(|w| w.manifest.models.first())
-        .map_or_else(|| "trtctl-doctor".to_string(), |m| m.family.clone())
-}
-
 pub fn run(global: &GlobalArgs, env: &Environment, args: GpusArgs) -> anyhow::Result<ExitCode> {
     let doctor = gather(global, env);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&doctor)?);
-        return Ok(ExitCode::SUCCESS);
+    } else {
+        print!("{}", render(&doctor));
     }
-    print!("{}", render(&doctor));
     Ok(ExitCode::SUCCESS)
 }
 
-fn render(d: &Doctor) -> String {
-    let mut out = String::new();
-    let versions = [
-        d.gpus
-            .cuda_driver_version
+fn render_gpus(gpus: &GpuInventory) -> String {
+    if let GpuSource::Unavailable { reason } = &gpus.source {
+        return format!("GPUs: none ({reason})\n");
+    }
+    let versions: Vec<String> = [
+        gpus.cuda_driver_version
             .as_ref()
             .map(|v| format!("CUDA {v}")),
-        d.gpus
-            .driver_version
-            .as_ref()
-            .map(|v| format!("driver {v}")),
+        gpus.driver_version.as_ref().map(|v| format!("driver {v}")),
+        (gpus.source == GpuSource::Override)
+            .then(|| "simulated by --gpu-arch / TRTCTL_GPU_ARCH".to_string()),
     ]
     .into_iter()
     .flatten()
-    .collect::<Vec<_>>()
-    .join(", ");
-    match &d.gpus.source {
-        GpuSource::Unavailable { reason } => out.push_str(&format!("GPUs: none ({reason})\n")),
-        source => {
-            let origin = if *source == GpuSource::Override {
-                " (simulated: --gpu-arch / TRTCTL_GPU_ARCH)"
-            } else {
-                ""
-            };
-            out.push_str(&format!(
-                "GPUs{origin}{}:\n",
-                if versions.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({versions})")
-                }
-            ));
-            for g in &d.gpus.gpus {
-                out.push_str(&format!(
-                    "  {}  {}  {}  {}\n",
-                    g.index,
-                    g.name,
-                    gpu::describe_arch(g.arch),
-                    human_bytes(g.memory_bytes)
-                ));
-            }
+    .collect();
+    let mut out = format!("GPUs ({}):\n", versions.join(", "));
+    for g in &gpus.gpus {
+        out.push_str(&format!(
+            "  {}  {}  {}  {}\n",
+            g.index,
+            g.name,
+            gpu::describe_arch(g.arch),
+            human_bytes(g.memory_bytes)
+        ));
+    }
+    out
+}
+
+fn render(d: &Doctor) -> String {
+    let mut out = render_gpus(&d.gpus);
+    out.push_str(&match (&d.tensorrt, &d.tensorrt_error) {
+        (Some(fact), _) => format!("TensorRT: {} ({})\n", fact.version, fact.source),
+        (None, error) => format!(
+            "TensorRT: not found: {}\n",
+            error.as_deref().unwrap_or("unknown")
+        ),
+    });
+    out.push_str(&match &d.trtexec {
+        Some(TrtexecFact {
+            path,
+            version: Some(v),
+            ..
+        }) => format!("trtexec: {path} (TensorRT {v})\n"),
+        Some(TrtexecFact { path, error, .. }) => format!(
+            "trtexec: {path} ({})\n",
+            error.as_deref().unwrap_or("no version")
+        ),
+        None => {
+            "trtexec: not found (set TRTEXEC, put it on PATH, or `[builder] trtexec`)\n".to_string()
         }
-    }
-    match &d.tensorrt {
-        Ok(v) => out.push_str(&format!(
-            "TensorRT: {v} ({})\n",
-            d.tensorrt_source.as_deref().unwrap_or("detected")
-        )),
-        Err(e) => out.push_str(&format!("TensorRT: not found: {e}\n")),
-    }
-    match &d.trtexec {
-        Some(t) => out.push_str(&format!(
-            "trtexec: {} ({})\n",
-            t.path,
-            t.version
-                .as_ref()
-                .map_or_else(|e| e.clone(), |v| format!("TensorRT {v}"))
-        )),
-        None => out
-            .push_str("trtexec: not found (set TRTEXEC, put it on PATH, or `[builder] trtexec`)\n"),
-    }
-    match &d.cache_dir {
-        Some(dir) => out.push_str(&format!(
+    });
+    out.push_str(&match &d.cache_dir {
+        Some(dir) => format!(
             "cache: {dir} ({} engines, {})\n",
             d.cache_engines,
             human_bytes(d.cache_bytes)
-        )),
-        None => out.push_str("cache: no cache dir (set TENSORRT_CACHE_DIR or HOME)\n"),
-    }
-    match &d.remote {
-        Some(r) => out.push_str(&format!(
+        ),
+        None => "cache: no cache dir (set TENSORRT_CACHE_DIR or HOME)\n".to_string(),
+    });
+    out.push_str(&match &d.remote {
+        Some(r) => format!(
             "remote: {} (credentials {}, {}, {})\n",
             r.url,
             if r.credentials { "set" } else { "not set" },
@@ -200,12 +189,12 @@ fn render(d: &Doctor) -> String {
             } else {
                 "read-only"
             },
-            match &r.reachable {
-                Ok(()) => "reachable".to_string(),
-                Err(e) => format!("unreachable: {e}"),
+            match &r.error {
+                None => "reachable".to_string(),
+                Some(e) => format!("unreachable: {e}"),
             }
-        )),
-        None => out.push_str("remote: none configured\n"),
-    }
+        ),
+        None => "remote: none configured\n".to_string(),
+    });
     out
 }
