@@ -1,0 +1,370 @@
+//! The promises: bad input is a clear error that changes nothing, secrets never show, and a
+//! kill -9 at any instant never leaves an engine that looks complete but is not.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::project::{Project, stderr_of, stdout_of};
+use common::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
+
+/// Every file under `dir` with its bytes: "nothing changed on disk" is equality of two of these.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    walk(dir)
+        .into_iter()
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap_or_default();
+            (p, bytes)
+        })
+        .collect()
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
+fn every_malformed_manifest_is_a_located_error_that_changes_nothing() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/manifests");
+    let mut cases: Vec<PathBuf> = walk(&corpus);
+    cases.sort();
+    assert!(cases.len() >= 30, "the corpus shrank to {}", cases.len());
+    for case in cases {
+        let text = std::fs::read_to_string(&case).unwrap();
+        let expected = text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("# expect: "))
+            .unwrap_or_else(|| panic!("{} has no `# expect:` line", case.display()));
+        let project = Project::new();
+        project.add_model("arcface_r100");
+        project.write_manifest(&text);
+        let before = snapshot(project.path());
+        let output = project
+            .trtctl()
+            .args(["plan", "--gpu-arch", "sm_86"])
+            .output()
+            .unwrap();
+        let err = stderr_of(&output);
+        let name = case.file_name().unwrap().to_string_lossy();
+        assert_eq!(output.status.code(), Some(1), "{name}: {err}");
+        assert!(
+            err.contains(expected),
+            "{name}: expected `{expected}` in:\n{err}"
+        );
+        assert!(
+            err.contains("engines.toml:"),
+            "{name}: the file is not named:\n{err}"
+        );
+        let located = err.lines().next().unwrap_or_default();
+        let line_col = located.split("engines.toml:").nth(1).unwrap_or_default();
+        assert!(
+            line_col
+                .split(':')
+                .take(2)
+                .all(|n| n.parse::<usize>().is_ok_and(|n| n > 0)),
+            "{name}: no line and column in `{located}`"
+        );
+        assert!(!err.contains("panicked"), "{name}: {err}");
+        assert!(stdout_of(&output).is_empty(), "{name}");
+        assert_eq!(
+            snapshot(project.path()),
+            before,
+            "{name}: a bad manifest changed files"
+        );
+    }
+}
+
+#[test]
+fn broken_sidecars_are_rebuilt_or_reported_never_trusted() {
+    let project = Project::new();
+    project.add_model("arcface_r100");
+    project.write_manifest(
+        "trt_version = \"10.3.0\"\n[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\nprecisions = [\"fp16\"]\narchs = [\"sm_86\"]\n",
+    );
+    project
+        .trtctl()
+        .args(["apply", "--gpu-arch", "sm_86"])
+        .assert()
+        .success();
+    let sidecar = project
+        .cache()
+        .join("arcface/arcface_r100_v1.0_fp16_sm_86_10.3.0.trt.json");
+    let good = std::fs::read_to_string(&sidecar).unwrap();
+    let digest = good.split("\"engine_sha256\": \"").nth(1).unwrap()[..64].to_string();
+    for (what, broken, why) in [
+        (
+            "truncated",
+            good[..good.len() / 2].to_string(),
+            "sidecar unusable: sidecar is not valid JSON",
+        ),
+        (
+            "another schema",
+            good.replace("\"schema_version\": 1", "\"schema_version\": 7"),
+            "sidecar has schema version 7",
+        ),
+        (
+            "wrong digest",
+            good.replace(&digest, &"0".repeat(64)),
+            "corrupt: ",
+        ),
+    ] {
+        std::fs::write(&sidecar, &broken).unwrap();
+        let plan = project
+            .trtctl()
+            .args(["plan", "--gpu-arch", "sm_86"])
+            .output()
+            .unwrap();
+        let verify = project.trtctl().args(["cache", "verify"]).output().unwrap();
+        let shown = format!("{}{}", stdout_of(&plan), stdout_of(&verify));
+        assert!(shown.contains(why), "{what}: {shown}");
+        assert_eq!(
+            verify.status.code(),
+            Some(1),
+            "{what}: verify passed a broken sidecar"
+        );
+        assert!(!stderr_of(&plan).contains("panicked") && !stderr_of(&verify).contains("panicked"));
+        project
+            .trtctl()
+            .args(["apply", "--gpu-arch", "sm_86", "--force-rebuild"])
+            .assert()
+            .success();
+        project
+            .trtctl()
+            .args(["cache", "verify"])
+            .assert()
+            .success();
+        std::fs::write(&sidecar, &good).unwrap();
+        project
+            .trtctl()
+            .args(["apply", "--gpu-arch", "sm_86", "--force-rebuild"])
+            .assert()
+            .success();
+    }
+}
+
+#[test]
+fn garbage_from_trtexec_is_a_failure_with_its_log() {
+    let project = Project::new();
+    project.add_model("arcface_r100");
+    project.write_manifest(
+        "trt_version = \"10.3.0\"\n[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\nprecisions = [\"fp16\"]\narchs = [\"sm_86\"]\n",
+    );
+    let fake = project.path().join("fake-trtexec");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\nif [ \"$1\" = --version ]; then echo '&&&& RUNNING TensorRT.trtexec [TensorRT v100300] # trtexec'; exit 1; fi\nhead -c 300 /dev/urandom | tr -dc 'a-z \\n'\nexit 0\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let output = project
+        .trtctl()
+        .env("TRTEXEC", &fake)
+        .args(["apply", "--gpu-arch", "sm_86"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let out = stdout_of(&output);
+    assert!(out.contains("without a PASSED line"), "{out}");
+    assert!(out.contains("--- last lines of "), "{out}");
+    assert!(project.cached().is_empty());
+}
+
+#[test]
+fn secrets_never_show_in_output_logs_plans_or_errors() {
+    let server = S3Server::start(ACCESS_KEY, SECRET_KEY, "screenalytics-artifacts");
+    let project = Project::new();
+    project.add_model("arcface_r100");
+    project.write_manifest(&format!(
+        "trt_version = \"10.3.0\"\n[remote]\nurl = \"{}\"\n[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\nprecisions = [\"fp16\"]\narchs = [\"sm_86\", \"sm_89\"]\n",
+        server.url("engines")
+    ));
+    let with_keys = |args: &[&str]| {
+        let mut cmd = project.trtctl();
+        for (key, value) in server.env_vars() {
+            cmd.env(key, value);
+        }
+        cmd.args(args).output().unwrap()
+    };
+    let mut seen = String::new();
+    for args in [
+        &["plan", "--gpu-arch", "sm_86"][..],
+        &[
+            "plan",
+            "--gpu-arch",
+            "sm_86",
+            "--json",
+            "--out",
+            "saved.json",
+        ],
+        &["apply", "--gpu-arch", "sm_86", "--json"],
+        &["apply", "saved.json", "--gpu-arch", "sm_86"],
+        &["apply", "--gpu-arch", "sm_86", "-v"],
+        &["gpus"],
+        &["gpus", "--json"],
+        &["cache", "ls", "--json"],
+        &[
+            "ensure",
+            "--onnx",
+            "models/arcface_r100.onnx",
+            "--precision",
+            "fp32",
+            "--batch-size",
+            "4",
+        ],
+    ] {
+        let output = with_keys(args);
+        seen.push_str(&stdout_of(&output));
+        seen.push_str(&stderr_of(&output));
+    }
+    // Errors too: a wrong endpoint, and a wrong secret (which must not echo either secret).
+    let mut wrong = project.trtctl();
+    wrong
+        .env("ARTIFACTS_ENDPOINT", &server.endpoint)
+        .env("ARTIFACTS_ACCESS_KEY", ACCESS_KEY);
+    let output = wrong
+        .env("ARTIFACTS_SECRET_KEY", "wrong-secret-0000")
+        .arg("plan")
+        .output()
+        .unwrap();
+    seen.push_str(&stderr_of(&output));
+    for file in walk(project.path()) {
+        seen.push_str(&String::from_utf8_lossy(
+            &std::fs::read(file).unwrap_or_default(),
+        ));
+    }
+    assert!(
+        seen.contains("arcface_r100_v1.0_fp16_sm_86"),
+        "the commands did not run"
+    );
+    for secret in [SECRET_KEY, "wrong-secret-0000"] {
+        assert!(!seen.contains(secret), "a secret leaked");
+    }
+}
+
+/// A small deterministic generator: the trials are random, and the same on every run.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % below
+    }
+}
+
+fn sha256(path: &Path) -> String {
+    trtctl::identity::sha256_hex(&std::fs::read(path).unwrap())
+}
+
+/// Every sidecar, locally and remotely, vouches for the bytes beside it; no remote sidecar
+/// stands without its engine.
+fn check_invariant(cache: &Path, remote: &Path, trial: usize) -> usize {
+    let mut committed = 0;
+    for root in [cache, remote] {
+        for sidecar in walk(root)
+            .into_iter()
+            .filter(|p| p.to_string_lossy().ends_with(".trt.json"))
+        {
+            if sidecar.components().any(|c| c.as_os_str() == ".uploads") {
+                continue;
+            }
+            let engine = PathBuf::from(sidecar.to_string_lossy().trim_end_matches(".json"));
+            assert!(
+                engine.is_file(),
+                "trial {trial}: {} has no engine",
+                sidecar.display()
+            );
+            let recorded: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&sidecar).unwrap()).unwrap_or_else(|e| {
+                    panic!("trial {trial}: {} is torn: {e}", sidecar.display())
+                });
+            assert_eq!(
+                recorded["engine_sha256"].as_str().unwrap(),
+                sha256(&engine),
+                "trial {trial}: {} does not match its sidecar",
+                engine.display()
+            );
+            committed += 1;
+        }
+    }
+    committed
+}
+
+fn crash_trials(trials: usize) {
+    let server = S3Server::start(ACCESS_KEY, SECRET_KEY, "screenalytics-artifacts");
+    let mut random = Lcg(0x7472_7463_746c);
+    for trial in 0..trials {
+        let project = Project::new();
+        project.add_model("arcface_r100");
+        project.add_model("scrfd_10g");
+        let prefix = format!("trial{trial}");
+        project.write_manifest(&format!(
+            "trt_version = \"10.3.0\"\n[remote]\nurl = \"{}\"\npart_size_mib = 5\n[defaults]\nprecisions = [\"fp16\", \"fp32\"]\narchs = [\"sm_86\"]\n[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\n[[model]]\nname = \"scrfd_10g\"\nonnx = \"models/scrfd_10g.onnx\"\nversion = \"v2\"\n",
+            server.url(&prefix)
+        ));
+        let apply = |kill_after: Option<Duration>| {
+            let mut cmd = project.trtctl_process();
+            cmd.env("STUB_SLEEP", "0.05")
+                .env("STUB_ENGINE_BYTES", "6000000")
+                .args(["apply", "--gpu-arch", "sm_86"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped());
+            for (key, value) in server.env_vars() {
+                cmd.env(key, value);
+            }
+            let mut child = cmd.spawn().unwrap();
+            match kill_after {
+                Some(delay) => {
+                    std::thread::sleep(delay);
+                    let _ = child.kill();
+                    child.wait().unwrap();
+                }
+                None => {
+                    let output = child.wait_with_output().unwrap();
+                    assert!(
+                        output.status.success(),
+                        "trial {trial}: recovery failed: {}",
+                        stderr_of(&output)
+                    );
+                }
+            }
+        };
+        apply(Some(Duration::from_millis(random.next(900))));
+        let remote = server.object_path(&prefix);
+        check_invariant(&project.cache(), &remote, trial);
+        apply(None);
+        assert_eq!(
+            check_invariant(&project.cache(), &remote, trial),
+            8,
+            "trial {trial}: not 4 + 4 engines"
+        );
+        assert_eq!(project.cached().len(), 4, "trial {trial}");
+    }
+}
+
+#[test]
+fn kill_9_at_random_instants_never_leaves_a_torn_engine() {
+    crash_trials(20);
+}
+
+/// `cargo test --test reliability -- --ignored`: the long run recorded in docs/reliability.md.
+#[test]
+#[ignore]
+fn kill_9_two_hundred_times() {
+    crash_trials(200);
+}
