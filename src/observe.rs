@@ -1,7 +1,7 @@
 //! Observation: everything the planner needs from the world, gathered before it runs —
 //! ONNX digests (cached across runs), the local cache and the remote.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -115,7 +115,7 @@ impl HashCache {
 pub fn observe_local(
     cache: &Cache,
     desired: &[DesiredEngine],
-) -> Result<BTreeMap<EngineKey, LocalEngine>, StoreError> {
+) -> Result<HashMap<EngineKey, LocalEngine>, StoreError> {
     let listing = cache.list()?;
     let present: Vec<&EngineKey> = desired
         .iter()

@@ -1,7 +1,7 @@
 //! The planner: desired engines × observed state → what to do for each, and why.
 //! Pure: every input is observed before it runs, and it does no I/O.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::path::PathBuf;
 
@@ -91,7 +91,7 @@ pub enum RemoteSidecar {
 pub struct RemoteState {
     pub url: String,
     pub writable: bool,
-    pub engines: BTreeMap<EngineKey, RemoteEngine>,
+    pub engines: HashMap<EngineKey, RemoteEngine>,
 }
 
 /// Why a local or remote copy cannot be used as is.
@@ -270,7 +270,7 @@ pub struct PlanInputs<'a> {
     pub trt_version: TrtVersion,
     pub desired: Vec<DesiredEngine>,
     pub gpu_archs: &'a [GpuArch],
-    pub local: &'a BTreeMap<EngineKey, LocalEngine>,
+    pub local: &'a HashMap<EngineKey, LocalEngine>,
     pub remote: Option<&'a RemoteState>,
     pub targets: &'a [Selector],
     pub force: &'a Force,
@@ -515,7 +515,11 @@ fn decide(wanted: &DesiredEngine, inputs: &PlanInputs) -> Decision {
     let local_stale = match local {
         Copy::Current | Copy::Legacy => {
             let legacy = matches!(local, Copy::Legacy);
-            return if remote_slot_free && writable && !legacy {
+            // An engine without a sidecar beside ours may be our own upload, killed before its
+            // sidecar: uploading again hashes it and seals it if the bytes are ours (and refuses,
+            // loudly, if they are not).
+            let unsealed = matches!(remote, Copy::Legacy);
+            return if (remote_slot_free || unsealed) && writable && !legacy {
                 Decision::Upload
             } else {
                 Decision::UpToDate {
@@ -628,7 +632,7 @@ mod tests {
         _dir: tempfile::TempDir,
         manifest: Manifest,
         gpus: Vec<GpuArch>,
-        local: BTreeMap<EngineKey, LocalEngine>,
+        local: HashMap<EngineKey, LocalEngine>,
         remote: Option<RemoteState>,
         force: Force,
     }
@@ -651,11 +655,11 @@ mod tests {
                 _dir: dir,
                 manifest,
                 gpus: vec![arch("sm_86")],
-                local: BTreeMap::new(),
+                local: HashMap::new(),
                 remote: Some(RemoteState {
                     url: "s3://b/engines".into(),
                     writable: true,
-                    engines: BTreeMap::new(),
+                    engines: HashMap::new(),
                 }),
                 force: Force::Nothing,
             }
@@ -795,6 +799,21 @@ mod tests {
         );
         w.remote = None;
         assert_eq!(w.decision("sm_86"), Decision::UpToDate { note: None });
+    }
+
+    #[test]
+    fn an_unsealed_remote_engine_beside_a_current_local_one_is_uploaded_again() {
+        let mut w = World::new();
+        w.put_local("sm_86", same);
+        let key = w.engine("sm_86").key;
+        w.remote.as_mut().unwrap().engines.insert(
+            key,
+            RemoteEngine {
+                size: Some(10),
+                sidecar: RemoteSidecar::Missing,
+            },
+        );
+        assert_eq!(w.decision("sm_86"), Decision::Upload);
     }
 
     #[test]

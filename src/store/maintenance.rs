@@ -90,14 +90,18 @@ impl Cache {
                 }
             })
             .collect();
+        let mut entries: Vec<CacheEntry> = entries;
+        entries.sort_by(|a, b| a.key.cmp(&b.key));
+        let mut orphan_sidecars: Vec<EngineKey> = listing
+            .sidecars
+            .iter()
+            .filter(|k| !listing.engines.contains(*k))
+            .cloned()
+            .collect();
+        orphan_sidecars.sort();
         Ok(Inventory {
             entries,
-            orphan_sidecars: listing
-                .sidecars
-                .iter()
-                .filter(|k| !listing.engines.contains(*k))
-                .cloned()
-                .collect(),
+            orphan_sidecars,
             strays: listing.strays,
         })
     }

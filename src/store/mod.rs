@@ -4,7 +4,7 @@
 pub mod maintenance;
 pub mod remote;
 
-use std::collections::BTreeSet;
+use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -57,8 +57,8 @@ pub fn resolve_cache_dir(
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CacheListing {
     /// Engine files (not stat'ed: a listing of thousands stays a directory read).
-    pub engines: BTreeSet<EngineKey>,
-    pub sidecars: BTreeSet<EngineKey>,
+    pub engines: HashSet<EngineKey>,
+    pub sidecars: HashSet<EngineKey>,
     /// Files in the cache that are neither: temp files, foreign names.
     pub strays: Vec<PathBuf>,
 }
