@@ -41,6 +41,7 @@ Register-ArgumentCompleter -Native -CommandName 'trtctl' -ScriptBlock {
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Local GPUs, TensorRT, trtexec, the cache and the remote: what this machine can do')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff)')
+            [CompletionResult]::new('schema', 'schema', [CompletionResultType]::ParameterValue, 'Print the JSON Schema of engines.toml, for editors')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -239,6 +240,19 @@ Register-ArgumentCompleter -Native -CommandName 'trtctl' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'trtctl;schema' {
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The manifest to read')
+            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'The manifest to read')
+            [CompletionResult]::new('--gpu-arch', '--gpu-arch', [CompletionResultType]::ParameterName, 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to color output')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say only what went wrong')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say only what went wrong')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'trtctl;help' {
             [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Show what apply would fetch, build, upload or rebuild, and why')
             [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Make the cache match the manifest: fetch, build and upload what the plan says')
@@ -247,6 +261,7 @@ Register-ArgumentCompleter -Native -CommandName 'trtctl' -ScriptBlock {
             [CompletionResult]::new('gpus', 'gpus', [CompletionResultType]::ParameterValue, 'Local GPUs, TensorRT, trtexec, the cache and the remote: what this machine can do')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff)')
+            [CompletionResult]::new('schema', 'schema', [CompletionResultType]::ParameterValue, 'Print the JSON Schema of engines.toml, for editors')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -281,6 +296,9 @@ Register-ArgumentCompleter -Native -CommandName 'trtctl' -ScriptBlock {
             break
         }
         'trtctl;help;man' {
+            break
+        }
+        'trtctl;help;schema' {
             break
         }
         'trtctl;help;help' {

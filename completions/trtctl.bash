@@ -43,6 +43,9 @@ _trtctl() {
             trtctl,plan)
                 cmd="trtctl__subcmd__plan"
                 ;;
+            trtctl,schema)
+                cmd="trtctl__subcmd__schema"
+                ;;
             trtctl__subcmd__cache,clean)
                 cmd="trtctl__subcmd__cache__subcmd__clean"
                 ;;
@@ -91,6 +94,9 @@ _trtctl() {
             trtctl__subcmd__help,plan)
                 cmd="trtctl__subcmd__help__subcmd__plan"
                 ;;
+            trtctl__subcmd__help,schema)
+                cmd="trtctl__subcmd__help__subcmd__schema"
+                ;;
             trtctl__subcmd__help__subcmd__cache,clean)
                 cmd="trtctl__subcmd__help__subcmd__cache__subcmd__clean"
                 ;;
@@ -107,7 +113,7 @@ _trtctl() {
 
     case "${cmd}" in
         trtctl)
-            opts="-f -v -q -h -V --manifest --gpu-arch --color --verbose --quiet --help --version plan apply ensure cache gpus doctor completions man help"
+            opts="-f -v -q -h -V --manifest --gpu-arch --color --verbose --quiet --help --version plan apply ensure cache gpus doctor completions man schema help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -499,7 +505,7 @@ _trtctl() {
             return 0
             ;;
         trtctl__subcmd__help)
-            opts="plan apply ensure cache gpus completions man help"
+            opts="plan apply ensure cache gpus completions man schema help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -666,6 +672,20 @@ _trtctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        trtctl__subcmd__help__subcmd__schema)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         trtctl__subcmd__man)
             opts="-f -v -q -h --manifest --gpu-arch --color --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -711,6 +731,36 @@ _trtctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --manifest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gpu-arch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trtctl__subcmd__schema)
+            opts="-f -v -q -h --manifest --gpu-arch --color --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --manifest)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

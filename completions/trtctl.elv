@@ -38,6 +38,7 @@ set edit:completion:arg-completer[trtctl] = {|@words|
             cand doctor 'Local GPUs, TensorRT, trtexec, the cache and the remote: what this machine can do'
             cand completions 'Print shell completions'
             cand man 'Print the man page (roff)'
+            cand schema 'Print the JSON Schema of engines.toml, for editors'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'trtctl;plan'= {
@@ -219,6 +220,18 @@ set edit:completion:arg-completer[trtctl] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'trtctl;schema'= {
+            cand -f 'The manifest to read'
+            cand --manifest 'The manifest to read'
+            cand --gpu-arch 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection'
+            cand --color 'When to color output'
+            cand -v 'Say more (repeat for more)'
+            cand --verbose 'Say more (repeat for more)'
+            cand -q 'Say only what went wrong'
+            cand --quiet 'Say only what went wrong'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'trtctl;help'= {
             cand plan 'Show what apply would fetch, build, upload or rebuild, and why'
             cand apply 'Make the cache match the manifest: fetch, build and upload what the plan says'
@@ -227,6 +240,7 @@ set edit:completion:arg-completer[trtctl] = {|@words|
             cand gpus 'Local GPUs, TensorRT, trtexec, the cache and the remote: what this machine can do'
             cand completions 'Print shell completions'
             cand man 'Print the man page (roff)'
+            cand schema 'Print the JSON Schema of engines.toml, for editors'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'trtctl;help;plan'= {
@@ -251,6 +265,8 @@ set edit:completion:arg-completer[trtctl] = {|@words|
         &'trtctl;help;completions'= {
         }
         &'trtctl;help;man'= {
+        }
+        &'trtctl;help;schema'= {
         }
         &'trtctl;help;help'= {
         }

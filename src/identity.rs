@@ -302,6 +302,33 @@ string_serde!(Precision);
 string_serde!(GpuArch);
 string_serde!(TrtVersion);
 
+/// JSON Schemas of the string-encoded types, for `docs/engines.schema.json`.
+macro_rules! string_schema {
+    ($ty:ty, $name:literal, $schema:tt) => {
+        impl schemars::JsonSchema for $ty {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                $name.into()
+            }
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!($schema)
+            }
+        }
+    };
+}
+string_schema!(Precision, "Precision", {
+    "type": "string",
+    "enum": ["fp32", "fp16", "bf16", "int8", "fp8", "best"]
+});
+string_schema!(GpuArch, "GpuArch", {
+    "type": "string",
+    "pattern": "^sm_[1-9][0-9]{1,2}$",
+    "description": "CUDA compute capability, e.g. sm_86"
+});
+string_schema!(TrtVersion, "TrtVersion", {
+    "type": "string",
+    "pattern": "^[0-9]+\\.[0-9]+\\.[0-9]+$"
+});
+
 /// What names one engine: the five components of the seed's file name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct EngineId {
@@ -439,7 +466,8 @@ pub enum Profile {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ShapeRange {
     pub min: String,
     pub opt: String,

@@ -132,81 +132,143 @@ impl ManifestError {
     }
 }
 
-#[derive(Deserialize)]
+/// engines.toml: the TensorRT engines a deployment needs (see docs/manifest.md).
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "engines.toml")]
 struct RawManifest {
+    /// The TensorRT version engines are built for, `major.minor.patch`, or "auto" for the local TensorRT.
+    #[schemars(with = "Option<String>")]
     trt_version: Option<Spanned<String>>,
     cache: Option<RawCache>,
     remote: Option<RawRemote>,
     builder: Option<RawBuilder>,
     defaults: Option<RawDefaults>,
+    /// The models, one table each.
     #[serde(default)]
     model: Vec<RawModel>,
 }
 
-#[derive(Deserialize)]
+/// The local engine cache.
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Cache")]
 struct RawCache {
+    /// Cache directory (default ~/.cache/screenalytics/engines; TENSORRT_CACHE_DIR overrides).
     dir: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// The remote engine cache shared by every machine.
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Remote")]
 struct RawRemote {
+    /// "s3://bucket/prefix" or "file:///dir" ("file://dir" is relative to the manifest).
+    #[schemars(with = "String")]
     url: Spanned<String>,
+    /// S3 endpoint (default: ARTIFACTS_ENDPOINT).
     endpoint: Option<String>,
+    /// S3 region (default: AWS_REGION, else us-east-1).
     region: Option<String>,
+    /// Multipart part size in MiB (default 16).
+    #[schemars(with = "Option<u64>")]
     part_size_mib: Option<Spanned<u64>>,
+    /// Parts in flight per upload (default 8).
+    #[schemars(with = "Option<usize>")]
     concurrency: Option<Spanned<usize>>,
 }
 
-#[derive(Deserialize)]
+/// The builder backend.
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Builder")]
 struct RawBuilder {
+    /// Path of trtexec (default: TRTEXEC, PATH, /usr/src/tensorrt/bin/trtexec).
     trtexec: Option<String>,
+    /// Keep one timing cache per arch and TensorRT version (default true).
     timing_cache: Option<bool>,
 }
 
-#[derive(Deserialize)]
+/// Values every model gets unless it sets its own.
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Defaults")]
 struct RawDefaults {
+    /// Precisions to build (default ["fp16"]).
+    #[schemars(with = "Option<Vec<Precision>>")]
     precisions: Option<Spanned<Vec<Precision>>>,
+    /// GPU archs to build for, like "sm_86".
+    #[schemars(with = "Option<Vec<GpuArch>>")]
     archs: Option<Spanned<Vec<GpuArch>>>,
+    #[schemars(with = "Option<RawBatch>")]
     batch: Option<Spanned<RawBatch>>,
     build: Option<RawFlags>,
 }
 
-#[derive(Deserialize)]
+/// One model: its ONNX file and the engines wanted of it.
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Model")]
 struct RawModel {
+    /// Model name: letters, digits, `.`, `-`, `_`.
+    #[schemars(with = "String")]
     name: Spanned<String>,
+    /// Directory under the cache and the remote prefix (default: the name up to its first `_`).
+    #[schemars(with = "Option<String>")]
     family: Option<Spanned<String>>,
+    /// The ONNX file, relative to the manifest.
+    #[schemars(with = "String")]
     onnx: Spanned<String>,
+    /// A declared version like "v1.0", or "auto": the first 8 hex digits of the ONNX sha256 (default).
+    #[schemars(with = "Option<String>")]
     version: Option<Spanned<String>>,
+    /// Precisions to build (overrides [defaults]).
+    #[schemars(with = "Option<Vec<Precision>>")]
     precisions: Option<Spanned<Vec<Precision>>>,
+    /// GPU archs to build for (overrides [defaults]).
+    #[schemars(with = "Option<Vec<GpuArch>>")]
     archs: Option<Spanned<Vec<GpuArch>>>,
+    #[schemars(with = "Option<RawBatch>")]
     batch: Option<Spanned<RawBatch>>,
+    /// Explicit min/opt/max shapes per input, like "1x3x112x112" (instead of `batch`).
+    #[schemars(with = "Option<BTreeMap<String, ShapeRange>>")]
     shapes: Option<Spanned<BTreeMap<String, ShapeRange>>>,
     build: Option<RawFlags>,
 }
 
-#[derive(Deserialize, Clone, Copy)]
+/// A batch range over the leading dim of the ONNX inputs: 1 <= min <= opt <= max.
+#[derive(Deserialize, Clone, Copy, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Batch")]
 struct RawBatch {
     min: u32,
     opt: u32,
     max: u32,
 }
 
-#[derive(Deserialize, Clone, Default)]
+/// Builder flags; each changes the engine's fingerprint.
+#[derive(Deserialize, Clone, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "BuildFlags")]
 struct RawFlags {
+    /// Workspace limit in MiB (--memPoolSize=workspace:NM).
     workspace_mib: Option<u64>,
+    /// Builder optimization level 0..5 (TensorRT >= 8.6).
+    #[schemars(with = "Option<u8>")]
     optimization_level: Option<Spanned<u8>>,
+    /// Hardware compatibility level, like "ampere+" (TensorRT >= 8.6).
     hardware_compatibility: Option<String>,
+    /// Build version-compatible engines (TensorRT >= 8.6).
     version_compatible: Option<bool>,
+    /// Take precisions from the ONNX types (--stronglyTyped).
     strongly_typed: Option<bool>,
+    /// More trtexec arguments, passed as they are.
     extra_args: Option<Vec<String>>,
+}
+
+/// The JSON Schema of engines.toml, for editors (taplo, Even Better TOML).
+pub fn json_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(RawManifest)).expect("schema serializes")
 }
 
 impl RawFlags {

@@ -314,7 +314,7 @@ fn committed(path: &str) -> String {
 }
 
 #[test]
-fn completions_and_man_page_are_current() {
+fn completions_man_page_and_schema_are_current() {
     let project = Project::new();
     for (shell, file) in [
         ("bash", "completions/trtctl.bash"),
@@ -334,6 +334,11 @@ fn completions_and_man_page_are_current() {
             "{file} is out of date with the CLI: run `cargo run -q -- completions {shell} > {file}`"
         );
     }
+    let schema = project.trtctl().arg("schema").output().unwrap();
+    assert!(
+        stdout_of(&schema) == committed("docs/engines.schema.json"),
+        "docs/engines.schema.json is out of date: run `cargo run -q -- schema > docs/engines.schema.json`"
+    );
     let man = project.trtctl().arg("man").output().unwrap();
     assert!(
         stdout_of(&man) == committed("docs/man/trtctl.1"),
@@ -355,6 +360,7 @@ fn every_flag_is_explained_and_every_command_has_examples() {
         vec!["cache", "verify"],
         vec!["gpus"],
         vec!["completions"],
+        vec!["schema"],
     ] {
         let mut args = command.clone();
         args.push("-h");

@@ -119,6 +119,11 @@ pub enum Command {
     /// Print the man page (roff).
     #[command(after_help = "Examples:\n  trtctl man > trtctl.1 && man ./trtctl.1")]
     Man,
+    /// Print the JSON Schema of engines.toml, for editors.
+    #[command(
+        after_help = "Examples:\n  trtctl schema > engines.schema.json\n  # taplo / Even Better TOML: add `#:schema ./engines.schema.json` atop engines.toml"
+    )]
+    Schema,
 }
 
 #[derive(Subcommand, Debug)]
@@ -281,6 +286,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Completions { shell } => {
             let mut command = Cli::command();
             clap_complete::generate(shell, &mut command, "trtctl", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Schema => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&trtctl::manifest::json_schema())?
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Man => {
