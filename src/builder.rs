@@ -40,6 +40,8 @@ pub enum BuildError {
         "trtexec not found: install TensorRT, put trtexec on PATH, or set TRTEXEC or `[builder] trtexec`"
     )]
     NotFound,
+    #[error("`[builder] trtexec` = {} is not an executable file: fix the path in the manifest", .0.display())]
+    NotExecutable(PathBuf),
     #[error(
         "local TensorRT {local} ({trtexec}) differs from trt_version = {wanted} in the manifest: install {wanted}, or change the pin"
     )]
@@ -84,6 +86,10 @@ pub struct Trtexec {
 impl Trtexec {
     /// Finds trtexec and checks that it is the TensorRT the engines are for.
     pub fn locate(configured: Option<&Path>, wanted: TrtVersion) -> Result<Trtexec, BuildError> {
+        // A configured trtexec that is not there is a mistake to report, not a reason to use another.
+        if let Some(path) = configured.filter(|p| !gpu::is_executable(p)) {
+            return Err(BuildError::NotExecutable(path.to_path_buf()));
+        }
         let path = gpu::find_trtexec(configured).ok_or(BuildError::NotFound)?;
         let version = gpu::trtexec_version(&path).map_err(|e| BuildError::Io(e.to_string()))?;
         if version != wanted {

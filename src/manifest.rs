@@ -667,6 +667,13 @@ fn resolve_profile(
         ));
     }
     if let Some(shapes) = &model.shapes {
+        if shapes.get_ref().is_empty() {
+            return Err(source.error(
+                shapes.span(),
+                "`shapes` is empty",
+                Some("give each dynamic input `{ min = \"...\", opt = \"...\", max = \"...\" }`, or remove `shapes`".into()),
+            ));
+        }
         for (input, range) in shapes.get_ref() {
             for dims in [&range.min, &range.opt, &range.max] {
                 if !is_dims(dims) {

@@ -310,14 +310,17 @@ pub fn render_summary(report: &ApplyReport, style: Style) -> String {
 /// make-style lines for logs and CI: `[3/12] build FILE ... ok (2m14s)`.
 pub struct PlainReporter {
     style: Style,
+    /// Only what went wrong: failed actions, and the summary when anything did.
+    quiet: bool,
     total: AtomicUsize,
     out: Mutex<Box<dyn std::io::Write + Send>>,
 }
 
 impl PlainReporter {
-    pub fn new(style: Style, out: Box<dyn std::io::Write + Send>) -> Self {
+    pub fn new(style: Style, quiet: bool, out: Box<dyn std::io::Write + Send>) -> Self {
         PlainReporter {
             style,
+            quiet,
             total: AtomicUsize::new(0),
             out: Mutex::new(out),
         }
@@ -341,6 +344,9 @@ impl Reporter for PlainReporter {
                 outcome,
                 elapsed,
             } => {
+                if self.quiet && !matches!(outcome, Outcome::Failed(_)) {
+                    return;
+                }
                 let mut text = format!(
                     "[{ordinal}/{}] {} {file} ... {} ({})\n",
                     self.total.load(Ordering::SeqCst),
@@ -354,7 +360,12 @@ impl Reporter for PlainReporter {
                 self.line(&text);
             }
             Event::Summary(report) => {
-                self.line(&format!("\n{}", render_summary(report, self.style)))
+                let clean = report.failures.is_empty()
+                    && report.cannot_build.is_empty()
+                    && !report.interrupted;
+                if !(self.quiet && clean) {
+                    self.line(&format!("\n{}", render_summary(report, self.style)));
+                }
             }
             Event::Started { .. } | Event::Bytes { .. } => {}
         }

@@ -121,6 +121,57 @@ fn apply_builds_the_plan_once_then_nothing() {
 }
 
 #[test]
+fn quiet_says_only_what_went_wrong() {
+    let project = project();
+    let ok = project
+        .trtctl()
+        .args(["apply", "-q", "--gpu-arch", "sm_86"])
+        .output()
+        .unwrap();
+    assert!(ok.status.success());
+    assert_eq!(stdout_of(&ok), "", "a clean quiet apply printed something");
+    let failed = project
+        .trtctl()
+        .env("STUB_FAIL_MODEL", "arcface")
+        .args([
+            "apply",
+            "-q",
+            "--gpu-arch",
+            "sm_86",
+            "--force-rebuild",
+            "arcface_r100",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(failed.status.code(), Some(1));
+    let out = stdout_of(&failed);
+    assert!(
+        out.contains("FAILED") && out.contains("failed: build arcface_r100"),
+        "{out}"
+    );
+    assert!(!out.contains("... ok"), "{out}");
+}
+
+#[test]
+fn a_configured_trtexec_that_is_not_there_is_an_error() {
+    let project = project();
+    project.write_manifest(&format!(
+        "{MANIFEST}\n[builder]\ntrtexec = \"/nonexistent/trtexec\"\n"
+    ));
+    let output = project
+        .trtctl()
+        .args(["apply", "--gpu-arch", "sm_86"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr_of(&output).contains("/nonexistent/trtexec is not an executable file"),
+        "{}",
+        stderr_of(&output)
+    );
+}
+
+#[test]
 fn a_changed_onnx_rebuilds_only_its_engines() {
     let project = project();
     project

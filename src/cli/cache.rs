@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 use std::process::ExitCode;
 use std::time::SystemTime;
 
+use trtctl::manifest::Manifest;
 use trtctl::plan::Selector;
 use trtctl::report::{self, human_bytes};
 use trtctl::store::maintenance::{self, CleanPolicy, Inventory, SidecarState};
@@ -18,23 +19,20 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// The manifest, when there is one: it says where the cache is and what is still wanted.
-fn workspace(global: &GlobalArgs, env: &Environment) -> anyhow::Result<Option<Workspace>> {
-    if !global.manifest.exists() {
-        return Ok(None);
-    }
-    Ok(Some(Workspace::open(&global.manifest, env)?))
-}
-
-fn cache_of(workspace: Option<&Workspace>, env: &Environment) -> anyhow::Result<Cache> {
-    match workspace {
-        Some(w) => Ok(w.cache.clone()),
-        None => Ok(Cache::new(store::resolve_cache_dir(
-            env.cache_dir.clone(),
-            None,
-            env.home.clone(),
-        )?)),
-    }
+/// The cache the manifest names (or the environment's, without a manifest). Only `clean`
+/// needs the whole workspace, to know what is still wanted; `ls` and `verify` work wherever
+/// TensorRT is not installed.
+fn cache_dir(global: &GlobalArgs, env: &Environment) -> anyhow::Result<Cache> {
+    let manifest_dir = if global.manifest.exists() {
+        Manifest::load(&global.manifest)?.cache_dir
+    } else {
+        None
+    };
+    Ok(Cache::new(store::resolve_cache_dir(
+        env.cache_dir.clone(),
+        manifest_dir.as_deref(),
+        env.home.clone(),
+    )?))
 }
 
 pub fn run(
@@ -42,24 +40,24 @@ pub fn run(
     env: &Environment,
     command: CacheCommand,
 ) -> anyhow::Result<ExitCode> {
-    let workspace = workspace(global, env)?;
-    let cache = cache_of(workspace.as_ref(), env)?;
     match command {
-        CacheCommand::Ls { target, json } => ls(&cache, &target, json),
+        CacheCommand::Ls { target, json } => ls(&cache_dir(global, env)?, &target, json),
         CacheCommand::Clean {
             all,
             older_than,
             max_size,
             dry_run,
         } => {
-            let wanted = match &workspace {
-                Some(w) if !all => Some(
-                    w.desired()?
-                        .into_iter()
-                        .map(|d| d.key)
-                        .collect::<BTreeSet<_>>(),
-                ),
-                _ => None,
+            let (cache, wanted) = if global.manifest.exists() && !all {
+                let workspace = Workspace::open(&global.manifest, env)?;
+                let wanted = workspace
+                    .desired()?
+                    .into_iter()
+                    .map(|d| d.key)
+                    .collect::<BTreeSet<_>>();
+                (workspace.cache, Some(wanted))
+            } else {
+                (cache_dir(global, env)?, None)
             };
             let policy = CleanPolicy {
                 all,
@@ -69,7 +67,7 @@ pub fn run(
             };
             clean(&cache, env, &policy, dry_run, global.quiet)
         }
-        CacheCommand::Verify { fix } => verify(&cache, fix),
+        CacheCommand::Verify { fix } => verify(&cache_dir(global, env)?, fix),
     }
 }
 

@@ -440,7 +440,11 @@ fn apply_command(
     } else if std::io::stdout().is_terminal() && !global.quiet {
         Box::new(TtyReporter::new(style))
     } else {
-        Box::new(PlainReporter::new(style, Box::new(std::io::stdout())))
+        Box::new(PlainReporter::new(
+            style,
+            global.quiet,
+            Box::new(std::io::stdout()),
+        ))
     };
     let stop = StopSignal::default();
     let options = ApplyOptions {
