@@ -6,27 +6,7 @@ mod common;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::project::{Project, stderr_of, stdout_of};
-
-const MANIFEST: &str = r#"
-trt_version = "10.3.0"
-
-[defaults]
-precisions = ["fp16", "fp32"]
-archs = ["sm_86"]
-
-[[model]]
-name = "arcface_r100"
-family = "arcface"
-onnx = "models/arcface_r100.onnx"
-version = "v1.0"
-batch = { min = 1, opt = 8, max = 16 }
-
-[[model]]
-name = "scrfd_10g"
-onnx = "models/scrfd_10g.onnx"
-version = "v2"
-"#;
+use common::project::{Project, TWO_MODELS_SM86 as MANIFEST, stderr_of, stdout_of};
 
 fn project() -> Project {
     let project = Project::new();

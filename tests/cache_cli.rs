@@ -5,26 +5,7 @@ mod common;
 
 use std::time::{Duration, SystemTime};
 
-use common::project::{Project, stderr_of, stdout_of};
-
-const MANIFEST: &str = r#"
-trt_version = "10.3.0"
-
-[defaults]
-precisions = ["fp16", "fp32"]
-archs = ["sm_86"]
-
-[[model]]
-name = "arcface_r100"
-family = "arcface"
-onnx = "models/arcface_r100.onnx"
-version = "v1.0"
-
-[[model]]
-name = "scrfd_10g"
-onnx = "models/scrfd_10g.onnx"
-version = "v2"
-"#;
+use common::project::{Project, TWO_MODELS_SM86 as MANIFEST, stderr_of, stdout_of};
 
 const ARC16: &str = "arcface/arcface_r100_v1.0_fp16_sm_86_10.3.0.trt";
 const ARC32: &str = "arcface/arcface_r100_v1.0_fp32_sm_86_10.3.0.trt";

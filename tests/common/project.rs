@@ -6,6 +6,27 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 
 pub const TINY_ONNX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/models/arcface_r100.onnx");
+/// Two models × fp16/fp32 × sm_86: four engines, one of them with a batch range.
+pub const TWO_MODELS_SM86: &str = r#"
+trt_version = "10.3.0"
+
+[defaults]
+precisions = ["fp16", "fp32"]
+archs = ["sm_86"]
+
+[[model]]
+name = "arcface_r100"
+family = "arcface"
+onnx = "models/arcface_r100.onnx"
+version = "v1.0"
+batch = { min = 1, opt = 8, max = 16 }
+
+[[model]]
+name = "scrfd_10g"
+onnx = "models/scrfd_10g.onnx"
+version = "v2"
+"#;
+
 pub const STUB_TRTEXEC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/trtexec");
 
 /// Variables of the host that would change what trtctl does.
