@@ -16,7 +16,7 @@ use crate::gpu::GpuInventory;
 use crate::identity::{EngineKey, GpuArch, Provenance, SIDECAR_SCHEMA_VERSION, Sidecar};
 use crate::plan::{Decision, DesiredEngine, EngineStep, Plan, Staleness};
 use crate::report::{Event, Reporter};
-use crate::store::remote::{Remote, UploadOutcome};
+use crate::store::remote::{Remote, RemoteError, UploadOutcome};
 use crate::store::{self, Cache};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -482,17 +482,20 @@ impl Run<'_> {
             &key.file,
             expected.as_ref().map(|s| s.engine_size),
         );
-        let temp = self
-            .exec
-            .cache
-            .temp_engine(key)
-            .map_err(|e| e.to_string())?;
-        let mut file = tokio::fs::File::from_std(temp.reopen().map_err(|e| e.to_string())?);
         let on_bytes = |done: u64| self.progress(&key.file, done);
-        let (sha256, size) = remote
-            .fetch_engine(key, &mut file, &on_bytes)
-            .await
-            .map_err(|e| e.to_string())?;
+        // Each attempt starts a fresh temp file: a body cut off half-way is never resumed blindly.
+        let (temp, file, sha256, size) = retrying(|| async {
+            let temp = self.exec.cache.temp_engine(key).map_err(local_error)?;
+            let reopened = temp.reopen().map_err(|source| RemoteError::Io {
+                path: temp.path().to_path_buf(),
+                source,
+            })?;
+            let mut file = tokio::fs::File::from_std(reopened);
+            let (sha256, size) = remote.fetch_engine(key, &mut file, &on_bytes).await?;
+            Ok((temp, file, sha256, size))
+        })
+        .await
+        .map_err(|e| e.to_string())?;
         let sidecar = match expected {
             Some(sidecar) if sidecar.engine_sha256 != sha256 || sidecar.engine_size != size => {
                 return Err(format!(
@@ -530,8 +533,8 @@ impl Run<'_> {
         self.started(ActionKind::Upload, &key.file, Some(sidecar.engine_size));
         let on_bytes = |done: u64| self.progress(&key.file, done);
         let path = self.exec.cache.engine_path(key);
-        match remote
-            .upload(key, &path, &sidecar, &on_bytes)
+        // Uploads are create-only and resume from what landed, so trying again is always safe.
+        match retrying(|| remote.upload(key, &path, &sidecar, &on_bytes))
             .await
             .map_err(|e| e.to_string())?
         {
@@ -543,6 +546,38 @@ impl Run<'_> {
                 "already uploaded by another builder".into(),
             )),
         }
+    }
+}
+
+/// Attempts at a transfer that failed on the way (a reset connection, a truncated body), on top
+/// of the per-request retries of the object store client, which does not retry those for
+/// requests it cannot prove idempotent.
+const TRANSFER_ATTEMPTS: u32 = 4;
+
+async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T, RemoteError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, RemoteError>>,
+{
+    let mut delay = Duration::from_millis(200);
+    for _ in 1..TRANSFER_ATTEMPTS {
+        match attempt().await {
+            Err(e) if e.is_transient() => {
+                tokio::time::sleep(delay).await;
+                delay *= 3;
+            }
+            done => return done,
+        }
+    }
+    attempt().await
+}
+
+fn local_error(error: store::StoreError) -> RemoteError {
+    match error {
+        store::StoreError::Io { path, source } => RemoteError::Io { path, source },
+        other => RemoteError::Other {
+            detail: other.to_string(),
+        },
     }
 }
 

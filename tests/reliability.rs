@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use common::faulty::FaultyProxy;
 use common::project::{Project, stderr_of, stdout_of};
 use common::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
 
@@ -367,4 +368,110 @@ fn kill_9_at_random_instants_never_leaves_a_torn_engine() {
 #[ignore]
 fn kill_9_two_hundred_times() {
     crash_trials(200);
+}
+
+fn faulty_fleet(server: &S3Server) -> Project {
+    let project = Project::new();
+    project.add_model("arcface_r100");
+    project.add_model("scrfd_10g");
+    project.write_manifest(&format!(
+        "trt_version = \"10.3.0\"\n[remote]\nurl = \"{}\"\npart_size_mib = 5\n[defaults]\nprecisions = [\"fp16\", \"fp32\"]\narchs = [\"sm_86\"]\n[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\n[[model]]\nname = \"scrfd_10g\"\nonnx = \"models/scrfd_10g.onnx\"\nversion = \"v2\"\n",
+        server.url("engines")
+    ));
+    project
+}
+
+fn through(project: &Project, proxy: &FaultyProxy, cache: &str) -> assert_cmd::Command {
+    let mut cmd = project.trtctl();
+    cmd.env("TENSORRT_CACHE_DIR", project.path().join(cache))
+        .env("STUB_ENGINE_BYTES", "6000000")
+        .env("ARTIFACTS_ENDPOINT", &proxy.endpoint)
+        .env("ARTIFACTS_ACCESS_KEY", ACCESS_KEY)
+        .env("ARTIFACTS_SECRET_KEY", SECRET_KEY);
+    cmd
+}
+
+/// One fleet run through a proxy failing `percent`% of requests; returns (faults, requests).
+fn faulty_run(percent: u64, seed: u64) -> (usize, usize) {
+    let server = S3Server::start_one_request_per_connection(
+        ACCESS_KEY,
+        SECRET_KEY,
+        "screenalytics-artifacts",
+    );
+    let proxy = FaultyProxy::start(&server.endpoint, percent, seed);
+    let project = faulty_fleet(&server);
+    let a = through(&project, &proxy, "cache-a")
+        .args(["apply", "--gpu-arch", "sm_86"])
+        .output()
+        .unwrap();
+    assert!(a.status.success(), "{}{}", stdout_of(&a), stderr_of(&a));
+    assert!(
+        stdout_of(&a).contains("4 built") && stdout_of(&a).contains("4 uploaded"),
+        "{}",
+        stdout_of(&a)
+    );
+    project.clear_builds();
+    let b = through(&project, &proxy, "cache-b")
+        .args(["apply", "--gpu-arch", "sm_86"])
+        .output()
+        .unwrap();
+    assert!(b.status.success(), "{}{}", stdout_of(&b), stderr_of(&b));
+    assert!(
+        stdout_of(&b).contains("0 built, 4 fetched from remote"),
+        "{}",
+        stdout_of(&b)
+    );
+    assert!(project.builds().is_empty());
+    for engine in walk(&project.path().join("cache-a"))
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "trt"))
+    {
+        let relative = engine.strip_prefix(project.path().join("cache-a")).unwrap();
+        assert_eq!(
+            sha256(&engine),
+            sha256(&project.path().join("cache-b").join(relative))
+        );
+    }
+    let requests = proxy
+        .stats
+        .connections
+        .load(std::sync::atomic::Ordering::SeqCst);
+    (proxy.faults(), requests)
+}
+
+#[test]
+fn a_fifth_of_requests_failing_changes_nothing_but_the_retries() {
+    let (mut faults, mut requests) = (0, 0);
+    for seed in [0x5eed, 7, 42] {
+        let (f, r) = faulty_run(25, seed);
+        faults += f;
+        requests += r;
+    }
+    assert!(
+        faults * 100 >= requests * 15,
+        "too few faults: {faults} of {requests}"
+    );
+    eprintln!("faults injected: {faults} of {requests} requests, every run completed");
+}
+
+#[test]
+fn a_remote_that_is_down_fails_clearly_and_publishes_nothing() {
+    let server = S3Server::start(ACCESS_KEY, SECRET_KEY, "screenalytics-artifacts");
+    let proxy = FaultyProxy::start(&server.endpoint, 100, 7);
+    let project = faulty_fleet(&server);
+    let output = through(&project, &proxy, "cache-a")
+        .args(["apply", "--gpu-arch", "sm_86"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr_of(&output);
+    assert_eq!(err.trim().lines().count(), 1, "not one clear line: {err}");
+    assert!(
+        err.contains(&proxy.endpoint) || err.contains("ARTIFACTS_ENDPOINT"),
+        "{err}"
+    );
+    assert!(
+        walk(&server.object_path("engines")).is_empty(),
+        "something was published"
+    );
 }

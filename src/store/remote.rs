@@ -230,6 +230,17 @@ pub enum RemoteError {
     Other { detail: String },
 }
 
+impl RemoteError {
+    /// Whether trying the same transfer again may succeed: a network or server failure, not a
+    /// refusal, a conflict or a local problem.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            RemoteError::Unreachable { .. } | RemoteError::Other { .. }
+        )
+    }
+}
+
 #[derive(Clone)]
 enum Backend {
     S3 { bucket: String, endpoint: String },

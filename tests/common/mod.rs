@@ -1,4 +1,5 @@
 #![allow(dead_code)]
 
+pub mod faulty;
 pub mod project;
 pub mod s3;

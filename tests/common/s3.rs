@@ -151,15 +151,31 @@ pub struct S3Server {
 impl S3Server {
     /// A private bucket: every request must be signed with `access_key` / `secret_key`.
     pub fn start(access_key: &str, secret_key: &str, bucket: &str) -> S3Server {
-        S3Server::start_with(access_key, secret_key, bucket, false)
+        S3Server::start_with(access_key, secret_key, bucket, false, true)
     }
 
     /// A bucket that anyone may read, and only `access_key` / `secret_key` may write.
     pub fn start_public_read(access_key: &str, secret_key: &str, bucket: &str) -> S3Server {
-        S3Server::start_with(access_key, secret_key, bucket, true)
+        S3Server::start_with(access_key, secret_key, bucket, true, true)
     }
 
-    fn start_with(access_key: &str, secret_key: &str, bucket: &str, public_read: bool) -> S3Server {
+    /// A private bucket that closes every connection after one response, so a proxy in front
+    /// of it sees (and can fail) each request on a connection of its own.
+    pub fn start_one_request_per_connection(
+        access_key: &str,
+        secret_key: &str,
+        bucket: &str,
+    ) -> S3Server {
+        S3Server::start_with(access_key, secret_key, bucket, false, false)
+    }
+
+    fn start_with(
+        access_key: &str,
+        secret_key: &str,
+        bucket: &str,
+        public_read: bool,
+        keep_alive: bool,
+    ) -> S3Server {
         let dir = tempfile::tempdir().expect("temp dir for the S3 server");
         let root = dir.path().canonicalize().expect("canonical temp dir");
         std::fs::create_dir_all(root.join(bucket)).expect("bucket dir");
@@ -191,7 +207,8 @@ impl S3Server {
                 runtime.block_on(async move {
                     let listener =
                         tokio::net::TcpListener::from_std(listener).expect("tokio listener");
-                    let http = ConnBuilder::new(TokioExecutor::new());
+                    let mut http = ConnBuilder::new(TokioExecutor::new());
+                    http.http1().keep_alive(keep_alive);
                     let graceful = GracefulShutdown::new();
                     loop {
                         let socket = tokio::select! {

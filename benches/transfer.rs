@@ -1,0 +1,414 @@
+//! `cargo bench --bench transfer`: upload and fetch of one 1 GiB engine by the `trtctl` binary
+//! against an S3 server on loopback (s3s + s3s-fs, SigV4 checked: the test harness's server),
+//! next to `aws s3 cp` of the same file against the same server, with each process's peak RSS.
+//! `scripts/bench-transfer.sh` installs awscli in a venv and runs this.
+//!
+//! Each transfer is one whole process, timed from spawn to exit, as a user runs it:
+//! * upload: machine A's cache holds the engine and its sidecar, the remote is empty, and
+//!   `trtctl apply` plans exactly one `↑ upload`;
+//! * fetch: machine B has an empty cache, and `trtctl apply` plans exactly one `↓ fetch`;
+//! * `aws --endpoint-url … s3 cp FILE s3://…` and back, awscli from `$AWSCLI` or `aws` on PATH
+//!   (skipped with a message when there is none).
+//!
+//! Peak RSS and CPU time come from `wait4`'s rusage for that one child (exact, unlike polling
+//! `/proc/PID/status`, which misses the last interval). The server runs in this process, so
+//! its CPU is not counted in the child's CPU time but does compete for the same cores.
+//! Every run starts from an empty server data dir and an empty destination.
+//!
+//! Environment: `TRANSFER_MIB` (engine size, default 1024), `TRANSFER_RUNS` (runs per
+//! measurement, default 3; the median is printed), `TRANSFER_PART_MIB` / `TRANSFER_CONCURRENCY`
+//! (written to `[remote] part_size_mib` / `concurrency`; default: trtctl's defaults).
+//! Figures go to docs/benchmarks.md; nothing here asserts a time.
+
+#[path = "../tests/common/s3.rs"]
+#[allow(dead_code)]
+mod s3;
+
+use std::io::Write;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::Instant;
+
+use sha2::{Digest, Sha256};
+use trtctl::identity::{Provenance, SIDECAR_SCHEMA_VERSION, Sidecar};
+use trtctl::store::remote::RemoteEnv;
+use trtctl::workspace::{Environment, Workspace};
+
+use s3::{ACCESS_KEY, S3Server, SECRET_KEY};
+
+const BUCKET: &str = "trtctl-bench";
+const PREFIX: &str = "engines";
+const ARCH: &str = "sm_86";
+const MIB: f64 = 1024.0 * 1024.0;
+
+/// `struct rusage` on 64-bit Linux: two `timeval`s, then 14 `long`s (`ru_maxrss` first, KiB).
+#[repr(C)]
+#[derive(Default)]
+struct Rusage {
+    utime: [i64; 2],
+    stime: [i64; 2],
+    maxrss: i64,
+    rest: [i64; 13],
+}
+
+unsafe extern "C" {
+    fn wait4(pid: i32, status: *mut i32, options: i32, rusage: *mut Rusage) -> i32;
+}
+
+/// One finished process: wall time, peak RSS, user + system CPU.
+#[derive(Clone, Copy)]
+struct Sample {
+    seconds: f64,
+    rss_mib: f64,
+    cpu_seconds: f64,
+}
+
+/// Spawns `cmd`, waits for it with `wait4` and returns its wall time and rusage.
+fn measure(cmd: &mut Command, what: &str) -> Sample {
+    let start = Instant::now();
+    let child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+    let mut status = 0i32;
+    let mut usage = Rusage::default();
+    // SAFETY: waits for our own child, once; `status` and `usage` outlive the call.
+    let pid = unsafe { wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    let seconds = start.elapsed().as_secs_f64();
+    assert_eq!(
+        pid,
+        child.id() as i32,
+        "wait4: {}",
+        std::io::Error::last_os_error()
+    );
+    let status = ExitStatus::from_raw(status);
+    assert!(status.success(), "{what} failed: {status}");
+    let timeval = |t: [i64; 2]| t[0] as f64 + t[1] as f64 / 1e6;
+    Sample {
+        seconds,
+        rss_mib: usage.maxrss as f64 / 1024.0,
+        cpu_seconds: timeval(usage.utime) + timeval(usage.stime),
+    }
+}
+
+fn median(samples: &[Sample]) -> Sample {
+    let pick = |f: fn(&Sample) -> f64| {
+        let mut v: Vec<f64> = samples.iter().map(f).collect();
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    };
+    Sample {
+        seconds: pick(|s| s.seconds),
+        rss_mib: pick(|s| s.rss_mib),
+        cpu_seconds: pick(|s| s.cpu_seconds),
+    }
+}
+
+fn env_number(name: &str, default: u64) -> u64 {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={v} is not a number")),
+        _ => default,
+    }
+}
+
+/// Empties the server's data dir (objects, parts, metadata), keeping an empty bucket.
+fn wipe_server(server: &S3Server) {
+    for entry in std::fs::read_dir(&server.root).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path).unwrap();
+        } else {
+            std::fs::remove_file(&path).unwrap();
+        }
+    }
+    std::fs::create_dir_all(server.root.join(&server.bucket)).unwrap();
+}
+
+/// A project (manifest + ONNX stand-in) that wants exactly one engine, from `server`.
+fn project(dir: &Path, server: &S3Server, tuning: &str) {
+    std::fs::create_dir_all(dir.join("models")).unwrap();
+    std::fs::write(dir.join("models/big.onnx"), b"transfer bench model").unwrap();
+    let manifest = format!(
+        "trt_version = \"10.3.0\"\n[cache]\ndir = \"cache\"\n[remote]\nurl = \"{}\"\n{tuning}[defaults]\nprecisions = [\"fp16\"]\narchs = [\"{ARCH}\"]\n[[model]]\nname = \"big_model\"\nfamily = \"big\"\nonnx = \"models/big.onnx\"\nversion = \"v1\"\n",
+        server.url(PREFIX)
+    );
+    std::fs::write(dir.join("engines.toml"), manifest).unwrap();
+}
+
+/// Writes `mib` MiB of pseudo-random bytes to `path`; returns their sha256.
+fn write_engine(path: &Path, mib: u64) -> String {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path).unwrap());
+    let mut hasher = Sha256::new();
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut chunk = vec![0u8; 1 << 20];
+    for _ in 0..mib {
+        for word in chunk.chunks_exact_mut(8) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            word.copy_from_slice(&state.to_le_bytes());
+        }
+        hasher.update(&chunk);
+        out.write_all(&chunk).unwrap();
+    }
+    out.into_inner().unwrap().sync_all().unwrap();
+    trtctl::identity::hex(&hasher.finalize())
+}
+
+/// Machine A: the engine the manifest wants, in the cache with a valid sidecar.
+/// Returns (engine path in the cache, its object key under the bucket).
+fn seed_cache(dir: &Path, server: &S3Server, mib: u64) -> (PathBuf, String) {
+    let env = Environment {
+        gpu_archs: vec![ARCH.parse().unwrap()],
+        remote: RemoteEnv::from_lookup(|name| {
+            server
+                .env_vars()
+                .into_iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v)
+        }),
+        ..Environment::default()
+    };
+    let workspace = Workspace::open(&dir.join("engines.toml"), &env).unwrap();
+    let desired = workspace.desired().unwrap();
+    assert_eq!(desired.len(), 1, "the bench manifest wants one engine");
+    let engine = &desired[0];
+    let path = workspace.cache.engine_path(&engine.key);
+    let sha = write_engine(&path, mib);
+    let sidecar = Sidecar {
+        schema_version: SIDECAR_SCHEMA_VERSION,
+        family: engine.key.family.clone(),
+        id: engine.id.clone(),
+        fingerprint: Some(engine.fingerprint.clone()),
+        engine_sha256: sha,
+        engine_size: mib << 20,
+        build: Some(engine.build.clone()),
+        provenance: Provenance::default(),
+    };
+    std::fs::write(workspace.cache.sidecar_path(&engine.key), sidecar.to_json()).unwrap();
+    (path, format!("{PREFIX}/{}", engine.key.path()))
+}
+
+/// `trtctl apply` in `dir` against `server`, as a user runs it.
+fn trtctl_apply(dir: &Path, server: &S3Server, what: &str) -> Sample {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trtctl"));
+    cmd.current_dir(dir)
+        .args(["apply", "-q", "--gpu-arch", ARCH])
+        .envs(server.env_vars())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    for var in [
+        "TENSORRT_CACHE_DIR",
+        "TRTCTL_GPU_ARCH",
+        "TRTCTL_TRT_VERSION",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_ENDPOINT_URL",
+    ] {
+        cmd.env_remove(var);
+    }
+    measure(&mut cmd, what)
+}
+
+fn size_of(path: &Path) -> u64 {
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .len()
+}
+
+fn find_aws() -> Option<PathBuf> {
+    let candidate = std::env::var_os("AWSCLI")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("aws"));
+    let works = Command::new(&candidate)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    works.then_some(candidate)
+}
+
+/// `aws --endpoint-url … s3 …` with the server's keys and a config of our own (path-style
+/// addressing; nothing from the user's ~/.aws).
+fn aws(aws: &Path, config_dir: &Path, server: &S3Server, args: &[&str]) -> Command {
+    let config = config_dir.join("aws-config");
+    if !config.exists() {
+        std::fs::write(
+            &config,
+            "[default]\nregion = us-east-1\ns3 =\n    addressing_style = path\n",
+        )
+        .unwrap();
+    }
+    let mut cmd = Command::new(aws);
+    cmd.args(["--endpoint-url", &server.endpoint])
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", &config)
+        .env("AWS_SHARED_CREDENTIALS_FILE", config_dir.join("none"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    for var in [
+        "AWS_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_REGION",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_S3",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+fn line(what: &str, bytes: u64, runs: &[Sample]) -> Sample {
+    let m = median(runs);
+    let all: Vec<String> = runs.iter().map(|s| format!("{:.2}", s.seconds)).collect();
+    println!(
+        "{what:<22} {:>7.1} MiB/s  {:>6.2} s  peak RSS {:>7.1} MiB  CPU {:>5.2} s   (median of {}: {} s)",
+        bytes as f64 / MIB / m.seconds,
+        m.seconds,
+        m.rss_mib,
+        m.cpu_seconds,
+        runs.len(),
+        all.join(", ")
+    );
+    m
+}
+
+fn main() {
+    let mib = env_number("TRANSFER_MIB", 1024);
+    let runs = env_number("TRANSFER_RUNS", 3).max(1) as usize;
+    let mut tuning = String::new();
+    if let Ok(v) = std::env::var("TRANSFER_PART_MIB") {
+        tuning.push_str(&format!("part_size_mib = {}\n", v.trim()));
+    }
+    if let Ok(v) = std::env::var("TRANSFER_CONCURRENCY") {
+        tuning.push_str(&format!("concurrency = {}\n", v.trim()));
+    }
+    let bytes = mib << 20;
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!(
+        "transfer of one {mib} MiB engine over loopback to s3s-fs (SigV4), {cores} core(s), {runs} run(s) each{}",
+        match tuning.is_empty() {
+            true => String::new(),
+            false => format!(", [remote] {}", tuning.trim().replace('\n', ", ")),
+        }
+    );
+
+    let server = S3Server::start(ACCESS_KEY, SECRET_KEY, BUCKET);
+    let machine_a = tempfile::tempdir().unwrap();
+    project(machine_a.path(), &server, &tuning);
+    let (engine, object_key) = seed_cache(machine_a.path(), &server, mib);
+    let object = server.object_path(&object_key);
+
+    // trtctl upload: A's cache → the empty remote.
+    let mut uploads = Vec::new();
+    for _ in 0..runs {
+        wipe_server(&server);
+        uploads.push(trtctl_apply(
+            machine_a.path(),
+            &server,
+            "trtctl apply (upload)",
+        ));
+        assert_eq!(size_of(&object), bytes, "the upload did not land");
+        assert!(server.object_path(&format!("{object_key}.json")).exists());
+    }
+    let up = line("trtctl upload", bytes, &uploads);
+
+    // trtctl fetch: the remote (left by the last upload) → B's empty cache.
+    let mut fetches = Vec::new();
+    for _ in 0..runs {
+        let machine_b = tempfile::tempdir().unwrap();
+        project(machine_b.path(), &server, &tuning);
+        fetches.push(trtctl_apply(
+            machine_b.path(),
+            &server,
+            "trtctl apply (fetch)",
+        ));
+        let fetched = machine_b
+            .path()
+            .join("cache")
+            .join(object_key.strip_prefix(&format!("{PREFIX}/")).unwrap());
+        assert_eq!(size_of(&fetched), bytes, "the fetch did not land");
+    }
+    let down = line("trtctl fetch", bytes, &fetches);
+
+    let Some(awscli) = find_aws() else {
+        println!(
+            "aws s3 cp: skipped (no awscli: set AWSCLI or put `aws` on PATH; scripts/bench-transfer.sh installs one)"
+        );
+        return;
+    };
+    let scratch = tempfile::tempdir().unwrap();
+    let version = Command::new(&awscli)
+        .arg("--version")
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout).trim().to_string()
+                + String::from_utf8_lossy(&o.stderr).trim()
+        })
+        .unwrap_or_default();
+    let target = format!("s3://{BUCKET}/aws/engine.trt");
+    let engine_arg = engine.to_str().unwrap().to_string();
+    let mut aws_uploads = Vec::new();
+    for _ in 0..runs {
+        wipe_server(&server);
+        let mut cmd = aws(
+            &awscli,
+            scratch.path(),
+            &server,
+            &["s3", "cp", "--only-show-errors", &engine_arg, &target],
+        );
+        aws_uploads.push(measure(&mut cmd, "aws s3 cp (upload)"));
+        assert_eq!(size_of(&server.object_path("aws/engine.trt")), bytes);
+    }
+    let aws_up = line("aws s3 cp upload", bytes, &aws_uploads);
+
+    let download = scratch.path().join("download.trt");
+    let download_arg = download.to_str().unwrap().to_string();
+    let mut aws_fetches = Vec::new();
+    for _ in 0..runs {
+        let _ = std::fs::remove_file(&download);
+        let mut cmd = aws(
+            &awscli,
+            scratch.path(),
+            &server,
+            &["s3", "cp", "--only-show-errors", &target, &download_arg],
+        );
+        aws_fetches.push(measure(&mut cmd, "aws s3 cp (fetch)"));
+        assert_eq!(size_of(&download), bytes);
+    }
+    let aws_down = line("aws s3 cp fetch", bytes, &aws_fetches);
+
+    // Fixed costs inside the figures above: process start, credentials, first request.
+    let small = {
+        let mut cmd = aws(
+            &awscli,
+            scratch.path(),
+            &server,
+            &["s3", "ls", &format!("s3://{BUCKET}/none/")],
+        );
+        cmd.stderr(Stdio::null());
+        let start = Instant::now();
+        let _ = cmd.status();
+        start.elapsed().as_secs_f64()
+    };
+    println!("aws s3 ls (startup + one request): {small:.2} s; {version}");
+    println!(
+        "trtctl / aws throughput: upload {:.2}×, fetch {:.2}×; trtctl peak RSS: upload {:.1} MiB, fetch {:.1} MiB (target ≥ 1.5×, ≤ 64 MiB)",
+        aws_up.seconds / up.seconds,
+        aws_down.seconds / down.seconds,
+        up.rss_mib,
+        down.rss_mib
+    );
+}
