@@ -71,7 +71,7 @@ impl FaultyProxy {
                         } else if draw < percent {
                             // A connection dropped before the server read a byte.
                             stats.resets.fetch_add(1, Ordering::SeqCst);
-                            let _ = client.set_linger(Some(Duration::ZERO));
+                            let _ = client.set_zero_linger();
                             drop(client);
                         } else if let Ok(mut server) = TcpStream::connect(upstream).await {
                             let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
