@@ -41,7 +41,15 @@ pub struct GpuInventory {
 impl GpuInventory {
     /// The GPUs CUDA sees. Without libcuda, or with a driver error, that is a state, not a crash.
     pub fn detect() -> GpuInventory {
-        match cuda_gpus() {
+        // cudarc panics on a driver function it cannot find (a stub or partial libcuda): a
+        // broken driver is reported like a missing one, not a crash of the planner.
+        let detected = std::panic::catch_unwind(cuda_gpus).unwrap_or_else(|payload| {
+            Err(format!(
+                "the CUDA driver (libcuda) is unusable: {}",
+                panic_message(payload.as_ref())
+            ))
+        });
+        match detected {
             Ok((gpus, cuda)) => GpuInventory {
                 gpus,
                 cuda_driver_version: Some(cuda),
@@ -96,39 +104,56 @@ fn cuda_gpus() -> Result<(Vec<GpuInfo>, String), String> {
     if !unsafe { sys::is_culib_present() } {
         return Err("no CUDA driver (libcuda) on this machine".into());
     }
-    result::init().map_err(|e| format!("CUDA driver failed to initialize: {e}"))?;
+    result::init().map_err(|e| format!("CUDA driver failed to initialize: {}", driver_error(e)))?;
     let mut version = 0;
     // SAFETY: writes one int.
     unsafe { sys::cuDriverGetVersion(&mut version) }
         .result()
-        .map_err(|e| format!("CUDA driver version: {e}"))?;
-    let count = result::device::get_count().map_err(|e| format!("CUDA device count: {e}"))?;
+        .map_err(|e| format!("CUDA driver version: {}", driver_error(e)))?;
+    let count = result::device::get_count()
+        .map_err(|e| format!("CUDA device count: {}", driver_error(e)))?;
+    if count <= 0 {
+        return Err("the CUDA driver sees no GPU (check CUDA_VISIBLE_DEVICES)".into());
+    }
     let gpus = (0..count)
         .map(|ordinal| {
-            let dev =
-                result::device::get(ordinal).map_err(|e| format!("CUDA device {ordinal}: {e}"))?;
-            let attribute = |attr| {
-                // SAFETY: `dev` came from cuDeviceGet.
-                unsafe { result::device::get_attribute(dev, attr) }
-                    .map_err(|e| format!("CUDA device {ordinal}: {e}"))
-            };
-            let major =
-                attribute(sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR)?;
-            let minor =
-                attribute(sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR)?;
-            // SAFETY: `dev` came from cuDeviceGet.
-            let memory = unsafe { result::device::total_mem(dev) }
-                .map_err(|e| format!("CUDA device {ordinal}: {e}"))?;
-            Ok(GpuInfo {
-                index: ordinal as u32,
-                name: result::device::get_name(dev)
-                    .map_err(|e| format!("CUDA device {ordinal}: {e}"))?,
-                arch: GpuArch::new(major as u32, minor as u32),
-                memory_bytes: memory as u64,
-            })
+            cuda_gpu(ordinal).map_err(|e| format!("CUDA device {ordinal}: {}", driver_error(e)))
         })
         .collect::<Result<Vec<_>, String>>()?;
     Ok((gpus, format!("{}.{}", version / 1000, version % 1000 / 10)))
+}
+
+fn cuda_gpu(ordinal: i32) -> Result<GpuInfo, cudarc::driver::DriverError> {
+    use cudarc::driver::{result::device, sys::CUdevice_attribute};
+    let dev = device::get(ordinal)?;
+    // SAFETY (both): `dev` came from cuDeviceGet.
+    let attribute = |attr| unsafe { device::get_attribute(dev, attr) };
+    let memory = unsafe { device::total_mem(dev) }?;
+    let major = attribute(CUdevice_attribute::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR)?;
+    let minor = attribute(CUdevice_attribute::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR)?;
+    Ok(GpuInfo {
+        index: ordinal.unsigned_abs(),
+        name: device::get_name(dev)?,
+        arch: GpuArch::new(major.unsigned_abs(), minor.unsigned_abs()),
+        memory_bytes: memory as u64,
+    })
+}
+
+/// `no CUDA-capable device is detected (CUDA_ERROR_NO_DEVICE)` rather than cudarc's Debug tuple.
+fn driver_error(e: cudarc::driver::DriverError) -> String {
+    match e.error_string() {
+        Ok(text) => format!("{} ({:?})", text.to_string_lossy(), e.0),
+        Err(_) => format!("{:?}", e.0),
+    }
+}
+
+/// A panic's message, for the rare cudarc panic `detect` turns into a reason.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic")
 }
 
 /// `NVRM version: NVIDIA UNIX x86_64 Kernel Module  580.65.06  Sun Jul 27 ...` → `580.65.06`.
@@ -217,15 +242,22 @@ pub struct TrtFact {
 pub enum TrtDetectError {
     #[error("TRTCTL_TRT_VERSION: {0}")]
     BadOverride(NameError),
-    #[error("cannot run {}: {source}", path.display())]
+    #[error(
+        "cannot run {} to ask its TensorRT version: {source}; point TRTEXEC or `[builder] trtexec` at a working trtexec",
+        path.display()
+    )]
     Run {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{} printed no `&&&& RUNNING TensorRT.trtexec [TensorRT vNNNN]` banner with a version (TensorRT 7 or older?)", path.display())]
+    #[error(
+        "{} printed no `&&&& RUNNING TensorRT.trtexec [TensorRT vNNNN]` banner with a version: TensorRT 7 or older, or not trtexec; point TRTEXEC or `[builder] trtexec` at the trtexec of TensorRT 8 or newer",
+        path.display()
+    )]
     NoBanner { path: PathBuf },
     #[error(
-        "no TensorRT found (no trtexec on TRTEXEC, PATH or /usr/src/tensorrt/bin, no libnvinfer): install TensorRT, set TRTEXEC, or pin `trt_version` / set TRTCTL_TRT_VERSION"
+        "no TensorRT found: no trtexec (tried `[builder] trtexec`, TRTEXEC, each dir of PATH, {DEFAULT_TRTEXEC}) and no loadable {}; install TensorRT, set TRTEXEC to its trtexec, or pin `trt_version = \"10.3.0\"` in the manifest / set TRTCTL_TRT_VERSION",
+        LIBNVINFER_NAMES.join(" / ")
     )]
     NotFound,
 }
@@ -234,8 +266,9 @@ pub enum TrtDetectError {
 /// `[I] TensorRT version: 10.3.0`.
 pub fn parse_trtexec_banner(output: &str) -> Option<TrtVersion> {
     let from_banner = output.lines().find_map(|line| {
-        let rest = line.strip_prefix("&&&& ")?;
-        let code = rest.split("[TensorRT v").nth(1)?.split(']').next()?;
+        // Only before ` # `: what follows is trtexec's argv, which could contain anything.
+        let head = line.strip_prefix("&&&& ")?.split(" # ").next()?;
+        let code = head.split_once("[TensorRT v")?.1.split(']').next()?;
         TrtVersion::from_encoded(code.parse().ok()?)
     });
     from_banner.or_else(|| {
@@ -262,18 +295,33 @@ fn find_trtexec_in(
     trtexec_env: Option<OsString>,
     path_env: Option<OsString>,
 ) -> Option<PathBuf> {
+    let from_env = trtexec_env.filter(|v| !v.is_empty()).map(PathBuf::from);
+    // An empty PATH entry means "the current directory" to a shell; a trtexec that happens to
+    // sit wherever trtctl is run from is not one to build production engines with.
     let from_path = path_env
         .iter()
         .flat_map(std::env::split_paths)
+        .filter(|dir| !dir.as_os_str().is_empty())
         .map(|dir| dir.join("trtexec"))
         .collect::<Vec<_>>();
     configured
         .map(Path::to_path_buf)
         .into_iter()
-        .chain(trtexec_env.filter(|v| !v.is_empty()).map(PathBuf::from))
+        .chain(from_env)
         .chain(from_path)
         .chain(std::iter::once(PathBuf::from(DEFAULT_TRTEXEC)))
         .find(|p| is_executable(p))
+        .map(runnable)
+}
+
+/// `trtexec` → `./trtexec`: `Command` looks a name without `/` up on PATH, which would run
+/// another trtexec than the one found here.
+fn runnable(path: PathBuf) -> PathBuf {
+    if path.components().count() == 1 && path.is_relative() {
+        Path::new(".").join(path)
+    } else {
+        path
+    }
 }
 
 pub fn is_executable(path: &Path) -> bool {
@@ -302,22 +350,23 @@ pub fn trtexec_version(trtexec: &Path) -> Result<TrtVersion, TrtDetectError> {
     })
 }
 
+/// Newest first: TensorRT 10, then 8, then whatever the unversioned dev link points at.
+const LIBNVINFER_NAMES: [&str; 3] = ["libnvinfer.so.10", "libnvinfer.so.8", "libnvinfer.so"];
+
 /// `getInferLibVersion()` from libnvinfer, when TensorRT's library is installed.
 pub fn libnvinfer_version() -> Option<(TrtVersion, String)> {
-    ["libnvinfer.so.10", "libnvinfer.so.8", "libnvinfer.so"]
-        .iter()
-        .find_map(|name| {
-            // SAFETY: loading libnvinfer runs its initializers, which only register TensorRT.
-            let library = unsafe { libloading::Library::new(name) }.ok()?;
-            // SAFETY: `getInferLibVersion` is `int32_t getInferLibVersion() noexcept` with C linkage.
-            let code = unsafe {
-                let get: libloading::Symbol<unsafe extern "C" fn() -> i32> =
-                    library.get(b"getInferLibVersion").ok()?;
-                get()
-            };
-            let version = TrtVersion::from_encoded(u32::try_from(code).ok()?)?;
-            Some((version, (*name).to_string()))
-        })
+    LIBNVINFER_NAMES.iter().find_map(|name| {
+        // SAFETY: loading libnvinfer runs its initializers, which only register TensorRT.
+        let library = unsafe { libloading::Library::new(name) }.ok()?;
+        // SAFETY: `getInferLibVersion` is `int32_t getInferLibVersion() noexcept` with C linkage.
+        let code = unsafe {
+            let get: libloading::Symbol<unsafe extern "C" fn() -> i32> =
+                library.get(b"getInferLibVersion").ok()?;
+            get()
+        };
+        let version = TrtVersion::from_encoded(u32::try_from(code).ok()?)?;
+        Some((version, (*name).to_string()))
+    })
 }
 
 /// The local TensorRT: `TRTCTL_TRT_VERSION` (passed in), else trtexec's banner, else libnvinfer.
@@ -325,13 +374,16 @@ pub fn detect_trt(
     env_override: Option<&str>,
     trtexec: Option<&Path>,
 ) -> Result<TrtFact, TrtDetectError> {
-    if let Some(text) = env_override {
+    // `TRTCTL_TRT_VERSION=` is how a shell user unsets it for one command.
+    if let Some(text) = env_override.map(str::trim).filter(|t| !t.is_empty()) {
         let version = text.parse().map_err(TrtDetectError::BadOverride)?;
         return Ok(TrtFact {
             version,
             source: TrtSource::Env,
         });
     }
+    // No fallback to libnvinfer when this trtexec cannot tell: it is the one that builds, and a
+    // libnvinfer found elsewhere may belong to another TensorRT.
     if let Some(path) = trtexec {
         return Ok(TrtFact {
             version: trtexec_version(path)?,
@@ -356,7 +408,7 @@ mod tests {
         assert_eq!(parse_trtexec_banner(ten), Some(TrtVersion::new(10, 3, 0)));
         let eight = "&&&& RUNNING TensorRT.trtexec [TensorRT v8601] # trtexec --onnx=m.onnx";
         assert_eq!(parse_trtexec_banner(eight), Some(TrtVersion::new(8, 6, 1)));
-        let failed = "&&&& FAILED TensorRT.trtexec [TensorRT v101602] # trtexec --version";
+        let failed = "&&&& FAILED TensorRT.trtexec [TensorRT v101602] # trtexec --version\r\n";
         assert_eq!(
             parse_trtexec_banner(failed),
             Some(TrtVersion::new(10, 16, 2))
@@ -371,11 +423,24 @@ mod tests {
     }
 
     #[test]
+    fn a_version_in_trtexec_argv_is_not_the_banner() {
+        let seven = "&&&& RUNNING TensorRT.trtexec # trtexec --onnx=[TensorRT v100300].onnx";
+        assert_eq!(parse_trtexec_banner(seven), None);
+        assert_eq!(parse_trtexec_banner(""), None);
+        assert_eq!(
+            parse_trtexec_banner("&&&& RUNNING TensorRT.trtexec [TensorRT v12] # x"),
+            None
+        );
+    }
+
+    #[test]
     fn arch_names_for_messages() {
         assert_eq!(
             gpu_names(GpuArch::new(8, 9)),
             Some("RTX 4090/4080, L4, L40")
         );
+        assert_eq!(gpu_names(GpuArch::new(12, 0)), Some("RTX 5090/5080"));
+        assert_eq!(gpu_names(GpuArch::new(5, 3)), None);
         assert_eq!(
             describe_arch(GpuArch::new(9, 0)),
             "sm_90 (H100, H200, GH200)"
@@ -389,7 +454,15 @@ mod tests {
             parse_arch_list("sm_86, sm_89 sm_86").unwrap(),
             vec![GpuArch::new(8, 6), GpuArch::new(8, 9), GpuArch::new(8, 6)]
         );
-        assert!(parse_arch_list("sm_86,sm86").is_err());
+        assert_eq!(
+            parse_arch_list(" sm_120\n").unwrap(),
+            vec![GpuArch::new(12, 0)]
+        );
+        assert_eq!(parse_arch_list("").unwrap(), vec![]);
+        let err = parse_arch_list("sm_86,sm86").unwrap_err().to_string();
+        assert!(err.contains("did you mean `sm_86`"), "{err}");
+        assert!(parse_arch_list("sm_86;sm_89").is_err());
+        assert!(parse_arch_list("ampere").is_err());
     }
 
     #[test]
@@ -400,17 +473,61 @@ mod tests {
             inv.gpus.iter().map(|g| g.index).collect::<Vec<_>>(),
             [0, 1, 2]
         );
+        assert_eq!(inv.gpus[0].name, "simulated sm_86");
+        assert!(inv.gpus.iter().all(|g| g.memory_bytes == 0));
+        assert_eq!(inv.source, GpuSource::Override);
         assert_eq!(inv.archs(), vec![GpuArch::new(8, 6), GpuArch::new(8, 9)]);
         assert_eq!(inv.gpus_of(GpuArch::new(8, 6)).len(), 2);
+        assert!(inv.gpus_of(GpuArch::new(9, 0)).is_empty());
     }
 
+    /// Holds on machines with and without a GPU: either real GPUs or a reason, never a panic.
     #[test]
     fn no_cuda_is_a_state_not_a_panic() {
         let inv = GpuInventory::detect();
-        if let GpuSource::Unavailable { reason } = &inv.source {
-            assert!(inv.gpus.is_empty());
-            assert!(!reason.is_empty());
+        match &inv.source {
+            GpuSource::Cuda => {
+                assert!(!inv.gpus.is_empty());
+                assert!(inv.gpus.iter().all(|g| g.arch.major() > 0));
+                assert!(inv.cuda_driver_version.is_some());
+            }
+            GpuSource::Unavailable { reason } => {
+                assert!(inv.gpus.is_empty());
+                assert!(!reason.is_empty());
+                assert_eq!(inv.cuda_driver_version, None);
+            }
+            GpuSource::Override => panic!("detect() never simulates"),
         }
+    }
+
+    #[test]
+    fn json_shapes_other_tools_read() {
+        let unavailable = GpuSource::Unavailable {
+            reason: "no libcuda".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&unavailable).unwrap(),
+            serde_json::json!({"kind": "unavailable", "reason": "no libcuda"})
+        );
+        assert_eq!(
+            serde_json::to_value(GpuSource::Cuda).unwrap(),
+            serde_json::json!({"kind": "cuda"})
+        );
+        let fact = TrtFact {
+            version: TrtVersion::new(10, 3, 0),
+            source: TrtSource::Trtexec(PathBuf::from("/opt/trt/bin/trtexec")),
+        };
+        assert_eq!(
+            serde_json::to_value(&fact).unwrap(),
+            serde_json::json!({
+                "version": "10.3.0",
+                "source": {"kind": "trtexec", "from": "/opt/trt/bin/trtexec"}
+            })
+        );
+        assert_eq!(
+            serde_json::to_value(TrtSource::Env).unwrap(),
+            serde_json::json!({"kind": "env"})
+        );
     }
 
     #[test]
@@ -451,35 +568,128 @@ mod tests {
             ),
             Some(configured)
         );
+        assert_eq!(
+            find_trtexec_in(None, Some(OsString::new()), path_env.clone()),
+            Some(in_path.clone())
+        );
         assert_eq!(find_trtexec_in(None, None, path_env), Some(in_path));
+    }
+
+    #[test]
+    fn trtexec_must_be_an_executable_file() {
+        let dir = tempfile::tempdir().unwrap();
         let not_executable = dir.path().join("plain");
         std::fs::write(&not_executable, "").unwrap();
-        assert_ne!(
-            find_trtexec_in(Some(&not_executable), None, None),
-            Some(not_executable)
+        let a_dir = dir.path().join("trtexec");
+        std::fs::create_dir(&a_dir).unwrap();
+        let path_env = Some(dir.path().as_os_str().to_owned());
+        for configured in [&not_executable, &a_dir] {
+            let found = find_trtexec_in(Some(configured), None, path_env.clone());
+            assert_ne!(found.as_ref(), Some(configured));
+            assert_ne!(found, Some(a_dir.clone()));
+        }
+    }
+
+    #[test]
+    fn an_empty_path_entry_is_not_the_current_dir() {
+        let found = find_trtexec_in(None, None, Some(OsString::from(":")));
+        assert!(found.is_none_or(|p| p == Path::new(DEFAULT_TRTEXEC)));
+    }
+
+    #[test]
+    fn a_bare_name_runs_from_where_it_was_found() {
+        assert_eq!(
+            runnable(PathBuf::from("trtexec")),
+            PathBuf::from("./trtexec")
+        );
+        assert_eq!(
+            runnable(PathBuf::from("bin/trtexec")),
+            PathBuf::from("bin/trtexec")
+        );
+        assert_eq!(
+            runnable(PathBuf::from(DEFAULT_TRTEXEC)),
+            PathBuf::from(DEFAULT_TRTEXEC)
         );
     }
+
+    const FAILING_VERSION_QUERY: &str =
+        "echo '&&&& RUNNING TensorRT.trtexec [TensorRT v100300] # trtexec --version'
+echo '[11/23/2026-23:47:38] [E] Model missing or format not recognized'
+echo '&&&& FAILED TensorRT.trtexec [TensorRT v100300] # trtexec --version'
+exit 1";
 
     #[test]
     fn the_version_is_read_even_when_trtexec_fails() {
         let dir = tempfile::tempdir().unwrap();
-        let fake = script(
-            dir.path(),
-            "trtexec",
-            "echo '&&&& RUNNING TensorRT.trtexec [TensorRT v100300] # trtexec --version'\necho '[E] Model missing or format not recognized'\necho '&&&& FAILED TensorRT.trtexec [TensorRT v100300] # trtexec --version'\nexit 1",
-        );
+        let fake = script(dir.path(), "trtexec", FAILING_VERSION_QUERY);
         assert_eq!(trtexec_version(&fake).unwrap(), TrtVersion::new(10, 3, 0));
+        let eight = script(
+            dir.path(),
+            "trtexec8",
+            "echo '&&&& RUNNING TensorRT.trtexec [TensorRT v8601] # trtexec --version' >&2",
+        );
+        assert_eq!(trtexec_version(&eight).unwrap(), TrtVersion::new(8, 6, 1));
+    }
+
+    #[test]
+    fn trtexec_without_a_version_is_an_error_that_says_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
         let silent = script(dir.path(), "silent", "exit 1");
+        let err = trtexec_version(&silent).unwrap_err();
+        assert!(matches!(err, TrtDetectError::NoBanner { .. }));
+        assert!(err.to_string().contains("TRTEXEC"), "{err}");
+        let missing = dir.path().join("missing");
         assert!(matches!(
-            trtexec_version(&silent),
+            trtexec_version(&missing),
+            Err(TrtDetectError::Run { .. })
+        ));
+        // That trtexec is what builds: no quiet fallback to some libnvinfer.
+        assert!(matches!(
+            detect_trt(None, Some(&silent)),
             Err(TrtDetectError::NoBanner { .. })
         ));
+    }
+
+    #[test]
+    fn trt_detection_precedence() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = script(dir.path(), "trtexec", FAILING_VERSION_QUERY);
         let fact = detect_trt(None, Some(&fake)).unwrap();
-        assert_eq!(fact.source, TrtSource::Trtexec(fake));
+        assert_eq!(fact.version, TrtVersion::new(10, 3, 0));
+        assert_eq!(fact.source, TrtSource::Trtexec(fake.clone()));
         assert_eq!(
-            detect_trt(Some("8.6.1"), None).unwrap().source,
-            TrtSource::Env
+            detect_trt(Some("8.6.1"), Some(&fake)).unwrap(),
+            TrtFact {
+                version: TrtVersion::new(8, 6, 1),
+                source: TrtSource::Env
+            }
         );
-        assert!(detect_trt(Some("8.6"), None).is_err());
+        assert_eq!(
+            detect_trt(Some(""), Some(&fake)).unwrap().source,
+            TrtSource::Trtexec(fake)
+        );
+        assert!(matches!(
+            detect_trt(Some("8.6"), None),
+            Err(TrtDetectError::BadOverride(_))
+        ));
+    }
+
+    /// Without trtexec, libnvinfer where TensorRT is installed, else an error with the ways out.
+    #[test]
+    fn nothing_found_says_how_to_fix_it() {
+        match detect_trt(None, None) {
+            Ok(fact) => assert!(matches!(fact.source, TrtSource::Libnvinfer(_))),
+            Err(err) => {
+                let text = err.to_string();
+                for hint in [
+                    "TRTEXEC",
+                    "trt_version",
+                    "TRTCTL_TRT_VERSION",
+                    "libnvinfer.so.10",
+                ] {
+                    assert!(text.contains(hint), "{text}");
+                }
+            }
+        }
     }
 }
