@@ -7,7 +7,11 @@ Conv(3->8, 3x3, pad 1) -> Relu -> GlobalAveragePool -> Flatten. Weights are a fi
 arithmetic pattern, so the file is byte-for-byte reproducible.
 
 Run:  pip install onnx && python3 models/make_tiny_onnx.py [OUTPUT]
+(OUTPUT defaults to arcface_r100.onnx beside this script; a throwaway venv is enough:
+python3 -m venv /tmp/onnx-venv && /tmp/onnx-venv/bin/pip install onnx.)
+The model passes onnx.checker's full check (with shape inference) before it is saved.
 """
+import os
 import sys
 
 import onnx
@@ -50,6 +54,7 @@ def build():
 
 
 if __name__ == "__main__":
-    out = sys.argv[1] if len(sys.argv) > 1 else "models/arcface_r100.onnx"
+    here = os.path.dirname(os.path.abspath(__file__))
+    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "arcface_r100.onnx")
     onnx.save(build(), out)
     print(f"wrote {out}")
