@@ -143,7 +143,7 @@ _trtctl() {
             return 0
             ;;
         trtctl__subcmd__apply)
-            opts="-j -f -v -q -h --force-rebuild --target --jobs --keep-going --allow-missing --dry-run --json --manifest --gpu-arch --color --verbose --quiet --help"
+            opts="-j -f -v -q -h --force-rebuild --target --jobs --keep-going --allow-missing --no-upload --dry-run --json --manifest --gpu-arch --color --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -717,7 +717,7 @@ _trtctl() {
             return 0
             ;;
         trtctl__subcmd__plan)
-            opts="-f -v -q -h --json --detailed-exitcode --target --out --graph --manifest --gpu-arch --color --verbose --quiet --help"
+            opts="-f -v -q -h --json --detailed-exitcode --target --out --graph --no-upload --manifest --gpu-arch --color --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -16,7 +16,7 @@ use crate::gpu::GpuInventory;
 use crate::identity::{EngineKey, GpuArch, Provenance, SIDECAR_SCHEMA_VERSION, Sidecar};
 use crate::plan::{Decision, DesiredEngine, EngineStep, Plan, Staleness};
 use crate::report::{Event, Reporter};
-use crate::store::remote::{Remote, RemoteError, UploadOutcome};
+use crate::store::remote::{HeldLease, LeaseClaim, Remote, RemoteError, UploadOutcome};
 use crate::store::{self, Cache};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -265,21 +265,11 @@ impl Run<'_> {
             }
             Decision::Build { upload, stale, .. } => {
                 let forced = *stale == Some(Staleness::Forced);
-                let built = self
-                    .action(ActionKind::Build, &file, self.build(engine, forced))
-                    .await;
-                let mut results = vec![(ActionKind::Build, file.clone(), built.clone())];
-                if *upload {
-                    let upload = match built {
-                        Outcome::Done { .. } | Outcome::AlreadyDone(_) => {
-                            self.action(ActionKind::Upload, &file, self.upload(engine))
-                                .await
-                        }
-                        _ => self.skip(ActionKind::Upload, &file, "its build did not complete"),
-                    };
-                    results.push((ActionKind::Upload, file, upload));
+                // Leases guard what would be published; a forced rebuild is wanted regardless.
+                match self.exec.remote {
+                    Some(remote) if *upload && !forced => self.build_leased(engine, remote).await,
+                    _ => self.build_then_upload(engine, forced, *upload, None).await,
                 }
-                results
             }
             Decision::Upload => {
                 let outcome = self
@@ -288,6 +278,124 @@ impl Run<'_> {
                 vec![(ActionKind::Upload, file, outcome)]
             }
             Decision::UpToDate { .. } | Decision::CannotBuild { .. } => Vec::new(),
+        }
+    }
+
+    async fn build_then_upload(
+        &self,
+        engine: &DesiredEngine,
+        forced: bool,
+        upload: bool,
+        gpu: Option<GpuLease<'_>>,
+    ) -> StepResult {
+        let file = engine.key.file.clone();
+        let built = self
+            .action(ActionKind::Build, &file, self.build(engine, forced, gpu))
+            .await;
+        let mut results = vec![(ActionKind::Build, file.clone(), built.clone())];
+        if upload {
+            let upload = match built {
+                Outcome::Done { .. } | Outcome::AlreadyDone(_) => {
+                    self.action(ActionKind::Upload, &file, self.upload(engine))
+                        .await
+                }
+                _ => self.skip(ActionKind::Upload, &file, "its build did not complete"),
+            };
+            results.push((ActionKind::Upload, file, upload));
+        }
+        results
+    }
+
+    /// Builds under the engine's remote lease, or waits for the builder that holds it and
+    /// fetches what it publishes.
+    async fn build_leased(&self, engine: &DesiredEngine, remote: &Remote) -> StepResult {
+        let file = engine.key.file.clone();
+        let turn = tokio::select! {
+            turn = self.take_turn(engine, remote) => turn,
+            () = self.exec.stop.cancelled() => Turn::Stopped("interrupted"),
+        };
+        match turn {
+            Turn::Stopped(why) => vec![(
+                ActionKind::Build,
+                file.clone(),
+                self.skip(ActionKind::Build, &file, why),
+            )],
+            Turn::Fetch => {
+                let fetched = self
+                    .action(ActionKind::Fetch, &file, self.fetch(engine, false))
+                    .await;
+                vec![(ActionKind::Fetch, file, fetched)]
+            }
+            Turn::Build { gpu, lease: None } => {
+                self.build_then_upload(engine, false, true, gpu).await
+            }
+            Turn::Build {
+                gpu,
+                lease: Some(mut lease),
+            } => {
+                let results = tokio::select! {
+                    results = self.build_then_upload(engine, false, true, gpu) => results,
+                    never = keep_renewing(remote, &mut lease) => match never {},
+                };
+                // Best effort: a lease left behind expires on its own.
+                let _ = remote.release_lease(lease).await;
+                results
+            }
+        }
+    }
+
+    /// Waits until this process may build the engine (it holds the lease and a GPU) or the
+    /// engine was published by the builder that held the lease.
+    async fn take_turn(&self, engine: &DesiredEngine, remote: &Remote) -> Turn<'_> {
+        let key = &engine.key;
+        let mut waited_for: Option<String> = None;
+        let mut delay = LEASE_POLL_FIRST;
+        loop {
+            if self.exec.stop.is_stopped() {
+                return Turn::Stopped("stopped");
+            }
+            if self.published(engine, remote).await {
+                return Turn::Fetch;
+            }
+            let gpu = self.gpu_pool.acquire(engine.id.gpu_arch).await;
+            match remote.claim_lease(key).await {
+                Ok(LeaseClaim::Acquired(lease)) => {
+                    // The holder before us may have published and released in between.
+                    if self.published(engine, remote).await {
+                        let _ = remote.release_lease(lease).await;
+                        return Turn::Fetch;
+                    }
+                    return Turn::Build {
+                        gpu,
+                        lease: Some(lease),
+                    };
+                }
+                Ok(LeaseClaim::HeldBy(holder)) => {
+                    drop(gpu);
+                    if waited_for.as_ref() != Some(&holder.holder) {
+                        self.exec.reporter.event(&Event::Waiting {
+                            file: &key.file,
+                            host: &holder.host,
+                            pid: holder.pid,
+                        });
+                        waited_for = Some(holder.holder);
+                    }
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(LEASE_POLL_MAX);
+                }
+                // Leases only save duplicate work: without one, build (the upload is still
+                // create-only and says what went wrong with the remote).
+                Err(_) => return Turn::Build { gpu, lease: None },
+            }
+        }
+    }
+
+    /// Whether the remote holds this very engine (sidecar with our fingerprint).
+    async fn published(&self, engine: &DesiredEngine, remote: &Remote) -> bool {
+        match remote.read_sidecar(&engine.key).await {
+            Ok(Some(bytes)) => Sidecar::parse_for(&bytes, &engine.key)
+                .is_ok_and(|s| s.fingerprint.as_ref() == Some(&engine.fingerprint)),
+            _ => false,
         }
     }
 
@@ -369,19 +477,24 @@ impl Run<'_> {
             .then(|| Outcome::Skipped("stopped".into()))
     }
 
-    async fn build(&self, engine: &DesiredEngine, forced: bool) -> Result<Outcome, String> {
+    async fn build(
+        &self,
+        engine: &DesiredEngine,
+        forced: bool,
+        gpu: Option<GpuLease<'_>>,
+    ) -> Result<Outcome, String> {
         let builder = self.exec.builder.ok_or("no builder available")?;
-        let gpu = self
+        let gpu_name = self
             .exec
             .gpus
             .gpus_of(engine.id.gpu_arch)
             .first()
             .map(|g| g.name.clone());
-        let lease = self
-            .gpu_pool
-            .acquire(engine.id.gpu_arch)
-            .await
-            .ok_or_else(|| format!("no local GPU of {}", engine.id.gpu_arch))?;
+        let gpu = match gpu {
+            Some(gpu) => Some(gpu),
+            None => self.gpu_pool.acquire(engine.id.gpu_arch).await,
+        }
+        .ok_or_else(|| format!("no local GPU of {}", engine.id.gpu_arch))?;
         let _lock = self.lock(&engine.key).await?;
         if let Some(stopped) = self.stopped() {
             return Ok(stopped);
@@ -404,15 +517,15 @@ impl Run<'_> {
                     engine.id.gpu_arch, engine.id.trt_version
                 ))
             }),
-            device: lease.index,
+            device: gpu.index,
         };
         if let Some(dir) = job.timing_cache.as_ref().and_then(|t| t.parent()) {
             std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         }
         let built = builder.build(&job).await.map_err(|e| e.to_string())?;
-        drop(lease);
+        drop(gpu);
         let provenance = Provenance {
-            gpu_name: gpu,
+            gpu_name,
             builder: Some(built.builder),
             trtctl_version: env!("CARGO_PKG_VERSION").to_string(),
             host: hostname(),
@@ -546,6 +659,32 @@ impl Run<'_> {
                 "already uploaded by another builder".into(),
             )),
         }
+    }
+}
+
+/// Where this process stands with an engine another builder may be building.
+enum Turn<'a> {
+    Build {
+        gpu: Option<GpuLease<'a>>,
+        lease: Option<HeldLease>,
+    },
+    Fetch,
+    Stopped(&'static str),
+}
+
+/// Polls for another builder's engine: soon at first (it may be nearly done), then every few
+/// seconds.
+const LEASE_POLL_FIRST: Duration = Duration::from_millis(250);
+const LEASE_POLL_MAX: Duration = Duration::from_secs(5);
+
+/// Renews the lease every third of its time while the build and upload run; never returns.
+async fn keep_renewing(remote: &Remote, lease: &mut HeldLease) -> std::convert::Infallible {
+    let every = remote.lease_ttl() / 3;
+    loop {
+        tokio::time::sleep(every).await;
+        // A failed renewal is tried again at the next tick; a lost lease means another builder
+        // took over after we stalled, and both builds publish the same engine create-only.
+        let _ = remote.renew_lease(lease).await;
     }
 }
 

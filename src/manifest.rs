@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -11,10 +12,12 @@ use toml::Spanned;
 use crate::identity::{
     self, BuildFlags, EngineId, GpuArch, Precision, Profile, ShapeRange, TrtVersion,
 };
-use crate::store::remote::RemoteSettings;
+use crate::store::remote::{DEFAULT_LEASE_TTL, DEFAULT_READ_TIMEOUT, RemoteSettings};
 
 const DEFAULT_PRECISIONS: [Precision; 1] = [Precision::Fp16];
 const DEFAULT_PART_SIZE_MIB: u64 = 16;
+/// Renewals go every third of the lease time: shorter leases would expire on one slow request.
+const MIN_LEASE_TTL_SECS: u64 = 3;
 const DEFAULT_TRANSFER_CONCURRENCY: usize = 8;
 
 /// The TensorRT version engines are built for.
@@ -176,6 +179,12 @@ struct RawRemote {
     /// Parts in flight per upload (default 8).
     #[schemars(with = "Option<usize>")]
     concurrency: Option<Spanned<usize>>,
+    /// Seconds a build lease lasts unless renewed (default 300, at least 3).
+    #[schemars(with = "Option<u64>")]
+    lease_ttl_secs: Option<Spanned<u64>>,
+    /// Seconds without a byte from the remote before a request is retried (default 120).
+    #[schemars(with = "Option<u64>")]
+    read_timeout_secs: Option<Spanned<u64>>,
 }
 
 /// The builder backend.
@@ -498,12 +507,22 @@ fn resolve_remote(
         _ => Ok(()),
     };
     positive(&raw.part_size_mib, "part_size_mib")?;
+    positive(&raw.read_timeout_secs, "read_timeout_secs")?;
     positive(
         &raw.concurrency
             .as_ref()
             .map(|c| Spanned::new(c.span(), *c.get_ref() as u64)),
         "concurrency",
     )?;
+    if let Some(ttl) = &raw.lease_ttl_secs
+        && *ttl.get_ref() < MIN_LEASE_TTL_SECS
+    {
+        return Err(source.error(
+            ttl.span(),
+            format!("`lease_ttl_secs` must be at least {MIN_LEASE_TTL_SECS}"),
+            None,
+        ));
+    }
     Ok(RemoteSettings {
         url,
         endpoint: raw.endpoint,
@@ -516,6 +535,12 @@ fn resolve_remote(
         concurrency: raw
             .concurrency
             .map_or(DEFAULT_TRANSFER_CONCURRENCY, |c| *c.get_ref()),
+        lease_ttl: raw
+            .lease_ttl_secs
+            .map_or(DEFAULT_LEASE_TTL, |t| Duration::from_secs(*t.get_ref())),
+        read_timeout: raw
+            .read_timeout_secs
+            .map_or(DEFAULT_READ_TIMEOUT, |t| Duration::from_secs(*t.get_ref())),
     })
 }
 

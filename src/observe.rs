@@ -4,12 +4,13 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::identity::{EngineKey, Sidecar};
-use crate::plan::{DesiredEngine, RemoteEngine, RemoteSidecar, RemoteState};
+use crate::plan::{BuildLease, DesiredEngine, RemoteEngine, RemoteSidecar, RemoteState};
 use crate::store::remote::{Remote, RemoteError};
 use crate::store::{self, Cache, LocalEngine, StoreError};
 
@@ -143,7 +144,15 @@ pub async fn observe_remote(
     let listings =
         futures::future::try_join_all(families.iter().map(|f| remote.list_family(f))).await?;
     let mut found: Vec<(EngineKey, Option<u64>, bool)> = Vec::new();
+    let mut leased: Vec<EngineKey> = Vec::new();
     for listing in listings {
+        leased.extend(
+            listing
+                .leases
+                .iter()
+                .filter(|k| wanted.contains(k))
+                .cloned(),
+        );
         let keys: BTreeSet<&EngineKey> = listing
             .engines
             .keys()
@@ -174,10 +183,28 @@ pub async fn observe_remote(
         },
     ))
     .await?;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let leases = futures::future::try_join_all(leased.into_iter().map(|key| async move {
+        let record = remote.read_lease(&key).await?;
+        Ok::<_, RemoteError>(record.map(|r| {
+            let lease = BuildLease {
+                expired: r.is_stale(now),
+                host: r.host,
+                pid: r.pid,
+                started_at: r.started_at,
+                expires_at: r.expires_at,
+            };
+            (key, lease)
+        }))
+    }))
+    .await?;
     Ok(RemoteState {
         url: remote.url().to_string(),
         writable: remote.writable(),
         engines: engines.into_iter().collect(),
+        leases: leases.into_iter().flatten().collect(),
     })
 }
 

@@ -92,6 +92,21 @@ pub struct RemoteState {
     pub url: String,
     pub writable: bool,
     pub engines: HashMap<EngineKey, RemoteEngine>,
+    /// Build leases on wanted engines: another builder is at work (or crashed, if expired).
+    pub leases: HashMap<EngineKey, BuildLease>,
+}
+
+/// Another builder's lease on an engine, as observed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuildLease {
+    pub host: String,
+    pub pid: u32,
+    /// Unix seconds.
+    pub started_at: u64,
+    /// Unix seconds.
+    pub expires_at: u64,
+    /// Past its expiry when observed: apply takes it over.
+    pub expired: bool,
 }
 
 /// Why a local or remote copy cannot be used as is.
@@ -141,6 +156,9 @@ pub enum Decision {
         upload: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         note: Option<String>,
+        /// Another builder's lease: apply waits for its engine instead of building it again.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lease: Option<BuildLease>,
     },
     Upload,
     CannotBuild {
@@ -295,6 +313,9 @@ pub struct Plan {
     pub targets: Vec<String>,
     /// The `--force-rebuild` selectors (`*` for all).
     pub force_rebuild: Vec<String>,
+    /// `--no-upload`: nothing is published.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_upload: bool,
     /// Digest of the observed state the plan was made from: a saved plan is refused once it changes.
     pub observed_digest: String,
     pub steps: Vec<EngineStep>,
@@ -335,6 +356,34 @@ impl Plan {
             }
         }
         s
+    }
+
+    /// `--no-upload`: the same plan with nothing published.
+    pub fn skip_uploads(&mut self) {
+        self.no_upload = true;
+        for step in &mut self.steps {
+            match &mut step.decision {
+                Decision::Upload => {
+                    step.decision = Decision::UpToDate {
+                        note: Some("not uploaded (--no-upload)".into()),
+                    }
+                }
+                Decision::Build { upload, .. } => *upload = false,
+                _ => {}
+            }
+        }
+    }
+
+    /// The plan less what may change from one moment to the next without changing what apply
+    /// does (other builders' leases: apply checks them again as it goes).
+    pub fn settled(&self) -> Plan {
+        let mut plan = self.clone();
+        for step in &mut plan.steps {
+            if let Decision::Build { lease, .. } = &mut step.decision {
+                *lease = None;
+            }
+        }
+        plan
     }
 
     pub fn has_changes(&self) -> bool {
@@ -504,6 +553,7 @@ fn decide(wanted: &DesiredEngine, inputs: &PlanInputs) -> Decision {
                 stale: Some(Staleness::Forced),
                 upload: upload_after_build,
                 note: remote_note(&remote),
+                lease: None,
             }
         } else {
             Decision::CannotBuild {
@@ -549,6 +599,7 @@ fn decide(wanted: &DesiredEngine, inputs: &PlanInputs) -> Decision {
             stale: local_stale,
             upload: upload_after_build,
             note: remote_note(&remote),
+            lease: remote_state.and_then(|r| r.leases.get(&wanted.key).cloned()),
         },
         _ => Decision::CannotBuild {
             arch: wanted.id.gpu_arch,
@@ -611,6 +662,7 @@ pub fn plan(inputs: PlanInputs) -> Plan {
         }),
         targets: inputs.targets.iter().map(Selector::to_string).collect(),
         force_rebuild: inputs.force.selectors(),
+        no_upload: false,
         observed_digest,
         steps: inputs
             .desired
@@ -660,6 +712,7 @@ mod tests {
                     url: "s3://b/engines".into(),
                     writable: true,
                     engines: HashMap::new(),
+                    leases: HashMap::new(),
                 }),
                 force: Force::Nothing,
             }
@@ -755,7 +808,8 @@ mod tests {
             Decision::Build {
                 stale: None,
                 upload: true,
-                note: None
+                note: None,
+                lease: None
             }
         );
         assert_eq!(
@@ -825,7 +879,8 @@ mod tests {
             Decision::Build {
                 stale: None,
                 upload: false,
-                note: None
+                note: None,
+                lease: None
             }
         );
     }
@@ -856,7 +911,8 @@ mod tests {
                 Decision::Build {
                     stale: Some(why),
                     upload: false,
-                    note: None
+                    note: None,
+                    lease: None
                 }
             );
         }
@@ -905,6 +961,34 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn another_builders_lease_is_carried_into_the_build_decision() {
+        let mut w = World::new();
+        w.gpus.push(arch("sm_89"));
+        let key = w.engine("sm_86").key;
+        let lease = BuildLease {
+            host: "gpu-b".into(),
+            pid: 7,
+            started_at: 1_700_000_000,
+            expires_at: 1_700_000_300,
+            expired: false,
+        };
+        w.remote.as_mut().unwrap().leases.insert(key, lease.clone());
+        assert_eq!(
+            w.decision("sm_86"),
+            Decision::Build {
+                stale: None,
+                upload: true,
+                note: None,
+                lease: Some(lease)
+            }
+        );
+        assert!(
+            matches!(w.decision("sm_89"), Decision::Build { lease: None, .. }),
+            "a lease is on one engine only"
+        );
     }
 
     #[test]

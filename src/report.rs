@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::exec::{ActionKind, ApplyReport, Outcome};
 use crate::gpu;
-use crate::plan::{Decision, Plan};
+use crate::plan::{BuildLease, Decision, Plan};
 
 /// How text output is decorated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,9 +89,15 @@ fn describe(decision: &Decision) -> (&'static str, &'static str, Paint, String) 
             stale: s,
             upload,
             note,
+            lease,
         } => {
             let then = if *upload { ", then upload" } else { "" };
-            let note = note.as_ref().map(|n| format!("; {n}")).unwrap_or_default();
+            let note = note
+                .iter()
+                .cloned()
+                .chain(lease.as_ref().map(|l| describe_lease(l, *upload)))
+                .map(|n| format!("; {n}"))
+                .collect::<String>();
             match s {
                 Some(_) => (
                     "~",
@@ -114,6 +120,28 @@ fn describe(decision: &Decision) -> (&'static str, &'static str, Paint, String) 
             ),
         ),
     }
+}
+
+fn describe_lease(lease: &BuildLease, waits: bool) -> String {
+    let holder = format!("{} (pid {})", lease.host, lease.pid);
+    let state = if lease.expired {
+        format!("the lease of {holder} expired at {}", utc(lease.expires_at))
+    } else {
+        format!("being built by {holder} since {}", utc(lease.started_at))
+    };
+    match (waits, lease.expired) {
+        (false, _) => state,
+        (true, true) => format!("{state}: apply takes it over"),
+        (true, false) => format!("{state}: apply waits for it, then fetches"),
+    }
+}
+
+/// `2026-11-24 12:03:04 UTC`.
+fn utc(unix_secs: u64) -> String {
+    chrono::DateTime::from_timestamp(unix_secs as i64, 0).map_or_else(
+        || format!("unix time {unix_secs}"),
+        |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+    )
 }
 
 /// The plan as terraform shows one: grouped by model, one line per engine, a summary last.
@@ -200,7 +228,17 @@ pub enum Event<'a> {
         #[serde(rename = "elapsed_ms", serialize_with = "millis")]
         elapsed: Duration,
     },
+    /// Another builder holds the engine's lease: this process waits to fetch its engine.
+    Waiting {
+        file: &'a str,
+        host: &'a str,
+        pid: u32,
+    },
     Summary(&'a ApplyReport),
+}
+
+fn waiting_text(file: &str, host: &str, pid: u32) -> String {
+    format!("wait  {file} ... being built by {host} (pid {pid}); fetching it when it lands")
 }
 
 fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -367,7 +405,10 @@ impl Reporter for PlainReporter {
                     self.line(&format!("\n{}", render_summary(report, self.style)));
                 }
             }
-            Event::Started { .. } | Event::Bytes { .. } => {}
+            Event::Waiting { file, host, pid } if !self.quiet => {
+                self.line(&format!("{}\n", waiting_text(file, host, *pid)));
+            }
+            Event::Started { .. } | Event::Bytes { .. } | Event::Waiting { .. } => {}
         }
     }
 }
@@ -506,6 +547,9 @@ impl Reporter for TtyReporter {
                     text.push_str(indent(first_line(reason)).trim_end());
                 }
                 let _ = self.bars.println(text);
+            }
+            Event::Waiting { file, host, pid } => {
+                let _ = self.bars.println(waiting_text(file, host, *pid));
             }
             Event::Summary(report) => {
                 self.overall.finish_and_clear();

@@ -375,7 +375,7 @@ fn faulty_fleet(server: &S3Server) -> Project {
     project.add_model("arcface_r100");
     project.add_model("scrfd_10g");
     project.write_manifest(&format!(
-        "trt_version = \"10.3.0\"\n[remote]\nurl = \"{}\"\npart_size_mib = 5\n[defaults]\nprecisions = [\"fp16\", \"fp32\"]\narchs = [\"sm_86\"]\n[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\n[[model]]\nname = \"scrfd_10g\"\nonnx = \"models/scrfd_10g.onnx\"\nversion = \"v2\"\n",
+        "trt_version = \"10.3.0\"\n[remote]\nurl = \"{}\"\npart_size_mib = 5\nread_timeout_secs = 2\n[defaults]\nprecisions = [\"fp16\", \"fp32\"]\narchs = [\"sm_86\"]\n[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\n[[model]]\nname = \"scrfd_10g\"\nonnx = \"models/scrfd_10g.onnx\"\nversion = \"v2\"\n",
         server.url("engines")
     ));
     project
@@ -432,11 +432,17 @@ fn faulty_run(percent: u64, seed: u64) -> (usize, usize) {
             sha256(&project.path().join("cache-b").join(relative))
         );
     }
-    let requests = proxy
-        .stats
-        .connections
-        .load(std::sync::atomic::Ordering::SeqCst);
-    (proxy.faults(), requests)
+    let count = |c: &std::sync::atomic::AtomicUsize| c.load(std::sync::atomic::Ordering::SeqCst);
+    let stats = &proxy.stats;
+    eprintln!(
+        "seed {seed}: {} requests; {} × 503, {} resets, {} stalls, {} bodies cut",
+        count(&stats.connections),
+        count(&stats.unavailable),
+        count(&stats.resets),
+        count(&stats.stalls),
+        count(&stats.truncated)
+    );
+    (proxy.faults(), count(&stats.connections))
 }
 
 #[test]
@@ -474,4 +480,222 @@ fn a_remote_that_is_down_fails_clearly_and_publishes_nothing() {
         walk(&server.object_path("engines")).is_empty(),
         "something was published"
     );
+}
+
+const FLEET_MODELS: [&str; 4] = ["arcface_r100", "scrfd_10g", "yolo_v8", "retina_r50"];
+
+/// Four models for two archs: 8 engines. The lease time is shorter than one build, so only
+/// renewals keep a builder's lease alive while it builds.
+fn fleet_project(server: &S3Server) -> Project {
+    let project = Project::new();
+    let mut manifest = format!(
+        "trt_version = \"10.3.0\"\n[remote]\nurl = \"{}\"\nlease_ttl_secs = 3\n[defaults]\nprecisions = [\"fp16\"]\narchs = [\"sm_86\", \"sm_89\"]\n",
+        server.url("engines")
+    );
+    for model in FLEET_MODELS {
+        project.add_model(model);
+        manifest.push_str(&format!(
+            "[[model]]\nname = \"{model}\"\nonnx = \"models/{model}.onnx\"\nversion = \"v1\"\n"
+        ));
+    }
+    project.write_manifest(&manifest);
+    project
+}
+
+/// Runs four builders at once, two per arch, each with the cache dir `caches[i]`, and returns
+/// their stdouts after checking each engine was built exactly once.
+fn race_fleet(caches: [&str; 4]) -> (Project, Vec<String>) {
+    let server = S3Server::start(ACCESS_KEY, SECRET_KEY, "screenalytics-artifacts");
+    let project = fleet_project(&server);
+    let children: Vec<_> = caches
+        .iter()
+        .zip(["sm_86", "sm_86", "sm_89", "sm_89"])
+        .map(|(cache, arch)| {
+            let mut cmd = project.trtctl_process();
+            cmd.env("TENSORRT_CACHE_DIR", project.path().join(cache))
+                .env("STUB_SLEEP", "4")
+                .args([
+                    "apply",
+                    "--gpu-arch",
+                    arch,
+                    "--target",
+                    &format!("*:*:{arch}"),
+                ])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            for (key, value) in server.env_vars() {
+                cmd.env(key, value);
+            }
+            cmd.spawn().unwrap()
+        })
+        .collect();
+    let mut stdouts = Vec::new();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}{}",
+            stdout_of(&output),
+            stderr_of(&output)
+        );
+        stdouts.push(stdout_of(&output));
+    }
+    let mut built: Vec<String> = project
+        .builds()
+        .iter()
+        .map(|line| {
+            // The stand-in logs the temp file it writes: `.tmp-{engine}.{random}`.
+            let temp = line.split(' ').nth(1).unwrap();
+            let engine = temp.trim_start_matches(".tmp-");
+            engine[..engine.find(".trt").unwrap() + 4].to_string()
+        })
+        .collect();
+    built.sort();
+    let unique: std::collections::BTreeSet<&String> = built.iter().collect();
+    assert_eq!(
+        (built.len(), unique.len()),
+        (8, 8),
+        "each engine built exactly once: {built:?}\n{}",
+        stdouts.join("\n")
+    );
+    for (cache, arch) in caches.iter().zip(["sm_86", "sm_86", "sm_89", "sm_89"]) {
+        let engines: Vec<PathBuf> = walk(&project.path().join(cache))
+            .into_iter()
+            .filter(|p| p.to_string_lossy().ends_with(&format!("{arch}_10.3.0.trt")))
+            .filter(|p| p.with_extension("trt.json").is_file())
+            .collect();
+        assert_eq!(engines.len(), 4, "{cache} ({arch}): {engines:?}");
+    }
+    let remote = server.object_path("engines");
+    assert_eq!(check_invariant(&project.path().join("none"), &remote, 0), 8);
+    let leases: Vec<PathBuf> = walk(&remote)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".lease"))
+        .collect();
+    assert!(leases.is_empty(), "leases left behind: {leases:?}");
+    (project, stdouts)
+}
+
+#[test]
+fn a_fleet_of_builders_on_separate_machines_builds_each_engine_once() {
+    let (_project, stdouts) = race_fleet(["cache-a", "cache-b", "cache-c", "cache-d"]);
+    let waits = stdouts
+        .iter()
+        .map(|out| out.matches("being built by").count())
+        .sum::<usize>();
+    assert!(waits >= 1, "nobody waited: {stdouts:?}");
+    eprintln!("fleet: 8 engines, 4 builders, 8 builds, {waits} waits for a lease holder");
+}
+
+#[test]
+fn a_fleet_of_builders_sharing_one_cache_dir_builds_each_engine_once() {
+    race_fleet(["cache", "cache", "cache", "cache"]);
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn plant_lease(server: &S3Server, file: &str, host: &str, pid: u32, started: u64, expires: u64) {
+    let path = server.object_path(&format!("engines/arcface/{file}.lease"));
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let lease = serde_json::json!({
+        "schema_version": 1,
+        "holder": format!("{host}-{pid}"),
+        "host": host,
+        "pid": pid,
+        "started_at": started,
+        "expires_at": expires,
+    });
+    std::fs::write(path, lease.to_string()).unwrap();
+}
+
+#[test]
+fn leases_are_shown_waited_for_and_taken_over_when_stale() {
+    let server = S3Server::start(ACCESS_KEY, SECRET_KEY, "screenalytics-artifacts");
+    let project = Project::new();
+    project.add_model("arcface_r100");
+    project.write_manifest(&format!(
+        "trt_version = \"10.3.0\"\n[remote]\nurl = \"{}\"\n[defaults]\nprecisions = [\"fp16\", \"fp32\", \"int8\"]\narchs = [\"sm_86\"]\n[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\n",
+        server.url("engines")
+    ));
+    let now = unix_now();
+    let engine = |precision: &str| format!("arcface_r100_v1.0_{precision}_sm_86_10.3.0.trt");
+    // A builder elsewhere whose lease ran out, one still at work for a few more seconds, and a
+    // process of this host that was killed (its lease would last an hour).
+    plant_lease(
+        &server,
+        &engine("fp16"),
+        "gpu-b",
+        4242,
+        now - 900,
+        now - 600,
+    );
+    plant_lease(&server, &engine("fp32"), "gpu-c", 77, now, now + 4);
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let dead_pid = gone.id();
+    gone.wait().unwrap();
+    let here = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    plant_lease(
+        &server,
+        &engine("int8"),
+        here.trim(),
+        dead_pid,
+        now,
+        now + 3600,
+    );
+
+    let trtctl = |args: &[&str]| {
+        let mut cmd = project.trtctl();
+        cmd.args(args);
+        for (key, value) in server.env_vars() {
+            cmd.env(key, value);
+        }
+        cmd.output().unwrap()
+    };
+    let plan = trtctl(&["plan", "--gpu-arch", "sm_86"]);
+    let text = stdout_of(&plan);
+    assert!(
+        text.contains("the lease of gpu-b (pid 4242) expired at")
+            && text.contains(": apply takes it over"),
+        "{text}"
+    );
+    assert!(
+        text.contains("being built by gpu-c (pid 77) since")
+            && text.contains("apply waits for it, then fetches"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "the lease of {} (pid {dead_pid}) expired",
+            here.trim()
+        )),
+        "a dead local holder is as good as expired: {text}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&trtctl(&["plan", "--gpu-arch", "sm_86", "--json"]).stdout).unwrap();
+    let leased = json["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["decision"]["lease"]["host"] == "gpu-c")
+        .count();
+    assert_eq!(leased, 1, "{json}");
+
+    let apply = trtctl(&["apply", "--gpu-arch", "sm_86"]);
+    let out = stdout_of(&apply);
+    assert!(apply.status.success(), "{out}{}", stderr_of(&apply));
+    assert!(
+        out.contains("being built by gpu-c (pid 77); fetching it when it lands"),
+        "{out}"
+    );
+    assert!(out.contains("3 built"), "{out}");
+    let leases: Vec<PathBuf> = walk(&server.object_path("engines"))
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".lease"))
+        .collect();
+    assert!(leases.is_empty(), "{leases:?}");
 }

@@ -324,3 +324,50 @@ fn an_unreachable_endpoint_says_what_to_check() {
         stderr_of(&output)
     );
 }
+
+#[test]
+fn no_upload_builds_and_publishes_nothing_until_asked() {
+    both(|fleet| {
+        let plan = fleet
+            .machine("a")
+            .args(["plan", "--gpu-arch", "sm_86", "--no-upload"])
+            .output()
+            .unwrap();
+        assert!(
+            stdout_of(&plan).contains("+ build") && !stdout_of(&plan).contains("then upload"),
+            "{}",
+            stdout_of(&plan)
+        );
+        let a = fleet
+            .machine("a")
+            .args(["apply", "--gpu-arch", "sm_86", "--no-upload"])
+            .output()
+            .unwrap();
+        assert!(a.status.success(), "{}{}", stdout_of(&a), stderr_of(&a));
+        assert!(stdout_of(&a).contains("1 built"), "{}", stdout_of(&a));
+        assert!(!fleet.backend.object(ENGINE).exists());
+        assert!(!fleet.backend.object(&format!("{ENGINE}.lease")).exists());
+
+        let again = fleet
+            .machine("a")
+            .args(["plan", "--gpu-arch", "sm_86", "--no-upload"])
+            .output()
+            .unwrap();
+        assert!(
+            stdout_of(&again).contains("not uploaded (--no-upload)"),
+            "{}",
+            stdout_of(&again)
+        );
+        let publish = fleet
+            .machine("a")
+            .args(["apply", "--gpu-arch", "sm_86"])
+            .output()
+            .unwrap();
+        assert!(
+            stdout_of(&publish).contains("1 uploaded"),
+            "{}",
+            stdout_of(&publish)
+        );
+        assert!(fleet.backend.object(&format!("{ENGINE}.json")).is_file());
+    });
+}

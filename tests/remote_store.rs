@@ -12,7 +12,9 @@ use common::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
 use trtctl::identity::{
     EngineId, EngineKey, Fingerprint, Provenance, SIDECAR_SCHEMA_VERSION, Sidecar, sha256_hex,
 };
-use trtctl::store::remote::{Remote, RemoteEnv, RemoteError, RemoteSettings, UploadOutcome};
+use trtctl::store::remote::{
+    LeaseClaim, Remote, RemoteEnv, RemoteError, RemoteSettings, UploadOutcome,
+};
 
 const BUCKET: &str = "screenalytics-artifacts";
 const MIB: u64 = 1024 * 1024;
@@ -759,4 +761,76 @@ async fn keys_that_could_escape_are_refused_before_any_request() {
     assert!(backend.remote.read_sidecar(&evil).await.is_err());
     assert!(backend.remote.list_family("../etc").await.is_err());
     assert!(backend.remote.list_family("a/b").await.is_err());
+}
+
+/// Another client of the same remote (another builder), with its own lease time.
+fn another_builder(backend: &Backend, lease_ttl: Duration) -> Remote {
+    let url = match &backend._server {
+        Some(server) => server.url("engines"),
+        None => format!("file://{}", backend.objects.display()),
+    };
+    Remote::open(
+        &RemoteSettings {
+            url,
+            endpoint: backend._server.as_ref().map(|s| s.endpoint.clone()),
+            lease_ttl,
+            ..RemoteSettings::default()
+        },
+        &keys(),
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_is_held_once_renewed_released_and_taken_over_when_stale() {
+    let minute = Duration::from_secs(60);
+    for backend in Backend::both(16 * MIB) {
+        let name = backend.name;
+        let (key, _) = engine("arcface_r100");
+        let a = another_builder(&backend, minute);
+        let b = another_builder(&backend, minute);
+
+        let LeaseClaim::Acquired(mut held) = a.claim_lease(&key).await.unwrap() else {
+            panic!("{name}: the first claim must win");
+        };
+        let first = a.read_lease(&key).await.unwrap().unwrap();
+        assert_eq!(first.pid, std::process::id(), "{name}");
+        let LeaseClaim::HeldBy(holder) = b.claim_lease(&key).await.unwrap() else {
+            panic!("{name}: a live lease must not be claimed twice");
+        };
+        assert_eq!(holder, first, "{name}");
+        let listing = a.list_family("arcface").await.unwrap();
+        assert!(listing.leases.contains(&key), "{name}: {listing:?}");
+        assert!(listing.rejected.is_empty(), "{name}: {listing:?}");
+        assert!(
+            listing.engines.is_empty(),
+            "{name}: a lease is not an engine"
+        );
+
+        std::thread::sleep(Duration::from_millis(1100));
+        assert!(a.renew_lease(&mut held).await.unwrap(), "{name}");
+        let renewed = a.read_lease(&key).await.unwrap().unwrap();
+        assert!(renewed.expires_at > first.expires_at, "{name}");
+        assert_eq!(renewed.holder, first.holder, "{name}");
+
+        a.release_lease(held).await.unwrap();
+        assert_eq!(a.read_lease(&key).await.unwrap(), None, "{name}");
+
+        // A holder whose lease runs out (it stalled, or its machine died) loses it to the next
+        // claimer, and its late renewal and release leave the new holder's lease alone.
+        let stalled = another_builder(&backend, Duration::ZERO);
+        let LeaseClaim::Acquired(mut late) = stalled.claim_lease(&key).await.unwrap() else {
+            panic!("{name}: a released lease is free");
+        };
+        let LeaseClaim::Acquired(_taken) = b.claim_lease(&key).await.unwrap() else {
+            panic!("{name}: an expired lease must be taken over");
+        };
+        let taker = b.read_lease(&key).await.unwrap().unwrap();
+        assert!(!stalled.renew_lease(&mut late).await.unwrap(), "{name}");
+        stalled.release_lease(late).await.unwrap();
+        assert_eq!(b.read_lease(&key).await.unwrap(), Some(taker), "{name}");
+        let LeaseClaim::HeldBy(_) = a.claim_lease(&key).await.unwrap() else {
+            panic!("{name}: the taker holds it now");
+        };
+    }
 }

@@ -194,6 +194,9 @@ pub struct ApplyArgs {
     /// Succeed even if some engines cannot be built here and are not in the remote.
     #[arg(long)]
     pub allow_missing: bool,
+    /// Publish nothing to the remote (fetches still happen).
+    #[arg(long, conflicts_with = "plan")]
+    pub no_upload: bool,
     /// Only show the plan (same as `trtctl plan`).
     #[arg(long)]
     pub dry_run: bool,
@@ -244,6 +247,9 @@ pub struct PlanArgs {
     /// Print the action graph in Graphviz DOT instead of text.
     #[arg(long, conflicts_with = "json")]
     pub graph: bool,
+    /// Plan to publish nothing to the remote (fetches still happen).
+    #[arg(long)]
+    pub no_upload: bool,
 }
 
 fn environment(global: &GlobalArgs) -> Environment {
@@ -308,7 +314,10 @@ fn plan_command(
     args: PlanArgs,
 ) -> anyhow::Result<ExitCode> {
     let workspace = Workspace::open(&global.manifest, env)?;
-    let plan = runtime()?.block_on(workspace.plan(&args.target, &Force::Nothing))?;
+    let mut plan = runtime()?.block_on(workspace.plan(&args.target, &Force::Nothing))?;
+    if args.no_upload {
+        plan.skip_uploads();
+    }
     if let Some(out) = &args.out {
         let json = serde_json::to_vec_pretty(&plan).context("cannot encode the plan")?;
         trtctl::store::write_atomic(out, &json)?;
@@ -396,7 +405,8 @@ fn check_saved_plan(saved: &Plan, fresh: &Plan) -> anyhow::Result<()> {
         "the manifest changed since"
     } else if saved.trt_version != fresh.trt_version || saved.gpu_archs != fresh.gpu_archs {
         "the TensorRT version or the local GPUs changed since"
-    } else if saved.observed_digest != fresh.observed_digest || saved != fresh {
+    } else if saved.observed_digest != fresh.observed_digest || saved.settled() != fresh.settled()
+    {
         "the local cache, the remote or an ONNX file changed since"
     } else {
         return Ok(());
@@ -411,21 +421,26 @@ fn apply_command(
 ) -> anyhow::Result<ExitCode> {
     // A saved plan carries its manifest, targets and forced rebuilds, like a terraform plan file.
     let saved = args.plan.as_deref().map(read_saved_plan).transpose()?;
-    let (manifest, targets, force) = match &saved {
+    let (manifest, targets, force, no_upload) = match &saved {
         Some(saved) => (
             saved.manifest.clone(),
             parse_selectors(&saved.targets)?,
             Force::from_selectors(&parse_selectors(&saved.force_rebuild)?),
+            saved.no_upload,
         ),
         None => (
             global.manifest.clone(),
             args.target.clone(),
             Force::from_selectors(&args.force_rebuild),
+            args.no_upload,
         ),
     };
     let workspace = Workspace::open(&manifest, env)?;
     let runtime = runtime()?;
-    let plan = runtime.block_on(workspace.plan(&targets, &force))?;
+    let mut plan = runtime.block_on(workspace.plan(&targets, &force))?;
+    if no_upload {
+        plan.skip_uploads();
+    }
     if let Some(saved) = &saved {
         check_saved_plan(saved, &plan)?;
     }

@@ -64,9 +64,13 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt, AsyncWrite, AsyncWriteExt
 
 use crate::identity::{self, EngineKey, SIDECAR_SUFFIX, Sidecar};
 
+mod lease;
+pub use lease::{DEFAULT_LEASE_TTL, HeldLease, LEASE_SUFFIX, LeaseClaim, LeaseRecord};
+
 pub const DEFAULT_PART_SIZE: u64 = 16 * 1024 * 1024;
 pub const DEFAULT_CONCURRENCY: usize = 8;
 pub const DEFAULT_REGION: &str = "us-east-1";
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// S3's smallest part (all but the last), its most parts per upload, its largest single copy.
 const S3_MIN_PART: u64 = 5 * 1024 * 1024;
@@ -95,6 +99,10 @@ pub struct RemoteSettings {
     pub part_size: u64,
     /// Parts in flight per multipart upload.
     pub concurrency: usize,
+    /// How long a build lease lasts unless renewed.
+    pub lease_ttl: Duration,
+    /// A request that gets no bytes for this long is abandoned and tried again.
+    pub read_timeout: Duration,
 }
 
 impl Default for RemoteSettings {
@@ -105,6 +113,8 @@ impl Default for RemoteSettings {
             region: None,
             part_size: DEFAULT_PART_SIZE,
             concurrency: DEFAULT_CONCURRENCY,
+            lease_ttl: DEFAULT_LEASE_TTL,
+            read_timeout: DEFAULT_READ_TIMEOUT,
         }
     }
 }
@@ -185,6 +195,8 @@ pub struct RemoteListing {
     /// Engine objects and their sizes.
     pub engines: BTreeMap<EngineKey, u64>,
     pub sidecars: BTreeSet<EngineKey>,
+    /// Engines with a build lease on them (a builder is at work, or crashed).
+    pub leases: BTreeSet<EngineKey>,
     /// Names under the family (relative to the prefix) that are neither an engine nor a sidecar:
     /// foreign or hostile. Shown to people, never used as paths.
     pub rejected: Vec<String>,
@@ -241,6 +253,12 @@ impl RemoteError {
     }
 }
 
+enum ObjectKind {
+    Engine,
+    Sidecar,
+    Lease,
+}
+
 #[derive(Clone)]
 enum Backend {
     S3 { bucket: String, endpoint: String },
@@ -258,6 +276,7 @@ pub struct Remote {
     writable: bool,
     part_size: u64,
     concurrency: usize,
+    lease_ttl: Duration,
     /// Values scrubbed from every error text, should a server echo one.
     secrets: Arc<[String]>,
 }
@@ -310,7 +329,7 @@ fn retry_config() -> RetryConfig {
     }
 }
 
-fn client_options() -> ClientOptions {
+fn client_options(read_timeout: Duration) -> ClientOptions {
     // No overall request timeout: a multi-GB engine streams for longer than any fixed bound.
     // A stalled connection is caught by the read timeout instead (time to the response
     // headers, then between body reads), and interrupted downloads resume where they stopped.
@@ -318,7 +337,7 @@ fn client_options() -> ClientOptions {
         .with_allow_http(true)
         .with_connect_timeout(Duration::from_secs(5))
         .with_timeout_disabled()
-        .with_read_timeout(Duration::from_secs(120))
+        .with_read_timeout(read_timeout)
 }
 
 fn valid_segment(segment: &str) -> bool {
@@ -403,7 +422,7 @@ impl Remote {
             .with_bucket_name(bucket)
             .with_region(region)
             .with_virtual_hosted_style_request(false)
-            .with_client_options(client_options())
+            .with_client_options(client_options(settings.read_timeout))
             .with_retry(retry_config())
             .with_copy_if_not_exists(S3CopyIfNotExists::Multipart);
         if let Some(e) = endpoint {
@@ -460,6 +479,7 @@ impl Remote {
             writable,
             part_size: settings.part_size.max(1),
             concurrency: settings.concurrency.max(1),
+            lease_ttl: settings.lease_ttl,
             secrets: secrets.into(),
         })
     }
@@ -487,6 +507,7 @@ impl Remote {
             writable: true,
             part_size: settings.part_size.max(1),
             concurrency: settings.concurrency.max(1),
+            lease_ttl: settings.lease_ttl,
             secrets: Arc::new([]),
         })
     }
@@ -494,6 +515,15 @@ impl Remote {
     /// Display form, e.g. `s3://screenalytics-artifacts/engines`; never holds a secret.
     pub fn url(&self) -> &str {
         &self.display
+    }
+
+    pub fn lease_ttl(&self) -> Duration {
+        self.lease_ttl
+    }
+
+    /// Whether the store can overwrite an object only if it is still the version last read.
+    fn has_conditional_update(&self) -> bool {
+        matches!(self.backend, Backend::S3 { .. })
     }
 
     /// `false` for S3 without credentials: fetches work (public bucket), uploads are refused.
@@ -621,16 +651,25 @@ impl Remote {
                 continue;
             };
             let relative = format!("{family}/{name}");
-            let engine_name = relative.strip_suffix(SIDECAR_SUFFIX).unwrap_or(&relative);
-            let is_sidecar = engine_name.len() != relative.len();
+            let (engine_name, kind) = if let Some(e) = relative.strip_suffix(SIDECAR_SUFFIX) {
+                (e, ObjectKind::Sidecar)
+            } else if let Some(e) = relative.strip_suffix(LEASE_SUFFIX) {
+                (e, ObjectKind::Lease)
+            } else {
+                (relative.as_str(), ObjectKind::Engine)
+            };
             match EngineKey::parse(engine_name) {
-                Ok((key, _)) if key.family == family => {
-                    if is_sidecar {
+                Ok((key, _)) if key.family == family => match kind {
+                    ObjectKind::Sidecar => {
                         listing.sidecars.insert(key);
-                    } else {
+                    }
+                    ObjectKind::Lease => {
+                        listing.leases.insert(key);
+                    }
+                    ObjectKind::Engine => {
                         listing.engines.insert(key, meta.size);
                     }
-                }
+                },
                 _ => listing.rejected.push(relative),
             }
         }
