@@ -17,9 +17,9 @@
 //! (`sync` first): s3s-fs writes every byte to disk at least twice, and a run must not pay for
 //! the previous one's writeback.
 //!
-//! trtctl's upload sends the bytes to a staging key, then has the server copy them create-only
-//! to their name (see src/store/remote.rs); the copy is timed alone too, with object_store
-//! in-process, so the figures say how much of the upload is that server-side step.
+//! trtctl's upload takes the engine's build lease first (one small create-only PUT), so the
+//! multipart upload completes straight at the engine's name (see src/store/remote/mod.rs).
+//! Memory is prefaulted once before any measurement (see `prefault_memory`).
 //!
 //! Environment: `TRANSFER_MIB` (engine size, default 1024), `TRANSFER_RUNS` (runs per
 //! measurement, default 3; the median is printed), `TRANSFER_PART_MIB` / `TRANSFER_CONCURRENCY`
@@ -342,58 +342,36 @@ fn aws(aws: &Path, config_dir: &Path, server: &S3Server, args: &[&str]) -> Comma
     cmd
 }
 
-/// Times a create-only copy of `from` to `to` inside the bucket, as trtctl's upload makes it.
-fn server_side_copy(server: &S3Server, from: &str, to: &str) -> Sample {
-    use object_store::aws::{AmazonS3Builder, S3CopyIfNotExists};
-    use object_store::path::Path as ObjectPath;
-    use object_store::{CopyMode, CopyOptions, ObjectStore};
-    let store = AmazonS3Builder::new()
-        .with_bucket_name(BUCKET)
-        .with_region("us-east-1")
-        .with_endpoint(&server.endpoint)
-        .with_allow_http(true)
-        .with_virtual_hosted_style_request(false)
-        .with_access_key_id(ACCESS_KEY)
-        .with_secret_access_key(SECRET_KEY)
-        .with_copy_if_not_exists(S3CopyIfNotExists::Multipart)
-        .build()
-        .unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    settle_disk();
-    wait_for_quiet();
-    let since = cpu_clock();
-    let start = Instant::now();
-    runtime
-        .block_on(store.copy_opts(
-            &ObjectPath::parse(from).unwrap(),
-            &ObjectPath::parse(to).unwrap(),
-            CopyOptions::new().with_mode(CopyMode::Create),
-        ))
-        .unwrap();
-    let seconds = start.elapsed().as_secs_f64();
-    let other_cpu = others_since(since);
-    let _ = std::fs::remove_file(server.object_path(to));
-    Sample {
-        seconds,
-        rss_mib: f64::NAN,
-        cpu_seconds: f64::NAN,
-        other_cpu,
+/// Touches most free memory once, then frees it. In a VM the first touch of a guest page
+/// costs a fault on the host: without this, whichever transfer first grows the page cache into
+/// never-touched memory pays several seconds of system time that the next one does not (seen:
+/// the same `dd` of 1 GiB at 1.9 s, then 0.2 s).
+fn prefault_memory() -> u64 {
+    let available_kib: u64 = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("MemAvailable:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0);
+    let chunk = 256usize << 20;
+    let chunks = (available_kib * 1024 * 8 / 10) as usize / chunk;
+    let mut held = Vec::with_capacity(chunks);
+    for _ in 0..chunks {
+        held.push(vec![1u8; chunk]);
     }
+    std::hint::black_box(&held);
+    (held.len() * chunk) as u64 >> 20
 }
 
 fn line(what: &str, bytes: u64, runs: &[Sample]) -> Sample {
     let m = median(runs);
     let all: Vec<String> = runs.iter().map(|s| format!("{:.2}", s.seconds)).collect();
-    let usage = match m.rss_mib.is_finite() {
-        true => format!(
-            "peak RSS {:>7.1} MiB  CPU {:>5.2} s",
-            m.rss_mib, m.cpu_seconds
-        ),
-        false => format!("{:33}", "(server-side, no client process)"),
-    };
+    let usage = format!(
+        "peak RSS {:>7.1} MiB  CPU {:>5.2} s",
+        m.rss_mib, m.cpu_seconds
+    );
     println!(
         "{what:<24} {:>7.1} MiB/s  {:>6.2} s  {usage}   (median of {}: {} s; others' CPU ≤ {:.1} s)",
         bytes as f64 / MIB / m.seconds,
@@ -406,6 +384,10 @@ fn line(what: &str, bytes: u64, runs: &[Sample]) -> Sample {
 }
 
 fn main() {
+    if std::env::var_os("TRANSFER_PREFAULT_ONLY").is_some() {
+        println!("prefaulted {} MiB of memory", prefault_memory());
+        return;
+    }
     let mib = env_number("TRANSFER_MIB", 1024);
     let runs = env_number("TRANSFER_RUNS", 3).max(1) as usize;
     let mut tuning = String::new();
@@ -425,6 +407,13 @@ fn main() {
         }
     );
 
+    // In a child process: rusage's peak RSS is inherited across fork, so this process must
+    // never hold the memory itself.
+    let prefault = Command::new(std::env::current_exe().unwrap())
+        .env("TRANSFER_PREFAULT_ONLY", "1")
+        .output()
+        .unwrap();
+    print!("{}", String::from_utf8_lossy(&prefault.stdout));
     let server = S3Server::start(ACCESS_KEY, SECRET_KEY, BUCKET);
     let machine_a = tempfile::tempdir().unwrap();
     project(machine_a.path(), &server, &tuning);
@@ -462,18 +451,6 @@ fn main() {
         assert_eq!(size_of(&fetched), bytes, "the fetch did not land");
     }
     let down = line("trtctl fetch", bytes, &fetches);
-
-    // The server-side step of trtctl's upload alone: the same create-only copy (UploadPartCopy
-    // + CompleteMultipartUpload with If-None-Match: *), of the object the last upload left.
-    let copies: Vec<Sample> = (0..runs)
-        .map(|i| server_side_copy(&server, &object_key, &format!("copy/{i}.trt")))
-        .collect();
-    let copy = line("  of which server copy", bytes, &copies);
-    println!(
-        "trtctl upload without the server-side copy (estimate): {:.1} MiB/s, {:.2} s",
-        bytes as f64 / MIB / (up.seconds - copy.seconds),
-        up.seconds - copy.seconds
-    );
 
     let Some(awscli) = find_aws() else {
         println!(

@@ -268,13 +268,20 @@ impl Run<'_> {
                 // Leases guard what would be published; a forced rebuild is wanted regardless.
                 match self.exec.remote {
                     Some(remote) if *upload && !forced => self.build_leased(engine, remote).await,
-                    _ => self.build_then_upload(engine, forced, *upload, None).await,
+                    _ => {
+                        self.build_then_upload(engine, forced, *upload, None, false)
+                            .await
+                    }
                 }
             }
             Decision::Upload => {
-                let outcome = self
-                    .action(ActionKind::Upload, &file, self.upload(engine))
-                    .await;
+                let outcome = match self.exec.remote {
+                    Some(remote) => self.upload_leased(engine, remote).await,
+                    None => {
+                        self.action(ActionKind::Upload, &file, self.upload(engine, false))
+                            .await
+                    }
+                };
                 vec![(ActionKind::Upload, file, outcome)]
             }
             Decision::UpToDate { .. } | Decision::CannotBuild { .. } => Vec::new(),
@@ -287,6 +294,7 @@ impl Run<'_> {
         forced: bool,
         upload: bool,
         gpu: Option<GpuLease<'_>>,
+        under_lease: bool,
     ) -> StepResult {
         let file = engine.key.file.clone();
         let built = self
@@ -296,7 +304,7 @@ impl Run<'_> {
         if upload {
             let upload = match built {
                 Outcome::Done { .. } | Outcome::AlreadyDone(_) => {
-                    self.action(ActionKind::Upload, &file, self.upload(engine))
+                    self.action(ActionKind::Upload, &file, self.upload(engine, under_lease))
                         .await
                 }
                 _ => self.skip(ActionKind::Upload, &file, "its build did not complete"),
@@ -310,11 +318,7 @@ impl Run<'_> {
     /// fetches what it publishes.
     async fn build_leased(&self, engine: &DesiredEngine, remote: &Remote) -> StepResult {
         let file = engine.key.file.clone();
-        let turn = tokio::select! {
-            turn = self.take_turn(engine, remote) => turn,
-            () = self.exec.stop.cancelled() => Turn::Stopped("interrupted"),
-        };
-        match turn {
+        match self.turn(engine, remote, true).await {
             Turn::Stopped(why) => vec![(
                 ActionKind::Build,
                 file.clone(),
@@ -326,27 +330,47 @@ impl Run<'_> {
                     .await;
                 vec![(ActionKind::Fetch, file, fetched)]
             }
-            Turn::Build { gpu, lease: None } => {
-                self.build_then_upload(engine, false, true, gpu).await
-            }
-            Turn::Build {
-                gpu,
-                lease: Some(mut lease),
-            } => {
-                let results = tokio::select! {
-                    results = self.build_then_upload(engine, false, true, gpu) => results,
-                    never = keep_renewing(remote, &mut lease) => match never {},
-                };
-                // Best effort: a lease left behind expires on its own.
-                let _ = remote.release_lease(lease).await;
-                results
+            Turn::Build { gpu, lease } => {
+                let leased = lease.is_some();
+                let work = self.build_then_upload(engine, false, true, gpu, leased);
+                under_lease(remote, lease, work).await
             }
         }
     }
 
-    /// Waits until this process may build the engine (it holds the lease and a GPU) or the
-    /// engine was published by the builder that held the lease.
-    async fn take_turn(&self, engine: &DesiredEngine, remote: &Remote) -> Turn<'_> {
+    /// Uploads under the engine's remote lease, or waits for the builder that holds it; its
+    /// engine, once published, makes this upload a comparison.
+    async fn upload_leased(&self, engine: &DesiredEngine, remote: &Remote) -> Outcome {
+        let file = &engine.key.file;
+        match self.turn(engine, remote, false).await {
+            Turn::Stopped(why) => self.skip(ActionKind::Upload, file, why),
+            Turn::Fetch => {
+                self.action(ActionKind::Upload, file, self.upload(engine, false))
+                    .await
+            }
+            Turn::Build { lease, .. } => {
+                let leased = lease.is_some();
+                let work = self.action(ActionKind::Upload, file, self.upload(engine, leased));
+                under_lease(remote, lease, work).await
+            }
+        }
+    }
+
+    async fn turn(&self, engine: &DesiredEngine, remote: &Remote, needs_gpu: bool) -> Turn<'_> {
+        tokio::select! {
+            turn = self.take_turn(engine, remote, needs_gpu) => turn,
+            () = self.exec.stop.cancelled() => Turn::Stopped("interrupted"),
+        }
+    }
+
+    /// Waits until this process may build or upload the engine (it holds the lease, and a GPU
+    /// when `needs_gpu`) or the engine was published by the builder that held the lease.
+    async fn take_turn(
+        &self,
+        engine: &DesiredEngine,
+        remote: &Remote,
+        needs_gpu: bool,
+    ) -> Turn<'_> {
         let key = &engine.key;
         let mut waited_for: Option<String> = None;
         let mut delay = LEASE_POLL_FIRST;
@@ -357,7 +381,10 @@ impl Run<'_> {
             if self.published(engine, remote).await {
                 return Turn::Fetch;
             }
-            let gpu = self.gpu_pool.acquire(engine.id.gpu_arch).await;
+            let gpu = match needs_gpu {
+                true => self.gpu_pool.acquire(engine.id.gpu_arch).await,
+                false => None,
+            };
             match remote.claim_lease(key).await {
                 Ok(LeaseClaim::Acquired(lease)) => {
                     // The holder before us may have published and released in between.
@@ -631,7 +658,7 @@ impl Run<'_> {
         Ok(Outcome::Done { bytes: size })
     }
 
-    async fn upload(&self, engine: &DesiredEngine) -> Result<Outcome, String> {
+    async fn upload(&self, engine: &DesiredEngine, under_lease: bool) -> Result<Outcome, String> {
         let remote = self.remote()?;
         let _permit = self.transfers.acquire().await.map_err(|e| e.to_string())?;
         if let Some(stopped) = self.stopped() {
@@ -647,7 +674,7 @@ impl Run<'_> {
         let on_bytes = |done: u64| self.progress(&key.file, done);
         let path = self.exec.cache.engine_path(key);
         // Uploads are create-only and resume from what landed, so trying again is always safe.
-        match retrying(|| remote.upload(key, &path, &sidecar, &on_bytes))
+        match retrying(|| remote.upload(key, &path, &sidecar, under_lease, &on_bytes))
             .await
             .map_err(|e| e.to_string())?
         {
@@ -676,6 +703,24 @@ enum Turn<'a> {
 /// seconds.
 const LEASE_POLL_FIRST: Duration = Duration::from_millis(250);
 const LEASE_POLL_MAX: Duration = Duration::from_secs(5);
+
+/// Runs `work` while renewing `lease`, then releases it.
+async fn under_lease<T>(
+    remote: &Remote,
+    lease: Option<HeldLease>,
+    work: impl std::future::Future<Output = T>,
+) -> T {
+    let Some(mut lease) = lease else {
+        return work.await;
+    };
+    let out = tokio::select! {
+        out = work => out,
+        never = keep_renewing(remote, &mut lease) => match never {},
+    };
+    // Best effort: a lease left behind expires on its own.
+    let _ = remote.release_lease(lease).await;
+    out
+}
 
 /// Renews the lease every third of its time while the build and upload run; never returns.
 async fn keep_renewing(remote: &Remote, lease: &mut HeldLease) -> std::convert::Infallible {

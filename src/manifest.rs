@@ -12,13 +12,13 @@ use toml::Spanned;
 use crate::identity::{
     self, BuildFlags, EngineId, GpuArch, Precision, Profile, ShapeRange, TrtVersion,
 };
-use crate::store::remote::{DEFAULT_LEASE_TTL, DEFAULT_READ_TIMEOUT, RemoteSettings};
+use crate::store::remote::{
+    DEFAULT_CONCURRENCY, DEFAULT_LEASE_TTL, DEFAULT_PART_SIZE, DEFAULT_READ_TIMEOUT, RemoteSettings,
+};
 
 const DEFAULT_PRECISIONS: [Precision; 1] = [Precision::Fp16];
-const DEFAULT_PART_SIZE_MIB: u64 = 16;
 /// Renewals go every third of the lease time: shorter leases would expire on one slow request.
 const MIN_LEASE_TTL_SECS: u64 = 3;
-const DEFAULT_TRANSFER_CONCURRENCY: usize = 8;
 
 /// The TensorRT version engines are built for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,10 +173,10 @@ struct RawRemote {
     endpoint: Option<String>,
     /// S3 region (default: AWS_REGION, else us-east-1).
     region: Option<String>,
-    /// Multipart part size in MiB (default 16).
+    /// Multipart part size in MiB (default 8).
     #[schemars(with = "Option<u64>")]
     part_size_mib: Option<Spanned<u64>>,
-    /// Parts in flight per upload (default 8).
+    /// Parts (uploads) or ranges (fetches) in flight per transfer (default 6).
     #[schemars(with = "Option<usize>")]
     concurrency: Option<Spanned<usize>>,
     /// Seconds a build lease lasts unless renewed (default 300, at least 3).
@@ -529,12 +529,10 @@ fn resolve_remote(
         region: raw.region,
         part_size: raw
             .part_size_mib
-            .map_or(DEFAULT_PART_SIZE_MIB, |p| *p.get_ref())
-            * 1024
-            * 1024,
+            .map_or(DEFAULT_PART_SIZE, |p| *p.get_ref() * 1024 * 1024),
         concurrency: raw
             .concurrency
-            .map_or(DEFAULT_TRANSFER_CONCURRENCY, |c| *c.get_ref()),
+            .map_or(DEFAULT_CONCURRENCY, |c| *c.get_ref()),
         lease_ttl: raw
             .lease_ttl_secs
             .map_or(DEFAULT_LEASE_TTL, |t| Duration::from_secs(*t.get_ref())),

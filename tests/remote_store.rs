@@ -184,7 +184,7 @@ async fn upload(
     local: &Local,
 ) -> Result<UploadOutcome, RemoteError> {
     remote
-        .upload(key, &local.path, &local.sidecar, &|_| {})
+        .upload(key, &local.path, &local.sidecar, false, &|_| {})
         .await
 }
 
@@ -236,7 +236,13 @@ async fn upload_list_and_fetch_round_trip() {
 
         let progress = Progress::new();
         let outcome = remote
-            .upload(&key, &local.path, &local.sidecar, &progress.callback())
+            .upload(
+                &key,
+                &local.path,
+                &local.sidecar,
+                false,
+                &progress.callback(),
+            )
             .await
             .unwrap();
         assert_eq!(
@@ -305,7 +311,13 @@ async fn large_engines_go_multipart_and_round_trip() {
         let local = local_engine(&key, &id, len, 2, "cd");
         let progress = Progress::new();
         let outcome = remote
-            .upload(&key, &local.path, &local.sidecar, &progress.callback())
+            .upload(
+                &key,
+                &local.path,
+                &local.sidecar,
+                false,
+                &progress.callback(),
+            )
             .await
             .unwrap();
         assert_eq!(
@@ -832,5 +844,49 @@ async fn a_lease_is_held_once_renewed_released_and_taken_over_when_stale() {
         let LeaseClaim::HeldBy(_) = a.claim_lease(&key).await.unwrap() else {
             panic!("{name}: the taker holds it now");
         };
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_its_lease_a_large_engine_skips_staging() {
+    for backend in Backend::both(5 * MIB) {
+        let name = backend.name;
+        let remote = &backend.remote;
+        let (shared_key, id) = engine("arcface_r100");
+        let shared = local_engine(&shared_key, &id, 11 * MIB, 21, "21");
+        upload(remote, &shared_key, &shared).await.unwrap();
+        assert!(
+            backend.objects.join(".uploads").exists(),
+            "{name}: an upload without a lease stages"
+        );
+        std::fs::remove_dir_all(backend.objects.join(".uploads")).unwrap();
+
+        let (key, id) = engine("scrfd_10g");
+        let local = local_engine(&key, &id, 11 * MIB, 22, "22");
+        let outcome = remote
+            .upload(&key, &local.path, &local.sidecar, true, &|_| {})
+            .await
+            .unwrap();
+        assert_eq!(
+            outcome,
+            UploadOutcome::Uploaded { bytes: 11 * MIB },
+            "{name}"
+        );
+        assert!(
+            !backend.objects.join(".uploads").exists(),
+            "{name}: staged under a lease"
+        );
+        let (sha, size, ..) = fetch(remote, &key).await.unwrap();
+        assert_eq!(
+            (sha, size),
+            (local.sidecar.engine_sha256.clone(), 11 * MIB),
+            "{name}"
+        );
+        // The sidecar is still create-only: a second leased upload compares, never rewrites.
+        let again = remote
+            .upload(&key, &local.path, &local.sidecar, true, &|_| {})
+            .await
+            .unwrap();
+        assert_eq!(again, UploadOutcome::AlreadyPresent, "{name}");
     }
 }

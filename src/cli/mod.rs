@@ -405,8 +405,7 @@ fn check_saved_plan(saved: &Plan, fresh: &Plan) -> anyhow::Result<()> {
         "the manifest changed since"
     } else if saved.trt_version != fresh.trt_version || saved.gpu_archs != fresh.gpu_archs {
         "the TensorRT version or the local GPUs changed since"
-    } else if saved.observed_digest != fresh.observed_digest || saved.settled() != fresh.settled()
-    {
+    } else if saved.observed_digest != fresh.observed_digest || saved.settled() != fresh.settled() {
         "the local cache, the remote or an ONNX file changed since"
     } else {
         return Ok(());

@@ -21,9 +21,14 @@
 //!   (`S3CopyIfNotExists::Multipart`), on `file://` a hard link. The server-side copy costs time
 //!   on the server, not bandwidth.
 //!
+//! Under the engine's build lease (see [`lease`]), no other trtctl writes the name, so the
+//! staging step and its server-side copy are skipped: the multipart upload completes straight
+//! at the engine's name, after the same HEAD check.
+//!
 //! Residual race: S3 cannot copy more than 5 GiB in one part, so engines above 5 GiB are
-//! uploaded multipart straight to their name after a HEAD check; two builders starting within
-//! that window could both write the engine (last writer wins). The sidecar stays create-only,
+//! uploaded multipart straight to their name after a HEAD check even without a lease; two
+//! builders starting within that window could both write the engine (last writer wins). So
+//! could a lease holder that stalled past its lease time while a taker finished a whole build. The sidecar stays create-only,
 //! so at worst the sidecar describes the other builder's bytes (that builder gets a
 //! [`RemoteError::Conflict`]), and every fetch verifies the bytes against the sidecar before
 //! using them: nothing wrong is ever loaded.
@@ -56,8 +61,9 @@ use object_store::client::{HttpError, HttpErrorKind};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{
-    BackoffConfig, ClientOptions, CopyMode, CopyOptions, GetResultPayload, ObjectMeta, ObjectStore,
-    ObjectStoreExt, PutMode, PutMultipartOptions, PutOptions, PutPayload, RetryConfig,
+    BackoffConfig, ClientOptions, CopyMode, CopyOptions, GetOptions, GetRange, GetResultPayload,
+    ObjectMeta, ObjectStore, ObjectStoreExt, PutMode, PutMultipartOptions, PutOptions, PutPayload,
+    RetryConfig,
 };
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt, AsyncWrite, AsyncWriteExt};
@@ -67,8 +73,8 @@ use crate::identity::{self, EngineKey, SIDECAR_SUFFIX, Sidecar};
 mod lease;
 pub use lease::{DEFAULT_LEASE_TTL, HeldLease, LEASE_SUFFIX, LeaseClaim, LeaseRecord};
 
-pub const DEFAULT_PART_SIZE: u64 = 16 * 1024 * 1024;
-pub const DEFAULT_CONCURRENCY: usize = 8;
+pub const DEFAULT_PART_SIZE: u64 = 8 * 1024 * 1024;
+pub const DEFAULT_CONCURRENCY: usize = 6;
 pub const DEFAULT_REGION: &str = "us-east-1";
 pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -85,6 +91,12 @@ const SIDECAR_WAIT: [u64; 6] = [0, 100, 250, 500, 1000, 2000];
 /// An engine without a sidecar younger than this may be a commit in progress.
 const FRESH_SECS: i64 = 300;
 const READ_CHUNK: usize = 1024 * 1024;
+/// Ranged downloads fetch this much per request: small enough that many are in flight in
+/// little memory, large enough that request overhead does not show (measured in
+/// docs/benchmarks.md).
+const RANGE_SIZE: u64 = 4 * 1024 * 1024;
+/// Tries per range of a ranged download; then the whole transfer is retried from the start.
+const RANGE_ATTEMPTS: u32 = 3;
 
 /// `[remote]` in the manifest (or `--remote`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -733,18 +745,19 @@ impl Remote {
         on_bytes: &(dyn Fn(u64) + Send + Sync),
     ) -> Result<(String, u64), RemoteError> {
         let what = format!("fetching {key}");
+        if matches!(self.backend, Backend::S3 { .. }) {
+            let meta = self
+                .store
+                .head(location)
+                .await
+                .map_err(|e| self.missing_engine(key, &what, e))?;
+            if meta.size > RANGE_SIZE {
+                return self.download_ranges(&what, &meta, out, on_bytes).await;
+            }
+        }
         let result = match self.store.get(location).await {
             Ok(result) => result,
-            Err(e @ object_store::Error::NotFound { .. }) => {
-                return Err(match self.classify(&what, e) {
-                    no_bucket @ RemoteError::NoBucket { .. } => no_bucket,
-                    _ => self.other(format!(
-                        "{key} is not on {} (any more); plan again",
-                        self.display
-                    )),
-                });
-            }
-            Err(e) => return Err(self.classify(&what, e)),
+            Err(e) => return Err(self.missing_engine(key, &what, e)),
         };
         let expected = result.meta.size;
         let write_err = |source| RemoteError::Io {
@@ -796,13 +809,103 @@ impl Remote {
         Ok((identity::hex(&hasher.finalize()), total))
     }
 
+    fn missing_engine(&self, key: &EngineKey, what: &str, err: object_store::Error) -> RemoteError {
+        let not_found = matches!(err, object_store::Error::NotFound { .. });
+        match self.classify(what, err) {
+            no_bucket @ RemoteError::NoBucket { .. } => no_bucket,
+            _ if not_found => self.other(format!(
+                "{key} is not on {} (any more); plan again",
+                self.display
+            )),
+            other => other,
+        }
+    }
+
+    /// A large object as concurrent ranged GETs of [`RANGE_SIZE`] (`concurrency` in flight, so
+    /// memory stays at `concurrency × RANGE_SIZE`), hashed and written in order. Every range is
+    /// pinned to the object's ETag: an object replaced half-way fails rather than mixing.
+    async fn download_ranges<W: AsyncWrite + Unpin + ?Sized>(
+        &self,
+        what: &str,
+        meta: &ObjectMeta,
+        out: &mut W,
+        on_bytes: &(dyn Fn(u64) + Send + Sync),
+    ) -> Result<(String, u64), RemoteError> {
+        let size = meta.size;
+        let ranges = (0..size)
+            .step_by(RANGE_SIZE as usize)
+            .map(|start| start..(start + RANGE_SIZE).min(size));
+        let mut parts = futures::stream::iter(ranges)
+            .map(|range| self.get_range(&meta.location, range, meta.e_tag.clone()))
+            .buffered(self.concurrency);
+        let mut hasher = Sha256::new();
+        let mut total = 0u64;
+        while let Some(part) = parts.next().await {
+            let bytes = part.map_err(|e| self.classify(what, e))?;
+            hasher.update(&bytes);
+            out.write_all(&bytes)
+                .await
+                .map_err(|source| RemoteError::Io {
+                    path: PathBuf::from(format!("download of {}", meta.location)),
+                    source,
+                })?;
+            total += bytes.len() as u64;
+            on_bytes(total);
+        }
+        Ok((identity::hex(&hasher.finalize()), total))
+    }
+
+    /// One range, whole. A body cut off half-way is asked for again (a GET is idempotent), a
+    /// few times, before the error goes up.
+    async fn get_range(
+        &self,
+        location: &Path,
+        range: std::ops::Range<u64>,
+        e_tag: Option<String>,
+    ) -> object_store::Result<bytes::Bytes> {
+        let options = GetOptions {
+            range: Some(GetRange::Bounded(range.clone())),
+            if_match: e_tag,
+            ..GetOptions::default()
+        };
+        let mut attempt = 1;
+        loop {
+            let result = async {
+                let bytes = self.store.get_opts(location, options.clone()).await?.bytes().await?;
+                if bytes.len() as u64 == range.end - range.start {
+                    Ok(bytes)
+                } else {
+                    Err(object_store::Error::Generic {
+                        store: "S3",
+                        source: format!(
+                            "got {} bytes for the range {range:?}; the object changed or the transfer was cut",
+                            bytes.len()
+                        )
+                        .into(),
+                    })
+                }
+            }
+            .await;
+            match result {
+                Err(object_store::Error::Generic { .. }) if attempt < RANGE_ATTEMPTS => {
+                    attempt += 1;
+                }
+                done => return done,
+            }
+        }
+    }
+
     /// Publishes `engine` and its sidecar: engine first, sidecar last, both create-only (see the
     /// module docs). Losing the race to an identical engine is [`UploadOutcome::AlreadyPresent`].
+    /// `under_lease`: the caller holds the engine's build lease, so no other trtctl writes this
+    /// name and a large engine goes multipart straight to it instead of through staging and a
+    /// server-side copy.
     pub async fn upload(
         &self,
         key: &EngineKey,
         engine: &std::path::Path,
         sidecar: &Sidecar,
+        under_lease: bool,
         on_bytes: &(dyn Fn(u64) + Send + Sync),
     ) -> Result<UploadOutcome, RemoteError> {
         self.checked(key)?;
@@ -831,7 +934,14 @@ impl Remote {
             Err(e) => return Err(self.classify(&format!("checking {key}"), e)),
         }
         let sent = match self
-            .put_engine(key, &engine_location, engine, sidecar, on_bytes)
+            .put_engine(
+                key,
+                &engine_location,
+                engine,
+                sidecar,
+                under_lease,
+                on_bytes,
+            )
             .await?
         {
             Some(sent) => sent,
@@ -936,6 +1046,7 @@ impl Remote {
         location: &Path,
         engine: &std::path::Path,
         sidecar: &Sidecar,
+        under_lease: bool,
         on_bytes: &(dyn Fn(u64) + Send + Sync),
     ) -> Result<Option<u64>, RemoteError> {
         let io_err = |source| RemoteError::Io {
@@ -989,9 +1100,12 @@ impl Remote {
             };
         }
 
-        // Multipart. S3 copies at most 5 GiB in one part: bigger engines go straight to their
-        // name after the HEAD check in `upload` (the residual race in the module docs).
-        let direct = matches!(self.backend, Backend::S3 { .. }) && size > S3_MAX_COPY;
+        // Multipart. Under the lease nobody else writes this name: straight to it. Without one,
+        // through staging, except that S3 copies at most 5 GiB in one part: bigger engines go
+        // straight to their name after the HEAD check in `upload` (the residual race in the
+        // module docs).
+        let direct =
+            under_lease || (matches!(self.backend, Backend::S3 { .. }) && size > S3_MAX_COPY);
         let target = if direct {
             location.clone()
         } else {
@@ -1391,6 +1505,7 @@ mod tests {
             &key,
             std::path::Path::new("/nonexistent"),
             &sidecar,
+            false,
             &on_bytes,
         ));
     }
