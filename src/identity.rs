@@ -381,13 +381,21 @@ impl EngineId {
             .map_err(|e: NameError| fail(&e.to_string()))?;
         validate_model_version(version).map_err(|e| fail(&e.to_string()))?;
         validate_model_name(model).map_err(|e| fail(&e.to_string()))?;
-        Ok(EngineId {
+        let id = EngineId {
             model_name: model.to_string(),
             model_version: version.to_string(),
             precision,
             gpu_arch,
             trt_version,
-        })
+        };
+        // One engine, one name: `sm_086` or `10.03.0` would alias the canonical name.
+        let canonical = id.file_name();
+        if canonical != file {
+            return Err(fail(&format!(
+                "it is not written the one way trtctl writes it, `{canonical}`"
+            )));
+        }
+        Ok(id)
     }
 
     /// The family a model belongs to when the manifest names none: its name up to the first `_`.
@@ -698,6 +706,10 @@ mod tests {
             "_v1.0_fp16_sm_86_8.6.1.trt",
             "fp16_sm_86_8.6.1.trt",
             "a_.._fp16_sm_86_8.6.1.trt",
+            // Aliases of a real name (found by the `engine_name` fuzz target).
+            "scrfd_v1_bf16_sm_89_00.3.0.trt",
+            "scrfd_v1_bf16_sm_89_10.03.0.trt",
+            "scrfd_v1_bf16_sm_089_10.3.0.trt",
         ] {
             assert!(EngineId::parse_file_name(bad).is_err(), "{bad} parsed");
         }
