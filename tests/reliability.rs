@@ -489,7 +489,7 @@ const FLEET_MODELS: [&str; 4] = ["arcface_r100", "scrfd_10g", "yolo_v8", "retina
 fn fleet_project(server: &S3Server) -> Project {
     let project = Project::new();
     let mut manifest = format!(
-        "trt_version = \"10.3.0\"\n[remote]\nurl = \"{}\"\nlease_ttl_secs = 3\n[defaults]\nprecisions = [\"fp16\"]\narchs = [\"sm_86\", \"sm_89\"]\n",
+        "trt_version = \"10.3.0\"\n[remote]\nurl = \"{}\"\nlease_ttl_secs = 4\n[defaults]\nprecisions = [\"fp16\"]\narchs = [\"sm_86\", \"sm_89\"]\n",
         server.url("engines")
     );
     for model in FLEET_MODELS {
@@ -513,7 +513,7 @@ fn race_fleet(caches: [&str; 4]) -> (Project, Vec<String>) {
         .map(|(cache, arch)| {
             let mut cmd = project.trtctl_process();
             cmd.env("TENSORRT_CACHE_DIR", project.path().join(cache))
-                .env("STUB_SLEEP", "4")
+                .env("STUB_SLEEP", "5")
                 .args([
                     "apply",
                     "--gpu-arch",
@@ -634,7 +634,7 @@ fn leases_are_shown_waited_for_and_taken_over_when_stale() {
         now - 900,
         now - 600,
     );
-    plant_lease(&server, &engine("fp32"), "gpu-c", 77, now, now + 4);
+    plant_lease(&server, &engine("fp32"), "gpu-c", 77, now, now + 8);
     let mut gone = std::process::Command::new("true").spawn().unwrap();
     let dead_pid = gone.id();
     gone.wait().unwrap();
