@@ -112,26 +112,31 @@ impl HashCache {
     }
 }
 
-/// Reads the local sidecars of the wanted engines, in parallel.
-pub fn observe_local(
-    cache: &Cache,
-    desired: &[DesiredEngine],
-) -> Result<HashMap<EngineKey, LocalEngine>, StoreError> {
-    let listing = cache.list()?;
-    let present: Vec<&EngineKey> = desired
-        .iter()
-        .map(|d| &d.key)
-        .filter(|key| listing.engines.contains(*key))
-        .collect();
-    Ok(present
-        .into_par_iter()
-        .filter_map(|key| {
+/// Reads the local sidecars of the wanted engines, in parallel. Each wanted engine is looked up
+/// by name (no listing of the cache: with 10,000 engines that alone took 40 ms); engines and
+/// sidecars that are not regular files (symlinks, directories) count as absent.
+pub fn observe_local(cache: &Cache, desired: &[DesiredEngine]) -> HashMap<EngineKey, LocalEngine> {
+    let regular_file = |path: &Path| {
+        std::fs::symlink_metadata(path)
+            .ok()
+            .filter(|m| m.file_type().is_file())
+    };
+    desired
+        .par_iter()
+        .filter_map(|wanted| {
+            let key = &wanted.key;
+            let engine = regular_file(&cache.engine_path(key))?;
             // An engine without a sidecar is an interrupted write: it does not exist.
             let sidecar = cache.read_sidecar(key)?.map_err(|e| e.to_string());
-            let size = std::fs::metadata(cache.engine_path(key)).ok()?.len();
-            Some((key.clone(), LocalEngine { size, sidecar }))
+            Some((
+                key.clone(),
+                LocalEngine {
+                    size: engine.len(),
+                    sidecar,
+                },
+            ))
         })
-        .collect())
+        .collect()
 }
 
 /// One LIST per family, then the sidecars of the wanted engines found there.

@@ -153,7 +153,7 @@ impl Workspace {
     /// Observes the ONNX files, the cache and the remote, then plans.
     pub async fn plan(&self, targets: &[Selector], force: &Force) -> Result<Plan, WorkspaceError> {
         let desired = self.desired()?;
-        let local = observe::observe_local(&self.cache, &desired)?;
+        let local = observe::observe_local(&self.cache, &desired);
         let remote = match &self.remote {
             Some(remote) => Some(observe::observe_remote(remote, &desired).await.map_err(
                 |source| WorkspaceError::Remote {

@@ -271,3 +271,40 @@ fn the_second_plan_hashes_nothing() {
         "an unchanged ONNX was hashed again (the hash cache was rewritten)"
     );
 }
+
+/// The cache never vouches for bytes outside it: an engine or sidecar that is a symlink counts
+/// as absent, even when it points at a perfectly good copy.
+#[test]
+fn symlinked_engines_and_sidecars_in_the_cache_are_not_trusted() {
+    let project = Project::new();
+    project.add_model("arcface_r100");
+    project.write_manifest(
+        "trt_version = \"10.3.0\"\n[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\nprecisions = [\"fp16\", \"fp32\"]\narchs = [\"sm_86\"]\n",
+    );
+    project
+        .trtctl()
+        .args(["apply", "--gpu-arch", "sm_86"])
+        .assert()
+        .success();
+    let outside = tempfile::tempdir().unwrap();
+    let family = project.cache().join("arcface");
+    for (file, link) in [
+        ("arcface_r100_v1.0_fp16_sm_86_10.3.0.trt", "engine"),
+        ("arcface_r100_v1.0_fp32_sm_86_10.3.0.trt.json", "sidecar"),
+    ] {
+        let moved = outside.path().join(link);
+        std::fs::rename(family.join(file), &moved).unwrap();
+        std::os::unix::fs::symlink(&moved, family.join(file)).unwrap();
+    }
+    let plan = project
+        .trtctl()
+        .args(["plan", "--gpu-arch", "sm_86"])
+        .output()
+        .unwrap();
+    let text = stdout_of(&plan);
+    assert!(
+        text.contains("Plan: 2 to build"),
+        "{text}{}",
+        stderr_of(&plan)
+    );
+}

@@ -19,6 +19,7 @@ pub const DEFAULT_CACHE_DIR: &str = ".cache/screenalytics/engines";
 pub const CACHE_DIR_ENV: &str = "TENSORRT_CACHE_DIR";
 /// Temp files start with this, so nothing half-written ever looks like an engine or a sidecar.
 const TEMP_PREFIX: &str = ".tmp-";
+const SIDECAR_READ_HINT: usize = 4096;
 const LOCK_DIR: &str = ".locks";
 pub const LOG_DIR: &str = "logs";
 pub const TIMING_DIR: &str = "timing";
@@ -214,9 +215,30 @@ impl Cache {
     }
 
     /// The sidecar beside `key`'s engine, if there is one.
+    /// `None` when there is no sidecar, or when it is a symlink (never followed out of the
+    /// cache) or not a file.
     pub fn read_sidecar(&self, key: &EngineKey) -> Option<Result<Sidecar, SidecarError>> {
-        let bytes = fs::read(self.sidecar_path(key)).ok()?;
-        Some(Sidecar::parse_for(&bytes, key))
+        use std::io::Read;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut file = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(self.sidecar_path(key))
+            .ok()?;
+        // Sidecars are about 1 KiB: one read and the one that sees EOF. (`read_to_end` would
+        // add a stat and a seek for its size hint: a tenth of a no-op plan of 10,000 engines.)
+        let mut bytes = vec![0u8; SIDECAR_READ_HINT];
+        let mut len = 0;
+        loop {
+            if len == bytes.len() {
+                bytes.resize(len * 2, 0);
+            }
+            match file.read(&mut bytes[len..]).ok()? {
+                0 => break,
+                n => len += n,
+            }
+        }
+        Some(Sidecar::parse_for(&bytes[..len], key))
     }
 
     /// A temp file beside where `key`'s engine goes: the rename that commits it stays on one filesystem.
@@ -377,6 +399,25 @@ mod tests {
         assert_eq!(cache.read_sidecar(&key).unwrap().unwrap(), sidecar);
         cache.remove(&key).unwrap();
         assert!(cache.list().unwrap().engines.is_empty());
+    }
+
+    #[test]
+    fn sidecars_of_any_size_read_back_and_symlinked_ones_do_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_path_buf());
+        let (key, id) = key("m");
+        let mut sidecar = sidecar_for(&key, &id, b"engine");
+        sidecar.provenance.gpu_name = Some("x".repeat(3 * SIDECAR_READ_HINT));
+        let mut temp = cache.temp_engine(&key).unwrap();
+        temp.write_all(b"engine").unwrap();
+        cache.commit(&key, temp, &sidecar).unwrap();
+        assert_eq!(cache.read_sidecar(&key).unwrap().unwrap(), sidecar);
+
+        let outside = tempfile::tempdir().unwrap();
+        let moved = outside.path().join("sidecar.json");
+        fs::rename(cache.sidecar_path(&key), &moved).unwrap();
+        std::os::unix::fs::symlink(&moved, cache.sidecar_path(&key)).unwrap();
+        assert!(cache.read_sidecar(&key).is_none());
     }
 
     #[test]
