@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use petgraph::graph::{DiGraph, NodeIndex};
 use rayon::prelude::*;
@@ -245,6 +245,54 @@ impl Selector {
     }
 }
 
+/// A selector that picks no engine of the manifest: a typo there would otherwise plan (or
+/// rebuild) nothing and succeed.
+#[derive(Debug, thiserror::Error)]
+#[error("`{selector}` matches no engine of {}{hint}", manifest.display())]
+pub struct UnmatchedSelector {
+    selector: String,
+    manifest: PathBuf,
+    hint: String,
+}
+
+/// Every selector must pick at least one wanted engine.
+pub fn check_selectors<'a>(
+    manifest: &Path,
+    desired: &[DesiredEngine],
+    selectors: impl IntoIterator<Item = &'a Selector>,
+) -> Result<(), UnmatchedSelector> {
+    let Some(unmatched) = selectors
+        .into_iter()
+        .find(|s| !desired.iter().any(|d| s.matches(&d.id)))
+    else {
+        return Ok(());
+    };
+    let models: BTreeSet<&str> = desired.iter().map(|d| d.id.model_name.as_str()).collect();
+    let hint = match unmatched
+        .model
+        .as_deref()
+        .filter(|m| !models.contains(m))
+        .map(|m| identity::nearest(m, models.iter().copied()))
+    {
+        Some(Some(near)) => format!("; did you mean `{near}`?"),
+        Some(None) => format!(
+            "; its models are {}",
+            models
+                .iter()
+                .map(|m| format!("`{m}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        // The model exists: the precision or arch is not among the manifest's.
+        None => "; check its precision and arch against the manifest's".to_string(),
+    };
+    Err(UnmatchedSelector {
+        selector: unmatched.text.clone(),
+        manifest: manifest.to_path_buf(),
+        hint,
+    })
+}
+
 /// Force rebuilds: of everything, or of what the selectors pick.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Force {
@@ -261,6 +309,14 @@ impl Force {
             Force::Nothing => Vec::new(),
             Force::All => vec!["*".to_string()],
             Force::Selected(selectors) => selectors.iter().map(Selector::to_string).collect(),
+        }
+    }
+
+    /// The selectors that pick engines (none for `Nothing` and `All`).
+    pub fn selected(&self) -> &[Selector] {
+        match self {
+            Force::Selected(selectors) => selectors,
+            Force::Nothing | Force::All => &[],
         }
     }
 

@@ -36,6 +36,8 @@ pub enum WorkspaceError {
     Remote { url: String, source: RemoteError },
     #[error("{0}")]
     TrtVersion(String),
+    #[error(transparent)]
+    Selector(#[from] plan::UnmatchedSelector),
 }
 
 pub struct Workspace {
@@ -153,6 +155,11 @@ impl Workspace {
     /// Observes the ONNX files, the cache and the remote, then plans.
     pub async fn plan(&self, targets: &[Selector], force: &Force) -> Result<Plan, WorkspaceError> {
         let desired = self.desired()?;
+        plan::check_selectors(
+            &self.manifest.path,
+            &desired,
+            targets.iter().chain(force.selected()),
+        )?;
         let local = observe::observe_local(&self.cache, &desired);
         let remote = match &self.remote {
             Some(remote) => Some(observe::observe_remote(remote, &desired).await.map_err(

@@ -308,3 +308,43 @@ fn symlinked_engines_and_sidecars_in_the_cache_are_not_trusted() {
         stderr_of(&plan)
     );
 }
+
+#[test]
+fn a_selector_that_matches_nothing_is_an_error_with_a_hint() {
+    let project = two_models();
+    for (args, expected) in [
+        (
+            vec!["plan", "--target", "arcfce_r100"],
+            "`arcfce_r100` matches no engine of",
+        ),
+        (
+            vec!["plan", "--target", "arcfce_r100"],
+            "did you mean `arcface_r100`?",
+        ),
+        (
+            vec!["plan", "--target", "nosuch"],
+            "its models are `arcface_r100`, `scrfd_10g`",
+        ),
+        (
+            vec!["plan", "--target", "scrfd_10g:int8"],
+            "check its precision and arch",
+        ),
+        (
+            vec![
+                "apply",
+                "--gpu-arch",
+                "sm_86",
+                "--force-rebuild",
+                "scrfd_10",
+            ],
+            "did you mean `scrfd_10g`?",
+        ),
+    ] {
+        let output = project.trtctl().args(&args).output().unwrap();
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        let err = stderr_of(&output);
+        assert!(err.contains(expected), "{args:?}: {err}");
+        assert!(err.contains("engines.toml"), "{args:?}: {err}");
+    }
+    assert!(project.builds().is_empty());
+}
