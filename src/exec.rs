@@ -328,7 +328,15 @@ impl Run<'_> {
                 let fetched = self
                     .action(ActionKind::Fetch, &file, self.fetch(engine, false))
                     .await;
-                vec![(ActionKind::Fetch, file, fetched)]
+                // The planned upload is done too, by the builder that held the lease: counted,
+                // so progress ends at its total.
+                let uploaded =
+                    Outcome::AlreadyDone("uploaded by the builder that held the lease".into());
+                self.finish(ActionKind::Upload, &file, &uploaded, Duration::ZERO);
+                vec![
+                    (ActionKind::Fetch, file.clone(), fetched),
+                    (ActionKind::Upload, file, uploaded),
+                ]
             }
             Turn::Build { gpu, lease } => {
                 let leased = lease.is_some();

@@ -584,6 +584,13 @@ fn a_fleet_of_builders_on_separate_machines_builds_each_engine_once() {
         .map(|out| out.matches("being built by").count())
         .sum::<usize>();
     assert!(waits >= 1, "nobody waited: {stdouts:?}");
+    for out in &stdouts {
+        // 4 builds and 4 uploads planned, whoever ended up doing them.
+        assert!(
+            out.contains("[8/8]"),
+            "progress did not reach its total: {out}"
+        );
+    }
     eprintln!("fleet: 8 engines, 4 builders, 8 builds, {waits} waits for a lease holder");
 }
 
