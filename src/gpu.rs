@@ -542,7 +542,21 @@ mod tests {
         let path = dir.join(name);
         std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        wait_until_runnable(&path);
         path
+    }
+
+    /// A test thread that forked while the script was open for writing leaves a child holding
+    /// the descriptor until it execs; running the script before then fails with ETXTBSY.
+    fn wait_until_runnable(path: &Path) {
+        for _ in 0..200 {
+            match std::process::Command::new(path).output() {
+                Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                _ => return,
+            }
+        }
     }
 
     #[test]

@@ -170,6 +170,12 @@ fn garbage_from_trtexec_is_a_failure_with_its_log() {
     )
     .unwrap();
     std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    // Another test's child forked while the script was open for writing holds it until it
+    // execs; until then running it fails with ETXTBSY.
+    while let Err(e) = std::process::Command::new(&fake).arg("--version").output() {
+        assert_eq!(e.kind(), std::io::ErrorKind::ExecutableFileBusy, "{e}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let output = project
         .trtctl()
         .env("TRTEXEC", &fake)
