@@ -28,10 +28,10 @@
 //! Residual race: S3 cannot copy more than 5 GiB in one part, so engines above 5 GiB are
 //! uploaded multipart straight to their name after a HEAD check even without a lease; two
 //! builders starting within that window could both write the engine (last writer wins). So
-//! could a lease holder that stalled past its lease time while a taker finished a whole build. The sidecar stays create-only,
-//! so at worst the sidecar describes the other builder's bytes (that builder gets a
-//! [`RemoteError::Conflict`]), and every fetch verifies the bytes against the sidecar before
-//! using them: nothing wrong is ever loaded.
+//! could a lease holder that stalled past its lease time while a taker finished a whole build.
+//! The sidecar stays create-only, so at worst the sidecar describes the other builder's bytes
+//! (that builder gets a [`RemoteError::Conflict`]), and every fetch verifies the bytes against
+//! the sidecar before using them: nothing wrong is ever loaded.
 //!
 //! What the server must do: honour `If-None-Match: *` on PutObject and CompleteMultipartUpload
 //! and support UploadPartCopy (AWS S3 since 2024-08, MinIO, R2; the test server enforces it).
@@ -109,7 +109,7 @@ pub struct RemoteSettings {
     pub region: Option<String>,
     /// Engines above this go multipart, in parts of this size (at least 5 MiB on S3).
     pub part_size: u64,
-    /// Parts in flight per multipart upload.
+    /// Parts in flight per multipart upload, and ranges in flight per ranged fetch.
     pub concurrency: usize,
     /// How long a build lease lasts unless renewed.
     pub lease_ttl: Duration,
@@ -760,12 +760,7 @@ impl Remote {
             Err(e) => return Err(self.missing_engine(key, &what, e)),
         };
         let expected = result.meta.size;
-        let write_err = |source| RemoteError::Io {
-            path: PathBuf::from(format!("download of {key}")),
-            source,
-        };
-        let mut hasher = Sha256::new();
-        let mut total = 0u64;
+        let mut sink = HashingSink::new(out, format!("download of {key}"), on_bytes);
         match result.payload {
             GetResultPayload::File(file, path) => {
                 // file://: read the opened file in large chunks rather than object_store's 8 KiB.
@@ -782,10 +777,7 @@ impl Remote {
                     if n == 0 {
                         break;
                     }
-                    hasher.update(&buf[..n]);
-                    out.write_all(&buf[..n]).await.map_err(write_err)?;
-                    total += n as u64;
-                    on_bytes(total);
+                    sink.put(&buf[..n]).await?;
                 }
             }
             GetResultPayload::Stream(mut stream) => {
@@ -794,19 +786,17 @@ impl Remote {
                     .await
                     .map_err(|e| self.classify(&what, e))?
                 {
-                    hasher.update(&chunk);
-                    out.write_all(&chunk).await.map_err(write_err)?;
-                    total += chunk.len() as u64;
-                    on_bytes(total);
+                    sink.put(&chunk).await?;
                 }
             }
         }
+        let (sha256, total) = sink.finish();
         if total != expected {
             return Err(self.other(format!(
                 "{what}: got {total} of {expected} bytes; the remote object changed or the transfer was cut, try again"
             )));
         }
-        Ok((identity::hex(&hasher.finalize()), total))
+        Ok((sha256, total))
     }
 
     fn missing_engine(&self, key: &EngineKey, what: &str, err: object_store::Error) -> RemoteError {
@@ -838,21 +828,11 @@ impl Remote {
         let mut parts = futures::stream::iter(ranges)
             .map(|range| self.get_range(&meta.location, range, meta.e_tag.clone()))
             .buffered(self.concurrency);
-        let mut hasher = Sha256::new();
-        let mut total = 0u64;
+        let mut sink = HashingSink::new(out, format!("download of {}", meta.location), on_bytes);
         while let Some(part) = parts.next().await {
-            let bytes = part.map_err(|e| self.classify(what, e))?;
-            hasher.update(&bytes);
-            out.write_all(&bytes)
-                .await
-                .map_err(|source| RemoteError::Io {
-                    path: PathBuf::from(format!("download of {}", meta.location)),
-                    source,
-                })?;
-            total += bytes.len() as u64;
-            on_bytes(total);
+            sink.put(&part.map_err(|e| self.classify(what, e))?).await?;
         }
-        Ok((identity::hex(&hasher.finalize()), total))
+        Ok(sink.finish())
     }
 
     /// One range, whole. A body cut off half-way is asked for again (a GET is idempotent), a
@@ -1236,6 +1216,47 @@ impl Remote {
                 Err(e)
             }
         }
+    }
+}
+
+/// Where downloaded bytes go: written out in order, hashed on the way, progress reported.
+struct HashingSink<'a, W: ?Sized> {
+    out: &'a mut W,
+    /// Names the destination in a write error.
+    label: String,
+    hasher: Sha256,
+    total: u64,
+    on_bytes: &'a (dyn Fn(u64) + Send + Sync),
+}
+
+impl<'a, W: AsyncWrite + Unpin + ?Sized> HashingSink<'a, W> {
+    fn new(out: &'a mut W, label: String, on_bytes: &'a (dyn Fn(u64) + Send + Sync)) -> Self {
+        HashingSink {
+            out,
+            label,
+            hasher: Sha256::new(),
+            total: 0,
+            on_bytes,
+        }
+    }
+
+    async fn put(&mut self, bytes: &[u8]) -> Result<(), RemoteError> {
+        self.hasher.update(bytes);
+        self.out
+            .write_all(bytes)
+            .await
+            .map_err(|source| RemoteError::Io {
+                path: PathBuf::from(&self.label),
+                source,
+            })?;
+        self.total += bytes.len() as u64;
+        (self.on_bytes)(self.total);
+        Ok(())
+    }
+
+    /// (sha256 hex, bytes written).
+    fn finish(self) -> (String, u64) {
+        (identity::hex(&self.hasher.finalize()), self.total)
     }
 }
 
