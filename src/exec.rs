@@ -386,16 +386,14 @@ impl Run<'_> {
             if self.exec.stop.is_stopped() {
                 return Turn::Stopped("stopped");
             }
-            if self.published(engine, remote).await {
-                return Turn::Fetch;
-            }
             let gpu = match needs_gpu {
                 true => self.gpu_pool.acquire(engine.id.gpu_arch).await,
                 false => None,
             };
             match remote.claim_lease(key).await {
                 Ok(LeaseClaim::Acquired(lease)) => {
-                    // The holder before us may have published and released in between.
+                    // The engine may have landed since the plan (a holder before us published
+                    // and released): then there is nothing to build.
                     if self.published(engine, remote).await {
                         let _ = remote.release_lease(lease).await;
                         return Turn::Fetch;
@@ -417,6 +415,9 @@ impl Run<'_> {
                     }
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(LEASE_POLL_MAX);
+                    if self.published(engine, remote).await {
+                        return Turn::Fetch;
+                    }
                 }
                 // Leases only save duplicate work: without one, build (the upload is still
                 // create-only and says what went wrong with the remote).
@@ -822,7 +823,7 @@ fn legacy_sidecar(engine: &DesiredEngine, engine_sha256: String, engine_size: u6
     }
 }
 
-fn now_secs() -> u64 {
+pub(crate) fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())

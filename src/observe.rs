@@ -4,7 +4,6 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -188,9 +187,7 @@ pub async fn observe_remote(
         },
     ))
     .await?;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = crate::exec::now_secs();
     let leases = futures::future::try_join_all(leased.into_iter().map(|key| async move {
         let record = remote.read_lease(&key).await?;
         Ok::<_, RemoteError>(record.map(|r| {

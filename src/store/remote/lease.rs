@@ -12,13 +12,14 @@
 //! Expiry compares the holder's clock with the reader's: builders need synchronised clocks
 //! (NTP) to within a small part of the lease time.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use object_store::path::Path;
 use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
 use serde::{Deserialize, Serialize};
 
 use super::{Remote, RemoteError, nonce};
+use crate::exec::now_secs;
 use crate::identity::EngineKey;
 
 pub const LEASE_SUFFIX: &str = ".lease";
@@ -75,12 +76,6 @@ pub enum LeaseClaim {
     Acquired(HeldLease),
     /// Another live builder holds it.
     HeldBy(LeaseRecord),
-}
-
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 fn is_taken(err: &object_store::Error) -> bool {
