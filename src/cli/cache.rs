@@ -1,23 +1,17 @@
 //! `trtctl cache ls | clean | verify`.
 
 use std::collections::BTreeSet;
-use std::process::ExitCode;
-use std::time::SystemTime;
 
-use trtctl::manifest::Manifest;
-use trtctl::plan::Selector;
-use trtctl::report::{self, human_bytes};
-use trtctl::store::maintenance::{self, CleanPolicy, Inventory, SidecarState};
-use trtctl::store::{self, Cache};
-use trtctl::workspace::{Environment, Workspace};
+use crate::manifest::Manifest;
+use crate::plan::Selector;
+use crate::report::{self, human_bytes};
+use crate::store::maintenance::{self, CleanPolicy, Inventory, SidecarState};
+use crate::store::{self, Cache};
+use crate::sys::now_secs;
+use crate::workspace::{Environment, Workspace};
 
-use super::{CacheCommand, EXIT_ERROR, GlobalArgs};
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
+use super::args::{CacheCommand, GlobalArgs};
+use super::entry::EXIT_ERROR;
 
 /// The cache the manifest names (or the environment's, without a manifest). Only `clean`
 /// needs the whole workspace, to know what is still wanted; `ls` and `verify` work wherever
@@ -35,11 +29,7 @@ fn cache_dir(global: &GlobalArgs, env: &Environment) -> anyhow::Result<Cache> {
     )?))
 }
 
-pub fn run(
-    global: &GlobalArgs,
-    env: &Environment,
-    command: CacheCommand,
-) -> anyhow::Result<ExitCode> {
+pub fn run(global: &GlobalArgs, env: &Environment, command: CacheCommand) -> anyhow::Result<u8> {
     match command {
         CacheCommand::Ls { target, json } => ls(&cache_dir(global, env)?, &target, json),
         CacheCommand::Clean {
@@ -90,7 +80,7 @@ fn status(state: &SidecarState) -> String {
     }
 }
 
-fn ls(cache: &Cache, targets: &[Selector], json: bool) -> anyhow::Result<ExitCode> {
+fn ls(cache: &Cache, targets: &[Selector], json: bool) -> anyhow::Result<u8> {
     let mut inventory = cache.inventory()?;
     inventory
         .entries
@@ -106,9 +96,9 @@ fn ls(cache: &Cache, targets: &[Selector], json: bool) -> anyhow::Result<ExitCod
                 "total_bytes": inventory.total_bytes(),
             })
         );
-        return Ok(ExitCode::SUCCESS);
+        return Ok(0);
     }
-    let now = now();
+    let now = now_secs();
     let rows: Vec<[String; 9]> = inventory
         .entries
         .iter()
@@ -145,7 +135,7 @@ fn ls(cache: &Cache, targets: &[Selector], json: bool) -> anyhow::Result<ExitCod
         human_bytes(inventory.total_bytes()),
         cache.root().display()
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }
 
 fn clean(
@@ -154,10 +144,10 @@ fn clean(
     policy: &CleanPolicy,
     dry_run: bool,
     quiet: bool,
-) -> anyhow::Result<ExitCode> {
+) -> anyhow::Result<u8> {
     maintenance::check_cleanable(cache.root(), env.home.as_deref())?;
     let inventory: Inventory = cache.inventory()?;
-    let removals = maintenance::plan_clean(&inventory, policy, now());
+    let removals = maintenance::plan_clean(&inventory, policy, now_secs());
     let say = |line: String| {
         if !quiet {
             println!("{line}");
@@ -181,7 +171,7 @@ fn clean(
             human_bytes(planned_bytes),
             removals.len()
         ));
-        return Ok(ExitCode::SUCCESS);
+        return Ok(0);
     }
     let report = cache.clean(&removals)?;
     for removal in &report.removed {
@@ -202,10 +192,10 @@ fn clean(
         locks,
         report.locked.len()
     ));
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }
 
-fn verify(cache: &Cache, fix: bool) -> anyhow::Result<ExitCode> {
+fn verify(cache: &Cache, fix: bool) -> anyhow::Result<u8> {
     let inventory = cache.inventory()?;
     let corrupt = cache.verify(&inventory);
     for c in &corrupt {
@@ -224,9 +214,5 @@ fn verify(cache: &Cache, fix: bool) -> anyhow::Result<ExitCode> {
         .filter(|e| e.state != SidecarState::Missing)
         .count();
     println!("{checked} engines checked, {} corrupt.", corrupt.len());
-    Ok(ExitCode::from(if corrupt.is_empty() {
-        0
-    } else {
-        EXIT_ERROR
-    }))
+    Ok(if corrupt.is_empty() { 0 } else { EXIT_ERROR })
 }

@@ -1,16 +1,16 @@
 //! `trtctl gpus` / `trtctl doctor`: what this machine can build and reach.
 
 use std::path::Path;
-use std::process::ExitCode;
 
 use serde::Serialize;
 
-use trtctl::gpu::{self, GpuInventory, GpuSource, TrtFact};
-use trtctl::report::human_bytes;
-use trtctl::store::{self, Cache};
-use trtctl::workspace::{Environment, Workspace};
+use crate::gpu::{self, GpuInventory, GpuSource, TrtFact};
+use crate::report::human_bytes;
+use crate::store::{self, Cache};
+use crate::workspace::{Environment, Workspace};
 
-use super::{GlobalArgs, GpusArgs, runtime};
+use super::args::{GlobalArgs, GpusArgs};
+use super::setup::runtime;
 
 #[derive(Serialize)]
 struct Doctor {
@@ -110,14 +110,14 @@ fn gather(global: &GlobalArgs, env: &Environment) -> Doctor {
     }
 }
 
-pub fn run(global: &GlobalArgs, env: &Environment, args: GpusArgs) -> anyhow::Result<ExitCode> {
+pub fn run(global: &GlobalArgs, env: &Environment, args: GpusArgs) -> anyhow::Result<u8> {
     let doctor = gather(global, env);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&doctor)?);
     } else {
         print!("{}", render(&doctor));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }
 
 fn render_gpus(gpus: &GpuInventory) -> String {

@@ -1,0 +1,234 @@
+//! The command line's arguments, as clap parses them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::identity::GpuArch;
+use crate::plan::Selector;
+use crate::store::maintenance;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "trtctl",
+    version,
+    about = "Declarative build tool for NVIDIA TensorRT engines",
+    long_about = "trtctl reads engines.toml (models × precisions × GPU archs), compares it with the local \
+engine cache and the remote cache, and shows (plan) or does (apply) what is needed: fetch what other \
+machines built, build the rest with trtexec on the local GPUs, cache and upload.",
+    after_help = "Examples:\n  trtctl plan -f engines.toml\n  trtctl plan --detailed-exitcode --target arcface_r100:fp16\n  trtctl plan --gpu-arch sm_86 --json"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug)]
+pub struct GlobalArgs {
+    /// The manifest to read.
+    #[arg(
+        short = 'f',
+        long,
+        global = true,
+        default_value = "engines.toml",
+        value_name = "FILE"
+    )]
+    pub manifest: PathBuf,
+    /// Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection.
+    #[arg(
+        long = "gpu-arch",
+        global = true,
+        value_name = "sm_NN",
+        env = "TRTCTL_GPU_ARCH",
+        value_delimiter = ','
+    )]
+    pub gpu_arch: Vec<GpuArch>,
+    /// When to color output.
+    #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
+    /// Say more (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Say only what went wrong.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Show what apply would fetch, build, upload or rebuild, and why.
+    #[command(
+        after_help = "Exit codes:\n  0  success (with --detailed-exitcode: nothing to do)\n  1  error\n  2  with --detailed-exitcode: changes pending, all of them doable here\n  3  with --detailed-exitcode: some engines cannot be built here and are not in the remote\n\nExamples:\n  trtctl plan\n  trtctl plan --target 'arcface_r100:fp16' --target '*:*:sm_86'\n  trtctl plan --out plan.json && trtctl apply plan.json\n  trtctl plan --graph | dot -Tsvg > plan.svg"
+    )]
+    Plan(PlanArgs),
+    /// Make the cache match the manifest: fetch, build and upload what the plan says.
+    #[command(
+        after_help = "Exit codes:\n  0  every engine is in the local cache\n  1  an error, a failed action, or engines that cannot be built here (unless --allow-missing)\n  130  interrupted\n\nExamples:\n  trtctl apply\n  trtctl apply -j 8 --keep-going\n  trtctl apply --force-rebuild arcface_r100:fp16\n  trtctl plan --out plan.json && trtctl apply plan.json"
+    )]
+    Apply(ApplyArgs),
+    /// One engine without a manifest: print its path and where it came from (local_cache, remote, built).
+    #[command(
+        after_help = "Examples:\n  trtctl ensure --onnx models/arcface_r100.onnx --precision fp16 --batch-size 32\n  trtctl ensure --onnx m.onnx --precision fp32 --batch-size 1 --name arcface_r100 --version v1.0 --json"
+    )]
+    Ensure(EnsureArgs),
+    /// Inspect, prune and check the local engine cache.
+    #[command(subcommand)]
+    Cache(CacheCommand),
+    /// Local GPUs, TensorRT, trtexec, the cache and the remote: what this machine can do.
+    #[command(
+        visible_alias = "doctor",
+        after_help = "Examples:\n  trtctl gpus\n  trtctl doctor --json"
+    )]
+    Gpus(GpusArgs),
+    /// Print shell completions.
+    #[command(
+        after_help = "Examples:\n  trtctl completions bash > /etc/bash_completion.d/trtctl\n  trtctl completions zsh > ~/.zfunc/_trtctl"
+    )]
+    Completions {
+        /// bash, zsh, fish, powershell or elvish.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    #[command(after_help = "Examples:\n  trtctl man > trtctl.1 && man ./trtctl.1")]
+    Man,
+    /// Print the JSON Schema of engines.toml, for editors.
+    #[command(
+        after_help = "Examples:\n  trtctl schema > engines.schema.json\n  # taplo / Even Better TOML: add `#:schema ./engines.schema.json` atop engines.toml"
+    )]
+    Schema,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CacheCommand {
+    /// List cached engines with size, age, last use and sidecar status.
+    #[command(
+        after_help = "Examples:\n  trtctl cache ls\n  trtctl cache ls --target '*:*:sm_86' --json"
+    )]
+    Ls {
+        /// Only these engines (`model`, `model:precision`, `model:precision:sm_NN`).
+        #[arg(long, value_name = "SELECTOR")]
+        target: Vec<Selector>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove engines the manifest no longer wants and interrupted leftovers.
+    #[command(
+        after_help = "Without flags: engines the manifest does not want (other TensorRT versions, old model versions, unknown models) and leftovers (temp files, engines without sidecar, unused locks).\n\nExamples:\n  trtctl cache clean --dry-run\n  trtctl cache clean --older-than 30d\n  trtctl cache clean --max-size 50GiB\n  trtctl cache clean --all"
+    )]
+    Clean {
+        /// Empty the cache entirely.
+        #[arg(long)]
+        all: bool,
+        /// Also remove engines not used for this long (`30d`, `12h`, `2w`).
+        #[arg(long, value_name = "AGE", value_parser = maintenance::parse_age)]
+        older_than: Option<std::time::Duration>,
+        /// Evict least recently used engines until the cache fits (`50GiB`, `500MiB`).
+        #[arg(long, value_name = "SIZE", value_parser = maintenance::parse_size)]
+        max_size: Option<u64>,
+        /// Show what would go and the bytes freed; remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Re-hash every engine against its sidecar; exit 1 if any is corrupt.
+    #[command(after_help = "Examples:\n  trtctl cache verify\n  trtctl cache verify --fix")]
+    Verify {
+        /// Remove corrupt engines so the next apply fetches or rebuilds them.
+        #[arg(long)]
+        fix: bool,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct GpusArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ApplyArgs {
+    /// A plan saved by `trtctl plan --out`; refused if the manifest, cache or remote changed since.
+    #[arg(value_name = "PLAN")]
+    pub plan: Option<PathBuf>,
+    /// Rebuild everything, or only engines matching SELECTOR (e.g. `arcface_r100:fp16`).
+    #[arg(long, value_name = "SELECTOR", num_args = 0..=1, default_missing_value = "*", action = clap::ArgAction::Append, conflicts_with = "plan")]
+    pub force_rebuild: Vec<Selector>,
+    /// Only these engines: `model`, `model:precision`, `model:precision:sm_NN` (`*` matches any).
+    #[arg(long, value_name = "SELECTOR", conflicts_with = "plan")]
+    pub target: Vec<Selector>,
+    /// Concurrent transfers (builds run one per local GPU).
+    #[arg(short = 'j', long, default_value_t = 4, value_name = "N")]
+    pub jobs: usize,
+    /// Finish everything that does not depend on a failure (the exit code still says it failed).
+    #[arg(long)]
+    pub keep_going: bool,
+    /// Succeed even if some engines cannot be built here and are not in the remote.
+    #[arg(long)]
+    pub allow_missing: bool,
+    /// Publish nothing to the remote (fetches still happen).
+    #[arg(long, conflicts_with = "plan")]
+    pub no_upload: bool,
+    /// Only show the plan (same as `trtctl plan`).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print one JSON event per line instead of progress.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct EnsureArgs {
+    /// The ONNX model.
+    #[arg(long, value_name = "FILE")]
+    pub onnx: PathBuf,
+    /// fp32, fp16, bf16, int8, fp8 or best.
+    #[arg(long)]
+    pub precision: crate::identity::Precision,
+    /// The largest batch the engine must take (the profile is 1..=N, optimized for N).
+    #[arg(long, value_name = "N")]
+    pub batch_size: u32,
+    /// Model name in the engine's file name (default: the ONNX file's stem).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Model version (default: the first 8 hex digits of the ONNX sha256).
+    #[arg(long)]
+    pub version: Option<String>,
+    /// A remote engine cache to fetch from and upload to (`s3://bucket/prefix` or `file:///dir`).
+    #[arg(long, value_name = "URL")]
+    pub remote: Option<String>,
+    /// Print `{"path": ..., "source": ...}`.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PlanArgs {
+    /// Print the plan as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 2 when changes are pending, 3 when some engines cannot be built here (0 = nothing to do).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Only these engines: `model`, `model:precision`, `model:precision:sm_NN` (`*` matches any).
+    #[arg(long, value_name = "SELECTOR")]
+    pub target: Vec<Selector>,
+    /// Save the plan as JSON, for `trtctl apply FILE` later.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Print the action graph in Graphviz DOT instead of text.
+    #[arg(long, conflicts_with = "json")]
+    pub graph: bool,
+    /// Plan to publish nothing to the remote (fetches still happen).
+    #[arg(long)]
+    pub no_upload: bool,
+}

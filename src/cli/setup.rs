@@ -1,0 +1,38 @@
+//! What every command sets up the same way: the environment, the output style, the runtime.
+
+use std::io::IsTerminal;
+
+use anyhow::Context;
+
+use super::args::{ColorArg, GlobalArgs};
+use crate::report::{self, ColorChoice, Style};
+use crate::workspace::Environment;
+
+pub(super) fn environment(global: &GlobalArgs) -> Environment {
+    Environment {
+        gpu_archs: global.gpu_arch.clone(),
+        ..Environment::from_process()
+    }
+}
+
+pub(super) fn style(global: &GlobalArgs) -> Style {
+    let choice = match global.color {
+        ColorArg::Auto => ColorChoice::Auto,
+        ColorArg::Always => ColorChoice::Always,
+        ColorArg::Never => ColorChoice::Never,
+    };
+    Style {
+        color: report::use_color(
+            choice,
+            std::io::stdout().is_terminal(),
+            std::env::var_os("NO_COLOR").is_some(),
+        ),
+    }
+}
+
+pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
