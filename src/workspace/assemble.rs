@@ -1,0 +1,114 @@
+//! A manifest with everything around it resolved: the cache dir, the remote, GPUs, TensorRT.
+
+use std::path::Path;
+
+use super::Environment;
+use crate::gpu::{self, GpuInventory, TrtFact, TrtSource};
+use crate::manifest::{Manifest, ManifestError, TrtPin};
+use crate::plan;
+use crate::store::remote::{Remote, RemoteEnv, RemoteError, RemoteSettings};
+use crate::store::{self, Cache, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkspaceError {
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("remote {url}: {source}")]
+    Remote { url: String, source: RemoteError },
+    #[error("{0}")]
+    TrtVersion(String),
+    #[error(transparent)]
+    Selector(#[from] plan::UnmatchedSelector),
+}
+
+pub struct Workspace {
+    pub manifest: Manifest,
+    pub cache: Cache,
+    pub remote: Option<Remote>,
+    pub gpus: GpuInventory,
+    pub trt: TrtFact,
+}
+
+/// Where an `s3://` remote is kept when nothing points at a real S3 service: a directory beside
+/// the cache, so a fresh checkout can plan and apply the example without any account.
+fn embedded_remote(
+    settings: &RemoteSettings,
+    env: &RemoteEnv,
+    cache_dir: &Path,
+) -> Option<RemoteSettings> {
+    let bucket_and_prefix = settings.url.strip_prefix("s3://")?;
+    let configured = settings.endpoint.is_some()
+        || settings.region.is_some()
+        || env.endpoint.is_some()
+        || env.access_key.is_some()
+        || env.secret_key.is_some()
+        || env.region.is_some();
+    if configured {
+        return None;
+    }
+    let base = cache_dir.parent().unwrap_or(cache_dir).join("remote");
+    Some(RemoteSettings {
+        url: format!("file://{}", base.join(bucket_and_prefix).display()),
+        ..settings.clone()
+    })
+}
+
+fn resolve_trt(manifest: &Manifest, env: &Environment) -> Result<TrtFact, WorkspaceError> {
+    if let TrtPin::Pinned(version) = manifest.trt_version {
+        return Ok(TrtFact {
+            version,
+            source: TrtSource::Pinned,
+        });
+    }
+    let trtexec = gpu::find_trtexec(manifest.builder.trtexec.as_deref());
+    gpu::detect_trt(env.trt_version.as_deref(), trtexec.as_deref()).map_err(|e| {
+        WorkspaceError::TrtVersion(format!(
+            "{}: `trt_version = \"auto\"` needs a local TensorRT: {e}",
+            manifest.path.display()
+        ))
+    })
+}
+
+impl Workspace {
+    pub fn open(manifest_path: &Path, env: &Environment) -> Result<Workspace, WorkspaceError> {
+        let manifest = Manifest::load(manifest_path)?;
+        Workspace::assemble(manifest, env, env.gpus())
+    }
+
+    /// Resolves the cache dir, the remote and TensorRT around an already validated manifest.
+    pub fn assemble(
+        manifest: Manifest,
+        env: &Environment,
+        gpus: GpuInventory,
+    ) -> Result<Workspace, WorkspaceError> {
+        let cache_dir = store::resolve_cache_dir(
+            env.cache_dir.clone(),
+            manifest.cache_dir.as_deref(),
+            env.home.clone(),
+        )?;
+        let remote = match &manifest.remote {
+            Some(settings) => {
+                let settings = embedded_remote(settings, &env.remote, &cache_dir)
+                    .unwrap_or_else(|| settings.clone());
+                let remote = Remote::open(&settings, &env.remote).map_err(|source| {
+                    WorkspaceError::Remote {
+                        url: settings.url.clone(),
+                        source,
+                    }
+                })?;
+                Some(remote)
+            }
+            None => None,
+        };
+        let trt = resolve_trt(&manifest, env)?;
+        Ok(Workspace {
+            manifest,
+            cache: Cache::new(cache_dir),
+            remote,
+            gpus,
+            trt,
+        })
+    }
+}

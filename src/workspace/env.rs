@@ -1,0 +1,45 @@
+//! The process environment, read once at the edge so the library never reads it behind the
+//! caller's back.
+
+use std::path::PathBuf;
+
+use crate::gpu::{self, GpuInventory};
+use crate::identity::GpuArch;
+use crate::store;
+use crate::store::remote::RemoteEnv;
+
+/// Everything read from the process environment.
+#[derive(Debug, Clone, Default)]
+pub struct Environment {
+    pub cache_dir: Option<PathBuf>,
+    pub home: Option<PathBuf>,
+    /// `--gpu-arch` / `TRTCTL_GPU_ARCH`: plan as if these GPUs were here.
+    pub gpu_archs: Vec<GpuArch>,
+    pub trt_version: Option<String>,
+    pub remote: RemoteEnv,
+}
+
+impl Environment {
+    /// The GPUs to plan for: the simulated ones asked for, else what CUDA finds.
+    pub fn gpus(&self) -> GpuInventory {
+        if self.gpu_archs.is_empty() {
+            GpuInventory::detect()
+        } else {
+            GpuInventory::simulated(&self.gpu_archs)
+        }
+    }
+
+    /// Reads every variable trtctl honours; the one place the library looks at the environment.
+    pub fn from_process() -> Environment {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Environment {
+            cache_dir: var(store::CACHE_DIR_ENV).map(PathBuf::from),
+            home: var("HOME").map(PathBuf::from),
+            gpu_archs: var("TRTCTL_GPU_ARCH")
+                .and_then(|v| gpu::parse_arch_list(&v).ok())
+                .unwrap_or_default(),
+            trt_version: var("TRTCTL_TRT_VERSION"),
+            remote: RemoteEnv::from_process_env(),
+        }
+    }
+}

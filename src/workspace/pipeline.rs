@@ -1,0 +1,102 @@
+//! The observe → plan → apply pipeline every command runs on a workspace.
+
+use std::path::PathBuf;
+
+use super::Workspace;
+use super::WorkspaceError;
+use crate::builder::{BuildError, Builder, Trtexec};
+use crate::exec::{ApplyOptions, ApplyReport, Executor, StopSignal};
+use crate::identity::TrtVersion;
+use crate::observe::{self, HashCache};
+use crate::plan::{self, Decision, DesiredEngine, Force, Plan, PlanInputs, Selector};
+use crate::report::Reporter;
+
+impl Workspace {
+    pub fn trt_version(&self) -> TrtVersion {
+        self.trt.version
+    }
+
+    /// The engines the manifest wants, once its ONNX files are hashed (or found in the hash cache).
+    pub fn desired(&self) -> Result<Vec<DesiredEngine>, WorkspaceError> {
+        let files: Vec<PathBuf> = self
+            .manifest
+            .models
+            .iter()
+            .map(|m| m.onnx.clone())
+            .collect();
+        let mut hashes = HashCache::load(self.cache.root());
+        let digests = hashes.digest(&files)?;
+        // A lost hash cache only costs a re-hash next time; a read-only cache dir must not fail a plan.
+        let _ = hashes.save();
+        Ok(plan::desired_engines(
+            &self.manifest,
+            &digests.sha256,
+            self.trt_version(),
+        ))
+    }
+
+    /// Observes the ONNX files, the cache and the remote, then plans.
+    pub async fn plan(&self, targets: &[Selector], force: &Force) -> Result<Plan, WorkspaceError> {
+        let desired = self.desired()?;
+        plan::check_selectors(
+            &self.manifest.path,
+            &desired,
+            targets.iter().chain(force.selected()),
+        )?;
+        let local = observe::observe_local(&self.cache, &desired);
+        let remote = match &self.remote {
+            Some(remote) => Some(observe::observe_remote(remote, &desired).await.map_err(
+                |source| WorkspaceError::Remote {
+                    url: remote.url().to_string(),
+                    source,
+                },
+            )?),
+            None => None,
+        };
+        let archs = self.gpus.archs();
+        Ok(plan::plan(PlanInputs {
+            manifest: &self.manifest,
+            trt_version: self.trt_version(),
+            desired,
+            gpu_archs: &archs,
+            local: &local,
+            remote: remote.as_ref(),
+            targets,
+            force,
+        }))
+    }
+
+    /// The builder, when the plan builds anything: trtexec found and checked against the pin.
+    pub fn builder_for(&self, plan: &Plan) -> Result<Option<Trtexec>, BuildError> {
+        let builds = plan
+            .steps
+            .iter()
+            .any(|s| matches!(s.decision, Decision::Build { .. }));
+        if !builds {
+            return Ok(None);
+        }
+        Trtexec::locate(self.manifest.builder.trtexec.as_deref(), self.trt_version()).map(Some)
+    }
+
+    /// Carries out `plan`: fetch, build, upload, reporting as it goes.
+    pub async fn apply(
+        &self,
+        plan: &Plan,
+        builder: Option<&dyn Builder>,
+        reporter: &dyn Reporter,
+        options: ApplyOptions,
+        stop: &StopSignal,
+    ) -> ApplyReport {
+        let executor = Executor {
+            cache: &self.cache,
+            remote: self.remote.as_ref(),
+            gpus: &self.gpus,
+            builder,
+            timing_cache: self.manifest.builder.timing_cache,
+            reporter,
+            options,
+            stop,
+        };
+        executor.apply(plan).await
+    }
+}
