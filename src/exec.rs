@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use tokio::sync::{Notify, Semaphore};
@@ -16,8 +16,9 @@ use crate::gpu::GpuInventory;
 use crate::identity::{EngineKey, GpuArch, Provenance, SIDECAR_SCHEMA_VERSION, Sidecar};
 use crate::plan::{Decision, DesiredEngine, EngineStep, Plan, Staleness};
 use crate::report::{Event, Reporter};
-use crate::store::remote::{HeldLease, LeaseClaim, Remote, RemoteError, UploadOutcome};
+use crate::store::remote::{HeldLease, LeaseClaim, Remote, RemoteError, UploadOutcome, retrying};
 use crate::store::{self, Cache};
+use crate::sys::{hostname, now_secs};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -742,29 +743,6 @@ async fn keep_renewing(remote: &Remote, lease: &mut HeldLease) -> std::convert::
     }
 }
 
-/// Attempts at a transfer that failed on the way (a reset connection, a truncated body), on top
-/// of the per-request retries of the object store client, which does not retry those for
-/// requests it cannot prove idempotent.
-const TRANSFER_ATTEMPTS: u32 = 4;
-
-async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T, RemoteError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, RemoteError>>,
-{
-    let mut delay = Duration::from_millis(200);
-    for _ in 1..TRANSFER_ATTEMPTS {
-        match attempt().await {
-            Err(e) if e.is_transient() => {
-                tokio::time::sleep(delay).await;
-                delay *= 3;
-            }
-            done => return done,
-        }
-    }
-    attempt().await
-}
-
 fn local_error(error: store::StoreError) -> RemoteError {
     match error {
         store::StoreError::Io { path, source } => RemoteError::Io { path, source },
@@ -821,20 +799,6 @@ fn legacy_sidecar(engine: &DesiredEngine, engine_sha256: String, engine_size: u6
             ..Provenance::default()
         },
     }
-}
-
-pub(crate) fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-pub fn hostname() -> Option<String> {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
-        .ok()
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
 }
 
 /// Where per-arch timing caches live, for `cache clean` to know them.

@@ -5,6 +5,7 @@
 //! carries the plan out with a [`builder`], and [`report`] renders all of it for people.
 //! [`workspace`] ties them together; [`workspace::ensure_engine`] is the one-call API.
 pub mod builder;
+pub mod cli;
 pub mod exec;
 pub mod gpu;
 pub mod identity;
@@ -14,4 +15,5 @@ pub mod onnx;
 pub mod plan;
 pub mod report;
 pub mod store;
+pub mod sys;
 pub mod workspace;

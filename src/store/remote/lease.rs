@@ -19,8 +19,8 @@ use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersio
 use serde::{Deserialize, Serialize};
 
 use super::{Remote, RemoteError, nonce};
-use crate::exec::now_secs;
 use crate::identity::EngineKey;
+use crate::sys::{hostname, now_secs};
 
 pub const LEASE_SUFFIX: &str = ".lease";
 pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(300);
@@ -50,7 +50,7 @@ impl LeaseRecord {
     }
 
     fn holder_is_gone(&self) -> bool {
-        crate::exec::hostname().as_ref() == Some(&self.host)
+        hostname().as_ref() == Some(&self.host)
             && self.pid != std::process::id()
             && !std::path::Path::new(&format!("/proc/{}", self.pid)).exists()
     }
@@ -197,7 +197,7 @@ impl Remote {
         LeaseRecord {
             schema_version: LEASE_SCHEMA_VERSION,
             holder: nonce(),
-            host: crate::exec::hostname().unwrap_or_else(|| "unknown host".into()),
+            host: hostname().unwrap_or_else(|| "unknown host".into()),
             pid: std::process::id(),
             started_at: now,
             expires_at: now + self.lease_ttl.as_secs(),
