@@ -26,7 +26,7 @@
 //! (written to `[remote] part_size_mib` / `concurrency`; default: trtctl's defaults).
 //! Figures go to docs/benchmarks.md; nothing here asserts a time.
 
-#[path = "../tests/common/s3.rs"]
+#[path = "../tests/integration/common/s3.rs"]
 #[allow(dead_code)]
 mod s3;
 

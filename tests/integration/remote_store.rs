@@ -1,14 +1,12 @@
 //! The remote engine cache against a real S3 server (s3s + s3s-fs, signatures checked) and,
 //! where the case means something there, against a `file://` remote.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use common::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
+use crate::common::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
 use trtctl::identity::{
     EngineId, EngineKey, Fingerprint, Provenance, SIDECAR_SCHEMA_VERSION, Sidecar, sha256_hex,
 };

@@ -1,16 +1,14 @@
 //! The promises: bad input is a clear error that changes nothing, secrets never show, and a
 //! kill -9 at any instant never leaves an engine that looks complete but is not.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::faulty::FaultyProxy;
-use common::project::{Project, stderr_of, stdout_of};
-use common::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
+use crate::common::faulty::FaultyProxy;
+use crate::common::project::{Project, stderr_of, stdout_of};
+use crate::common::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
 
 /// Every file under `dir` with its bytes: "nothing changed on disk" is equality of two of these.
 fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {

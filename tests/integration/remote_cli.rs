@@ -2,12 +2,10 @@
 //! fetches. Every case runs against a real S3 server (s3s-fs, signatures checked) and against
 //! a `file://` remote.
 
-mod common;
-
 use std::path::PathBuf;
 
-use common::project::{Project, stderr_of, stdout_of};
-use common::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
+use crate::common::project::{Project, stderr_of, stdout_of};
+use crate::common::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
 
 const BUCKET: &str = "screenalytics-artifacts";
 

@@ -1,12 +1,10 @@
 //! `trtctl apply` and `trtctl ensure` with the stand-in trtexec: what gets built, how often,
 //! and what a crash leaves behind.
 
-mod common;
-
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::project::{Project, TWO_MODELS_SM86 as MANIFEST, stderr_of, stdout_of};
+use crate::common::project::{Project, TWO_MODELS_SM86 as MANIFEST, stderr_of, stdout_of};
 
 fn project() -> Project {
     let project = Project::new();

@@ -1,8 +1,6 @@
 //! `trtctl plan` driven as a user would: the real binary on temp projects.
 
-mod common;
-
-use common::project::{Project, stderr_of, stdout_of};
+use crate::common::project::{Project, stderr_of, stdout_of};
 
 const TWO_BY_TWO_BY_THREE: &str = r#"
 trt_version = "10.3.0"

@@ -1,11 +1,9 @@
 //! `trtctl cache ls | clean | verify`, `trtctl gpus`, completions, the man page and help,
 //! through the real binary on temp caches.
 
-mod common;
-
 use std::time::{Duration, SystemTime};
 
-use common::project::{Project, TWO_MODELS_SM86 as MANIFEST, stderr_of, stdout_of};
+use crate::common::project::{Project, TWO_MODELS_SM86 as MANIFEST, stderr_of, stdout_of};
 
 const ARC16: &str = "arcface/arcface_r100_v1.0_fp16_sm_86_10.3.0.trt";
 const ARC32: &str = "arcface/arcface_r100_v1.0_fp32_sm_86_10.3.0.trt";

@@ -1,5 +1,3 @@
-#![allow(dead_code)]
-
 pub mod faulty;
 pub mod project;
 pub mod s3;

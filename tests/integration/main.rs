@@ -1,0 +1,10 @@
+//! The integration tests, one binary (one link) for all: each module drives an area the way a
+//! user would, through the real binary or the library's public API.
+
+mod apply_cli;
+mod cache_cli;
+mod common;
+mod plan_cli;
+mod reliability;
+mod remote_cli;
+mod remote_store;
