@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::identity::{EngineKey, Sidecar};
 use crate::plan::{BuildLease, DesiredEngine, RemoteEngine, RemoteSidecar, RemoteState};
-use crate::store::remote::{Remote, RemoteError};
+use crate::store::remote::{Remote, RemoteError, retrying};
 use crate::store::{self, Cache, LocalEngine, StoreError};
 
 const HASH_CACHE_FILE: &str = ".onnx-hashes.json";
@@ -173,7 +173,7 @@ pub async fn observe_remote(
     let engines = futures::future::try_join_all(found.into_iter().map(
         |(key, size, has_sidecar)| async move {
             let sidecar = if has_sidecar {
-                match remote.read_sidecar(&key).await? {
+                match retrying(|| remote.read_sidecar(&key)).await? {
                     Some(bytes) => match Sidecar::parse_for(&bytes, &key) {
                         Ok(s) => RemoteSidecar::Valid(Box::new(s)),
                         Err(e) => RemoteSidecar::Invalid(e.to_string()),
@@ -187,9 +187,9 @@ pub async fn observe_remote(
         },
     ))
     .await?;
-    let now = crate::exec::now_secs();
+    let now = crate::sys::now_secs();
     let leases = futures::future::try_join_all(leased.into_iter().map(|key| async move {
-        let record = remote.read_lease(&key).await?;
+        let record = retrying(|| remote.read_lease(&key)).await?;
         Ok::<_, RemoteError>(record.map(|r| {
             let lease = BuildLease {
                 expired: r.is_stale(now),
