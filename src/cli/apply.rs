@@ -8,9 +8,10 @@ use super::args::{ApplyArgs, GlobalArgs};
 use super::entry::{EXIT_ERROR, EXIT_INTERRUPTED};
 use super::setup::{runtime, style};
 use crate::builder::Builder;
+use crate::exec::Reporter;
 use crate::exec::{ApplyOptions, StopSignal, with_signals};
 use crate::plan::{Force, Plan, Selector};
-use crate::report::{self, JsonReporter, PlainReporter, Reporter, TtyReporter};
+use crate::report::{self, JsonReporter, PlainReporter, TtyReporter};
 use crate::workspace::{Environment, Workspace};
 
 fn read_saved_plan(path: &std::path::Path) -> anyhow::Result<Plan> {

@@ -4,11 +4,11 @@ use std::path::PathBuf;
 
 use super::{Environment, Workspace, WorkspaceError};
 use crate::builder::{BuildError, Builder};
+use crate::exec::Reporter;
 use crate::exec::{ApplyOptions, StopSignal};
 use crate::identity::{self, BuildFlags, EngineId, Precision, Profile};
 use crate::manifest::{Manifest, ModelSpec, ModelVersion, TrtPin};
 use crate::plan::{Decision, Force};
-use crate::report::Reporter;
 use crate::store::remote::RemoteSettings;
 
 /// Where an engine handed out by [`ensure_engine`] came from — the seed's three answers.
@@ -201,5 +201,5 @@ pub async fn ensure_engine(request: &EngineRequest) -> Result<(PathBuf, Source),
 struct SilentReporter;
 
 impl Reporter for SilentReporter {
-    fn event(&self, _: &crate::report::Event) {}
+    fn event(&self, _: &crate::exec::Event) {}
 }

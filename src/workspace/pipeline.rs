@@ -5,11 +5,11 @@ use std::path::PathBuf;
 use super::Workspace;
 use super::WorkspaceError;
 use crate::builder::{BuildError, Builder, Trtexec};
+use crate::exec::Reporter;
 use crate::exec::{ApplyOptions, ApplyReport, Executor, StopSignal};
 use crate::identity::TrtVersion;
 use crate::observe::{self, HashCache};
 use crate::plan::{self, Decision, DesiredEngine, Force, Plan, PlanInputs, Selector};
-use crate::report::Reporter;
 
 impl Workspace {
     pub fn trt_version(&self) -> TrtVersion {

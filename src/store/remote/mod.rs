@@ -73,7 +73,7 @@ use crate::identity::{self, EngineKey, SIDECAR_SUFFIX, Sidecar};
 mod lease;
 mod retry;
 pub use lease::{DEFAULT_LEASE_TTL, HeldLease, LEASE_SUFFIX, LeaseClaim, LeaseRecord};
-pub use retry::retrying;
+pub use retry::{Transient, retrying};
 
 pub const DEFAULT_PART_SIZE: u64 = 8 * 1024 * 1024;
 pub const DEFAULT_CONCURRENCY: usize = 6;

@@ -9,10 +9,23 @@ use super::RemoteError;
 /// requests it cannot prove idempotent.
 const ATTEMPTS: u32 = 4;
 
-pub async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T, RemoteError>
+/// An error that may go away when the same request is sent again.
+pub trait Transient {
+    fn is_transient(&self) -> bool;
+}
+
+impl Transient for RemoteError {
+    fn is_transient(&self) -> bool {
+        RemoteError::is_transient(self)
+    }
+}
+
+/// Runs `attempt` until it succeeds, fails for good, or has been tried [`ATTEMPTS`] times.
+pub async fn retrying<T, E, F, Fut>(mut attempt: F) -> Result<T, E>
 where
+    E: Transient,
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, RemoteError>>,
+    Fut: std::future::Future<Output = Result<T, E>>,
 {
     let mut delay = Duration::from_millis(200);
     for _ in 1..ATTEMPTS {

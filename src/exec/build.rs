@@ -1,0 +1,162 @@
+//! The build action: one GPU, the engine's lock, trtexec, then commit (engine first, sidecar
+//! last) — unless the ONNX changed under the build.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use super::error::ExecError;
+use super::events::{ActionKind, DoneElsewhere, Outcome};
+use super::gpu_pool::GpuLease;
+use super::run::Run;
+use crate::builder::BuildJob;
+use crate::identity::{Provenance, SIDECAR_SCHEMA_VERSION, Sidecar};
+use crate::plan::DesiredEngine;
+use crate::store::{self, Cache};
+use crate::sys::{hostname, now_secs};
+
+impl Run<'_> {
+    pub(super) async fn build(
+        &self,
+        engine: &DesiredEngine,
+        forced: bool,
+        gpu: Option<GpuLease<'_>>,
+    ) -> Result<Outcome, ExecError> {
+        let builder = self.exec.builder.ok_or(ExecError::NoBuilder)?;
+        let arch = engine.id.gpu_arch;
+        let gpu_name = self.exec.gpus.gpus_of(arch).first().map(|g| g.name.clone());
+        let gpu = match gpu {
+            Some(gpu) => Some(gpu),
+            None => self.gpu_pool.acquire(arch).await,
+        }
+        .ok_or(ExecError::NoGpu { arch })?;
+        let _lock = self.lock(&engine.key).await?;
+        if let Some(stopped) = self.stopped() {
+            return Ok(stopped);
+        }
+        if !forced && self.already_current(engine) {
+            return Ok(Outcome::AlreadyDone(DoneElsewhere::BuiltByAnotherProcess));
+        }
+        let onnx_before = check_onnx(engine).await?;
+        self.started(ActionKind::Build, &engine.key.file, None);
+        let cache = self.exec.cache;
+        let temp = cache.temp_engine(&engine.key)?;
+        let job = BuildJob {
+            onnx: engine.onnx.clone(),
+            inputs: engine.build.clone(),
+            output: temp.path().to_path_buf(),
+            log: cache.log_path(&engine.key),
+            timing_cache: self
+                .exec
+                .timing_cache
+                .then(|| timing_cache_file(cache.root(), engine)),
+            device: gpu.index,
+        };
+        if let Some(dir) = job.timing_cache.as_ref().and_then(|t| t.parent()) {
+            std::fs::create_dir_all(dir).map_err(|source| ExecError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let built = builder.build(&job).await?;
+        drop(gpu);
+        // The engine is labelled with the ONNX digest from before the build: a file rewritten
+        // meanwhile would publish an engine under a digest it was not built from.
+        recheck_onnx(engine, onnx_before).await?;
+        let provenance = Provenance {
+            gpu_name,
+            builder: Some(built.builder),
+            trtctl_version: env!("CARGO_PKG_VERSION").to_string(),
+            host: hostname(),
+            build_duration_ms: Some(built.duration.as_millis() as u64),
+            created_at: now_secs(),
+            legacy: false,
+        };
+        let bytes = commit_built(cache.clone(), engine.clone(), temp, provenance).await?;
+        Ok(Outcome::Done { bytes })
+    }
+}
+
+/// What identifies a file's contents without reading it; any rewrite moves one of these (the
+/// ctime even when a user sets size and mtime back).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileStamp {
+    size: u64,
+    mtime_ns: i128,
+    ctime_ns: i128,
+    inode: u64,
+}
+
+fn stamp(path: &Path) -> Result<FileStamp, ExecError> {
+    let meta = std::fs::metadata(path).map_err(|source| ExecError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(FileStamp {
+        size: meta.size(),
+        mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
+        ctime_ns: i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
+        inode: meta.ino(),
+    })
+}
+
+/// The hash node: the ONNX must still be the bytes the plan was made from. Returns the stamp
+/// the bytes were checked under.
+async fn check_onnx(engine: &DesiredEngine) -> Result<FileStamp, ExecError> {
+    let path = engine.onnx.clone();
+    let expected = engine.build.onnx_sha256.clone();
+    tokio::task::spawn_blocking(move || {
+        let before = stamp(&path)?;
+        let (sha, _) = store::hash_file(&path)?;
+        if sha != expected || stamp(&path)? != before {
+            return Err(ExecError::OnnxChanged { path });
+        }
+        Ok(before)
+    })
+    .await?
+}
+
+/// After the build: an unmoved stamp means unchanged bytes; a moved one is hashed again.
+async fn recheck_onnx(engine: &DesiredEngine, before: FileStamp) -> Result<(), ExecError> {
+    if stamp(&engine.onnx)? == before {
+        return Ok(());
+    }
+    check_onnx(engine).await.map(|_| ())
+}
+
+/// Where the timing cache of this engine's arch and TensorRT version lives.
+fn timing_cache_file(cache_root: &Path, engine: &DesiredEngine) -> PathBuf {
+    timing_cache_dir(cache_root).join(format!(
+        "{}_{}.cache",
+        engine.id.gpu_arch, engine.id.trt_version
+    ))
+}
+
+/// Where per-arch timing caches live, for `cache clean` to know them.
+pub fn timing_cache_dir(cache_root: &Path) -> PathBuf {
+    cache_root.join(store::TIMING_DIR)
+}
+
+/// Hashes the fresh engine, then commits it: engine first, sidecar last.
+async fn commit_built(
+    cache: Cache,
+    engine: DesiredEngine,
+    temp: tempfile::NamedTempFile,
+    provenance: Provenance,
+) -> Result<u64, ExecError> {
+    tokio::task::spawn_blocking(move || {
+        let (engine_sha256, engine_size) = store::hash_file(temp.path())?;
+        let sidecar = Sidecar {
+            schema_version: SIDECAR_SCHEMA_VERSION,
+            family: engine.key.family.clone(),
+            id: engine.id.clone(),
+            fingerprint: Some(engine.fingerprint.clone()),
+            engine_sha256,
+            engine_size,
+            build: Some(engine.build.clone()),
+            provenance,
+        };
+        cache.commit(&engine.key, temp, &sidecar)?;
+        Ok(engine_size)
+    })
+    .await?
+}

@@ -1,0 +1,66 @@
+//! Why an action failed, typed so retries and exit codes decide on kinds, never on text.
+
+use std::path::PathBuf;
+
+use crate::builder::BuildError;
+use crate::identity::{EngineKey, GpuArch, SidecarError};
+use crate::store::StoreError;
+use crate::store::remote::{RemoteError, Transient};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Remote(#[from] RemoteError),
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "{key}: downloaded bytes do not match the sidecar (sha256 {got_sha256}, {got_size} bytes; sidecar says {want_sha256}, {want_size} bytes); nothing was cached"
+    )]
+    Integrity {
+        key: EngineKey,
+        got_sha256: String,
+        got_size: u64,
+        want_sha256: String,
+        want_size: u64,
+    },
+    #[error("{} changed since the plan was made; run `trtctl plan` again", path.display())]
+    OnnxChanged { path: PathBuf },
+    #[error("{key}: the remote sidecar disappeared since the plan was made")]
+    RemoteSidecarGone { key: EngineKey },
+    #[error("{key}: the remote engine changed since the plan was made")]
+    RemoteChanged { key: EngineKey },
+    #[error("{key}: remote {source}")]
+    RemoteSidecar {
+        key: EngineKey,
+        source: SidecarError,
+    },
+    #[error("{key}: local {source}")]
+    LocalSidecar {
+        key: EngineKey,
+        source: SidecarError,
+    },
+    #[error("{key}: not in the local cache")]
+    NotCached { key: EngineKey },
+    #[error("no builder available")]
+    NoBuilder,
+    #[error("no local GPU of {arch}")]
+    NoGpu { arch: GpuArch },
+    #[error("no remote configured")]
+    NoRemote,
+    #[error("a worker thread failed: {0}")]
+    Worker(#[from] tokio::task::JoinError),
+}
+
+impl Transient for ExecError {
+    /// Only the remote's failures on the way pass; everything local is final.
+    fn is_transient(&self) -> bool {
+        matches!(self, ExecError::Remote(e) if e.is_transient())
+    }
+}

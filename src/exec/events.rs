@@ -1,0 +1,163 @@
+//! What the executor tells its reporter, as data. The executor owns the [`Reporter`] trait (as
+//! a searcher owns its sink); the renderers in `report` implement it and depend on this file
+//! alone, never the reverse.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Serialize, Serializer};
+
+use super::error::ExecError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    Fetch,
+    Build,
+    Upload,
+}
+
+impl ActionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionKind::Fetch => "fetch",
+            ActionKind::Build => "build",
+            ActionKind::Upload => "upload",
+        }
+    }
+}
+
+/// Who did the work instead of this process; the result is the same engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DoneElsewhere {
+    /// Another process on this machine committed it to the cache first.
+    BuiltByAnotherProcess,
+    FetchedByAnotherProcess,
+    /// Another builder published it to the remote first.
+    UploadedByAnotherBuilder,
+    /// The builder that held the engine's lease built and published it.
+    UploadedByLeaseHolder,
+}
+
+impl fmt::Display for DoneElsewhere {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DoneElsewhere::BuiltByAnotherProcess => "built by another process",
+            DoneElsewhere::FetchedByAnotherProcess => "fetched by another process",
+            DoneElsewhere::UploadedByAnotherBuilder => "already uploaded by another builder",
+            DoneElsewhere::UploadedByLeaseHolder => "uploaded by the builder that held the lease",
+        })
+    }
+}
+
+/// Why an action did not start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkipReason {
+    /// A failure elsewhere stopped the run (without `--keep-going`).
+    Stopped,
+    /// Ctrl-C or SIGTERM.
+    Interrupted,
+    /// The build this upload needed did not complete.
+    BuildIncomplete,
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SkipReason::Stopped => "stopped",
+            SkipReason::Interrupted => "interrupted",
+            SkipReason::BuildIncomplete => "its build did not complete",
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case", tag = "outcome", content = "detail")]
+pub enum Outcome {
+    Done {
+        bytes: u64,
+    },
+    AlreadyDone(#[serde(serialize_with = "as_text")] DoneElsewhere),
+    Failed(#[serde(serialize_with = "as_text")] Arc<ExecError>),
+    /// Not started: something it needs failed, or the run was stopped.
+    Skipped(#[serde(serialize_with = "as_text")] SkipReason),
+}
+
+fn as_text<T: fmt::Display, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(value)
+}
+
+/// What an apply did; printed as the final summary.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ApplyReport {
+    /// Engines already in the local cache.
+    pub local_cache: usize,
+    pub fetched: usize,
+    pub built: usize,
+    pub uploaded: usize,
+    pub already_uploaded: usize,
+    pub cannot_build: Vec<String>,
+    pub failures: Vec<Failure>,
+    pub skipped: usize,
+    pub bytes_fetched: u64,
+    pub bytes_uploaded: u64,
+    pub wall_ms: u64,
+    pub interrupted: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    pub action: ActionKind,
+    pub file: String,
+    #[serde(serialize_with = "as_text")]
+    pub reason: Arc<ExecError>,
+}
+
+impl ApplyReport {
+    pub fn succeeded(&self) -> bool {
+        self.failures.is_empty() && !self.interrupted
+    }
+}
+
+/// What the executor tells the reporter, as it happens.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "event")]
+pub enum Event<'a> {
+    Begin {
+        total: usize,
+    },
+    Started {
+        action: ActionKind,
+        file: &'a str,
+        bytes_total: Option<u64>,
+    },
+    Bytes {
+        file: &'a str,
+        done: u64,
+    },
+    Finished {
+        ordinal: usize,
+        action: ActionKind,
+        file: &'a str,
+        outcome: &'a Outcome,
+        #[serde(rename = "elapsed_ms", serialize_with = "millis")]
+        elapsed: Duration,
+    },
+    /// Another builder holds the engine's lease: this process waits to fetch its engine.
+    Waiting {
+        file: &'a str,
+        host: &'a str,
+        pid: u32,
+    },
+    Summary(&'a ApplyReport),
+}
+
+fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_millis() as u64)
+}
+
+/// Receives executor events; implementations decide how (and whether) to show them.
+pub trait Reporter: Send + Sync {
+    fn event(&self, event: &Event);
+}

@@ -1,0 +1,19 @@
+//! Carrying a plan out. [`Executor::apply`] runs every step, emitting [`Event`]s to a
+//! [`Reporter`] it owns the trait of; renderers live in `report` and depend on [`events`] alone.
+
+mod build;
+mod error;
+pub mod events;
+mod gpu_pool;
+mod run;
+mod signal;
+mod transfer;
+mod turn;
+
+pub use build::timing_cache_dir;
+pub use error::ExecError;
+pub use events::{
+    ActionKind, ApplyReport, DoneElsewhere, Event, Failure, Outcome, Reporter, SkipReason,
+};
+pub use run::{ApplyOptions, Executor};
+pub use signal::{StopSignal, with_signals};

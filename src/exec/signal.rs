@@ -1,0 +1,61 @@
+//! Stopping a run: a failure stops new work, Ctrl-C and SIGTERM also interrupt what runs.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::sync::Notify;
+
+/// Stops new work; `cancel` also interrupts what runs.
+#[derive(Default)]
+pub struct StopSignal {
+    stopped: AtomicBool,
+    cancelled: AtomicBool,
+    notify: Notify,
+}
+
+impl StopSignal {
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::SeqCst);
+        self.stopped.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    pub(super) fn stop(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
+    }
+
+    pub(super) fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::SeqCst)
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::SeqCst)
+    }
+
+    pub(super) async fn cancelled(&self) {
+        loop {
+            let notified = self.notify.notified();
+            if self.is_cancelled() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// Wraps an executor run so Ctrl-C and SIGTERM cancel it cleanly.
+pub async fn with_signals<F: std::future::Future>(stop: &StopSignal, work: F) -> F::Output {
+    let signals = async {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+        }
+        stop.cancel();
+        std::future::pending::<()>().await;
+    };
+    tokio::select! {
+        out = work => out,
+        () = signals => unreachable!("the signal arm never completes"),
+    }
+}

@@ -1,0 +1,174 @@
+//! The fetch and upload actions: `-j` transfer slots, verified downloads committed engine
+//! first and sidecar last, create-only uploads.
+
+use std::sync::atomic::Ordering;
+
+use super::error::ExecError;
+use super::events::{ActionKind, DoneElsewhere, Outcome};
+use super::run::Run;
+use crate::identity::{Provenance, SIDECAR_SCHEMA_VERSION, Sidecar};
+use crate::plan::DesiredEngine;
+use crate::store::remote::{Remote, UploadOutcome, retrying};
+use crate::sys::{hostname, now_secs};
+
+impl Run<'_> {
+    fn remote(&self) -> Result<&Remote, ExecError> {
+        self.exec.remote.ok_or(ExecError::NoRemote)
+    }
+
+    async fn transfer_slot(&self) -> tokio::sync::SemaphorePermit<'_> {
+        self.transfers
+            .acquire()
+            .await
+            .expect("the transfer semaphore is never closed")
+    }
+
+    /// `after_lease_wait`: this process waited for the builder that held the engine's lease, so
+    /// an engine found in the cache was built by another process here, not fetched.
+    pub(super) async fn fetch(
+        &self,
+        engine: &DesiredEngine,
+        legacy: bool,
+        after_lease_wait: bool,
+    ) -> Result<Outcome, ExecError> {
+        let remote = self.remote()?;
+        let _permit = self.transfer_slot().await;
+        let _lock = self.lock(&engine.key).await?;
+        if let Some(stopped) = self.stopped() {
+            return Ok(stopped);
+        }
+        if self.already_current(engine) {
+            return Ok(Outcome::AlreadyDone(if after_lease_wait {
+                DoneElsewhere::BuiltByAnotherProcess
+            } else {
+                DoneElsewhere::FetchedByAnotherProcess
+            }));
+        }
+        let key = &engine.key;
+        let expected = match legacy {
+            true => None,
+            false => Some(self.expected_sidecar(engine, remote).await?),
+        };
+        self.started(
+            ActionKind::Fetch,
+            &key.file,
+            expected.as_ref().map(|s| s.engine_size),
+        );
+        let on_bytes = |done: u64| self.progress(&key.file, done);
+        // Each attempt starts a fresh temp file: a body cut off half-way is never resumed blindly.
+        let (temp, file, sha256, size) = retrying(|| async {
+            let temp = self.exec.cache.temp_engine(key)?;
+            let reopened = temp.reopen().map_err(|source| ExecError::Io {
+                path: temp.path().to_path_buf(),
+                source,
+            })?;
+            let mut file = tokio::fs::File::from_std(reopened);
+            let (sha256, size) = remote.fetch_engine(key, &mut file, &on_bytes).await?;
+            Ok::<_, ExecError>((temp, file, sha256, size))
+        })
+        .await?;
+        let sidecar = match expected {
+            Some(sidecar) if sidecar.engine_sha256 != sha256 || sidecar.engine_size != size => {
+                return Err(ExecError::Integrity {
+                    key: key.clone(),
+                    got_sha256: sha256,
+                    got_size: size,
+                    want_sha256: sidecar.engine_sha256,
+                    want_size: sidecar.engine_size,
+                });
+            }
+            Some(sidecar) => sidecar,
+            None => legacy_sidecar(engine, sha256, size),
+        };
+        file.sync_all().await.map_err(|source| ExecError::Io {
+            path: temp.path().to_path_buf(),
+            source,
+        })?;
+        drop(file);
+        let cache = self.exec.cache.clone();
+        let key_owned = key.clone();
+        tokio::task::spawn_blocking(move || cache.commit(&key_owned, temp, &sidecar)).await??;
+        self.bytes_fetched.fetch_add(size, Ordering::Relaxed);
+        Ok(Outcome::Done { bytes: size })
+    }
+
+    /// The remote sidecar the download is checked against: still there, valid, and still the
+    /// engine the plan chose.
+    async fn expected_sidecar(
+        &self,
+        engine: &DesiredEngine,
+        remote: &Remote,
+    ) -> Result<Sidecar, ExecError> {
+        let key = &engine.key;
+        let bytes = remote
+            .read_sidecar(key)
+            .await?
+            .ok_or_else(|| ExecError::RemoteSidecarGone { key: key.clone() })?;
+        let sidecar = Sidecar::parse_for(&bytes, key)
+            .and_then(|s| s.check_consistent().map(|()| s))
+            .map_err(|source| ExecError::RemoteSidecar {
+                key: key.clone(),
+                source,
+            })?;
+        if sidecar.fingerprint.as_ref() != Some(&engine.fingerprint) {
+            return Err(ExecError::RemoteChanged { key: key.clone() });
+        }
+        Ok(sidecar)
+    }
+
+    pub(super) async fn upload(
+        &self,
+        engine: &DesiredEngine,
+        under_lease: bool,
+    ) -> Result<Outcome, ExecError> {
+        let remote = self.remote()?;
+        let _permit = self.transfer_slot().await;
+        if let Some(stopped) = self.stopped() {
+            return Ok(stopped);
+        }
+        let key = &engine.key;
+        let sidecar = match self.exec.cache.read_sidecar(key) {
+            Some(Ok(s)) => s,
+            Some(Err(source)) => {
+                return Err(ExecError::LocalSidecar {
+                    key: key.clone(),
+                    source,
+                });
+            }
+            None => return Err(ExecError::NotCached { key: key.clone() }),
+        };
+        self.started(ActionKind::Upload, &key.file, Some(sidecar.engine_size));
+        let on_bytes = |done: u64| self.progress(&key.file, done);
+        let path = self.exec.cache.engine_path(key);
+        // Uploads are create-only and resume from what landed, so trying again is always safe.
+        match retrying(|| remote.upload(key, &path, &sidecar, under_lease, &on_bytes)).await? {
+            UploadOutcome::Uploaded { bytes } => {
+                self.bytes_uploaded.fetch_add(bytes, Ordering::Relaxed);
+                Ok(Outcome::Done { bytes })
+            }
+            UploadOutcome::AlreadyPresent => Ok(Outcome::AlreadyDone(
+                DoneElsewhere::UploadedByAnotherBuilder,
+            )),
+        }
+    }
+}
+
+/// The sidecar recorded for an engine adopted from a bucket that kept none.
+fn legacy_sidecar(engine: &DesiredEngine, engine_sha256: String, engine_size: u64) -> Sidecar {
+    Sidecar {
+        schema_version: SIDECAR_SCHEMA_VERSION,
+        family: engine.key.family.clone(),
+        id: engine.id.clone(),
+        fingerprint: None,
+        engine_sha256,
+        engine_size,
+        build: None,
+        provenance: Provenance {
+            trtctl_version: env!("CARGO_PKG_VERSION").to_string(),
+            host: hostname(),
+            created_at: now_secs(),
+            legacy: true,
+            ..Provenance::default()
+        },
+    }
+}

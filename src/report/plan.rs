@@ -1,0 +1,150 @@
+//! The plan as text, like terraform's: one line per engine, grouped by model.
+
+use std::fmt::Write;
+
+use super::style::{Paint, Style};
+use crate::gpu;
+use crate::plan::{BuildLease, Decision, Plan};
+
+/// The symbol, verb, color and explanation of one decision.
+fn describe(decision: &Decision) -> (&'static str, &'static str, Paint, String) {
+    let stale = |s: &Option<crate::plan::Staleness>| {
+        s.as_ref()
+            .map(|why| format!(" ({why})"))
+            .unwrap_or_default()
+    };
+    match decision {
+        Decision::UpToDate { note } => (
+            "=",
+            "up to date",
+            Paint::Dim,
+            note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default(),
+        ),
+        Decision::Fetch { stale: s, legacy } => (
+            "↓",
+            "fetch",
+            Paint::Cyan,
+            format!(
+                "{}{}",
+                stale(s),
+                if *legacy { " (legacy, unverified)" } else { "" }
+            ),
+        ),
+        Decision::Build {
+            stale: s,
+            upload,
+            note,
+            lease,
+        } => {
+            let then = if *upload { ", then upload" } else { "" };
+            let note = note
+                .iter()
+                .cloned()
+                .chain(lease.as_ref().map(|l| describe_lease(l, *upload)))
+                .map(|n| format!("; {n}"))
+                .collect::<String>();
+            match s {
+                Some(_) => (
+                    "~",
+                    "rebuild",
+                    Paint::Yellow,
+                    format!("{}{then}{note}", stale(s)),
+                ),
+                None => ("+", "build", Paint::Green, format!("{then}{note}")),
+            }
+        }
+        Decision::Upload => ("↑", "upload", Paint::Cyan, String::new()),
+        Decision::CannotBuild { arch, stale: s } => (
+            "!",
+            "cannot build here",
+            Paint::Red,
+            format!(
+                "{} (needs a GPU of {}; not in the remote)",
+                stale(s),
+                gpu::describe_arch(*arch)
+            ),
+        ),
+    }
+}
+
+fn describe_lease(lease: &BuildLease, waits: bool) -> String {
+    let holder = format!("{} (pid {})", lease.host, lease.pid);
+    let state = if lease.expired {
+        format!("the lease of {holder} expired at {}", utc(lease.expires_at))
+    } else {
+        format!("being built by {holder} since {}", utc(lease.started_at))
+    };
+    match (waits, lease.expired) {
+        (false, _) => state,
+        (true, true) => format!("{state}: apply takes it over"),
+        (true, false) => format!("{state}: apply waits for it, then fetches"),
+    }
+}
+
+/// `2026-11-24 12:03:04 UTC`.
+pub(super) fn utc(unix_secs: u64) -> String {
+    chrono::DateTime::from_timestamp(unix_secs as i64, 0).map_or_else(
+        || format!("unix time {unix_secs}"),
+        |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+    )
+}
+
+/// The plan as terraform shows one: grouped by model, one line per engine, a summary last.
+pub fn render_plan(plan: &Plan, style: Style) -> String {
+    let mut out = String::new();
+    let archs = if plan.gpu_archs.is_empty() {
+        "none".to_string()
+    } else {
+        plan.gpu_archs
+            .iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let remote = match &plan.remote {
+        Some(r) => format!("{}{}", r.url, if r.writable { "" } else { " (read-only)" }),
+        None => "none".to_string(),
+    };
+    let _ = writeln!(
+        out,
+        "TensorRT {} · local GPUs: {archs} · remote: {remote}",
+        plan.trt_version
+    );
+    let mut current_model: Option<&str> = None;
+    for step in &plan.steps {
+        let id = &step.engine.id;
+        if current_model != Some(id.model_name.as_str()) {
+            current_model = Some(&id.model_name);
+            let _ = writeln!(
+                out,
+                "\n{} {}",
+                style.paint(Paint::Bold, &id.model_name),
+                style.paint(
+                    Paint::Dim,
+                    &format!(
+                        "({}/, version {})",
+                        step.engine.key.family, id.model_version
+                    )
+                )
+            );
+        }
+        let (symbol, verb, paint, detail) = describe(&step.decision);
+        let _ = writeln!(
+            out,
+            "  {} {:<18} {}{}",
+            style.paint(paint, symbol),
+            style.paint(paint, verb),
+            step.engine.key.file,
+            detail
+        );
+    }
+    if plan.steps.is_empty() {
+        let _ = writeln!(out, "\nNo engines selected.");
+    }
+    let _ = writeln!(
+        out,
+        "\n{}",
+        style.paint(Paint::Bold, &plan.summary().to_string())
+    );
+    out
+}

@@ -1,0 +1,81 @@
+//! The closing summary of an apply and the one-line text of each outcome, shared by the
+//! plain and terminal reporters.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use super::format::{human_bytes, human_duration};
+use super::style::{Paint, Style};
+use crate::exec::{ApplyReport, Outcome};
+
+pub(super) fn outcome_text(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Done { .. } => "ok".to_string(),
+        Outcome::AlreadyDone(why) => format!("ok ({why})"),
+        Outcome::Failed(_) => "FAILED".to_string(),
+        Outcome::Skipped(why) => format!("skipped ({why})"),
+    }
+}
+
+pub(super) fn waiting_text(file: &str, host: &str, pid: u32) -> String {
+    format!("wait  {file} ... being built by {host} (pid {pid}); fetching it when it lands")
+}
+
+/// The closing summary, the same for every output mode but JSON.
+pub fn render_summary(report: &ApplyReport, style: Style) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}",
+        style.paint(
+            Paint::Bold,
+            &format!(
+                "Apply: {} built, {} fetched from remote, {} from local_cache, {} uploaded{}; {} failed, {} skipped, {} cannot be built here.",
+                report.built,
+                report.fetched,
+                report.local_cache,
+                report.uploaded,
+                // Beside, not inside, the uploads this process made: the two counts add up.
+                if report.already_uploaded > 0 {
+                    format!(", {} already in the remote (another builder uploaded it first)", report.already_uploaded)
+                } else {
+                    String::new()
+                },
+                report.failures.len(),
+                report.skipped,
+                report.cannot_build.len()
+            )
+        )
+    );
+    let _ = writeln!(
+        out,
+        "Moved {} down, {} up in {}.",
+        human_bytes(report.bytes_fetched),
+        human_bytes(report.bytes_uploaded),
+        human_duration(Duration::from_millis(report.wall_ms))
+    );
+    for failure in &report.failures {
+        let _ = writeln!(
+            out,
+            "{} {} {}: {}",
+            style.paint(Paint::Red, "failed:"),
+            failure.action.as_str(),
+            failure.file,
+            failure.reason
+        );
+    }
+    for file in &report.cannot_build {
+        let _ = writeln!(
+            out,
+            "{} {file}: needs a builder of its arch",
+            style.paint(Paint::Red, "missing:")
+        );
+    }
+    if report.interrupted {
+        let _ = writeln!(
+            out,
+            "Interrupted: nothing half-written was committed; run apply again to finish."
+        );
+    }
+    out
+}
