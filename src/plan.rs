@@ -3,18 +3,22 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use petgraph::graph::{DiGraph, NodeIndex};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::identity::{
-    self, BuildInputs, EngineId, EngineKey, Fingerprint, GpuArch, NameError, Precision, Sidecar,
-    TrtVersion,
+    self, BuildInputs, EngineId, EngineKey, Fingerprint, GpuArch, Sidecar, TrtVersion,
 };
 use crate::manifest::Manifest;
 use crate::store::LocalEngine;
+
+mod graph;
+mod selector;
+
+pub use graph::Node;
+pub use selector::{Force, Selector, SelectorError, UnmatchedSelector, check_selectors};
 
 /// Bumped when the saved-plan JSON changes incompatibly.
 pub const PLAN_FORMAT_VERSION: u32 = 1;
@@ -184,160 +188,6 @@ pub struct EngineStep {
     pub decision: Decision,
 }
 
-/// Picks engines: `model`, `model:precision`, `model:precision:arch`, each part may be `*`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Selector {
-    model: Option<String>,
-    precision: Option<Precision>,
-    arch: Option<GpuArch>,
-    text: String,
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "bad selector `{text}`: {why}; use `model`, `model:precision` or `model:precision:sm_NN` (`*` matches any)"
-)]
-pub struct SelectorError {
-    text: String,
-    why: String,
-}
-
-impl std::str::FromStr for Selector {
-    type Err = SelectorError;
-    fn from_str(text: &str) -> Result<Self, SelectorError> {
-        let fail = |why: String| SelectorError {
-            text: text.to_string(),
-            why,
-        };
-        let parts: Vec<&str> = text.split(':').collect();
-        if parts.len() > 3 || parts.iter().any(|p| p.is_empty()) {
-            return Err(fail("expected at most three non-empty parts".into()));
-        }
-        let part = |i: usize| parts.get(i).copied().filter(|p| *p != "*");
-        let precision = part(1)
-            .map(str::parse)
-            .transpose()
-            .map_err(|e: NameError| fail(e.to_string()))?;
-        let arch = part(2)
-            .map(str::parse)
-            .transpose()
-            .map_err(|e: NameError| fail(e.to_string()))?;
-        Ok(Selector {
-            model: part(0).map(str::to_string),
-            precision,
-            arch,
-            text: text.to_string(),
-        })
-    }
-}
-
-impl fmt::Display for Selector {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
-    }
-}
-
-impl Selector {
-    pub fn matches(&self, id: &EngineId) -> bool {
-        self.model.as_ref().is_none_or(|m| *m == id.model_name)
-            && self.precision.is_none_or(|p| p == id.precision)
-            && self.arch.is_none_or(|a| a == id.gpu_arch)
-    }
-}
-
-/// A selector that picks no engine of the manifest: a typo there would otherwise plan (or
-/// rebuild) nothing and succeed.
-#[derive(Debug, thiserror::Error)]
-#[error("`{selector}` matches no engine of {}{hint}", manifest.display())]
-pub struct UnmatchedSelector {
-    selector: String,
-    manifest: PathBuf,
-    hint: String,
-}
-
-/// Every selector must pick at least one wanted engine.
-pub fn check_selectors<'a>(
-    manifest: &Path,
-    desired: &[DesiredEngine],
-    selectors: impl IntoIterator<Item = &'a Selector>,
-) -> Result<(), UnmatchedSelector> {
-    let Some(unmatched) = selectors
-        .into_iter()
-        .find(|s| !desired.iter().any(|d| s.matches(&d.id)))
-    else {
-        return Ok(());
-    };
-    let models: BTreeSet<&str> = desired.iter().map(|d| d.id.model_name.as_str()).collect();
-    let hint = match unmatched
-        .model
-        .as_deref()
-        .filter(|m| !models.contains(m))
-        .map(|m| identity::nearest(m, models.iter().copied()))
-    {
-        Some(Some(near)) => format!("; did you mean `{near}`?"),
-        Some(None) => format!(
-            "; its models are {}",
-            models
-                .iter()
-                .map(|m| format!("`{m}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        // The model exists: the precision or arch is not among the manifest's.
-        None => "; check its precision and arch against the manifest's".to_string(),
-    };
-    Err(UnmatchedSelector {
-        selector: unmatched.text.clone(),
-        manifest: manifest.to_path_buf(),
-        hint,
-    })
-}
-
-/// Force rebuilds: of everything, or of what the selectors pick.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum Force {
-    #[default]
-    Nothing,
-    All,
-    Selected(Vec<Selector>),
-}
-
-impl Force {
-    /// The selectors as typed, `*` standing for all.
-    pub fn selectors(&self) -> Vec<String> {
-        match self {
-            Force::Nothing => Vec::new(),
-            Force::All => vec!["*".to_string()],
-            Force::Selected(selectors) => selectors.iter().map(Selector::to_string).collect(),
-        }
-    }
-
-    /// The selectors that pick engines (none for `Nothing` and `All`).
-    pub fn selected(&self) -> &[Selector] {
-        match self {
-            Force::Selected(selectors) => selectors,
-            Force::Nothing | Force::All => &[],
-        }
-    }
-
-    /// From `--force-rebuild` values: none, `*` (all), or selectors.
-    pub fn from_selectors(selectors: &[Selector]) -> Force {
-        match selectors {
-            [] => Force::Nothing,
-            all if all.iter().any(|s| s.text == "*") => Force::All,
-            some => Force::Selected(some.to_vec()),
-        }
-    }
-
-    fn applies(&self, id: &EngineId) -> bool {
-        match self {
-            Force::Nothing => false,
-            Force::All => true,
-            Force::Selected(selectors) => selectors.iter().any(|s| s.matches(id)),
-        }
-    }
-}
-
 /// Everything the planner decides from.
 pub struct PlanInputs<'a> {
     pub manifest: &'a Manifest,
@@ -444,85 +294,6 @@ impl Plan {
 
     pub fn has_changes(&self) -> bool {
         self.steps.iter().any(|s| s.decision.is_change())
-    }
-
-    /// The DAG of actions: one hash node per ONNX file feeds each of its builds; an upload
-    /// waits for the build that makes its engine.
-    pub fn graph(&self) -> DiGraph<Node, ()> {
-        let mut graph = DiGraph::new();
-        let mut hashes: BTreeMap<&PathBuf, NodeIndex> = BTreeMap::new();
-        for step in &self.steps {
-            let key = &step.engine.key;
-            match &step.decision {
-                Decision::Fetch { .. } => {
-                    graph.add_node(Node::Fetch(key.clone()));
-                }
-                Decision::Upload => {
-                    graph.add_node(Node::Upload(key.clone()));
-                }
-                Decision::Build { upload, .. } => {
-                    let hash = *hashes.entry(&step.engine.onnx).or_insert_with(|| {
-                        graph.add_node(Node::HashOnnx(step.engine.onnx.clone()))
-                    });
-                    let build = graph.add_node(Node::Build(key.clone()));
-                    graph.add_edge(hash, build, ());
-                    if *upload {
-                        let up = graph.add_node(Node::Upload(key.clone()));
-                        graph.add_edge(build, up, ());
-                    }
-                }
-                Decision::UpToDate { .. } | Decision::CannotBuild { .. } => {}
-            }
-        }
-        graph
-    }
-
-    /// Graphviz DOT of [`Plan::graph`].
-    pub fn to_dot(&self) -> String {
-        let graph = self.graph();
-        let mut dot = String::from("digraph plan {\n  rankdir=LR;\n");
-        for index in graph.node_indices() {
-            dot.push_str(&format!(
-                "  n{} [label=\"{}\"];\n",
-                index.index(),
-                graph[index]
-            ));
-        }
-        for edge in graph.raw_edges() {
-            dot.push_str(&format!(
-                "  n{} -> n{};\n",
-                edge.source().index(),
-                edge.target().index()
-            ));
-        }
-        dot.push_str("}\n");
-        dot
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "node", content = "target")]
-pub enum Node {
-    HashOnnx(PathBuf),
-    Fetch(EngineKey),
-    Build(EngineKey),
-    Upload(EngineKey),
-}
-
-impl fmt::Display for Node {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Node::HashOnnx(path) => {
-                let name = path
-                    .file_name()
-                    .map(|n| n.to_string_lossy())
-                    .unwrap_or_default();
-                write!(f, "hash {name}")
-            }
-            Node::Fetch(key) => write!(f, "fetch {}", key.file),
-            Node::Build(key) => write!(f, "build {}", key.file),
-            Node::Upload(key) => write!(f, "upload {}", key.file),
-        }
     }
 }
 

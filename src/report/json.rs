@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::sync::Mutex;
 
-use crate::exec::{Event, Reporter};
+use crate::exec::events::{Event, Reporter};
 
 /// One JSON object per line, for scripts.
 pub struct JsonReporter {

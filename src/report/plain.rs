@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use super::format::human_duration;
 use super::style::Style;
 use super::summary::{outcome_text, render_summary, waiting_text};
-use crate::exec::{Event, Outcome, Reporter};
+use crate::exec::events::{Event, Outcome, Reporter};
 
 /// make-style lines for logs and CI: `[3/12] build FILE ... ok (2m14s)`.
 pub struct PlainReporter {

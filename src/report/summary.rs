@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::format::{human_bytes, human_duration};
 use super::style::{Paint, Style};
-use crate::exec::{ApplyReport, Outcome};
+use crate::exec::events::{ApplyReport, Outcome};
 
 pub(super) fn outcome_text(outcome: &Outcome) -> String {
     match outcome {

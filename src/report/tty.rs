@@ -7,7 +7,7 @@ use super::format::human_duration;
 use super::plain::{first_line, indent};
 use super::style::Style;
 use super::summary::{outcome_text, render_summary, waiting_text};
-use crate::exec::{Event, Outcome, Reporter};
+use crate::exec::events::{Event, Outcome, Reporter};
 
 /// Progress bars on a terminal.
 pub struct TtyReporter {
