@@ -44,9 +44,8 @@ impl GpuInventory {
         // cudarc panics on a driver function it cannot find (a stub or partial libcuda): a
         // broken driver is reported like a missing one, not a crash of the planner.
         let detected = std::panic::catch_unwind(cuda_gpus).unwrap_or_else(|payload| {
-            Err(format!(
-                "the CUDA driver (libcuda) is unusable: {}",
-                panic_message(payload.as_ref())
+            Err(CudaError::Unusable(
+                panic_message(payload.as_ref()).to_string(),
             ))
         });
         match detected {
@@ -60,7 +59,9 @@ impl GpuInventory {
                 gpus: Vec::new(),
                 cuda_driver_version: None,
                 driver_version: nvidia_driver_version(),
-                source: GpuSource::Unavailable { reason },
+                source: GpuSource::Unavailable {
+                    reason: reason.to_string(),
+                },
             },
         }
     }
@@ -97,29 +98,50 @@ impl GpuInventory {
     }
 }
 
-fn cuda_gpus() -> Result<(Vec<GpuInfo>, String), String> {
+/// Why CUDA shows no GPU; shown as the inventory's reason.
+#[derive(Debug, thiserror::Error)]
+enum CudaError {
+    #[error("no CUDA driver (libcuda) on this machine")]
+    NoDriver,
+    #[error("the CUDA driver (libcuda) is unusable: {0}")]
+    Unusable(String),
+    #[error("CUDA driver failed to initialize: {0}")]
+    Init(String),
+    #[error("CUDA driver version: {0}")]
+    Version(String),
+    #[error("CUDA device count: {0}")]
+    Count(String),
+    #[error("the CUDA driver sees no GPU (check CUDA_VISIBLE_DEVICES)")]
+    NoDevice,
+    #[error("CUDA device {ordinal}: {detail}")]
+    Device { ordinal: i32, detail: String },
+}
+
+fn cuda_gpus() -> Result<(Vec<GpuInfo>, String), CudaError> {
     use cudarc::driver::{result, sys};
     // Every cudarc driver call panics when libcuda cannot be loaded: ask first.
     // SAFETY: only tries to dlopen the library.
     if !unsafe { sys::is_culib_present() } {
-        return Err("no CUDA driver (libcuda) on this machine".into());
+        return Err(CudaError::NoDriver);
     }
-    result::init().map_err(|e| format!("CUDA driver failed to initialize: {}", driver_error(e)))?;
+    result::init().map_err(|e| CudaError::Init(driver_error(e)))?;
     let mut version = 0;
     // SAFETY: writes one int.
     unsafe { sys::cuDriverGetVersion(&mut version) }
         .result()
-        .map_err(|e| format!("CUDA driver version: {}", driver_error(e)))?;
-    let count = result::device::get_count()
-        .map_err(|e| format!("CUDA device count: {}", driver_error(e)))?;
+        .map_err(|e| CudaError::Version(driver_error(e)))?;
+    let count = result::device::get_count().map_err(|e| CudaError::Count(driver_error(e)))?;
     if count <= 0 {
-        return Err("the CUDA driver sees no GPU (check CUDA_VISIBLE_DEVICES)".into());
+        return Err(CudaError::NoDevice);
     }
     let gpus = (0..count)
         .map(|ordinal| {
-            cuda_gpu(ordinal).map_err(|e| format!("CUDA device {ordinal}: {}", driver_error(e)))
+            cuda_gpu(ordinal).map_err(|e| CudaError::Device {
+                ordinal,
+                detail: driver_error(e),
+            })
         })
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect::<Result<Vec<_>, CudaError>>()?;
     Ok((gpus, format!("{}.{}", version / 1000, version % 1000 / 10)))
 }
 

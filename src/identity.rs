@@ -584,7 +584,7 @@ pub struct Provenance {
     pub legacy: bool,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SidecarError {
     #[error("sidecar is not valid JSON for schema {SIDECAR_SCHEMA_VERSION}: {0}")]
     Malformed(String),

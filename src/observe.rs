@@ -126,7 +126,7 @@ pub fn observe_local(cache: &Cache, desired: &[DesiredEngine]) -> HashMap<Engine
             let key = &wanted.key;
             let engine = regular_file(&cache.engine_path(key))?;
             // An engine without a sidecar is an interrupted write: it does not exist.
-            let sidecar = cache.read_sidecar(key)?.map_err(|e| e.to_string());
+            let sidecar = cache.read_sidecar(key)?;
             Some((
                 key.clone(),
                 LocalEngine {

@@ -331,7 +331,7 @@ fn local_copy(local: Option<&LocalEngine>, wanted: &DesiredEngine) -> Copy {
         None => Copy::Absent,
         Some(LocalEngine {
             sidecar: Err(why), ..
-        }) => Copy::Stale(Staleness::BadSidecar(why.clone())),
+        }) => Copy::Stale(Staleness::BadSidecar(why.to_string())),
         Some(LocalEngine {
             sidecar: Ok(s),
             size,
@@ -441,8 +441,8 @@ fn observed_digest(inputs: &PlanInputs) -> String {
     let mut hasher = sha2::Sha256::new();
     for wanted in &inputs.desired {
         let local = inputs.local.get(&wanted.key).map(|l| match &l.sidecar {
-            Ok(s) => (l.size, s.engine_sha256.as_str()),
-            Err(e) => (l.size, e.as_str()),
+            Ok(s) => (l.size, s.engine_sha256.clone()),
+            Err(e) => (l.size, e.to_string()),
         });
         let remote = inputs
             .remote
@@ -778,7 +778,7 @@ mod tests {
             w.engine("sm_86").key,
             LocalEngine {
                 size: 3,
-                sidecar: Err("truncated".into()),
+                sidecar: Err(crate::identity::SidecarError::Inconsistent),
             },
         );
         assert!(matches!(

@@ -442,15 +442,28 @@ impl Cache {
     }
 }
 
+/// An age or size on the command line that does not parse.
+#[derive(Debug, thiserror::Error)]
+pub enum QuantityError {
+    #[error("`{0}` is not an age like `30d`")]
+    NotAnAge(String),
+    #[error("`{0}`: use a unit of s, m, h, d or w (e.g. `30d`)")]
+    AgeUnit(String),
+    #[error("`{0}` is not a size like `50GiB`")]
+    NotASize(String),
+    #[error("`{0}`: use B, KiB, MiB, GiB, TiB (or KB, MB, GB, TB)")]
+    SizeUnit(String),
+}
+
 /// Parses `30d`, `12h`, `45m`, `90s`, `2w`.
-pub fn parse_age(text: &str) -> Result<Duration, String> {
+pub fn parse_age(text: &str) -> Result<Duration, QuantityError> {
     let split = text
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let number: u64 = number
         .parse()
-        .map_err(|_| format!("`{text}` is not an age like `30d`"))?;
+        .map_err(|_| QuantityError::NotAnAge(text.to_string()))?;
     let seconds = match unit {
         "s" => 1,
         "m" => 60,
@@ -458,23 +471,21 @@ pub fn parse_age(text: &str) -> Result<Duration, String> {
         "d" => 86_400,
         "w" => 7 * 86_400,
         _ => {
-            return Err(format!(
-                "`{text}`: use a unit of s, m, h, d or w (e.g. `30d`)"
-            ));
+            return Err(QuantityError::AgeUnit(text.to_string()));
         }
     };
     Ok(Duration::from_secs(number * seconds))
 }
 
 /// Parses `50GiB`, `500MiB`, `2TB`, `1024` (bytes).
-pub fn parse_size(text: &str) -> Result<u64, String> {
+pub fn parse_size(text: &str) -> Result<u64, QuantityError> {
     let split = text
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let number: f64 = number
         .parse()
-        .map_err(|_| format!("`{text}` is not a size like `50GiB`"))?;
+        .map_err(|_| QuantityError::NotASize(text.to_string()))?;
     let factor: u64 = match unit.trim() {
         "" | "B" => 1,
         "KiB" | "K" => 1 << 10,
@@ -486,9 +497,7 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         "GB" => 1_000_000_000,
         "TB" => 1_000_000_000_000,
         _ => {
-            return Err(format!(
-                "`{text}`: use B, KiB, MiB, GiB, TiB (or KB, MB, GB, TB)"
-            ));
+            return Err(QuantityError::SizeUnit(text.to_string()));
         }
     };
     Ok((number * factor as f64) as u64)

@@ -68,7 +68,7 @@ pub struct CacheListing {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalEngine {
     pub size: u64,
-    pub sidecar: Result<Sidecar, String>,
+    pub sidecar: Result<Sidecar, SidecarError>,
 }
 
 /// sha256 and size of a stream, read in large chunks.

@@ -2,6 +2,7 @@
 //! user would, through the real binary or the library's public API.
 
 mod apply_cli;
+mod architecture;
 mod cache_cli;
 mod common;
 mod plan_cli;
