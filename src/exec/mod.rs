@@ -17,3 +17,6 @@ pub use events::{
 };
 pub use run::{ApplyOptions, Executor};
 pub use signal::{StopSignal, with_signals};
+
+#[cfg(test)]
+mod tests;

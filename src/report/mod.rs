@@ -16,3 +16,6 @@ pub use plan::render_plan;
 pub use style::{ColorChoice, Style, use_color};
 pub use summary::render_summary;
 pub use tty::TtyReporter;
+
+#[cfg(test)]
+mod tests;
