@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::{Cache, StoreError, hash_file, remove_if_present};
+use super::{Cache, StoreError, hash_file_unused, remove_if_present};
 use crate::identity::{EngineId, EngineKey};
 
 /// The sidecar of a cached engine, as found.
@@ -126,7 +126,7 @@ impl Cache {
                         });
                     }
                 };
-                let problem = match hash_file(&self.engine_path(&entry.key)) {
+                let problem = match hash_file_unused(&self.engine_path(&entry.key)) {
                     Err(e) => e.to_string(),
                     Ok((sha, size))
                         if sha != sidecar.engine_sha256 || size != sidecar.engine_size =>

@@ -42,16 +42,19 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
 }
 
 /// `TENSORRT_CACHE_DIR` wins over the manifest's `[cache] dir`, which wins over the default.
+/// The result is absolute (a relative one against the working directory), so everything
+/// derived from it, such as the stand-in remote beside it, is too.
 pub fn resolve_cache_dir(
     env_value: Option<PathBuf>,
     manifest_value: Option<&Path>,
     home: Option<PathBuf>,
 ) -> Result<PathBuf, StoreError> {
-    env_value
+    let dir = env_value
         .filter(|p| !p.as_os_str().is_empty())
         .or_else(|| manifest_value.map(Path::to_path_buf))
         .or_else(|| home.map(|h| h.join(DEFAULT_CACHE_DIR)))
-        .ok_or(StoreError::NoCacheDir)
+        .ok_or(StoreError::NoCacheDir)?;
+    std::path::absolute(&dir).map_err(io_err(&dir))
 }
 
 /// What the cache holds, from a directory listing (sidecars are read separately, on demand).
@@ -91,6 +94,31 @@ pub fn hash_reader(mut reader: impl Read) -> io::Result<(String, u64)> {
 
 pub fn hash_file(path: &Path) -> Result<(String, u64), StoreError> {
     File::open(path).and_then(hash_reader).map_err(io_err(path))
+}
+
+/// Hashes a cached engine without counting it as a use: `cache clean` evicts by last access,
+/// and a check that reads every engine must not make them all look used today.
+pub fn hash_file_unused(path: &Path) -> Result<(String, u64), StoreError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let no_atime = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOATIME)
+        .open(path);
+    match no_atime {
+        Ok(file) => hash_reader(file).map_err(io_err(path)),
+        // O_NOATIME is refused on files of other owners: read, then put the access time back.
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+            let accessed = fs::metadata(path)
+                .and_then(|m| m.accessed())
+                .map_err(io_err(path))?;
+            let file = File::open(path).map_err(io_err(path))?;
+            let digest = hash_reader(&file).map_err(io_err(path))?;
+            file.set_times(fs::FileTimes::new().set_accessed(accessed))
+                .map_err(io_err(path))?;
+            Ok(digest)
+        }
+        Err(e) => Err(io_err(path)(e)),
+    }
 }
 
 /// Makes a rename durable: the directory entry is on disk once this returns.

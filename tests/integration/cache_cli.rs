@@ -194,6 +194,27 @@ fn older_than_removes_engines_unused_for_that_long() {
 }
 
 #[test]
+fn verify_leaves_the_lru_order_alone() {
+    let project = built();
+    used(&project, ARC32, 40);
+    project
+        .trtctl()
+        .args(["cache", "verify"])
+        .assert()
+        .success();
+    let listed = project
+        .trtctl()
+        .args(["cache", "clean", "--older-than", "20d", "--dry-run"])
+        .output()
+        .unwrap();
+    assert!(
+        stdout_of(&listed).contains("arcface_r100_v1.0_fp32_sm_86"),
+        "verify read the engine and made it look used today: {}",
+        stdout_of(&listed)
+    );
+}
+
+#[test]
 fn verify_finds_a_flipped_byte_and_fix_removes_it() {
     let project = built();
     let path = project.cache().join(SCR16);

@@ -346,3 +346,44 @@ fn a_selector_that_matches_nothing_is_an_error_with_a_hint() {
     }
     assert!(project.builds().is_empty());
 }
+
+#[test]
+fn a_relative_cache_dir_with_an_s3_remote_and_nothing_configured_plans() {
+    let project = Project::new();
+    let work = project.path().join("w1");
+    std::fs::create_dir_all(work.join("models")).unwrap();
+    std::fs::copy(
+        crate::common::project::TINY_ONNX,
+        work.join("models/arcface_r100.onnx"),
+    )
+    .unwrap();
+    let manifest = "trt_version = \"10.3.0\"\n[cache]\ndir = \"cache\"\n[remote]\nurl = \"s3://bucket/engines\"\n[[model]]\nname = \"arcface_r100\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1\"\narchs = [\"sm_86\"]\n";
+    std::fs::write(work.join("engines.toml"), manifest).unwrap();
+    // The manifest's relative `[cache] dir`, and the environment's, both run from the parent.
+    for env_cache in [None, Some("relcache")] {
+        let mut cmd = project.trtctl();
+        cmd.env_remove("TENSORRT_CACHE_DIR");
+        if let Some(dir) = env_cache {
+            cmd.env("TENSORRT_CACHE_DIR", dir);
+        }
+        let output = cmd
+            .args(["plan", "-f", "w1/engines.toml", "--gpu-arch", "sm_86"])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{env_cache:?}: {}",
+            stderr_of(&output)
+        );
+        let out = stdout_of(&output);
+        // The stand-in sits beside the cache, which is absolute now: `w1/cache` or `relcache`.
+        let beside = match env_cache {
+            None => work.join("remote/bucket/engines"),
+            Some(_) => project.path().join("remote/bucket/engines"),
+        };
+        assert!(
+            out.contains(&format!("remote: file://{}", beside.display())),
+            "{env_cache:?}: {out}"
+        );
+    }
+}
