@@ -2,7 +2,6 @@
 //! ONNX digests (cached across runs), the local cache and the remote.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -11,24 +10,23 @@ use serde::{Deserialize, Serialize};
 use crate::identity::{EngineKey, Sidecar};
 use crate::plan::{BuildLease, DesiredEngine, RemoteEngine, RemoteSidecar, RemoteState};
 use crate::store::remote::{Remote, RemoteError, retrying};
-use crate::store::{self, Cache, LocalEngine, StoreError};
+use crate::store::{self, Cache, FileStamp, LocalEngine, StoreError};
 
 const HASH_CACHE_FILE: &str = ".onnx-hashes.json";
 
-/// What identifies one version of a file without reading it.
+/// A file's digest and the stamp it was read under.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct FileStamp {
-    size: u64,
-    mtime_ns: i128,
-    inode: u64,
+struct Memo {
+    stamp: FileStamp,
     sha256: String,
 }
 
-/// ONNX digests keyed by (path, size, mtime, inode): an unchanged file is never hashed twice.
+/// ONNX digests keyed by path and stamp (size, mtime, ctime, inode): an unchanged file is
+/// never hashed twice.
 #[derive(Debug, Default)]
 pub struct HashCache {
     path: Option<PathBuf>,
-    entries: BTreeMap<PathBuf, FileStamp>,
+    entries: BTreeMap<PathBuf, Memo>,
     dirty: bool,
 }
 
@@ -57,42 +55,29 @@ impl HashCache {
     /// sha256 of each file, in parallel, reading only files whose stamp changed.
     pub fn digest(&mut self, files: &[PathBuf]) -> Result<OnnxDigests, StoreError> {
         let unique: BTreeSet<&PathBuf> = files.iter().collect();
-        let results: Vec<(PathBuf, FileStamp, bool)> = unique
+        let results: Vec<(PathBuf, Memo, bool)> = unique
             .into_par_iter()
             .map(|path| {
-                let meta = std::fs::metadata(path).map_err(|source| StoreError::Io {
-                    path: path.clone(),
-                    source,
-                })?;
-                let mtime_ns =
-                    i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec());
+                let stamp = FileStamp::of(path)?;
                 if let Some(known) = self.entries.get(path)
-                    && known.size == meta.len()
-                    && known.mtime_ns == mtime_ns
-                    && known.inode == meta.ino()
+                    && known.stamp == stamp
                 {
                     return Ok((path.clone(), known.clone(), false));
                 }
                 let (sha256, _) = store::hash_file(path)?;
-                let stamp = FileStamp {
-                    size: meta.len(),
-                    mtime_ns,
-                    inode: meta.ino(),
-                    sha256,
-                };
-                Ok((path.clone(), stamp, true))
+                Ok((path.clone(), Memo { stamp, sha256 }, true))
             })
             .collect::<Result<_, StoreError>>()?;
         let mut digests = OnnxDigests {
             sha256: BTreeMap::new(),
             hashed: 0,
         };
-        for (path, stamp, fresh) in results {
-            digests.sha256.insert(path.clone(), stamp.sha256.clone());
+        for (path, memo, fresh) in results {
+            digests.sha256.insert(path.clone(), memo.sha256.clone());
             if fresh {
                 digests.hashed += 1;
                 self.dirty = true;
-                self.entries.insert(path, stamp);
+                self.entries.insert(path, memo);
             }
         }
         Ok(digests)
@@ -193,6 +178,7 @@ pub async fn observe_remote(
         Ok::<_, RemoteError>(record.map(|r| {
             let lease = BuildLease {
                 expired: r.is_stale(now),
+                holder_gone: r.holder_is_gone(),
                 host: r.host,
                 pid: r.pid,
                 started_at: r.started_at,
@@ -236,5 +222,25 @@ mod tests {
         let third = HashCache::load(dir.path()).digest(&files).unwrap();
         assert_eq!(third.hashed, 1);
         assert_ne!(third.sha256, first.sha256);
+    }
+
+    #[test]
+    fn a_rewrite_that_keeps_size_and_mtime_is_hashed_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let onnx = dir.path().join("a.onnx");
+        std::fs::write(&onnx, b"abc").unwrap();
+        let mtime = std::fs::metadata(&onnx).unwrap().modified().unwrap();
+        let files = vec![onnx.clone()];
+        let mut cache = HashCache::load(dir.path());
+        let first = cache.digest(&files).unwrap();
+        // Past the kernel's timestamp granularity, so the ctime of the rewrite differs.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let file = std::fs::OpenOptions::new().write(true).open(&onnx).unwrap();
+        std::io::Write::write_all(&mut &file, b"abd").unwrap();
+        file.set_times(std::fs::FileTimes::new().set_modified(mtime))
+            .unwrap();
+        let again = cache.digest(&files).unwrap();
+        assert_eq!(again.hashed, 1, "same size, mtime and inode, new ctime");
+        assert_ne!(again.sha256, first.sha256);
     }
 }

@@ -109,8 +109,11 @@ pub struct BuildLease {
     pub started_at: u64,
     /// Unix seconds.
     pub expires_at: u64,
-    /// Past its expiry when observed: apply takes it over.
+    /// Past its expiry when observed, or its holder is gone: apply takes it over.
     pub expired: bool,
+    /// Its holder was a process of this host that no longer runs.
+    #[serde(default)]
+    pub holder_gone: bool,
 }
 
 /// Why a local or remote copy cannot be used as is.
@@ -801,6 +804,7 @@ mod tests {
             started_at: 1_700_000_000,
             expires_at: 1_700_000_300,
             expired: false,
+            holder_gone: false,
         };
         w.remote.as_mut().unwrap().leases.insert(key, lease.clone());
         assert_eq!(

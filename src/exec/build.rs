@@ -1,7 +1,6 @@
 //! The build action: one GPU, the engine's lock, trtexec, then commit (engine first, sidecar
 //! last) — unless the ONNX changed under the build.
 
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::error::ExecError;
@@ -11,7 +10,7 @@ use super::run::Run;
 use crate::builder::BuildJob;
 use crate::identity::{Provenance, SIDECAR_SCHEMA_VERSION, Sidecar};
 use crate::plan::DesiredEngine;
-use crate::store::{self, Cache};
+use crate::store::{self, Cache, FileStamp};
 use crate::sys::{hostname, now_secs};
 
 impl Run<'_> {
@@ -76,38 +75,15 @@ impl Run<'_> {
     }
 }
 
-/// What identifies a file's contents without reading it; any rewrite moves one of these (the
-/// ctime even when a user sets size and mtime back).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct FileStamp {
-    size: u64,
-    mtime_ns: i128,
-    ctime_ns: i128,
-    inode: u64,
-}
-
-fn stamp(path: &Path) -> Result<FileStamp, ExecError> {
-    let meta = std::fs::metadata(path).map_err(|source| ExecError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    Ok(FileStamp {
-        size: meta.size(),
-        mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
-        ctime_ns: i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
-        inode: meta.ino(),
-    })
-}
-
 /// The hash node: the ONNX must still be the bytes the plan was made from. Returns the stamp
 /// the bytes were checked under.
 async fn check_onnx(engine: &DesiredEngine) -> Result<FileStamp, ExecError> {
     let path = engine.onnx.clone();
     let expected = engine.build.onnx_sha256.clone();
     tokio::task::spawn_blocking(move || {
-        let before = stamp(&path)?;
+        let before = FileStamp::of(&path)?;
         let (sha, _) = store::hash_file(&path)?;
-        if sha != expected || stamp(&path)? != before {
+        if sha != expected || FileStamp::of(&path)? != before {
             return Err(ExecError::OnnxChanged { path });
         }
         Ok(before)
@@ -117,7 +93,7 @@ async fn check_onnx(engine: &DesiredEngine) -> Result<FileStamp, ExecError> {
 
 /// After the build: an unmoved stamp means unchanged bytes; a moved one is hashed again.
 async fn recheck_onnx(engine: &DesiredEngine, before: FileStamp) -> Result<(), ExecError> {
-    if stamp(&engine.onnx)? == before {
+    if FileStamp::of(&engine.onnx)? == before {
         return Ok(());
     }
     check_onnx(engine).await.map(|_| ())

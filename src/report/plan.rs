@@ -69,7 +69,12 @@ fn describe(decision: &Decision) -> (&'static str, &'static str, Paint, String) 
 
 fn describe_lease(lease: &BuildLease, waits: bool) -> String {
     let holder = format!("{} (pid {})", lease.host, lease.pid);
-    let state = if lease.expired {
+    let state = if lease.holder_gone {
+        format!(
+            "its builder (pid {} on this host) is gone, leaving its lease",
+            lease.pid
+        )
+    } else if lease.expired {
         format!("the lease of {holder} expired at {}", utc(lease.expires_at))
     } else {
         format!("being built by {holder} since {}", utc(lease.started_at))

@@ -74,6 +74,30 @@ pub struct LocalEngine {
     pub sidecar: Result<Sidecar, SidecarError>,
 }
 
+/// What identifies one version of a file without reading it: any rewrite moves one of these,
+/// the ctime even when a user sets size and mtime back (`touch -r`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FileStamp {
+    pub size: u64,
+    pub mtime_ns: i128,
+    pub ctime_ns: i128,
+    pub inode: u64,
+}
+
+impl FileStamp {
+    pub fn of(path: &Path) -> Result<FileStamp, StoreError> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = fs::metadata(path).map_err(io_err(path))?;
+        let ns = |secs: i64, nanos: i64| i128::from(secs) * 1_000_000_000 + i128::from(nanos);
+        Ok(FileStamp {
+            size: meta.size(),
+            mtime_ns: ns(meta.mtime(), meta.mtime_nsec()),
+            ctime_ns: ns(meta.ctime(), meta.ctime_nsec()),
+            inode: meta.ino(),
+        })
+    }
+}
+
 /// sha256 and size of a stream, read in large chunks.
 pub fn hash_reader(mut reader: impl Read) -> io::Result<(String, u64)> {
     let mut hasher = Sha256::new();

@@ -681,10 +681,9 @@ fn leases_are_shown_waited_for_and_taken_over_when_stale() {
     );
     assert!(
         text.contains(&format!(
-            "the lease of {} (pid {dead_pid}) expired",
-            here.trim()
+            "its builder (pid {dead_pid} on this host) is gone, leaving its lease: apply takes it over"
         )),
-        "a dead local holder is as good as expired: {text}"
+        "a dead local holder is taken over, and the plan says why: {text}"
     );
     let json: serde_json::Value =
         serde_json::from_slice(&trtctl(&["plan", "--gpu-arch", "sm_86", "--json"]).stdout).unwrap();

@@ -49,7 +49,8 @@ impl LeaseRecord {
         now >= self.expires_at || self.holder_is_gone()
     }
 
-    fn holder_is_gone(&self) -> bool {
+    /// Held by a process of this host that no longer runs.
+    pub fn holder_is_gone(&self) -> bool {
         hostname().as_ref() == Some(&self.host)
             && self.pid != std::process::id()
             && !std::path::Path::new(&format!("/proc/{}", self.pid)).exists()
