@@ -339,6 +339,11 @@ pub struct EngineId {
     pub trt_version: TrtVersion,
 }
 
+/// The longest engine file name: the file system allows 255 bytes, and the longest name derived
+/// from an engine's is the remote staging object `{file}.{24 hex}` (25 more; the local temp
+/// file `.tmp-{file}.XXXXXX` adds 12).
+pub const MAX_ENGINE_FILE_NAME: usize = 255 - 25;
+
 impl EngineId {
     /// `{model_name}_{model_version}_{precision}_{gpu_arch}_{trt_version}.trt`, as the seed named them.
     pub fn file_name(&self) -> String {

@@ -407,7 +407,7 @@ impl Manifest {
         let mut seen: HashMap<String, usize> = HashMap::new();
         let mut models = Vec::with_capacity(raw.model.len());
         for model in raw.model {
-            let spec = resolve_model(&source, dir, &defaults, model, &mut seen)?;
+            let spec = resolve_model(&source, dir, &defaults, model, &trt_version, &mut seen)?;
             models.push(spec);
         }
         Ok(Manifest {
@@ -568,6 +568,7 @@ fn resolve_model(
     dir: &Path,
     defaults: &RawDefaults,
     model: RawModel,
+    trt: &TrtPin,
     seen: &mut HashMap<String, usize>,
 ) -> Result<ModelSpec, ManifestError> {
     let name = model.name.get_ref().clone();
@@ -627,6 +628,7 @@ fn resolve_model(
             ));
         }
     };
+    check_file_name_length(source, &model, &version, &precisions, &archs, trt)?;
     let onnx = resolve_onnx(source, dir, &model.onnx)?;
     let profile = resolve_profile(source, &model, defaults)?;
     let flags = resolve_flags(
@@ -646,6 +648,51 @@ fn resolve_model(
         profile,
         flags,
     })
+}
+
+/// The longest engine file name the model makes must leave room for the names derived from it
+/// (temp and staging files), or the build fails late with `File name too long`.
+fn check_file_name_length(
+    source: &Source,
+    model: &RawModel,
+    version: &ModelVersion,
+    precisions: &[Precision],
+    archs: &[GpuArch],
+    trt: &TrtPin,
+) -> Result<(), ManifestError> {
+    // "auto" versions are 8 hex digits; an auto TensorRT version is at most `NN.NN.NN`.
+    let version_len = match version {
+        ModelVersion::Declared(v) => v.len(),
+        ModelVersion::Auto => 8,
+    };
+    let trt_len = match trt {
+        TrtPin::Pinned(v) => v.to_string().len(),
+        TrtPin::Auto => 8,
+    };
+    let longest_precision = precisions.iter().map(|p| p.to_string().len()).max();
+    let longest_arch = archs.iter().map(|a| a.to_string().len()).max();
+    let name = model.name.get_ref();
+    let longest = name.len()
+        + version_len
+        + longest_precision.unwrap_or(0)
+        + longest_arch.unwrap_or(0)
+        + trt_len
+        + "____.trt".len();
+    if longest <= identity::MAX_ENGINE_FILE_NAME {
+        return Ok(());
+    }
+    Err(source.error(
+        model.name.span(),
+        format!(
+            "engine file names of model `{name}` reach {longest} bytes; at most {} fit (the file system allows 255, and temp and staging names add {})",
+            identity::MAX_ENGINE_FILE_NAME,
+            255 - identity::MAX_ENGINE_FILE_NAME
+        ),
+        Some(format!(
+            "shorten the model name to at most {} characters",
+            name.len() - (longest - identity::MAX_ENGINE_FILE_NAME)
+        )),
+    ))
 }
 
 /// Drops repeats, keeping the manifest's order.

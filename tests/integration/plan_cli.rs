@@ -387,3 +387,36 @@ fn a_relative_cache_dir_with_an_s3_remote_and_nothing_configured_plans() {
         );
     }
 }
+
+#[test]
+fn engine_names_are_checked_against_the_file_system_limit_at_load() {
+    // name + `_v1_fp16_sm_86_10.3.0.trt` (25 bytes) is the engine's file name; the names
+    // derived from it add up to 25 more, and 255 is the limit: 205 fits, 206 does not.
+    for (name_len, fits) in [(205, true), (206, false)] {
+        let project = Project::new();
+        let name = "a".repeat(name_len);
+        project.add_model("m");
+        project.write_manifest(&format!(
+            "trt_version = \"10.3.0\"\n[remote]\nurl = \"file://remote\"\n[[model]]\nname = \"{name}\"\nonnx = \"models/m.onnx\"\nversion = \"v1\"\narchs = [\"sm_86\"]\n"
+        ));
+        let output = project
+            .trtctl()
+            .args(["apply", "--gpu-arch", "sm_86"])
+            .output()
+            .unwrap();
+        if fits {
+            assert!(output.status.success(), "{}", stderr_of(&output));
+            assert_eq!(project.builds().len(), 1);
+        } else {
+            assert_eq!(output.status.code(), Some(1));
+            let err = stderr_of(&output);
+            assert!(err.contains("engines.toml:5:"), "{err}");
+            assert!(err.contains("reach 231 bytes"), "{err}");
+            assert!(
+                err.contains("shorten the model name to at most 205 characters"),
+                "{err}"
+            );
+            assert!(project.builds().is_empty());
+        }
+    }
+}
