@@ -8,7 +8,7 @@ use super::gpu_pool::GpuLease;
 use super::run::{Run, StepResult};
 use crate::identity::Sidecar;
 use crate::plan::DesiredEngine;
-use crate::store::remote::{HeldLease, LeaseClaim, Remote};
+use crate::store::remote::{HeldLease, LeaseClaim, Remote, retrying};
 
 /// Where this process stands with an engine another builder may be building.
 enum Turn<'a> {
@@ -106,11 +106,11 @@ impl Run<'_> {
                     // Interrupted while the claim was in flight, or the engine landed since the
                     // plan (a holder before us published and released): give the lease back.
                     if stop.is_stopped() {
-                        let _ = remote.release_lease(lease).await;
+                        release(remote, lease).await;
                         return Turn::Stopped(self.stop_reason());
                     }
                     if self.published(engine, remote).await {
-                        let _ = remote.release_lease(lease).await;
+                        release(remote, lease).await;
                         return Turn::Fetch;
                     }
                     return Turn::Build {
@@ -162,6 +162,13 @@ impl Run<'_> {
     }
 }
 
+/// Gives a lease back, trying again through a failure on the way: a lease left behind makes
+/// every other builder wait for it to expire.
+async fn release(remote: &Remote, lease: HeldLease) {
+    // Best effort still: a lease that cannot be released expires on its own.
+    let _ = retrying(|| remote.release_lease(lease.clone())).await;
+}
+
 /// Runs `work` while renewing `lease`, then releases it.
 async fn under_lease<T>(
     remote: &Remote,
@@ -175,8 +182,7 @@ async fn under_lease<T>(
         out = work => out,
         never = keep_renewing(remote, &mut lease) => match never {},
     };
-    // Best effort: a lease left behind expires on its own.
-    let _ = remote.release_lease(lease).await;
+    release(remote, lease).await;
     out
 }
 

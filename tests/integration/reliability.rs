@@ -709,3 +709,85 @@ fn leases_are_shown_waited_for_and_taken_over_when_stale() {
         .collect();
     assert!(leases.is_empty(), "{leases:?}");
 }
+
+/// Ctrl-C at a random instant of an apply that builds under leases; returns the leases left on
+/// the remote afterwards, and what the apply said.
+fn interrupt_trial(server: &S3Server, trial: u64, delay: Duration) -> (usize, String) {
+    let project = Project::new();
+    project.add_model("arcface_r100");
+    project.add_model("scrfd_10g");
+    let prefix = format!("interrupt{trial}");
+    project.write_manifest(&format!(
+        "trt_version = \"10.3.0\"\n[remote]\nurl = \"{}\"\n[defaults]\nprecisions = [\"fp16\", \"fp32\", \"int8\", \"best\"]\narchs = [\"sm_86\"]\n[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\n[[model]]\nname = \"scrfd_10g\"\nonnx = \"models/scrfd_10g.onnx\"\nversion = \"v2\"\n",
+        server.url(&prefix)
+    ));
+    let mut cmd = project.trtctl_process();
+    cmd.env("STUB_SLEEP", "0.4")
+        .args(["apply", "--gpu-arch", "sm_86,sm_86,sm_86,sm_86"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (key, value) in server.env_vars() {
+        cmd.env(key, value);
+    }
+    let child = cmd.spawn().unwrap();
+    std::thread::sleep(delay);
+    // SAFETY: signals a child this test spawned and has not reaped yet.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let output = child.wait_with_output().unwrap();
+    let said = format!("{}{}", stdout_of(&output), stderr_of(&output));
+    // 130: interrupted; 0: done before the signal; killed by it: signalled before the handler
+    // was installed, when no lease can have been taken yet.
+    use std::os::unix::process::ExitStatusExt;
+    assert!(
+        matches!(output.status.code(), Some(0 | 130))
+            || output.status.signal() == Some(libc::SIGINT),
+        "trial {trial}: {:?}: {said}",
+        output.status
+    );
+    let leases = walk(&server.object_path(&prefix))
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".lease"))
+        .count();
+    (leases, said)
+}
+
+#[test]
+fn an_interrupted_apply_releases_every_lease_it_took() {
+    let server = S3Server::start(ACCESS_KEY, SECRET_KEY, "screenalytics-artifacts");
+    let mut random = Lcg(0x006c_6561_7365);
+    let delays: Vec<Duration> = (0..20)
+        .map(|_| Duration::from_millis(100 + random.next(1400)))
+        .collect();
+    // Four trials at a time, each on its own prefix, so twenty fit in a few seconds.
+    let trials: Vec<(usize, String)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = delays
+            .chunks(5)
+            .enumerate()
+            .map(|(worker, chunk)| {
+                let server = &server;
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .enumerate()
+                        .map(|(i, delay)| interrupt_trial(server, (worker * 5 + i) as u64, *delay))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
+    let left: Vec<usize> = trials.iter().map(|(leases, _)| *leases).collect();
+    let said: Vec<&String> = trials
+        .iter()
+        .filter(|(leases, _)| *leases > 0)
+        .map(|(_, said)| said)
+        .collect();
+    assert_eq!(
+        left.iter().sum::<usize>(),
+        0,
+        "leases left per trial (delays {delays:?}): {left:?}; those applies said: {said:#?}"
+    );
+}

@@ -58,7 +58,7 @@ impl LeaseRecord {
 }
 
 /// A lease this process holds.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct HeldLease {
     key: EngineKey,
     record: LeaseRecord,
