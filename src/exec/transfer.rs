@@ -100,8 +100,7 @@ impl Run<'_> {
         remote: &Remote,
     ) -> Result<Sidecar, ExecError> {
         let key = &engine.key;
-        let bytes = remote
-            .read_sidecar(key)
+        let bytes = retrying(|| remote.read_sidecar(key))
             .await?
             .ok_or_else(|| ExecError::RemoteSidecarGone { key: key.clone() })?;
         let sidecar = Sidecar::parse_for(&bytes, key)
