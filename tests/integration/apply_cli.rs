@@ -348,6 +348,46 @@ fn two_concurrent_applies_build_each_engine_once() {
 }
 
 #[test]
+fn with_a_remote_two_applies_on_one_cache_say_who_built_what() {
+    let project = project();
+    project.write_manifest(&format!("{MANIFEST}\n[remote]\nurl = \"file://remote\"\n"));
+    let spawn = || {
+        project
+            .trtctl_process()
+            .env("STUB_SLEEP", "0.3")
+            .args(["apply", "--gpu-arch", "sm_86"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let children = [spawn(), spawn()];
+    let mut built = 0;
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        let out = stdout_of(&output);
+        assert!(output.status.success(), "{out}{}", stderr_of(&output));
+        assert!(!out.contains("fetched by another process"), "{out}");
+        let summary = out.lines().find_map(|l| l.strip_prefix("Apply: ")).unwrap();
+        // What this process did not build, it got from the other one: every engine is counted.
+        let count = |what: &str| {
+            summary
+                .split([',', ';'])
+                .find_map(|part| part.trim().strip_suffix(what)?.trim().parse::<usize>().ok())
+                .unwrap_or(0)
+        };
+        assert_eq!(
+            count("built") + count("from local_cache") + count("fetched from remote"),
+            4,
+            "{summary}"
+        );
+        built += count("built");
+    }
+    assert_eq!(built, 4, "each engine built once, by one of them");
+    assert_eq!(built_engines(&project).len(), 4, "{:?}", project.builds());
+}
+
+#[test]
 fn a_killed_apply_leaves_nothing_that_looks_complete() {
     let project = project();
     let mut child = project
