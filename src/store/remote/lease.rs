@@ -172,7 +172,7 @@ impl Remote {
         seen: &Observed,
         record: &LeaseRecord,
     ) -> Result<Option<UpdateVersion>, RemoteError> {
-        if self.has_conditional_update() {
+        if self.backend.has_conditional_update() {
             return self
                 .put_lease(key, record, PutMode::Update(seen.version.clone()))
                 .await;
@@ -234,9 +234,10 @@ impl Remote {
                     return Ok(LeaseClaim::HeldBy(theirs.clone()));
                 }
                 None if !seen.is_stale(now_secs()) => {
-                    return Err(self.other(format!(
-                        "{key}{LEASE_SUFFIX} on the remote is not a trtctl lease; remove it"
-                    )));
+                    return Err(RemoteError::Foreign {
+                        what: format!("{key}{LEASE_SUFFIX}"),
+                        detail: "the object on the remote is not a trtctl lease".into(),
+                    });
                 }
                 _ => {}
             }
@@ -250,9 +251,10 @@ impl Remote {
         }
         match self.read_lease(key).await? {
             Some(theirs) => Ok(LeaseClaim::HeldBy(theirs)),
-            None => Err(self.other(format!(
-                "the lease on {key} changed hands too often to claim; try again"
-            ))),
+            None => Err(RemoteError::Inconsistent {
+                what: format!("claiming the lease on {key}"),
+                detail: "it changed hands too often to claim".into(),
+            }),
         }
     }
 

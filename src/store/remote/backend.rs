@@ -1,0 +1,145 @@
+//! The object store behind a remote, S3 or a directory, and what each can do. Call sites ask
+//! the backend for a capability instead of matching on which one it is.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use object_store::aws::{AmazonS3Builder, S3CopyIfNotExists};
+use object_store::local::LocalFileSystem;
+use object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
+
+use super::config::bad_url;
+use super::error::{RemoteError, one_line};
+
+/// S3's smallest part (all but the last), its most parts per upload, its largest single copy.
+pub(super) const S3_MIN_PART: u64 = 5 * 1024 * 1024;
+pub(super) const S3_MAX_PARTS: u64 = 10_000;
+const S3_MAX_COPY: u64 = 5 * 1024 * 1024 * 1024;
+
+#[derive(Clone)]
+pub(super) enum Backend {
+    /// `endpoint` is for people: the configured one without userinfo, or AWS's.
+    S3 {
+        bucket: String,
+        endpoint: String,
+    },
+    File,
+}
+
+impl Backend {
+    /// Whether the store can overwrite an object only if it is still the version last read.
+    pub(super) fn has_conditional_update(&self) -> bool {
+        matches!(self, Backend::S3 { .. })
+    }
+
+    /// Whether a large object is better fetched as concurrent ranged GETs (over a network)
+    /// than read as one stream (a local file).
+    pub(super) fn prefers_ranged_reads(&self) -> bool {
+        matches!(self, Backend::S3 { .. })
+    }
+
+    /// Whether a server-side create-only copy can move an object of `size` bytes in one go.
+    pub(super) fn can_copy_whole(&self, size: u64) -> bool {
+        match self {
+            Backend::S3 { .. } => size <= S3_MAX_COPY,
+            Backend::File => true,
+        }
+    }
+
+    /// The part size for a multipart upload of `size` bytes, within the backend's limits.
+    pub(super) fn part_len(&self, part_size: u64, size: u64) -> u64 {
+        match self {
+            Backend::S3 { .. } => part_size.max(S3_MIN_PART).max(size.div_ceil(S3_MAX_PARTS)),
+            Backend::File => part_size,
+        }
+    }
+}
+
+fn retry_config() -> RetryConfig {
+    // Transient trouble (5xx, SlowDown, dropped connections, timeouts) is retried with
+    // exponential backoff and jitter, at most ~9 s of sleeping in all; 4xx (bad credentials,
+    // missing bucket) is never retried and fails at once.
+    RetryConfig {
+        backoff: BackoffConfig {
+            init_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(5),
+            base: 3.0,
+        },
+        max_retries: 5,
+        retry_timeout: Duration::from_secs(60),
+    }
+}
+
+pub(super) fn client_options(read_timeout: Duration) -> ClientOptions {
+    // No overall request timeout: a multi-GB engine streams for longer than any fixed bound.
+    // A stalled connection is caught by the read timeout instead (time to the response
+    // headers, then between body reads), and interrupted downloads resume where they stopped.
+    ClientOptions::new()
+        .with_allow_http(true)
+        .with_connect_timeout(Duration::from_secs(5))
+        .with_timeout_disabled()
+        .with_read_timeout(read_timeout)
+}
+
+/// An S3 client for `bucket`; the caller adds credentials (or anonymous access) to it.
+pub(super) fn s3_builder(
+    bucket: &str,
+    region: &str,
+    endpoint: Option<&str>,
+    read_timeout: Duration,
+) -> AmazonS3Builder {
+    let builder = AmazonS3Builder::new()
+        .with_bucket_name(bucket)
+        .with_region(region)
+        .with_virtual_hosted_style_request(false)
+        .with_client_options(client_options(read_timeout))
+        .with_retry(retry_config())
+        .with_copy_if_not_exists(S3CopyIfNotExists::Multipart);
+    match endpoint {
+        Some(e) => builder.with_endpoint(e),
+        None => builder,
+    }
+}
+
+pub(super) fn build_s3(
+    url: &str,
+    builder: AmazonS3Builder,
+    secrets: &[String],
+) -> Result<Arc<dyn ObjectStore>, RemoteError> {
+    let store = builder
+        .build()
+        .map_err(|e| bad_url(url, one_line(&e.to_string(), secrets)))?;
+    Ok(Arc::new(store))
+}
+
+/// A directory as a store, created if missing; every write is fsynced.
+pub(super) fn open_dir(url: &str, root: &Path) -> Result<Arc<dyn ObjectStore>, RemoteError> {
+    std::fs::create_dir_all(root).map_err(|source| RemoteError::Io {
+        path: root.to_path_buf(),
+        source,
+    })?;
+    let store = LocalFileSystem::new_with_prefix(root)
+        .map_err(|e| bad_url(url, one_line(&e.to_string(), &[])))?
+        .with_fsync(true);
+    Ok(Arc::new(store))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s3_parts_respect_the_limits() {
+        let s3 = Backend::S3 {
+            bucket: "b".into(),
+            endpoint: "e".into(),
+        };
+        assert_eq!(s3.part_len(1024, 10 << 20), S3_MIN_PART);
+        let huge = 100 * 1024 * 1024 * 1024u64;
+        assert!(huge.div_ceil(s3.part_len(1024, huge)) <= S3_MAX_PARTS);
+        assert!(!s3.can_copy_whole(huge));
+        assert!(Backend::File.can_copy_whole(huge));
+        assert_eq!(Backend::File.part_len(1024, huge), 1024);
+    }
+}

@@ -1,0 +1,264 @@
+//! What a remote is made of before it is opened: the `[remote]` settings, the environment
+//! inputs, and the URL, endpoint and region they resolve to.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::error::{RemoteError, strip_userinfo};
+use super::lease::DEFAULT_LEASE_TTL;
+
+pub const DEFAULT_PART_SIZE: u64 = 8 * 1024 * 1024;
+pub const DEFAULT_CONCURRENCY: usize = 6;
+pub const DEFAULT_REGION: &str = "us-east-1";
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(120);
+
+const URL_HINT: &str = "expected `s3://bucket/prefix` or `file:///absolute/dir`";
+
+/// `[remote]` in the manifest (or `--remote`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteSettings {
+    /// `s3://bucket/prefix` or `file:///absolute/dir`.
+    pub url: String,
+    /// S3 endpoint (MinIO, …); wins over `ARTIFACTS_ENDPOINT`.
+    pub endpoint: Option<String>,
+    /// Wins over `AWS_REGION`; default `us-east-1`.
+    pub region: Option<String>,
+    /// Engines above this go multipart, in parts of this size (at least 5 MiB on S3).
+    pub part_size: u64,
+    /// Parts in flight per multipart upload, and ranges in flight per ranged fetch.
+    pub concurrency: usize,
+    /// How long a build lease lasts unless renewed.
+    pub lease_ttl: Duration,
+    /// A request that gets no bytes for this long is abandoned and tried again.
+    pub read_timeout: Duration,
+}
+
+impl Default for RemoteSettings {
+    fn default() -> Self {
+        RemoteSettings {
+            url: String::new(),
+            endpoint: None,
+            region: None,
+            part_size: DEFAULT_PART_SIZE,
+            concurrency: DEFAULT_CONCURRENCY,
+            lease_ttl: DEFAULT_LEASE_TTL,
+            read_timeout: DEFAULT_READ_TIMEOUT,
+        }
+    }
+}
+
+/// Environment inputs, read once at the edge ([`RemoteEnv::from_process_env`]) and passed in,
+/// so the library never reads the environment behind the caller's back.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct RemoteEnv {
+    /// `ARTIFACTS_ENDPOINT`, else `AWS_ENDPOINT_URL`.
+    pub endpoint: Option<String>,
+    /// `ARTIFACTS_ACCESS_KEY`, else `AWS_ACCESS_KEY_ID`.
+    pub access_key: Option<String>,
+    /// `ARTIFACTS_SECRET_KEY`, else `AWS_SECRET_ACCESS_KEY`.
+    pub secret_key: Option<String>,
+    /// `AWS_SESSION_TOKEN` (only with keys that came from `AWS_*`).
+    pub session_token: Option<String>,
+    /// `AWS_REGION`, else `AWS_DEFAULT_REGION`.
+    pub region: Option<String>,
+}
+
+impl RemoteEnv {
+    pub fn from_process_env() -> RemoteEnv {
+        RemoteEnv::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds from any variable lookup; empty values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> RemoteEnv {
+        let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let artifacts_keys =
+            var("ARTIFACTS_ACCESS_KEY").is_some() || var("ARTIFACTS_SECRET_KEY").is_some();
+        let (access_key, secret_key, session_token) = if artifacts_keys {
+            (
+                var("ARTIFACTS_ACCESS_KEY"),
+                var("ARTIFACTS_SECRET_KEY"),
+                None,
+            )
+        } else {
+            (
+                var("AWS_ACCESS_KEY_ID"),
+                var("AWS_SECRET_ACCESS_KEY"),
+                var("AWS_SESSION_TOKEN"),
+            )
+        };
+        RemoteEnv {
+            endpoint: var("ARTIFACTS_ENDPOINT").or_else(|| var("AWS_ENDPOINT_URL")),
+            access_key,
+            secret_key,
+            session_token,
+            region: var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")),
+        }
+    }
+
+    /// Whether any credential is present (never which one).
+    pub fn has_credentials(&self) -> bool {
+        self.access_key.is_some() && self.secret_key.is_some()
+    }
+}
+
+fn presence(value: &Option<String>) -> Option<&'static str> {
+    value.as_ref().map(|_| "<redacted>")
+}
+
+impl fmt::Debug for RemoteEnv {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RemoteEnv")
+            .field("endpoint", &self.endpoint.as_deref().map(strip_userinfo))
+            .field("access_key", &presence(&self.access_key))
+            .field("secret_key", &presence(&self.secret_key))
+            .field("session_token", &presence(&self.session_token))
+            .field("region", &self.region)
+            .finish()
+    }
+}
+
+/// A remote URL, checked.
+pub(super) enum RemoteUrl {
+    S3 { bucket: String, prefix: String },
+    File { root: PathBuf },
+}
+
+pub(super) fn bad_url(url: &str, why: impl Into<String>) -> RemoteError {
+    RemoteError::BadUrl {
+        url: strip_userinfo(url),
+        why: why.into(),
+    }
+}
+
+fn valid_segment(segment: &str) -> bool {
+    !segment.is_empty()
+        && !segment.starts_with('.')
+        && segment
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+}
+
+impl RemoteUrl {
+    pub(super) fn parse(url: &str) -> Result<RemoteUrl, RemoteError> {
+        if let Some(rest) = url.strip_prefix("s3://") {
+            RemoteUrl::parse_s3(url, rest)
+        } else if let Some(path) = url.strip_prefix("file://") {
+            if !path.starts_with('/') {
+                return Err(bad_url(
+                    url,
+                    format!("the directory must be absolute; {URL_HINT}"),
+                ));
+            }
+            Ok(RemoteUrl::File {
+                root: PathBuf::from(path),
+            })
+        } else if url.is_empty() {
+            Err(bad_url(url, format!("the URL is empty; {URL_HINT}")))
+        } else {
+            Err(bad_url(url, format!("unsupported scheme; {URL_HINT}")))
+        }
+    }
+
+    fn parse_s3(url: &str, rest: &str) -> Result<RemoteUrl, RemoteError> {
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(bad_url(url, format!("no bucket; {URL_HINT}")));
+        }
+        if !bucket
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        {
+            return Err(bad_url(
+                url,
+                "a bucket name has only letters, digits, `.`, `-` and `_` (credentials never go in the URL)",
+            ));
+        }
+        let prefix = prefix.trim_matches('/');
+        if !prefix.is_empty() && !prefix.split('/').all(valid_segment) {
+            return Err(bad_url(
+                url,
+                "each prefix segment needs letters, digits, `.`, `-` or `_`, must not start with `.`, and `//` is not allowed",
+            ));
+        }
+        Ok(RemoteUrl::S3 {
+            bucket: bucket.to_string(),
+            prefix: prefix.to_string(),
+        })
+    }
+}
+
+/// The S3 endpoint: `[remote] endpoint`, else the environment's; `None` means AWS.
+pub(super) fn resolve_endpoint<'a>(
+    url: &str,
+    settings: &'a RemoteSettings,
+    env: &'a RemoteEnv,
+) -> Result<Option<&'a str>, RemoteError> {
+    let endpoint = settings
+        .endpoint
+        .as_deref()
+        .or(env.endpoint.as_deref())
+        .map(|e| e.trim().trim_end_matches('/'))
+        .filter(|e| !e.is_empty());
+    match endpoint {
+        Some(e) if !(e.starts_with("http://") || e.starts_with("https://")) => Err(bad_url(
+            url,
+            format!(
+                "endpoint `{}` (from `[remote] endpoint` or ARTIFACTS_ENDPOINT) must start with http:// or https://",
+                strip_userinfo(e)
+            ),
+        )),
+        endpoint => Ok(endpoint),
+    }
+}
+
+/// `[remote] region`, else the environment's, else [`DEFAULT_REGION`].
+pub(super) fn resolve_region<'a>(settings: &'a RemoteSettings, env: &'a RemoteEnv) -> &'a str {
+    settings
+        .region
+        .as_deref()
+        .or(env.region.as_deref())
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .unwrap_or(DEFAULT_REGION)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_precedence_and_redacted_debug() {
+        let vars = [
+            ("ARTIFACTS_ACCESS_KEY", "artifact-access"),
+            ("ARTIFACTS_SECRET_KEY", "artifact-secret"),
+            ("AWS_ACCESS_KEY_ID", "aws-access"),
+            ("AWS_SECRET_ACCESS_KEY", "aws-secret"),
+            ("AWS_SESSION_TOKEN", "aws-token"),
+            ("AWS_DEFAULT_REGION", "eu-west-1"),
+            ("ARTIFACTS_ENDPOINT", ""),
+        ];
+        let lookup = |name: &str| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        };
+        let env = RemoteEnv::from_lookup(lookup);
+        assert_eq!(env.access_key.as_deref(), Some("artifact-access"));
+        assert_eq!(env.secret_key.as_deref(), Some("artifact-secret"));
+        assert_eq!(
+            env.session_token, None,
+            "an AWS token never pairs with ARTIFACTS_* keys"
+        );
+        assert_eq!(env.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(env.endpoint, None);
+        let debug = format!("{env:?}");
+        for secret in ["artifact-access", "artifact-secret"] {
+            assert!(!debug.contains(secret), "{debug}");
+        }
+        let aws_only =
+            RemoteEnv::from_lookup(|name| lookup(name).filter(|_| name.starts_with("AWS_")));
+        assert_eq!(aws_only.access_key.as_deref(), Some("aws-access"));
+        assert_eq!(aws_only.session_token.as_deref(), Some("aws-token"));
+    }
+}

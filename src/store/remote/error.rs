@@ -1,0 +1,311 @@
+//! What can go wrong with a remote, as types: [`RemoteError::is_transient`] decides from the
+//! variant, never from text. Every message is one line that says what to check, and never
+//! holds a secret: texts that come from the server or the HTTP stack pass [`one_line`], which
+//! scrubs the secrets in use.
+
+use std::path::PathBuf;
+
+use object_store::client::{HttpError, HttpErrorKind};
+
+use super::backend::Backend;
+
+/// Every message is one line that says what to check, and never holds a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum RemoteError {
+    #[error("bad remote URL `{url}`: {why}")]
+    BadUrl { url: String, why: String },
+    #[error(
+        "{detail}; check ARTIFACTS_ACCESS_KEY / ARTIFACTS_SECRET_KEY (or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)"
+    )]
+    Credentials { detail: String },
+    #[error(
+        "bucket `{bucket}` does not exist at {endpoint}; check the bucket in the remote URL and ARTIFACTS_ENDPOINT, or create the bucket"
+    )]
+    NoBucket { bucket: String, endpoint: String },
+    #[error("cannot reach {endpoint} ({detail}); check ARTIFACTS_ENDPOINT and the network")]
+    Unreachable { endpoint: String, detail: String },
+    /// The server answered with an error that is neither a refusal nor a missing bucket
+    /// (`InternalError`, `SlowDown`, a dropped body, …): worth another try.
+    #[error("{what} on {remote}: {detail}")]
+    Server {
+        what: String,
+        remote: String,
+        detail: String,
+    },
+    /// The bytes that arrived are not the object's (cut short, or the object changed).
+    #[error(
+        "{what}: got {got} of {expected} bytes; the remote object changed or the transfer was cut, try again"
+    )]
+    Truncated {
+        what: String,
+        got: u64,
+        expected: u64,
+    },
+    /// The remote answered two requests inconsistently (present, then absent): a race with
+    /// another writer, settled by asking again.
+    #[error("{what}: {detail}; try again")]
+    Inconsistent { what: String, detail: String },
+    #[error("{key} is not on {remote} (any more); plan again")]
+    EngineGone { key: String, remote: String },
+    /// An object on the remote that trtctl did not write and will not use.
+    #[error("{what}: {detail}; remove it from the remote")]
+    Foreign { what: String, detail: String },
+    /// A family, key or object name that does not pass the naming rules: refused before any
+    /// request, so nothing outside the prefix is ever touched.
+    #[error("`{name}` is not a valid {kind}: {why}")]
+    InvalidName {
+        name: String,
+        kind: &'static str,
+        why: String,
+    },
+    /// The local engine is not what its sidecar says: nothing is published.
+    #[error("{}: {detail}; nothing was published", path.display())]
+    LocalMismatch { path: PathBuf, detail: String },
+    #[error(
+        "{key}: the remote already holds a different engine under this name ({theirs}; ours: {ours}); uploads never overwrite, so delete the remote engine and its .json to publish this build"
+    )]
+    Conflict {
+        key: String,
+        ours: String,
+        theirs: String,
+    },
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl RemoteError {
+    /// Whether trying the same transfer again may succeed: a network or server failure, not a
+    /// refusal, a conflict or a local problem.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            RemoteError::Unreachable { .. }
+                | RemoteError::Server { .. }
+                | RemoteError::Truncated { .. }
+                | RemoteError::Inconsistent { .. }
+        )
+    }
+}
+
+/// Maps an object_store error to one line that says what to check.
+pub(super) fn classify(
+    backend: &Backend,
+    display: &str,
+    writable: bool,
+    secrets: &[String],
+    what: &str,
+    err: object_store::Error,
+) -> RemoteError {
+    let text = one_line(&error_chain(&err), secrets);
+    if let object_store::Error::InvalidPath { .. } = err {
+        return RemoteError::Foreign {
+            what: what.to_string(),
+            detail: format!(
+                "the remote holds an object whose name is not a safe path (`.`, `..`, `//` or control characters) ({text})"
+            ),
+        };
+    }
+    let Backend::S3 { bucket, endpoint } = backend else {
+        return RemoteError::Server {
+            what: what.to_string(),
+            remote: display.to_string(),
+            detail: text,
+        };
+    };
+    if let Some(kind) = http_error_kind(&err)
+        && matches!(
+            kind,
+            HttpErrorKind::Connect | HttpErrorKind::Timeout | HttpErrorKind::Request
+        )
+    {
+        return RemoteError::Unreachable {
+            endpoint: endpoint.clone(),
+            detail: one_line(&root_cause(&err), secrets),
+        };
+    }
+    let (code, message) = s3_error_code(&text);
+    if code.as_deref() == Some("NoSuchBucket") {
+        return RemoteError::NoBucket {
+            bucket: bucket.clone(),
+            endpoint: endpoint.clone(),
+        };
+    }
+    if is_auth_code(code.as_deref())
+        || matches!(
+            err,
+            object_store::Error::PermissionDenied { .. }
+                | object_store::Error::Unauthenticated { .. }
+        )
+    {
+        let reason = match (&code, &message) {
+            (Some(c), Some(m)) => format!("{c}: {m}"),
+            (Some(c), None) => c.clone(),
+            _ => "access denied".to_string(),
+        };
+        let detail = if writable {
+            format!("the remote refused the credentials ({reason})")
+        } else {
+            format!("the remote refused anonymous access ({reason}); no credentials are set")
+        };
+        return RemoteError::Credentials {
+            detail: one_line(&detail, secrets),
+        };
+    }
+    let detail = match (&code, &message) {
+        (Some(c), Some(m)) => format!("{c}: {m}"),
+        _ => text,
+    };
+    RemoteError::Server {
+        what: what.to_string(),
+        remote: display.to_string(),
+        detail,
+    }
+}
+
+fn is_auth_code(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some(
+            "SignatureDoesNotMatch"
+                | "InvalidAccessKeyId"
+                | "AccessDenied"
+                | "InvalidToken"
+                | "ExpiredToken"
+                | "TokenRefreshRequired"
+                | "AuthorizationHeaderMalformed"
+                | "InvalidSecurity"
+                | "NotSignedUp"
+                | "AllAccessDisabled"
+                | "AccountProblem"
+        )
+    )
+}
+
+/// Every error in the chain, outermost first.
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(e) = source {
+        let part = e.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = e.source();
+    }
+    text
+}
+
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut last: &(dyn std::error::Error + 'static) = err;
+    while let Some(e) = last.source() {
+        last = e;
+    }
+    last.to_string()
+}
+
+fn http_error_kind(err: &(dyn std::error::Error + 'static)) -> Option<HttpErrorKind> {
+    let mut current = Some(err);
+    while let Some(e) = current {
+        if let Some(http) = e.downcast_ref::<HttpError>() {
+            return Some(http.kind());
+        }
+        current = e.source();
+    }
+    None
+}
+
+/// `<Code>` and `<Message>` of an S3 error body quoted in an error text.
+pub(super) fn s3_error_code(text: &str) -> (Option<String>, Option<String>) {
+    (xml_tag(text, "Code"), xml_tag(text, "Message"))
+}
+
+/// The trimmed text of the first `<name>…</name>` in `text`, when not empty.
+pub(super) fn xml_tag(text: &str, name: &str) -> Option<String> {
+    let open = format!("<{name}>");
+    let close = format!("</{name}>");
+    let start = text.find(&open)? + open.len();
+    let end = text[start..].find(&close)? + start;
+    Some(text[start..end].trim().to_string()).filter(|v| !v.is_empty())
+}
+
+/// One line, no secrets, bounded length.
+pub(super) fn one_line(text: &str, secrets: &[String]) -> String {
+    let mut line: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for secret in secrets.iter().filter(|s| s.len() >= 4) {
+        line = line.replace(secret.as_str(), "<redacted>");
+    }
+    const MAX: usize = 400;
+    if line.len() > MAX {
+        let mut cut = MAX;
+        while !line.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        line.truncate(cut);
+        line.push('…');
+    }
+    line
+}
+
+/// Drops `user:password@` from a URL-ish string.
+pub(super) fn strip_userinfo(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (format!("{scheme}://"), rest),
+        None => (String::new(), url),
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}{}", &rest[at + 1..]),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_one_line_and_scrubbed() {
+        let secrets = vec!["s3cr3t-value".to_string()];
+        let line = one_line("a\nb\r\n  c s3cr3t-value d", &secrets);
+        assert_eq!(line, "a b c <redacted> d");
+        assert_eq!(
+            strip_userinfo("http://u:p@host:9000/x"),
+            "http://host:9000/x"
+        );
+        let (code, message) = s3_error_code(
+            "403: <Error><Code>SignatureDoesNotMatch</Code><Message>bad sig</Message></Error>",
+        );
+        assert_eq!(code.as_deref(), Some("SignatureDoesNotMatch"));
+        assert_eq!(message.as_deref(), Some("bad sig"));
+    }
+
+    #[test]
+    fn transience_follows_the_variant() {
+        let server = RemoteError::Server {
+            what: "listing fam/".into(),
+            remote: "s3://b".into(),
+            detail: "InternalError: try later".into(),
+        };
+        assert!(server.is_transient());
+        let gone = RemoteError::EngineGone {
+            key: "fam/x.trt".into(),
+            remote: "s3://b".into(),
+        };
+        assert!(!gone.is_transient());
+        let mismatch = RemoteError::LocalMismatch {
+            path: PathBuf::from("/x"),
+            detail: "differs".into(),
+        };
+        assert!(!mismatch.is_transient());
+    }
+}
