@@ -66,8 +66,13 @@ pub enum BuildError {
         log: PathBuf,
         tail: String,
     },
-    #[error("{0}")]
-    Io(String),
+    #[error(transparent)]
+    Version(#[from] gpu::TrtDetectError),
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 pub trait Builder: Send + Sync {
@@ -91,7 +96,7 @@ impl Trtexec {
             return Err(BuildError::NotExecutable(path.to_path_buf()));
         }
         let path = gpu::find_trtexec(configured).ok_or(BuildError::NotFound)?;
-        let version = gpu::trtexec_version(&path).map_err(|e| BuildError::Io(e.to_string()))?;
+        let version = gpu::trtexec_version(&path)?;
         if version != wanted {
             return Err(BuildError::VersionMismatch {
                 local: version,
@@ -184,7 +189,7 @@ impl Trtexec {
         let status = tokio::process::Command::new(&self.path)
             .args(&args)
             .stdin(Stdio::null())
-            .stdout(log.try_clone().map_err(|e| BuildError::Io(e.to_string()))?)
+            .stdout(log.try_clone().map_err(io_error(&job.log))?)
             .stderr(log)
             // A cancelled apply must not leave a build running on the GPU.
             .kill_on_drop(true)
@@ -197,7 +202,12 @@ impl Trtexec {
         let text = std::fs::read_to_string(&job.log).unwrap_or_default();
         let passed = status.success() && text.lines().any(|l| l.starts_with("&&&& PASSED"));
         let written = std::fs::metadata(&job.output).map(|m| m.len()).unwrap_or(0);
-        let reason = if !passed {
+        let reason = if let Some(dir) = full_disk(&[&job.output, &job.log]).filter(|_| !passed) {
+            Some(format!(
+                "no space left on the disk holding {}: the engine or its log could not be written; free space there and run apply again",
+                dir.display()
+            ))
+        } else if !passed {
             Some(failure_reason(&text, status))
         } else if written == 0 {
             Some(
@@ -242,12 +252,36 @@ fn precision_flag(precision: Precision) -> Option<&'static str> {
     }
 }
 
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
+    move |source| BuildError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
 fn create_log(path: &Path) -> Result<std::fs::File, BuildError> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| BuildError::Io(format!("{}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(io_error(dir))?;
     }
-    std::fs::File::create(path).map_err(|e| BuildError::Io(format!("{}: {e}", path.display())))
+    std::fs::File::create(path).map_err(io_error(path))
+}
+
+/// Less free space than this where the engine or its log goes, after a failed build, means the
+/// build failed for want of it: trtexec's own message (if it could still write one) rarely says.
+const FULL_DISK_BYTES: u64 = 1 << 20;
+
+/// The directory, of the engine's and the log's, whose file system is (nearly) full.
+fn full_disk(paths: &[&Path]) -> Option<PathBuf> {
+    paths.iter().filter_map(|p| p.parent()).find_map(|dir| {
+        let text = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).ok()?;
+        let mut stats = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+        // SAFETY: a NUL-terminated path and a statvfs buffer the call fills on success.
+        let ok = unsafe { libc::statvfs(text.as_ptr(), stats.as_mut_ptr()) } == 0;
+        // SAFETY: statvfs returned 0, so it filled the buffer.
+        let stats = ok.then(|| unsafe { stats.assume_init() })?;
+        let free = stats.f_bavail.saturating_mul(stats.f_frsize);
+        (free < FULL_DISK_BYTES).then(|| dir.to_path_buf())
+    })
 }
 
 /// The most telling line: trtexec's first error (later ones are consequences), else its

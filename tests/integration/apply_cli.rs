@@ -570,3 +570,46 @@ fn ensure_builds_then_reuses() {
     );
     assert_eq!(project.builds().len(), 1);
 }
+
+#[test]
+fn a_full_disk_during_a_build_is_named() {
+    let project = project();
+    // The cache on a 32 KiB file system of its own, in a mount namespace of this one command.
+    std::fs::create_dir_all(project.cache()).unwrap();
+    let trtctl = project.trtctl_process();
+    let mut cmd = std::process::Command::new("unshare");
+    cmd.arg("--mount")
+        .args([
+            "sh",
+            "-c",
+            "mount -t tmpfs -o size=32k tmpfs \"$0\" && exec \"$@\"",
+        ])
+        .arg(project.cache())
+        .arg(trtctl.get_program())
+        .args([
+            "apply",
+            "--gpu-arch",
+            "sm_86",
+            "--target",
+            "arcface_r100:fp16",
+        ])
+        .current_dir(project.path())
+        .env("STUB_ENGINE_BYTES", "200000");
+    for (key, value) in trtctl.get_envs() {
+        match value {
+            Some(value) => cmd.env(key, value),
+            None => cmd.env_remove(key),
+        };
+    }
+    let output = cmd.output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
+    let out = stdout_of(&output);
+    assert!(
+        out.contains(&format!(
+            "no space left on the disk holding {}",
+            project.cache().join("arcface").display()
+        )),
+        "{out}"
+    );
+    assert!(project.cached().is_empty());
+}
