@@ -1,6 +1,6 @@
 //! A manifest with everything around it resolved: the cache dir, the remote, GPUs, TensorRT.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::Environment;
 use crate::gpu::{self, GpuInventory, TrtFact, TrtSource};
@@ -17,8 +17,11 @@ pub enum WorkspaceError {
     Store(#[from] StoreError),
     #[error("remote {url}: {source}")]
     Remote { url: String, source: RemoteError },
-    #[error("{0}")]
-    TrtVersion(String),
+    #[error("{}: `trt_version = \"auto\"` needs a local TensorRT: {source}", manifest.display())]
+    TrtVersion {
+        manifest: PathBuf,
+        source: gpu::TrtDetectError,
+    },
     #[error(transparent)]
     Selector(#[from] plan::UnmatchedSelector),
 }
@@ -63,11 +66,11 @@ fn resolve_trt(manifest: &Manifest, env: &Environment) -> Result<TrtFact, Worksp
         });
     }
     let trtexec = gpu::find_trtexec(manifest.builder.trtexec.as_deref());
-    gpu::detect_trt(env.trt_version.as_deref(), trtexec.as_deref()).map_err(|e| {
-        WorkspaceError::TrtVersion(format!(
-            "{}: `trt_version = \"auto\"` needs a local TensorRT: {e}",
-            manifest.path.display()
-        ))
+    gpu::detect_trt(env.trt_version.as_deref(), trtexec.as_deref()).map_err(|source| {
+        WorkspaceError::TrtVersion {
+            manifest: manifest.path.clone(),
+            source,
+        }
     })
 }
 
