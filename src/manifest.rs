@@ -185,6 +185,10 @@ struct RawRemote {
     /// Seconds without a byte from the remote before a request is retried (default 120).
     #[schemars(with = "Option<u64>")]
     read_timeout_secs: Option<Spanned<u64>>,
+    /// Keep an s3:// remote that nothing points at (no keys, endpoint, region, AWS profile,
+    /// web identity, container or EC2 role) in a local stand-in directory (default true);
+    /// false makes that an error, for CI. TRTCTL_REMOTE_EMBEDDED wins.
+    embedded: Option<bool>,
 }
 
 /// The builder backend.
@@ -539,6 +543,7 @@ fn resolve_remote(
         read_timeout: raw
             .read_timeout_secs
             .map_or(DEFAULT_READ_TIMEOUT, |t| Duration::from_secs(*t.get_ref())),
+        embedded: raw.embedded.unwrap_or(true),
     })
 }
 

@@ -191,6 +191,7 @@ pub async fn observe_remote(
     Ok(RemoteState {
         url: remote.url().to_string(),
         writable: remote.writable(),
+        access: remote.access().describe(),
         engines: engines.into_iter().collect(),
         leases: leases.into_iter().flatten().collect(),
     })

@@ -95,6 +95,9 @@ pub enum RemoteSidecar {
 pub struct RemoteState {
     pub url: String,
     pub writable: bool,
+    /// How the remote is reached (credential source, region, endpoint, or the stand-in);
+    /// `None` for a plain directory.
+    pub access: Option<String>,
     pub engines: HashMap<EngineKey, RemoteEngine>,
     /// Build leases on wanted engines: another builder is at work (or crashed, if expired).
     pub leases: HashMap<EngineKey, BuildLease>,
@@ -207,6 +210,8 @@ pub struct PlanInputs<'a> {
 pub struct RemoteSummary {
     pub url: String,
     pub writable: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -489,6 +494,7 @@ pub fn plan(inputs: PlanInputs) -> Plan {
         remote: inputs.remote.map(|r| RemoteSummary {
             url: r.url.clone(),
             writable: r.writable,
+            access: r.access.clone(),
         }),
         targets: inputs.targets.iter().map(Selector::to_string).collect(),
         force_rebuild: inputs.force.selectors(),
@@ -541,6 +547,7 @@ mod tests {
                 remote: Some(RemoteState {
                     url: "s3://b/engines".into(),
                     writable: true,
+                    access: None,
                     engines: HashMap::new(),
                     leases: HashMap::new(),
                 }),

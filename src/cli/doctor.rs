@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::gpu::{self, GpuInventory, GpuSource, TrtFact};
 use crate::report::human_bytes;
+use crate::store::remote::{Access, CredentialSource};
 use crate::store::{self, Cache};
 use crate::workspace::{Environment, Workspace};
 
@@ -35,8 +36,10 @@ struct TrtexecFact {
 #[derive(Serialize)]
 struct RemoteFact {
     url: String,
-    /// Whether keys are set; never their values.
+    /// Whether any credential source was found; never the credentials.
     credentials: bool,
+    /// Where the credentials come from, the region and the endpoint (or the stand-in).
+    access: Option<String>,
     writable: bool,
     reachable: bool,
     error: Option<String>,
@@ -92,7 +95,11 @@ fn gather(global: &GlobalArgs, env: &Environment) -> Doctor {
         });
         Some(RemoteFact {
             url: remote.url().to_string(),
-            credentials: env.remote.has_credentials(),
+            credentials: matches!(
+                remote.access(),
+                Access::S3 { credentials, .. } if *credentials != CredentialSource::Anonymous
+            ),
+            access: remote.access().describe(),
             writable: remote.writable(),
             reachable: answer.is_ok(),
             error: answer.err(),
@@ -181,9 +188,9 @@ fn render(d: &Doctor) -> String {
     });
     out.push_str(&match &d.remote {
         Some(r) => format!(
-            "remote: {} (credentials {}, {}, {})\n",
+            "remote: {} ({}, {}, {})\n",
             r.url,
-            if r.credentials { "set" } else { "not set" },
+            r.access.as_deref().unwrap_or("a directory"),
             if r.writable {
                 "read-write"
             } else {

@@ -107,7 +107,14 @@ pub fn render_plan(plan: &Plan, style: Style) -> String {
             .join(", ")
     };
     let remote = match &plan.remote {
-        Some(r) => format!("{}{}", r.url, if r.writable { "" } else { " (read-only)" }),
+        Some(r) => format!(
+            "{}{}{}",
+            r.url,
+            if r.writable { "" } else { " (read-only)" },
+            r.access
+                .as_ref()
+                .map_or(String::new(), |a| format!(" ({a})"))
+        ),
         None => "none".to_string(),
     };
     let _ = writeln!(

@@ -34,28 +34,42 @@ pub struct Workspace {
     pub trt: TrtFact,
 }
 
-/// Where an `s3://` remote is kept when nothing points at a real S3 service: a directory beside
-/// the cache, so a fresh checkout can plan and apply the example without any account.
+/// Where an `s3://` remote is kept when nothing points at S3 (see
+/// [`RemoteEnv::points_at_s3`]): a directory beside the cache, so a fresh checkout can plan and
+/// apply the example without any account. Refused when `[remote] embedded = false` or
+/// `TRTCTL_REMOTE_EMBEDDED=false`, so a misconfigured CI builder fails instead.
 fn embedded_remote(
     settings: &RemoteSettings,
     env: &RemoteEnv,
     cache_dir: &Path,
-) -> Option<RemoteSettings> {
-    let bucket_and_prefix = settings.url.strip_prefix("s3://")?;
-    let configured = settings.endpoint.is_some()
-        || settings.region.is_some()
-        || env.endpoint.is_some()
-        || env.access_key.is_some()
-        || env.secret_key.is_some()
-        || env.region.is_some();
-    if configured {
-        return None;
+) -> Result<Option<RemoteSettings>, RemoteError> {
+    let Some(bucket_and_prefix) = settings.url.strip_prefix("s3://") else {
+        return Ok(None);
+    };
+    if settings.endpoint.is_some() || settings.region.is_some() || env.points_at_s3() {
+        return Ok(None);
+    }
+    if !env.embedded_allowed(settings.embedded)? {
+        return Err(RemoteError::NothingConfigured {
+            url: settings.url.clone(),
+        });
     }
     let base = cache_dir.parent().unwrap_or(cache_dir).join("remote");
-    Some(RemoteSettings {
+    Ok(Some(RemoteSettings {
         url: format!("file://{}", base.join(bucket_and_prefix).display()),
         ..settings.clone()
-    })
+    }))
+}
+
+fn open_remote(
+    settings: &RemoteSettings,
+    env: &RemoteEnv,
+    cache_dir: &Path,
+) -> Result<Remote, RemoteError> {
+    match embedded_remote(settings, env, cache_dir)? {
+        Some(stand_in) => Ok(Remote::open(&stand_in, env)?.as_stand_in_for(&settings.url)),
+        None => Remote::open(settings, env),
+    }
 }
 
 fn resolve_trt(manifest: &Manifest, env: &Environment) -> Result<TrtFact, WorkspaceError> {
@@ -92,17 +106,12 @@ impl Workspace {
             env.home.clone(),
         )?;
         let remote = match &manifest.remote {
-            Some(settings) => {
-                let settings = embedded_remote(settings, &env.remote, &cache_dir)
-                    .unwrap_or_else(|| settings.clone());
-                let remote = Remote::open(&settings, &env.remote).map_err(|source| {
-                    WorkspaceError::Remote {
-                        url: settings.url.clone(),
-                        source,
-                    }
-                })?;
-                Some(remote)
-            }
+            Some(settings) => Some(open_remote(settings, &env.remote, &cache_dir).map_err(
+                |source| WorkspaceError::Remote {
+                    url: settings.url.clone(),
+                    source,
+                },
+            )?),
             None => None,
         };
         let trt = resolve_trt(&manifest, env)?;

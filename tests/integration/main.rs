@@ -5,6 +5,7 @@ mod apply_cli;
 mod architecture;
 mod cache_cli;
 mod common;
+mod credential_chain;
 mod plan_cli;
 mod reliability;
 mod remote_cli;

@@ -2,9 +2,10 @@
 //! inputs, and the URL, endpoint and region they resolve to.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::credentials::{AwsEnv, looks_like_ec2};
 use super::error::{RemoteError, strip_userinfo};
 use super::lease::DEFAULT_LEASE_TTL;
 
@@ -32,6 +33,9 @@ pub struct RemoteSettings {
     pub lease_ttl: Duration,
     /// A request that gets no bytes for this long is abandoned and tried again.
     pub read_timeout: Duration,
+    /// An `s3://` remote that nothing points at is kept in a local stand-in directory; `false`
+    /// makes that an error instead (CI, where a misconfigured builder must fail loudly).
+    pub embedded: bool,
 }
 
 impl Default for RemoteSettings {
@@ -44,6 +48,7 @@ impl Default for RemoteSettings {
             concurrency: DEFAULT_CONCURRENCY,
             lease_ttl: DEFAULT_LEASE_TTL,
             read_timeout: DEFAULT_READ_TIMEOUT,
+            embedded: true,
         }
     }
 }
@@ -52,7 +57,7 @@ impl Default for RemoteSettings {
 /// so the library never reads the environment behind the caller's back.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct RemoteEnv {
-    /// `ARTIFACTS_ENDPOINT`, else `AWS_ENDPOINT_URL`.
+    /// `ARTIFACTS_ENDPOINT`, else `AWS_ENDPOINT_URL_S3`, else `AWS_ENDPOINT_URL`.
     pub endpoint: Option<String>,
     /// `ARTIFACTS_ACCESS_KEY`, else `AWS_ACCESS_KEY_ID`.
     pub access_key: Option<String>,
@@ -62,11 +67,20 @@ pub struct RemoteEnv {
     pub session_token: Option<String>,
     /// `AWS_REGION`, else `AWS_DEFAULT_REGION`.
     pub region: Option<String>,
+    /// The keys came from `ARTIFACTS_*` (named when saying where credentials come from).
+    pub keys_from_artifacts: bool,
+    /// `TRTCTL_REMOTE_EMBEDDED`: wins over `[remote] embedded`.
+    pub embedded: Option<String>,
+    /// The rest of the AWS chain: profiles, web identity, container, instance role.
+    pub aws: AwsEnv,
 }
 
 impl RemoteEnv {
+    /// Also reads the host's DMI data (files, no packet) unless the metadata service is off.
     pub fn from_process_env() -> RemoteEnv {
-        RemoteEnv::from_lookup(|name| std::env::var(name).ok())
+        let mut env = RemoteEnv::from_lookup(|name| std::env::var(name).ok());
+        env.aws.on_ec2 = !env.aws.metadata_disabled && looks_like_ec2(Path::new("/sys"));
+        env
     }
 
     /// Builds from any variable lookup; empty values count as unset.
@@ -88,17 +102,41 @@ impl RemoteEnv {
             )
         };
         RemoteEnv {
-            endpoint: var("ARTIFACTS_ENDPOINT").or_else(|| var("AWS_ENDPOINT_URL")),
+            endpoint: var("ARTIFACTS_ENDPOINT")
+                .or_else(|| var("AWS_ENDPOINT_URL_S3"))
+                .or_else(|| var("AWS_ENDPOINT_URL")),
             access_key,
             secret_key,
             session_token,
             region: var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")),
+            keys_from_artifacts: artifacts_keys,
+            embedded: var("TRTCTL_REMOTE_EMBEDDED"),
+            aws: AwsEnv::from_lookup(var),
         }
     }
 
-    /// Whether any credential is present (never which one).
-    pub fn has_credentials(&self) -> bool {
-        self.access_key.is_some() && self.secret_key.is_some()
+    /// Whether anything in the environment points at S3: a key, an endpoint, a region, or any
+    /// source of the AWS chain. Sends nothing.
+    pub fn points_at_s3(&self) -> bool {
+        self.endpoint.is_some()
+            || self.access_key.is_some()
+            || self.secret_key.is_some()
+            || self.region.is_some()
+            || self.aws.points_at_aws()
+    }
+
+    /// Whether the embedded stand-in may be used: `TRTCTL_REMOTE_EMBEDDED`, else the manifest.
+    pub fn embedded_allowed(&self, manifest: bool) -> Result<bool, RemoteError> {
+        match self.embedded.as_deref().map(str::trim) {
+            None => Ok(manifest),
+            Some("true" | "1") => Ok(true),
+            Some("false" | "0") => Ok(false),
+            Some(other) => Err(RemoteError::BadVariable {
+                name: "TRTCTL_REMOTE_EMBEDDED",
+                value: other.to_string(),
+                expected: "true or false",
+            }),
+        }
     }
 }
 
@@ -114,7 +152,8 @@ impl fmt::Debug for RemoteEnv {
             .field("secret_key", &presence(&self.secret_key))
             .field("session_token", &presence(&self.session_token))
             .field("region", &self.region)
-            .finish()
+            .field("aws", &self.aws)
+            .finish_non_exhaustive()
     }
 }
 
@@ -188,16 +227,19 @@ impl RemoteUrl {
     }
 }
 
-/// The S3 endpoint: `[remote] endpoint`, else the environment's; `None` means AWS.
+/// The S3 endpoint: `[remote] endpoint`, else the environment's, else the AWS profile's;
+/// `None` means AWS.
 pub(super) fn resolve_endpoint<'a>(
     url: &str,
     settings: &'a RemoteSettings,
     env: &'a RemoteEnv,
+    profile_endpoint: Option<&'a str>,
 ) -> Result<Option<&'a str>, RemoteError> {
     let endpoint = settings
         .endpoint
         .as_deref()
         .or(env.endpoint.as_deref())
+        .or(profile_endpoint)
         .map(|e| e.trim().trim_end_matches('/'))
         .filter(|e| !e.is_empty());
     match endpoint {
@@ -212,15 +254,18 @@ pub(super) fn resolve_endpoint<'a>(
     }
 }
 
-/// `[remote] region`, else the environment's, else [`DEFAULT_REGION`].
-pub(super) fn resolve_region<'a>(settings: &'a RemoteSettings, env: &'a RemoteEnv) -> &'a str {
+/// `[remote] region`, else the environment's; the AWS profile's and [`DEFAULT_REGION`] come
+/// after.
+pub(super) fn explicit_region<'a>(
+    settings: &'a RemoteSettings,
+    env: &'a RemoteEnv,
+) -> Option<&'a str> {
     settings
         .region
         .as_deref()
         .or(env.region.as_deref())
         .map(str::trim)
         .filter(|r| !r.is_empty())
-        .unwrap_or(DEFAULT_REGION)
 }
 
 #[cfg(test)]

@@ -4,10 +4,12 @@
 //! scrubs the secrets in use.
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use object_store::client::{HttpError, HttpErrorKind};
 
 use super::backend::Backend;
+use super::credentials::CredentialError;
 
 /// Every message is one line that says what to check, and never holds a secret.
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +20,13 @@ pub enum RemoteError {
         "{detail}; check ARTIFACTS_ACCESS_KEY / ARTIFACTS_SECRET_KEY (or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)"
     )]
     Credentials { detail: String },
+    /// A credential source that is configured but failed; never a fall-back to anonymous.
+    #[error(transparent)]
+    CredentialSource(#[from] CredentialError),
+    #[error(
+        "nothing points at S3 for {url} (no keys, endpoint, region, AWS profile or shared file, web identity, container or EC2 instance role) and the embedded stand-in is off (`[remote] embedded = false` or TRTCTL_REMOTE_EMBEDDED=false); set AWS_PROFILE, AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY, or ARTIFACTS_ENDPOINT + ARTIFACTS_ACCESS_KEY + ARTIFACTS_SECRET_KEY"
+    )]
+    NothingConfigured { url: String },
     #[error(
         "bucket `{bucket}` does not exist at {endpoint}; check the bucket in the remote URL and ARTIFACTS_ENDPOINT, or create the bucket"
     )]
@@ -69,6 +78,12 @@ pub enum RemoteError {
         ours: String,
         theirs: String,
     },
+    #[error("{name}={value:?} is not understood; use {expected}")]
+    BadVariable {
+        name: &'static str,
+        value: String,
+        expected: &'static str,
+    },
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -86,7 +101,7 @@ impl RemoteError {
                 | RemoteError::Server { .. }
                 | RemoteError::Truncated { .. }
                 | RemoteError::Inconsistent { .. }
-        )
+        ) || matches!(self, RemoteError::CredentialSource(e) if e.is_transient())
     }
 }
 
@@ -95,10 +110,11 @@ pub(super) fn classify(
     backend: &Backend,
     display: &str,
     writable: bool,
-    secrets: &[String],
+    secrets: &Secrets,
     what: &str,
     err: object_store::Error,
 ) -> RemoteError {
+    let secrets = &secrets.snapshot();
     let text = one_line(&error_chain(&err), secrets);
     if let object_store::Error::InvalidPath { .. } = err {
         return RemoteError::Foreign {
@@ -125,6 +141,9 @@ pub(super) fn classify(
             endpoint: endpoint.clone(),
             detail: one_line(&root_cause(&err), secrets),
         };
+    }
+    if let Some(failed) = credential_failure(&err) {
+        return RemoteError::CredentialSource(failed.clone());
     }
     let (code, message) = s3_error_code(&text);
     if code.as_deref() == Some("NoSuchBucket") {
@@ -182,6 +201,44 @@ fn is_auth_code(code: Option<&str>) -> bool {
                 | "AccountProblem"
         )
     )
+}
+
+/// A credential source's own error, when that is why a request failed.
+fn credential_failure<'a>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a CredentialError> {
+    let mut current = Some(err);
+    while let Some(e) = current {
+        if let Some(found) = e.downcast_ref::<CredentialError>() {
+            return Some(found);
+        }
+        current = e.source();
+    }
+    None
+}
+
+/// Values scrubbed from every error text, should a server echo one. Sources of temporary
+/// credentials add each set they are issued.
+#[derive(Clone, Default)]
+pub(super) struct Secrets(Arc<Mutex<Vec<String>>>);
+
+impl Secrets {
+    pub(super) fn add(&self, secret: &str) {
+        let mut known = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !known.iter().any(|k| k == secret) {
+            known.push(secret.to_string());
+        }
+    }
+
+    pub(super) fn snapshot(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
 }
 
 /// Every error in the chain, outermost first.

@@ -57,6 +57,7 @@ use crate::identity::EngineKey;
 
 mod backend;
 mod config;
+mod credentials;
 mod download;
 mod error;
 mod hashing;
@@ -70,9 +71,11 @@ pub use config::{
     DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, DEFAULT_READ_TIMEOUT, DEFAULT_REGION, RemoteEnv,
     RemoteSettings,
 };
-use config::{RemoteUrl, resolve_endpoint, resolve_region};
+use config::{RemoteUrl, explicit_region, resolve_endpoint};
+use credentials::EnvKeys;
+pub use credentials::{AwsEnv, CredentialError, CredentialSource, looks_like_ec2};
 pub use error::RemoteError;
-use error::strip_userinfo;
+use error::{Secrets, strip_userinfo};
 pub use lease::{DEFAULT_LEASE_TTL, HeldLease, LEASE_SUFFIX, LeaseClaim, LeaseRecord};
 pub use listing::RemoteListing;
 pub use retry::{Transient, retrying};
@@ -92,7 +95,54 @@ pub struct Remote {
     concurrency: usize,
     lease_ttl: Duration,
     /// Values scrubbed from every error text, should a server echo one.
-    secrets: Arc<[String]>,
+    secrets: Secrets,
+    access: Access,
+}
+
+/// How trtctl reaches a remote, for people: where its credentials come from, the region and
+/// the endpoint. Never holds a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    Directory,
+    /// A local directory standing in for an `s3://` remote that nothing points at.
+    StandIn {
+        s3_url: String,
+    },
+    S3 {
+        credentials: CredentialSource,
+        region: String,
+        endpoint: String,
+    },
+}
+
+impl Access {
+    /// One line for the plan header and `doctor`; `None` for a directory, which needs none.
+    pub fn describe(&self) -> Option<String> {
+        match self {
+            Access::Directory => None,
+            other => Some(other.to_string()),
+        }
+    }
+}
+
+impl fmt::Display for Access {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Access::Directory => f.write_str("a directory"),
+            Access::StandIn { s3_url } => write!(
+                f,
+                "embedded stand-in for {s3_url}: nothing points at S3; set AWS_PROFILE, AWS_ACCESS_KEY_ID or ARTIFACTS_ENDPOINT to use the bucket"
+            ),
+            Access::S3 {
+                credentials,
+                region,
+                endpoint,
+            } => write!(
+                f,
+                "credentials: {credentials}, region {region}, endpoint {endpoint}"
+            ),
+        }
+    }
 }
 
 impl fmt::Debug for Remote {
@@ -120,7 +170,8 @@ impl Remote {
                 part_size: settings.part_size.max(1),
                 concurrency: settings.concurrency.max(1),
                 lease_ttl: settings.lease_ttl,
-                secrets: Arc::new([]),
+                secrets: Secrets::default(),
+                access: Access::Directory,
             }),
         }
     }
@@ -132,28 +183,18 @@ impl Remote {
         settings: &RemoteSettings,
         env: &RemoteEnv,
     ) -> Result<Remote, RemoteError> {
-        let endpoint = resolve_endpoint(url, settings, env)?;
-        let region = resolve_region(settings, env);
-        let mut builder = backend::s3_builder(&bucket, region, endpoint, settings.read_timeout);
-        let mut secrets = Vec::new();
-        let writable = match (&env.access_key, &env.secret_key) {
-            (Some(access), Some(secret)) => {
-                builder = builder
-                    .with_access_key_id(access)
-                    .with_secret_access_key(secret);
-                secrets.push(access.clone());
-                secrets.push(secret.clone());
-                if let Some(token) = &env.session_token {
-                    builder = builder.with_token(token);
-                    secrets.push(token.clone());
-                }
-                true
-            }
-            (None, None) => {
-                // Anonymous: read-only access to a public bucket; nothing is ever uploaded.
-                builder = builder.with_skip_signature(true);
-                false
-            }
+        let env_keys = match (&env.access_key, &env.secret_key) {
+            (Some(access_key), Some(secret_key)) => Some(EnvKeys {
+                variable: if env.keys_from_artifacts {
+                    "ARTIFACTS_ACCESS_KEY"
+                } else {
+                    "AWS_ACCESS_KEY_ID"
+                },
+                access_key,
+                secret_key,
+                session_token: env.session_token.as_deref(),
+            }),
+            (None, None) => None,
             (Some(_), None) => {
                 return Err(RemoteError::Credentials {
                     detail: "an access key is set but no secret key; set both, or neither for anonymous read-only access"
@@ -167,7 +208,24 @@ impl Remote {
                 });
             }
         };
-        let store = backend::build_s3(url, builder, &secrets)?;
+        let secrets = Secrets::default();
+        let chain =
+            credentials::resolve(env_keys, &env.aws, explicit_region(settings, env), &secrets)?;
+        let endpoint = resolve_endpoint(url, settings, env, chain.profile_endpoint.as_deref())?;
+        let mut builder =
+            backend::s3_builder(&bucket, &chain.region, endpoint, settings.read_timeout);
+        let writable = match chain.provider {
+            Some(provider) => {
+                builder = builder.with_credentials(provider);
+                true
+            }
+            None => {
+                // Anonymous: read-only access to a public bucket; nothing is ever uploaded.
+                builder = builder.with_skip_signature(true);
+                false
+            }
+        };
+        let store = backend::build_s3(url, builder, &secrets.snapshot())?;
         let display = if prefix.is_empty() {
             format!("s3://{bucket}")
         } else {
@@ -175,19 +233,42 @@ impl Remote {
         };
         let endpoint = match endpoint {
             Some(e) => strip_userinfo(e),
-            None => format!("https://s3.{region}.amazonaws.com"),
+            None => format!("https://s3.{}.amazonaws.com", chain.region),
         };
         Ok(Remote {
             store,
-            backend: Backend::S3 { bucket, endpoint },
+            backend: Backend::S3 {
+                bucket,
+                endpoint: endpoint.clone(),
+            },
             prefix,
             display,
             writable,
             part_size: settings.part_size.max(1),
             concurrency: settings.concurrency.max(1),
             lease_ttl: settings.lease_ttl,
-            secrets: secrets.into(),
+            secrets,
+            access: Access::S3 {
+                credentials: chain.source,
+                region: chain.region,
+                endpoint,
+            },
         })
+    }
+
+    /// This remote (a directory) standing in for `s3_url`, which nothing points at.
+    pub fn as_stand_in_for(self, s3_url: &str) -> Remote {
+        Remote {
+            access: Access::StandIn {
+                s3_url: s3_url.to_string(),
+            },
+            ..self
+        }
+    }
+
+    /// How this remote is reached: credentials source, region, endpoint.
+    pub fn access(&self) -> &Access {
+        &self.access
     }
 
     /// Display form, e.g. `s3://screenalytics-artifacts/engines`; never holds a secret.

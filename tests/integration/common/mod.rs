@@ -1,3 +1,4 @@
 pub mod faulty;
 pub mod project;
+pub mod responder;
 pub mod s3;

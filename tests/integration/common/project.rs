@@ -45,6 +45,19 @@ const SCRUBBED: &[&str] = &[
     "AWS_DEFAULT_REGION",
     "AWS_ENDPOINT_URL",
     "AWS_PROFILE",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_ENDPOINT_URL_STS",
+    "TRTCTL_REMOTE_EMBEDDED",
     "NO_COLOR",
     "STUB_SLEEP",
     "STUB_FAIL_MODEL",
@@ -109,7 +122,10 @@ impl Project {
             .env("HOME", self.path().join("home"))
             .env("TENSORRT_CACHE_DIR", self.cache())
             .env("TRTEXEC", STUB_TRTEXEC)
-            .env("STUB_COUNT_DIR", self.path().join("runs"));
+            .env("STUB_COUNT_DIR", self.path().join("runs"))
+            // Never a packet to the real metadata address, even on an EC2 test host; tests
+            // of the instance role point it at their own responder.
+            .env("AWS_EC2_METADATA_DISABLED", "true");
         cmd
     }
 
