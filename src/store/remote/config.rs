@@ -272,6 +272,69 @@ pub(super) fn explicit_region<'a>(
 mod tests {
     use super::*;
 
+    fn env_of(vars: &[(&str, &str)]) -> RemoteEnv {
+        RemoteEnv::from_lookup(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    #[test]
+    fn every_source_of_the_chain_points_at_s3_and_unrelated_variables_do_not() {
+        for vars in [
+            &[("AWS_ACCESS_KEY_ID", "a"), ("AWS_SECRET_ACCESS_KEY", "b")][..],
+            &[("ARTIFACTS_SECRET_KEY", "b")],
+            &[("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")],
+            &[("AWS_DEFAULT_REGION", "eu-west-1")],
+            &[("AWS_PROFILE", "ci")],
+            &[("AWS_CONFIG_FILE", "/etc/passwd")],
+            &[
+                ("AWS_WEB_IDENTITY_TOKEN_FILE", "/t"),
+                ("AWS_ROLE_ARN", "arn"),
+            ],
+            &[("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials")],
+            &[("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:9/c")],
+            &[("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9")],
+        ] {
+            assert!(env_of(vars).points_at_s3(), "{vars:?}");
+        }
+        let home = tempfile::tempdir().unwrap();
+        let home_path = home.path().to_str().unwrap();
+        assert!(!env_of(&[("HOME", home_path), ("AWS_CA_BUNDLE", "/x.pem")]).points_at_s3());
+        std::fs::create_dir_all(home.path().join(".aws")).unwrap();
+        std::fs::write(home.path().join(".aws/credentials"), "").unwrap();
+        assert!(
+            env_of(&[("HOME", home_path)]).points_at_s3(),
+            "a shared file"
+        );
+
+        let mut ec2 = env_of(&[]);
+        ec2.aws.on_ec2 = true;
+        assert!(ec2.points_at_s3());
+        ec2.aws.metadata_disabled = true;
+        assert!(
+            !ec2.points_at_s3(),
+            "AWS_EC2_METADATA_DISABLED=true is honoured"
+        );
+    }
+
+    #[test]
+    fn the_embedded_switch_reads_the_variable_first() {
+        assert!(env_of(&[]).embedded_allowed(true).unwrap());
+        assert!(!env_of(&[]).embedded_allowed(false).unwrap());
+        let off = env_of(&[("TRTCTL_REMOTE_EMBEDDED", "false")]);
+        assert!(!off.embedded_allowed(true).unwrap());
+        let on = env_of(&[("TRTCTL_REMOTE_EMBEDDED", "1")]);
+        assert!(on.embedded_allowed(false).unwrap());
+        let bad = env_of(&[("TRTCTL_REMOTE_EMBEDDED", "maybe")]);
+        let err = bad.embedded_allowed(true).unwrap_err().to_string();
+        assert!(
+            err.contains("TRTCTL_REMOTE_EMBEDDED=\"maybe\" is not understood; use true or false"),
+            "{err}"
+        );
+    }
+
     #[test]
     fn env_precedence_and_redacted_debug() {
         let vars = [
