@@ -62,6 +62,8 @@ pub struct BuilderSettings {
     pub trtexec: Option<PathBuf>,
     /// Share one timing cache per arch and TensorRT version across builds.
     pub timing_cache: bool,
+    /// Share those timing caches with the fleet through the remote.
+    pub shared_timing_cache: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -200,6 +202,8 @@ struct RawBuilder {
     trtexec: Option<String>,
     /// Keep one timing cache per arch and TensorRT version (default true).
     timing_cache: Option<bool>,
+    /// Share the timing caches with other builders through the remote (default true).
+    shared_timing_cache: Option<bool>,
 }
 
 /// Values every model gets unless it sets its own.
@@ -428,10 +432,12 @@ impl Manifest {
                 .map(|b| BuilderSettings {
                     trtexec: b.trtexec.map(|t| resolve_path(dir, &t)),
                     timing_cache: b.timing_cache.unwrap_or(true),
+                    shared_timing_cache: b.shared_timing_cache.unwrap_or(true),
                 })
                 .unwrap_or(BuilderSettings {
                     trtexec: None,
                     timing_cache: true,
+                    shared_timing_cache: true,
                 }),
             models,
         })

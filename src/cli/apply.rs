@@ -65,7 +65,10 @@ pub(super) fn run(global: &GlobalArgs, env: &Environment, args: ApplyArgs) -> an
             args.no_upload,
         ),
     };
-    let workspace = Workspace::open(&manifest, env)?;
+    let mut workspace = Workspace::open(&manifest, env)?;
+    if args.no_shared_timing_cache {
+        workspace.manifest.builder.shared_timing_cache = false;
+    }
     let runtime = runtime()?;
     let mut plan = runtime.block_on(workspace.plan(&targets, &force))?;
     if no_upload {

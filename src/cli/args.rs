@@ -178,6 +178,9 @@ pub struct ApplyArgs {
     /// Publish nothing to the remote (fetches still happen).
     #[arg(long, conflicts_with = "plan")]
     pub no_upload: bool,
+    /// Neither fetch nor publish timing caches through the remote (the local one is still used).
+    #[arg(long)]
+    pub no_shared_timing_cache: bool,
     /// Only show the plan (same as `trtctl plan`).
     #[arg(long)]
     pub dry_run: bool,

@@ -1,12 +1,11 @@
 //! The build action: one GPU, the engine's lock, trtexec, then commit (engine first, sidecar
 //! last) — unless the ONNX changed under the build.
 
-use std::path::{Path, PathBuf};
-
 use super::error::ExecError;
 use super::events::{ActionKind, DoneElsewhere, Outcome};
 use super::gpu_pool::GpuLease;
 use super::run::Run;
+use super::timing::timing_cache_file;
 use crate::builder::BuildJob;
 use crate::identity::{Provenance, SIDECAR_SCHEMA_VERSION, Sidecar};
 use crate::plan::DesiredEngine;
@@ -44,19 +43,24 @@ impl Run<'_> {
             inputs: engine.build.clone(),
             output: temp.path().to_path_buf(),
             log: cache.log_path(&engine.key),
-            timing_cache: self
-                .exec
-                .timing_cache
-                .then(|| timing_cache_file(cache.root(), engine)),
+            timing_cache: self.exec.timing_cache.then(|| {
+                timing_cache_file(cache.root(), engine.id.gpu_arch, engine.id.trt_version)
+            }),
             device: gpu.index,
         };
-        if let Some(dir) = job.timing_cache.as_ref().and_then(|t| t.parent()) {
-            std::fs::create_dir_all(dir).map_err(|source| ExecError::Io {
-                path: dir.to_path_buf(),
-                source,
-            })?;
+        if let Some(timing) = &job.timing_cache {
+            if let Some(dir) = timing.parent() {
+                std::fs::create_dir_all(dir).map_err(|source| ExecError::Io {
+                    path: dir.to_path_buf(),
+                    source,
+                })?;
+            }
+            self.prepare_timing_cache(timing, arch, engine.id.trt_version)
+                .await;
         }
-        let built = builder.build(&job).await?;
+        let built = self
+            .build_with_timing_fallback(builder, &job, &engine.key.file)
+            .await?;
         drop(gpu);
         // The engine is labelled with the ONNX digest from before the build: a file rewritten
         // meanwhile would publish an engine under a digest it was not built from.
@@ -97,19 +101,6 @@ async fn recheck_onnx(engine: &DesiredEngine, before: FileStamp) -> Result<(), E
         return Ok(());
     }
     check_onnx(engine).await.map(|_| ())
-}
-
-/// Where the timing cache of this engine's arch and TensorRT version lives.
-fn timing_cache_file(cache_root: &Path, engine: &DesiredEngine) -> PathBuf {
-    timing_cache_dir(cache_root).join(format!(
-        "{}_{}.cache",
-        engine.id.gpu_arch, engine.id.trt_version
-    ))
-}
-
-/// Where per-arch timing caches live, for `cache clean` to know them.
-pub fn timing_cache_dir(cache_root: &Path) -> PathBuf {
-    cache_root.join(store::TIMING_DIR)
 }
 
 /// Hashes the fresh engine, then commits it: engine first, sidecar last.

@@ -88,6 +88,58 @@ fn as_text<T: fmt::Display, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::
     s.collect_str(value)
 }
 
+/// What became of a shared timing cache (one per GPU arch and TensorRT version), or of a
+/// timing cache a build was given.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum TimingOutcome {
+    /// The remote's cache was larger than the local one: the builds start from it.
+    Fetched { bytes: u64 },
+    /// The remote's bytes are not what its metadata says (a write in progress, or damage):
+    /// not used, and replaced by this builder's next upload.
+    Unverified,
+    /// The grown local cache was published; `conflicts` other writers changed it first.
+    Uploaded { bytes: u64, conflicts: u32 },
+    /// Another builder published first, and its cache is at least as large: it stays, and
+    /// this builder's local cache is kept as it is (the larger cache wins; caches do not merge).
+    KeptRemote {
+        conflicts: u32,
+        remote_bytes: u64,
+        local_bytes: u64,
+    },
+    /// trtexec failed with this cache and succeeded without it: the cache was moved aside.
+    Rejected {
+        file: String,
+        #[serde(serialize_with = "as_text_path")]
+        set_aside: std::path::PathBuf,
+    },
+    /// The remote could not be used for the timing cache; builds went on with the local one.
+    Unavailable {
+        #[serde(serialize_with = "as_text")]
+        reason: Arc<ExecError>,
+    },
+}
+
+fn as_text_path<S: Serializer>(value: &std::path::Path, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&value.display())
+}
+
+/// The shared timing caches of an apply, counted for the summary.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TimingTally {
+    /// Remote caches copied into the local one.
+    pub fetched: usize,
+    /// Builds that started from a cache fetched from the remote.
+    pub warm_builds: usize,
+    pub uploaded: usize,
+    /// Conditional writes refused because another builder wrote first.
+    pub conflicts: usize,
+    /// Caches trtexec failed with, set aside.
+    pub rejected: usize,
+    pub bytes_fetched: u64,
+    pub bytes_uploaded: u64,
+}
+
 /// What an apply did; printed as the final summary.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ApplyReport {
@@ -104,6 +156,7 @@ pub struct ApplyReport {
     pub bytes_uploaded: u64,
     pub wall_ms: u64,
     pub interrupted: bool,
+    pub timing: TimingTally,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -149,6 +202,12 @@ pub enum Event<'a> {
         file: &'a str,
         host: &'a str,
         pid: u32,
+    },
+    /// A shared timing cache was fetched, published or set aside.
+    TimingCache {
+        cache: &'a str,
+        #[serde(flatten)]
+        outcome: &'a TimingOutcome,
     },
     Summary(&'a ApplyReport),
 }

@@ -7,16 +7,18 @@ pub mod events;
 mod gpu_pool;
 mod run;
 mod signal;
+mod timing;
 mod transfer;
 mod turn;
 
-pub use build::timing_cache_dir;
 pub use error::ExecError;
 pub use events::{
     ActionKind, ApplyReport, DoneElsewhere, Event, Failure, Outcome, Reporter, SkipReason,
+    TimingOutcome, TimingTally,
 };
 pub use run::{ApplyOptions, Executor};
 pub use signal::{StopSignal, with_signals};
+pub use timing::timing_cache_file;
 
 #[cfg(test)]
 mod tests;

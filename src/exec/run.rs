@@ -9,9 +9,12 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
 use super::error::ExecError;
-use super::events::{ActionKind, ApplyReport, Event, Failure, Outcome, Reporter, SkipReason};
+use super::events::{
+    ActionKind, ApplyReport, Event, Failure, Outcome, Reporter, SkipReason, TimingTally,
+};
 use super::gpu_pool::{GpuLease, GpuPool};
 use super::signal::StopSignal;
+use super::timing::TimingCaches;
 use crate::builder::Builder;
 use crate::gpu::GpuInventory;
 use crate::identity::EngineKey;
@@ -34,6 +37,8 @@ pub struct Executor<'a> {
     /// `None` when nothing in the plan needs building (no trtexec needed).
     pub builder: Option<&'a dyn Builder>,
     pub timing_cache: bool,
+    /// Share the timing caches through the remote (`timing_cache` must be on too).
+    pub shared_timing_cache: bool,
     pub reporter: &'a dyn Reporter,
     pub options: ApplyOptions,
     pub stop: &'a StopSignal,
@@ -47,6 +52,8 @@ pub(super) struct Run<'a> {
     next_ordinal: AtomicUsize,
     pub(super) bytes_fetched: AtomicU64,
     pub(super) bytes_uploaded: AtomicU64,
+    pub(super) timing: TimingCaches,
+    pub(super) timing_tally: std::sync::Mutex<TimingTally>,
 }
 
 pub(super) type StepResult = Vec<(ActionKind, String, Outcome)>;
@@ -64,6 +71,8 @@ impl Executor<'_> {
             next_ordinal: AtomicUsize::new(0),
             bytes_fetched: AtomicU64::new(0),
             bytes_uploaded: AtomicU64::new(0),
+            timing: TimingCaches::for_plan(plan),
+            timing_tally: Default::default(),
         };
         let results = futures::future::join_all(plan.steps.iter().map(|step| run.step(step))).await;
         let mut report = ApplyReport::default();
@@ -81,6 +90,7 @@ impl Executor<'_> {
         }
         report.bytes_fetched = run.bytes_fetched.load(Ordering::Relaxed);
         report.bytes_uploaded = run.bytes_uploaded.load(Ordering::Relaxed);
+        report.timing = run.timing_tally();
         report.wall_ms = started.elapsed().as_millis() as u64;
         report.interrupted = self.stop.is_cancelled();
         self.reporter.event(&Event::Summary(&report));
@@ -118,13 +128,16 @@ impl Run<'_> {
             Decision::Build { upload, stale, .. } => {
                 let forced = *stale == Some(Staleness::Forced);
                 // Leases guard what would be published; a forced rebuild is wanted regardless.
-                match self.exec.remote {
+                let results = match self.exec.remote {
                     Some(remote) if *upload && !forced => self.build_leased(engine, remote).await,
                     _ => {
                         self.build_then_upload(engine, forced, *upload, None, false)
                             .await
                     }
-                }
+                };
+                self.after_timing_build(engine.id.gpu_arch, engine.id.trt_version)
+                    .await;
+                results
             }
             Decision::Upload => {
                 let outcome = match self.exec.remote {

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::format::human_duration;
 use super::style::Style;
-use super::summary::{outcome_text, render_summary, waiting_text};
-use crate::exec::events::{Event, Outcome, Reporter};
+use super::summary::{outcome_text, render_summary, timing_text, waiting_text};
+use crate::exec::events::{Event, Outcome, Reporter, TimingOutcome};
 
 /// make-style lines for logs and CI: `[3/12] build FILE ... ok (2m14s)`.
 pub struct PlainReporter {
@@ -71,6 +71,12 @@ impl Reporter for PlainReporter {
             }
             Event::Waiting { file, host, pid } if !self.quiet => {
                 self.line(&format!("{}\n", waiting_text(file, host, *pid)));
+            }
+            Event::TimingCache { cache, outcome } => {
+                let failure = matches!(outcome, TimingOutcome::Rejected { .. });
+                if !self.quiet || failure {
+                    self.line(&format!("{}\n", timing_text(cache, outcome)));
+                }
             }
             Event::Started { .. } | Event::Bytes { .. } | Event::Waiting { .. } => {}
         }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::format::{human_bytes, human_duration};
 use super::style::{Paint, Style};
-use crate::exec::events::{ApplyReport, Outcome};
+use crate::exec::events::{ApplyReport, Outcome, TimingOutcome, TimingTally};
 
 pub(super) fn outcome_text(outcome: &Outcome) -> String {
     match outcome {
@@ -19,6 +19,60 @@ pub(super) fn outcome_text(outcome: &Outcome) -> String {
 
 pub(super) fn waiting_text(file: &str, host: &str, pid: u32) -> String {
     format!("wait  {file} ... being built by {host} (pid {pid}); fetching it when it lands")
+}
+
+/// One line for what became of a shared timing cache.
+pub(super) fn timing_text(cache: &str, outcome: &TimingOutcome) -> String {
+    let what = match outcome {
+        TimingOutcome::Fetched { bytes } => {
+            format!("fetched from the remote ({}); builds start warm", human_bytes(*bytes))
+        }
+        TimingOutcome::Unverified => {
+            "the remote's copy does not match its metadata: not used, replaced after the builds"
+                .to_string()
+        }
+        TimingOutcome::Uploaded { bytes, conflicts: 0 } => {
+            format!("uploaded ({})", human_bytes(*bytes))
+        }
+        TimingOutcome::Uploaded { bytes, conflicts } => format!(
+            "uploaded ({}) over a smaller one, after {conflicts} conflicting write(s) by other builders",
+            human_bytes(*bytes)
+        ),
+        TimingOutcome::KeptRemote {
+            remote_bytes,
+            local_bytes,
+            ..
+        } => format!(
+            "another builder wrote it first; its cache ({}) is at least as large as ours ({}), so it stays",
+            human_bytes(*remote_bytes),
+            human_bytes(*local_bytes)
+        ),
+        TimingOutcome::Rejected { file, set_aside } => format!(
+            "trtexec failed with it building {file}; built again without it, the cache set aside as {}",
+            set_aside.display()
+        ),
+        TimingOutcome::Unavailable { reason } => {
+            format!("not shared this time ({reason}); builds use the local cache")
+        }
+    };
+    format!("timing cache {cache}: {what}")
+}
+
+/// The timing caches line of the summary; empty when no cache was shared or rejected.
+fn timing_summary(timing: &TimingTally) -> Option<String> {
+    if timing.fetched + timing.uploaded + timing.conflicts + timing.rejected == 0 {
+        return None;
+    }
+    Some(format!(
+        "Timing caches: {} fetched ({} builds started warm), {} uploaded, {} write conflicts, {} rejected by trtexec; moved {} down, {} up.",
+        timing.fetched,
+        timing.warm_builds,
+        timing.uploaded,
+        timing.conflicts,
+        timing.rejected,
+        human_bytes(timing.bytes_fetched),
+        human_bytes(timing.bytes_uploaded),
+    ))
 }
 
 /// The closing summary, the same for every output mode but JSON.
@@ -54,6 +108,9 @@ pub fn render_summary(report: &ApplyReport, style: Style) -> String {
         human_bytes(report.bytes_uploaded),
         human_duration(Duration::from_millis(report.wall_ms))
     );
+    if let Some(line) = timing_summary(&report.timing) {
+        let _ = writeln!(out, "{line}");
+    }
     for failure in &report.failures {
         let _ = writeln!(
             out,

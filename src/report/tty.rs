@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::format::human_duration;
 use super::plain::{first_line, indent};
 use super::style::Style;
-use super::summary::{outcome_text, render_summary, waiting_text};
+use super::summary::{outcome_text, render_summary, timing_text, waiting_text};
 use crate::exec::events::{Event, Outcome, Reporter};
 
 /// Progress bars on a terminal.
@@ -112,6 +112,9 @@ impl Reporter for TtyReporter {
             }
             Event::Waiting { file, host, pid } => {
                 let _ = self.bars.println(waiting_text(file, host, *pid));
+            }
+            Event::TimingCache { cache, outcome } => {
+                let _ = self.bars.println(timing_text(cache, outcome));
             }
             Event::Summary(report) => {
                 self.overall.finish_and_clear();

@@ -93,6 +93,7 @@ impl Workspace {
             gpus: &self.gpus,
             builder,
             timing_cache: self.manifest.builder.timing_cache,
+            shared_timing_cache: self.manifest.builder.shared_timing_cache,
             reporter,
             options,
             stop,

@@ -64,6 +64,7 @@ mod hashing;
 mod lease;
 mod listing;
 mod retry;
+mod timing;
 mod upload;
 
 use backend::Backend;
@@ -79,6 +80,10 @@ use error::{Secrets, strip_userinfo};
 pub use lease::{DEFAULT_LEASE_TTL, HeldLease, LEASE_SUFFIX, LeaseClaim, LeaseRecord};
 pub use listing::RemoteListing;
 pub use retry::{Transient, retrying};
+pub use timing::{
+    RemoteTimingCache, TIMING_PREFIX, TimingCacheMeta, TimingCacheStat, TimingVersion, TimingWrite,
+    timing_cache_name,
+};
 pub use upload::UploadOutcome;
 use upload::nonce;
 

@@ -1,0 +1,341 @@
+//! Timing caches in the executor: one local cache per GPU arch and TensorRT version, shared with
+//! the fleet through the remote.
+//!
+//! Before the first build of an arch, the remote's cache replaces the local one when it is
+//! verified and larger. After the last build of that arch, a local cache that changed is
+//! published with a compare-and-swap on the version this run started from. On a conflict the
+//! remote is read again and the rule is: **the larger cache wins** (trtexec cannot merge two
+//! caches, and a cache only grows as it times more layers). A remote cache at least as large
+//! as ours stays; ours is written over a smaller one, again conditionally.
+//!
+//! None of this can fail a build: a remote that cannot be used is reported and the builds go
+//! on with the local cache, and a cache trtexec fails with is set aside and the build retried
+//! once without it.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bytes::Bytes;
+use tokio::sync::OnceCell;
+
+use super::error::ExecError;
+use super::events::{Event, TimingOutcome, TimingTally};
+use super::run::Run;
+use crate::builder::{BuildError, BuildJob, Builder, Built};
+use crate::identity::{GpuArch, TrtVersion, sha256_hex};
+use crate::plan::{Decision, Plan};
+use crate::store::remote::{
+    Remote, RemoteTimingCache, TimingVersion, TimingWrite, retrying, timing_cache_name,
+};
+use crate::store::{self, TIMING_DIR};
+use crate::sys::now_secs;
+
+/// Compare-and-swap attempts before a builder leaves the remote cache to the others.
+const MAX_CONFLICTS: u32 = 3;
+
+/// Where the timing cache of `arch` and `trt` lives in the local cache.
+pub fn timing_cache_file(cache_root: &Path, arch: GpuArch, trt: TrtVersion) -> PathBuf {
+    cache_root
+        .join(TIMING_DIR)
+        .join(timing_cache_name(arch, trt))
+}
+
+/// The timing caches of one apply, per arch and TensorRT version.
+pub(super) struct TimingCaches {
+    caches: HashMap<String, SharedCache>,
+}
+
+/// One arch's cache: what it was when this run started sharing it, and the builds still to run.
+struct SharedCache {
+    start: OnceCell<Option<Start>>,
+    builds_left: AtomicUsize,
+    fetched: std::sync::atomic::AtomicBool,
+}
+
+/// The state a publish compares against.
+struct Start {
+    /// The remote cache's version when this run read it; `None`: the remote held none.
+    remote: Option<TimingVersion>,
+    /// sha256 of the local cache after the fetch; `None`: there was none.
+    local_sha256: Option<String>,
+}
+
+impl TimingCaches {
+    /// Counts the planned builds of each arch, so the last one to finish publishes its cache.
+    pub(super) fn for_plan(plan: &Plan) -> TimingCaches {
+        let mut caches: HashMap<String, SharedCache> = HashMap::new();
+        for step in &plan.steps {
+            if matches!(step.decision, Decision::Build { .. }) {
+                let id = &step.engine.id;
+                caches
+                    .entry(timing_cache_name(id.gpu_arch, id.trt_version))
+                    .or_insert_with(|| SharedCache {
+                        start: OnceCell::new(),
+                        builds_left: AtomicUsize::new(0),
+                        fetched: Default::default(),
+                    })
+                    .builds_left
+                    .fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        TimingCaches { caches }
+    }
+}
+
+impl Run<'_> {
+    /// The remote to share timing caches through, if sharing is on.
+    fn timing_remote(&self) -> Option<&Remote> {
+        let exec = self.exec;
+        (exec.timing_cache && exec.shared_timing_cache)
+            .then_some(exec.remote)
+            .flatten()
+    }
+
+    fn timing_event(&self, cache: &str, outcome: TimingOutcome) {
+        self.tally_timing(&outcome);
+        self.exec.reporter.event(&Event::TimingCache {
+            cache,
+            outcome: &outcome,
+        });
+    }
+
+    fn tally_timing(&self, outcome: &TimingOutcome) {
+        let mut tally = self.timing_tally.lock().expect("timing tally");
+        match outcome {
+            TimingOutcome::Fetched { bytes } => {
+                tally.fetched += 1;
+                tally.bytes_fetched += bytes;
+            }
+            TimingOutcome::Uploaded { bytes, conflicts } => {
+                tally.uploaded += 1;
+                tally.conflicts += *conflicts as usize;
+                tally.bytes_uploaded += bytes;
+            }
+            TimingOutcome::KeptRemote { conflicts, .. } => tally.conflicts += *conflicts as usize,
+            TimingOutcome::Rejected { .. } => tally.rejected += 1,
+            TimingOutcome::Unverified | TimingOutcome::Unavailable { .. } => {}
+        }
+    }
+
+    pub(super) fn timing_tally(&self) -> TimingTally {
+        self.timing_tally.lock().expect("timing tally").clone()
+    }
+
+    /// Before a build: the arch's cache is fetched from the remote once, by the first build.
+    pub(super) async fn prepare_timing_cache(&self, path: &Path, arch: GpuArch, trt: TrtVersion) {
+        let name = timing_cache_name(arch, trt);
+        let (Some(remote), Some(shared)) = (self.timing_remote(), self.timing.caches.get(&name))
+        else {
+            return;
+        };
+        shared
+            .start
+            .get_or_init(|| async {
+                match self.fetch_timing_cache(remote, &name, path).await {
+                    Ok((start, outcome)) => {
+                        if let Some(outcome) = outcome {
+                            shared
+                                .fetched
+                                .store(matches!(outcome, TimingOutcome::Fetched { .. }), Ordering::SeqCst);
+                            self.timing_event(&name, outcome);
+                        }
+                        Some(start)
+                    }
+                    Err(e) => {
+                        self.timing_event(&name, unavailable(e));
+                        None
+                    }
+                }
+            })
+            .await;
+        if shared.fetched.load(Ordering::SeqCst) {
+            self.timing_tally.lock().expect("timing tally").warm_builds += 1;
+        }
+    }
+
+    async fn fetch_timing_cache(
+        &self,
+        remote: &Remote,
+        name: &str,
+        path: &Path,
+    ) -> Result<(Start, Option<TimingOutcome>), ExecError> {
+        let theirs = retrying(|| remote.read_timing_cache(name)).await?;
+        let ours = read_local(path)?;
+        let Some(theirs) = theirs else {
+            let start = Start {
+                remote: None,
+                local_sha256: ours.map(|b| sha256_hex(&b)),
+            };
+            return Ok((start, None));
+        };
+        let outcome = if !theirs.is_verified() {
+            Some(TimingOutcome::Unverified)
+        } else if theirs.bytes.len() > ours.as_ref().map_or(0, Bytes::len) {
+            write_local(path, &theirs.bytes)?;
+            Some(TimingOutcome::Fetched {
+                bytes: theirs.bytes.len() as u64,
+            })
+        } else {
+            None
+        };
+        let local_sha256 = match outcome {
+            Some(TimingOutcome::Fetched { .. }) => Some(sha256_hex(&theirs.bytes)),
+            _ => ours.map(|b| sha256_hex(&b)),
+        };
+        let start = Start {
+            remote: Some(theirs.version),
+            local_sha256,
+        };
+        Ok((start, outcome))
+    }
+
+    /// After a build step of `arch`, whatever its outcome: the last one publishes the cache.
+    pub(super) async fn after_timing_build(&self, arch: GpuArch, trt: TrtVersion) {
+        let name = timing_cache_name(arch, trt);
+        let Some(shared) = self.timing.caches.get(&name) else {
+            return;
+        };
+        if shared.builds_left.fetch_sub(1, Ordering::SeqCst) != 1 || self.exec.stop.is_cancelled()
+        {
+            return;
+        }
+        let (Some(remote), Some(Some(start))) = (self.timing_remote(), shared.start.get()) else {
+            return;
+        };
+        if !remote.writable() {
+            return;
+        }
+        let path = timing_cache_file(self.exec.cache.root(), arch, trt);
+        match self.publish_timing_cache(remote, &name, &path, start).await {
+            Ok(Some(outcome)) => self.timing_event(&name, outcome),
+            Ok(None) => {}
+            Err(e) => self.timing_event(&name, unavailable(e)),
+        }
+    }
+
+    /// Publishes the local cache if it changed since `start`, by the rule in the module docs.
+    async fn publish_timing_cache(
+        &self,
+        remote: &Remote,
+        name: &str,
+        path: &Path,
+        start: &Start,
+    ) -> Result<Option<TimingOutcome>, ExecError> {
+        let Some(ours) = read_local(path)? else {
+            return Ok(None);
+        };
+        if ours.is_empty() || start.local_sha256.as_deref() == Some(&sha256_hex(&ours)) {
+            return Ok(None);
+        }
+        let mut expected = start.remote.clone();
+        let mut conflicts = 0;
+        loop {
+            let write = retrying(|| remote.write_timing_cache(name, ours.clone(), expected.as_ref()))
+                .await?;
+            if let TimingWrite::Written { .. } = write {
+                return Ok(Some(TimingOutcome::Uploaded {
+                    bytes: ours.len() as u64,
+                    conflicts,
+                }));
+            }
+            conflicts += 1;
+            let theirs = retrying(|| remote.read_timing_cache(name)).await?;
+            match theirs {
+                Some(theirs) if keeps_theirs(&theirs, &ours) || conflicts >= MAX_CONFLICTS => {
+                    return Ok(Some(TimingOutcome::KeptRemote {
+                        conflicts,
+                        remote_bytes: theirs.bytes.len() as u64,
+                        local_bytes: ours.len() as u64,
+                    }));
+                }
+                Some(theirs) => expected = Some(theirs.version),
+                None => expected = None,
+            }
+        }
+    }
+
+    /// Runs a build; when trtexec fails while given a non-empty timing cache, the cache is set
+    /// aside and the build retried once without it. A retry that fails too puts the cache back
+    /// (it was not the cache) and reports the retry's failure.
+    pub(super) async fn build_with_timing_fallback(
+        &self,
+        builder: &dyn Builder,
+        job: &BuildJob,
+        file: &str,
+    ) -> Result<Built, ExecError> {
+        let cache = job
+            .timing_cache
+            .as_ref()
+            .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.len() > 0));
+        let first = builder.build(job).await;
+        let (Some(cache), Err(BuildError::Failed { .. })) = (cache, &first) else {
+            return Ok(first?);
+        };
+        let set_aside = cache.with_file_name(format!(
+            "{}.rejected-{}",
+            cache.file_name().unwrap_or_default().to_string_lossy(),
+            now_secs()
+        ));
+        rename(cache, &set_aside)?;
+        match builder.build(job).await {
+            Ok(built) => {
+                let name = cache.file_name().unwrap_or_default().to_string_lossy();
+                self.timing_event(
+                    &name,
+                    TimingOutcome::Rejected {
+                        file: file.to_string(),
+                        set_aside,
+                    },
+                );
+                Ok(built)
+            }
+            Err(e) => {
+                if !cache.exists() {
+                    rename(&set_aside, cache)?;
+                }
+                Err(e.into())
+            }
+        }
+    }
+}
+
+/// The larger cache wins; an unverified remote cache is replaced.
+fn keeps_theirs(theirs: &RemoteTimingCache, ours: &[u8]) -> bool {
+    theirs.is_verified() && theirs.bytes.len() >= ours.len()
+}
+
+fn unavailable(reason: ExecError) -> TimingOutcome {
+    TimingOutcome::Unavailable {
+        reason: Arc::new(reason),
+    }
+}
+
+fn read_local(path: &Path) -> Result<Option<Bytes>, ExecError> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(Bytes::from(bytes))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(ExecError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+fn write_local(path: &Path, bytes: &[u8]) -> Result<(), ExecError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|source| ExecError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    Ok(store::write_atomic(path, bytes)?)
+}
+
+fn rename(from: &Path, to: &Path) -> Result<(), ExecError> {
+    std::fs::rename(from, to).map_err(|source| ExecError::Io {
+        path: from.to_path_buf(),
+        source,
+    })
+}
