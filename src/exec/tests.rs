@@ -262,7 +262,7 @@ async fn an_onnx_rewritten_during_its_build_is_not_committed() {
         gpus: &gpus,
         builder: Some(&builder),
         timing_cache: false,
-            shared_timing_cache: false,
+        shared_timing_cache: false,
         reporter: &recorder,
         options: ApplyOptions {
             jobs: 2,

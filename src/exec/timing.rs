@@ -136,9 +136,10 @@ impl Run<'_> {
                 match self.fetch_timing_cache(remote, &name, path).await {
                     Ok((start, outcome)) => {
                         if let Some(outcome) = outcome {
-                            shared
-                                .fetched
-                                .store(matches!(outcome, TimingOutcome::Fetched { .. }), Ordering::SeqCst);
+                            shared.fetched.store(
+                                matches!(outcome, TimingOutcome::Fetched { .. }),
+                                Ordering::SeqCst,
+                            );
                             self.timing_event(&name, outcome);
                         }
                         Some(start)
@@ -197,8 +198,7 @@ impl Run<'_> {
         let Some(shared) = self.timing.caches.get(&name) else {
             return;
         };
-        if shared.builds_left.fetch_sub(1, Ordering::SeqCst) != 1 || self.exec.stop.is_cancelled()
-        {
+        if shared.builds_left.fetch_sub(1, Ordering::SeqCst) != 1 || self.exec.stop.is_cancelled() {
             return;
         }
         let (Some(remote), Some(Some(start))) = (self.timing_remote(), shared.start.get()) else {
@@ -232,8 +232,9 @@ impl Run<'_> {
         let mut expected = start.remote.clone();
         let mut conflicts = 0;
         loop {
-            let write = retrying(|| remote.write_timing_cache(name, ours.clone(), expected.as_ref()))
-                .await?;
+            let write =
+                retrying(|| remote.write_timing_cache(name, ours.clone(), expected.as_ref()))
+                    .await?;
             if let TimingWrite::Written { .. } = write {
                 return Ok(Some(TimingOutcome::Uploaded {
                     bytes: ours.len() as u64,

@@ -25,13 +25,19 @@ pub(super) fn waiting_text(file: &str, host: &str, pid: u32) -> String {
 pub(super) fn timing_text(cache: &str, outcome: &TimingOutcome) -> String {
     let what = match outcome {
         TimingOutcome::Fetched { bytes } => {
-            format!("fetched from the remote ({}); builds start warm", human_bytes(*bytes))
+            format!(
+                "fetched from the remote ({}); builds start warm",
+                human_bytes(*bytes)
+            )
         }
         TimingOutcome::Unverified => {
             "the remote's copy does not match its metadata: not used, replaced after the builds"
                 .to_string()
         }
-        TimingOutcome::Uploaded { bytes, conflicts: 0 } => {
+        TimingOutcome::Uploaded {
+            bytes,
+            conflicts: 0,
+        } => {
             format!("uploaded ({})", human_bytes(*bytes))
         }
         TimingOutcome::Uploaded { bytes, conflicts } => format!(

@@ -9,6 +9,7 @@ use super::*;
 use crate::exec::ExecError;
 use crate::exec::events::{
     ActionKind, ApplyReport, DoneElsewhere, Event, Failure, Outcome, Reporter, SkipReason,
+    TimingOutcome, TimingTally,
 };
 
 /// A writer the test reads back after the reporter wrote to it.
@@ -59,7 +60,41 @@ fn report() -> ApplyReport {
         bytes_uploaded: 5 << 20,
         wall_ms: 2_500,
         interrupted: false,
+        timing: TimingTally {
+            fetched: 1,
+            warm_builds: 2,
+            uploaded: 1,
+            conflicts: 1,
+            rejected: 1,
+            bytes_fetched: 2 << 20,
+            bytes_uploaded: 3 << 20,
+        },
     }
+}
+
+const TIMING_CACHE: &str = "sm_86_10.3.0.cache";
+
+/// What became of the shared timing cache: fetched, rejected by trtexec for one build,
+/// published after a conflict, and the other outcomes a builder can see.
+fn timing_outcomes() -> Vec<TimingOutcome> {
+    vec![
+        TimingOutcome::Fetched { bytes: 2 << 20 },
+        TimingOutcome::Rejected {
+            file: BUILT.into(),
+            set_aside: "/cache/timing/sm_86_10.3.0.cache.rejected-1700000000".into(),
+        },
+        TimingOutcome::Uploaded {
+            bytes: 3 << 20,
+            conflicts: 1,
+        },
+        TimingOutcome::KeptRemote {
+            conflicts: 1,
+            remote_bytes: 3 << 20,
+            local_bytes: 2 << 20,
+        },
+        TimingOutcome::Unverified,
+        TimingOutcome::Unavailable { reason: failure() },
+    ]
 }
 
 /// One apply: a build and its upload, a fetch, an upload another builder made first, a failure
@@ -101,6 +136,12 @@ fn replay(reporter: &dyn Reporter) {
             file,
             outcome,
             elapsed: Duration::from_millis(1_200),
+        });
+    }
+    for outcome in &timing_outcomes() {
+        reporter.event(&Event::TimingCache {
+            cache: TIMING_CACHE,
+            outcome,
         });
     }
     reporter.event(&Event::Summary(&report()));

@@ -10,3 +10,4 @@ mod plan_cli;
 mod reliability;
 mod remote_cli;
 mod remote_store;
+mod timing_cache;

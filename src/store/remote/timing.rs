@@ -77,7 +77,9 @@ pub struct TimingCacheStat {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TimingWrite {
-    Written { version: TimingVersion },
+    Written {
+        version: TimingVersion,
+    },
     /// Another builder changed the cache since `expected`: nothing was written.
     Conflict,
 }
@@ -227,7 +229,8 @@ impl Remote {
                 version: put.version,
             }))),
             Err(
-                object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. },
+                object_store::Error::AlreadyExists { .. }
+                | object_store::Error::Precondition { .. },
             ) => Ok(None),
             Err(e) => Err(self.classify(&what, e)),
         }
@@ -235,7 +238,10 @@ impl Remote {
 
     /// Deletes the timing cache `name` and its metadata, for `cache clean --remote`.
     pub async fn delete_timing_cache(&self, name: &str) -> Result<(), RemoteError> {
-        for location in [self.timing_location(name)?, self.timing_meta_location(name)?] {
+        for location in [
+            self.timing_location(name)?,
+            self.timing_meta_location(name)?,
+        ] {
             match self.store.delete(&location).await {
                 Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
                 Err(e) => {
