@@ -960,6 +960,20 @@ onnx = "models/b.onnx"
     }
 
     #[test]
+    fn timing_caches_are_shared_unless_turned_off() {
+        let dir = Dir::new();
+        let builder = |text: &str| dir.parse(text).unwrap().builder;
+        let default = builder(GOOD);
+        assert!(default.timing_cache && default.shared_timing_cache);
+        let off = builder(&format!("{GOOD}\n[builder]\nshared_timing_cache = false\n"));
+        assert!(off.timing_cache && !off.shared_timing_cache);
+        let d = dir.error(&format!(
+            "{GOOD}\n[builder]\nshared_timing_cache = \"no\"\n"
+        ));
+        assert!(d.message.contains("invalid type"), "{d}");
+    }
+
+    #[test]
     fn empty_lists_are_refused() {
         let d = Dir::new().error(&GOOD.replace("[\"fp16\", \"fp32\"]", "[]"));
         assert!(d.message.contains("`precisions` is empty"), "{d}");

@@ -7,9 +7,12 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::identity::{EngineKey, Sidecar};
-use crate::plan::{BuildLease, DesiredEngine, RemoteEngine, RemoteSidecar, RemoteState};
-use crate::store::remote::{Remote, RemoteError, retrying};
+use crate::identity::{EngineKey, GpuArch, Sidecar, TrtVersion};
+use crate::plan::{
+    BuildLease, DesiredEngine, RemoteEngine, RemoteSidecar, RemoteState, RemoteTimingCacheState,
+    SharedTimingCache,
+};
+use crate::store::remote::{Remote, RemoteError, retrying, timing_cache_name};
 use crate::store::{self, Cache, FileStamp, LocalEngine, StoreError};
 
 const HASH_CACHE_FILE: &str = ".onnx-hashes.json";
@@ -195,6 +198,32 @@ pub async fn observe_remote(
         engines: engines.into_iter().collect(),
         leases: leases.into_iter().flatten().collect(),
     })
+}
+
+/// The remote's shared timing cache of each of `archs` for TensorRT `trt`: size, age, writer.
+pub async fn observe_timing_caches(
+    remote: &Remote,
+    archs: &[GpuArch],
+    trt: TrtVersion,
+) -> Result<Vec<SharedTimingCache>, RemoteError> {
+    let now = crate::sys::now_secs();
+    futures::future::try_join_all(archs.iter().map(|&arch| async move {
+        let name = timing_cache_name(arch, trt);
+        let stat = retrying(|| remote.stat_timing_cache(&name)).await?;
+        Ok(SharedTimingCache {
+            arch,
+            remote: stat.map(|stat| {
+                let written_at = stat.meta.as_ref().map_or(stat.modified, |m| m.written_at);
+                RemoteTimingCacheState {
+                    size: stat.size,
+                    age_secs: now.saturating_sub(written_at),
+                    written_by: stat.meta.map(|m| m.host),
+                }
+            }),
+            name,
+        })
+    }))
+    .await
 }
 
 #[cfg(test)]

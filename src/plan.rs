@@ -233,6 +233,27 @@ pub struct Plan {
     /// Digest of the observed state the plan was made from: a saved plan is refused once it changes.
     pub observed_digest: String,
     pub steps: Vec<EngineStep>,
+    /// The remote's timing cache for each local arch, when they are shared. Not part of
+    /// `observed_digest`: another builder publishing one changes no decision.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timing_caches: Vec<SharedTimingCache>,
+}
+
+/// Whether the remote holds a shared timing cache for one arch (and the plan's TensorRT).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedTimingCache {
+    pub arch: GpuArch,
+    pub name: String,
+    pub remote: Option<RemoteTimingCacheState>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteTimingCacheState {
+    pub size: u64,
+    /// Seconds since it was last written, when observed.
+    pub age_secs: u64,
+    /// The host of the builder that wrote it, from its metadata.
+    pub written_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -506,6 +527,7 @@ pub fn plan(inputs: PlanInputs) -> Plan {
             .zip(decisions)
             .map(|(engine, decision)| EngineStep { engine, decision })
             .collect(),
+        timing_caches: Vec::new(),
     }
 }
 

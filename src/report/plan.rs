@@ -2,9 +2,10 @@
 
 use std::fmt::Write;
 
+use super::format::{human_age, human_bytes};
 use super::style::{Paint, Style};
 use crate::gpu;
-use crate::plan::{BuildLease, Decision, Plan};
+use crate::plan::{BuildLease, Decision, Plan, SharedTimingCache};
 
 /// The symbol, verb, color and explanation of one decision.
 fn describe(decision: &Decision) -> (&'static str, &'static str, Paint, String) {
@@ -94,6 +95,31 @@ pub(super) fn utc(unix_secs: u64) -> String {
     )
 }
 
+/// `Shared timing caches: sm_86_10.3.0.cache 2.0 MiB, written 3h ago by builder-a · …`.
+fn timing_caches_line(caches: &[SharedTimingCache]) -> Option<String> {
+    if caches.is_empty() {
+        return None;
+    }
+    let each: Vec<String> = caches
+        .iter()
+        .map(|cache| match &cache.remote {
+            Some(remote) => format!(
+                "{} {}, written {} ago{}",
+                cache.name,
+                human_bytes(remote.size),
+                human_age(remote.age_secs),
+                remote
+                    .written_by
+                    .as_ref()
+                    .map(|host| format!(" by {host}"))
+                    .unwrap_or_default()
+            ),
+            None => format!("{} none yet (the first build publishes one)", cache.name),
+        })
+        .collect();
+    Some(format!("Shared timing caches: {}", each.join(" · ")))
+}
+
 /// The plan as terraform shows one: grouped by model, one line per engine, a summary last.
 pub fn render_plan(plan: &Plan, style: Style) -> String {
     let mut out = String::new();
@@ -122,6 +148,9 @@ pub fn render_plan(plan: &Plan, style: Style) -> String {
         "TensorRT {} · local GPUs: {archs} · remote: {remote}",
         plan.trt_version
     );
+    if let Some(line) = timing_caches_line(&plan.timing_caches) {
+        let _ = writeln!(out, "{line}");
+    }
     let mut current_model: Option<&str> = None;
     for step in &plan.steps {
         let id = &step.engine.id;

@@ -54,7 +54,18 @@ impl Workspace {
             None => None,
         };
         let archs = self.gpus.archs();
-        Ok(plan::plan(PlanInputs {
+        let timing_caches = match &self.remote {
+            Some(remote) if self.shares_timing_caches() => {
+                observe::observe_timing_caches(remote, &archs, self.trt_version())
+                    .await
+                    .map_err(|source| WorkspaceError::Remote {
+                        url: remote.url().to_string(),
+                        source,
+                    })?
+            }
+            _ => Vec::new(),
+        };
+        let mut plan = plan::plan(PlanInputs {
             manifest: &self.manifest,
             trt_version: self.trt_version(),
             desired,
@@ -63,7 +74,15 @@ impl Workspace {
             remote: remote.as_ref(),
             targets,
             force,
-        }))
+        });
+        plan.timing_caches = timing_caches;
+        Ok(plan)
+    }
+
+    /// Whether builds share their timing caches through the remote.
+    fn shares_timing_caches(&self) -> bool {
+        let builder = &self.manifest.builder;
+        builder.timing_cache && builder.shared_timing_cache
     }
 
     /// The builder, when the plan builds anything: trtexec found and checked against the pin.
@@ -93,7 +112,7 @@ impl Workspace {
             gpus: &self.gpus,
             builder,
             timing_cache: self.manifest.builder.timing_cache,
-            shared_timing_cache: self.manifest.builder.shared_timing_cache,
+            shared_timing_cache: self.shares_timing_caches(),
             reporter,
             options,
             stop,

@@ -137,6 +137,24 @@ fn a_published_timing_cache_warms_another_builder_of_its_arch_and_no_other() {
     );
     assert_eq!(costs(&project, "a")[0].1, 0, "A starts cold");
 
+    // The plan of any builder shows, per arch, whether the fleet has a cache and how big it is.
+    let mut plan = project.trtctl_process();
+    plan.env("TENSORRT_CACHE_DIR", project.path().join("b"))
+        .args(["plan", "--gpu-arch", "sm_86", "--gpu-arch", "sm_89"]);
+    for (key, value) in server.env_vars() {
+        plan.env(key, value);
+    }
+    let output = plan.output().unwrap();
+    let text = stdout_of(&output);
+    assert!(
+        text.contains(&format!(
+            "Shared timing caches: sm_86_10.3.0.cache {} B, written ",
+            published.len()
+        )) && text.contains(" · sm_89_10.3.0.cache none yet"),
+        "{text}{}",
+        stderr_of(&output)
+    );
+
     // B: same arch, empty cache dir, another model.
     let b = succeeded(
         builder(&project, &server, "b", "sm_86", "scrfd_10g")
