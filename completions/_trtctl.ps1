@@ -76,6 +76,7 @@ Register-ArgumentCompleter -Native -CommandName 'trtctl' -ScriptBlock {
             [CompletionResult]::new('--keep-going', '--keep-going', [CompletionResultType]::ParameterName, 'Finish everything that does not depend on a failure (the exit code still says it failed)')
             [CompletionResult]::new('--allow-missing', '--allow-missing', [CompletionResultType]::ParameterName, 'Succeed even if some engines cannot be built here and are not in the remote')
             [CompletionResult]::new('--no-upload', '--no-upload', [CompletionResultType]::ParameterName, 'Publish nothing to the remote (fetches still happen)')
+            [CompletionResult]::new('--no-shared-timing-cache', '--no-shared-timing-cache', [CompletionResultType]::ParameterName, 'Neither fetch nor publish timing caches through the remote (the local one is still used)')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Only show the plan (same as `trtctl plan`)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON event per line instead of progress')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more)')

@@ -143,7 +143,7 @@ _trtctl() {
             return 0
             ;;
         trtctl__subcmd__apply)
-            opts="-j -f -v -q -h --force-rebuild --target --jobs --keep-going --allow-missing --no-upload --dry-run --json --manifest --gpu-arch --color --verbose --quiet --help"
+            opts="-j -f -v -q -h --force-rebuild --target --jobs --keep-going --allow-missing --no-upload --no-shared-timing-cache --dry-run --json --manifest --gpu-arch --color --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

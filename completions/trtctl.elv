@@ -71,6 +71,7 @@ set edit:completion:arg-completer[trtctl] = {|@words|
             cand --keep-going 'Finish everything that does not depend on a failure (the exit code still says it failed)'
             cand --allow-missing 'Succeed even if some engines cannot be built here and are not in the remote'
             cand --no-upload 'Publish nothing to the remote (fetches still happen)'
+            cand --no-shared-timing-cache 'Neither fetch nor publish timing caches through the remote (the local one is still used)'
             cand --dry-run 'Only show the plan (same as `trtctl plan`)'
             cand --json 'Print one JSON event per line instead of progress'
             cand -v 'Say more (repeat for more)'

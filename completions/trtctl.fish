@@ -68,6 +68,7 @@ never\t''"
 complete -c trtctl -n "__fish_trtctl_using_subcommand apply" -l keep-going -d 'Finish everything that does not depend on a failure (the exit code still says it failed)'
 complete -c trtctl -n "__fish_trtctl_using_subcommand apply" -l allow-missing -d 'Succeed even if some engines cannot be built here and are not in the remote'
 complete -c trtctl -n "__fish_trtctl_using_subcommand apply" -l no-upload -d 'Publish nothing to the remote (fetches still happen)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand apply" -l no-shared-timing-cache -d 'Neither fetch nor publish timing caches through the remote (the local one is still used)'
 complete -c trtctl -n "__fish_trtctl_using_subcommand apply" -l dry-run -d 'Only show the plan (same as `trtctl plan`)'
 complete -c trtctl -n "__fish_trtctl_using_subcommand apply" -l json -d 'Print one JSON event per line instead of progress'
 complete -c trtctl -n "__fish_trtctl_using_subcommand apply" -s v -l verbose -d 'Say more (repeat for more)'
