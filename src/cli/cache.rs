@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use crate::manifest::Manifest;
 use crate::plan::Selector;
 use crate::report::{self, human_bytes};
-use crate::store::maintenance::{self, CleanPolicy, Inventory, SidecarState};
+use crate::store::maintenance::{self, CleanPolicy, Inventory, SidecarState, TimingCacheFile};
 use crate::store::{self, Cache};
 use crate::sys::now_secs;
 use crate::workspace::{Environment, Workspace};
@@ -94,6 +94,7 @@ fn ls(cache: &Cache, targets: &[Selector], json: bool) -> anyhow::Result<u8> {
                 "engines": inventory.entries,
                 "count": inventory.entries.len(),
                 "total_bytes": inventory.total_bytes(),
+                "timing_caches": inventory.timing_caches,
             })
         );
         return Ok(0);
@@ -129,6 +130,9 @@ fn ls(cache: &Cache, targets: &[Selector], json: bool) -> anyhow::Result<u8> {
     ]
     .map(String::from);
     print!("{}", report::table(&header, &rows));
+    if !inventory.timing_caches.is_empty() {
+        println!("\n{}", timing_table(&inventory.timing_caches, now));
+    }
     println!(
         "{} engines, {} in {}",
         inventory.entries.len(),
@@ -136,6 +140,31 @@ fn ls(cache: &Cache, targets: &[Selector], json: bool) -> anyhow::Result<u8> {
         cache.root().display()
     );
     Ok(0)
+}
+
+/// The timing caches under `timing/`: per arch and TensorRT version, and those set aside.
+fn timing_table(caches: &[TimingCacheFile], now: u64) -> String {
+    let rows: Vec<[String; 4]> = caches
+        .iter()
+        .map(|c| {
+            [
+                c.name.clone(),
+                human_bytes(c.size),
+                age(now.saturating_sub(c.modified)),
+                timing_status(c).into(),
+            ]
+        })
+        .collect();
+    let header = ["TIMING CACHE", "SIZE", "AGE", "STATUS"].map(String::from);
+    report::table(&header, &rows)
+}
+
+fn timing_status(cache: &TimingCacheFile) -> &'static str {
+    if cache.rejected {
+        "set aside: trtexec failed with it; `cache clean` removes it"
+    } else {
+        "in use"
+    }
 }
 
 fn clean(
@@ -214,5 +243,20 @@ fn verify(cache: &Cache, fix: bool) -> anyhow::Result<u8> {
         .filter(|e| e.state != SidecarState::Missing)
         .count();
     println!("{checked} engines checked, {} corrupt.", corrupt.len());
+    // Timing caches have no sidecar to check against: trtexec is their judge, and apply sets
+    // aside those it fails with. Those are named here; they never fail verify.
+    let rejected: Vec<&TimingCacheFile> = inventory
+        .timing_caches
+        .iter()
+        .filter(|c| c.rejected)
+        .collect();
+    for cache in &rejected {
+        println!("timing cache {}: {}", cache.name, timing_status(cache));
+    }
+    println!(
+        "{} timing caches, {} set aside.",
+        inventory.timing_caches.len() - rejected.len(),
+        rejected.len()
+    );
     Ok(if corrupt.is_empty() { 0 } else { EXIT_ERROR })
 }

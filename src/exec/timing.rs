@@ -29,7 +29,7 @@ use crate::plan::{Decision, Plan};
 use crate::store::remote::{
     Remote, RemoteTimingCache, TimingVersion, TimingWrite, retrying, timing_cache_name,
 };
-use crate::store::{self, TIMING_DIR};
+use crate::store::{self, REJECTED_TIMING_CACHE, TIMING_DIR};
 use crate::sys::now_secs;
 
 /// Compare-and-swap attempts before a builder leaves the remote cache to the others.
@@ -275,7 +275,7 @@ impl Run<'_> {
             return Ok(first?);
         };
         let set_aside = cache.with_file_name(format!(
-            "{}.rejected-{}",
+            "{}{REJECTED_TIMING_CACHE}{}",
             cache.file_name().unwrap_or_default().to_string_lossy(),
             now_secs()
         ));

@@ -44,6 +44,19 @@ pub struct Inventory {
     pub orphan_sidecars: Vec<EngineKey>,
     /// Temp files and foreign names among the families.
     pub strays: Vec<PathBuf>,
+    /// The files under `timing/`.
+    pub timing_caches: Vec<TimingCacheFile>,
+}
+
+/// A timing cache in the local cache (`timing/{arch}_{trt}.cache`), or one set aside.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TimingCacheFile {
+    pub name: String,
+    pub size: u64,
+    /// Seconds since the Unix epoch.
+    pub modified: u64,
+    /// Set aside by apply after trtexec failed with it: never used again.
+    pub rejected: bool,
 }
 
 impl Inventory {
@@ -103,7 +116,33 @@ impl Cache {
             entries,
             orphan_sidecars,
             strays: listing.strays,
+            timing_caches: self.timing_caches()?,
         })
+    }
+
+    /// The regular files under `timing/`, by name; none when it does not exist.
+    fn timing_caches(&self) -> Result<Vec<TimingCacheFile>, StoreError> {
+        let dir = self.root.join(super::TIMING_DIR);
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => return Err(StoreError::Io { path: dir, source }),
+        };
+        let mut caches: Vec<TimingCacheFile> = entries
+            .flatten()
+            .filter_map(|entry| {
+                let meta = entry.path().symlink_metadata().ok()?;
+                let name = entry.file_name().into_string().ok()?;
+                meta.is_file().then(|| TimingCacheFile {
+                    rejected: name.contains(super::REJECTED_TIMING_CACHE),
+                    name,
+                    size: meta.len(),
+                    modified: epoch_secs(meta.modified()),
+                })
+            })
+            .collect();
+        caches.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(caches)
     }
 
     /// Re-hashes every engine that has a sidecar, in parallel; a sidecar that cannot vouch for
@@ -172,6 +211,8 @@ pub enum Why {
     /// A temp file, an engine without sidecar, a sidecar without engine.
     Leftover,
     Old,
+    /// A timing cache trtexec failed with, set aside by apply.
+    RejectedTimingCache,
     /// Evicted, least recently used first, to fit `--max-size`.
     OverSize,
     All,
@@ -183,6 +224,7 @@ impl std::fmt::Display for Why {
             Why::Stale => "no longer in the manifest",
             Why::Leftover => "interrupted leftover",
             Why::Old => "unused for too long",
+            Why::RejectedTimingCache => "a timing cache trtexec failed with",
             Why::OverSize => "evicted to fit --max-size",
             Why::All => "--all",
         })
@@ -295,6 +337,16 @@ pub fn plan_clean(inventory: &Inventory, policy: &CleanPolicy, now: u64) -> Vec<
             target: Target::File { path },
             bytes: 0,
             why: if policy.all { Why::All } else { Why::Leftover },
+        });
+    }
+    // Working timing caches go only with `--all` (with the whole `timing/`); rejected ones always.
+    for cache in inventory.timing_caches.iter().filter(|c| c.rejected) {
+        removals.push(Removal {
+            target: Target::File {
+                path: Path::new(super::TIMING_DIR).join(&cache.name),
+            },
+            bytes: cache.size,
+            why: Why::RejectedTimingCache,
         });
     }
     removals
@@ -530,6 +582,30 @@ mod tests {
     }
 
     #[test]
+    fn rejected_timing_caches_always_go_and_working_ones_stay() {
+        let cache = |name: &str, rejected| TimingCacheFile {
+            name: name.into(),
+            size: 10,
+            modified: 0,
+            rejected,
+        };
+        let inventory = Inventory {
+            timing_caches: vec![
+                cache("sm_86_10.3.0.cache", false),
+                cache("sm_86_10.3.0.cache.rejected-1700000000", true),
+            ],
+            ..Inventory::default()
+        };
+        assert_eq!(
+            removed(&plan_clean(&inventory, &CleanPolicy::default(), 1000)),
+            [(
+                "timing/sm_86_10.3.0.cache.rejected-1700000000".into(),
+                Why::RejectedTimingCache
+            )]
+        );
+    }
+
+    #[test]
     fn max_size_evicts_least_recently_used_first() {
         let inventory = Inventory {
             entries: vec![
@@ -563,6 +639,7 @@ mod tests {
                 PathBuf::from("fontconfig/cache-7"),
             ],
             orphan_sidecars: vec![],
+            timing_caches: vec![],
         };
         let wanted: BTreeSet<EngineKey> = ["wanted", "old", "torn"]
             .iter()

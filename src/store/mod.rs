@@ -23,6 +23,8 @@ const SIDECAR_READ_HINT: usize = 4096;
 const LOCK_DIR: &str = ".locks";
 pub const LOG_DIR: &str = "logs";
 pub const TIMING_DIR: &str = "timing";
+/// A timing cache trtexec failed with is renamed `{name}{REJECTED_TIMING_CACHE}{unix secs}`.
+pub const REJECTED_TIMING_CACHE: &str = ".rejected-";
 /// Directories of the cache that are not families; no model may use these as its family.
 pub const RESERVED_DIRS: [&str; 3] = [LOCK_DIR, LOG_DIR, TIMING_DIR];
 

@@ -281,8 +281,10 @@ fn two_builders_publishing_at_once_never_clobber_and_the_larger_cache_wins() {
 
 /// A cache that passes the remote's checks but that this TensorRT cannot use: written by
 /// another TensorRT build.
+const FOREIGN_CACHE: &[u8] = b"TRTSTUBCACHE2 10.3.1\nlayer1 fp16\nlayer2 fp16\nlayer3 fp16\n";
+
 fn plant_foreign_cache(server: &S3Server) {
-    let bytes = b"TRTSTUBCACHE2 10.3.1\nlayer1 fp16\nlayer2 fp16\nlayer3 fp16\n";
+    let bytes = FOREIGN_CACHE;
     let path = server.object_path(REMOTE_CACHE);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, bytes).unwrap();
@@ -322,11 +324,7 @@ fn a_timing_cache_trtexec_fails_with_is_set_aside_and_the_build_retried_without_
     assert_eq!(outcomes, ["fetched", "rejected", "uploaded"], "{events:?}");
     let rejected = timing[1];
     let set_aside = Path::new(rejected["set_aside"].as_str().unwrap());
-    assert!(
-        std::fs::read_to_string(set_aside)
-            .unwrap()
-            .starts_with("TRTSTUBCACHE2 10.3.1\n")
-    );
+    assert_eq!(std::fs::read(set_aside).unwrap(), FOREIGN_CACHE);
     assert_eq!(summary(&events)["timing"]["rejected"], 1);
     assert_eq!(summary(&events)["built"], 2);
     assert_eq!(
@@ -337,6 +335,48 @@ fn a_timing_cache_trtexec_fails_with_is_set_aside_and_the_build_retried_without_
     );
     // The remote now holds a cache this TensorRT wrote, over the foreign one.
     assert!(remote_cache_verified(&server).starts_with(b"TRTSTUBCACHE2 10.3.0\n"));
+
+    // The cache commands know both: the one in use and the one set aside, which clean removes.
+    let set_aside_name = set_aside.file_name().unwrap().to_str().unwrap();
+    let cache_cmd = |args: &[&str]| {
+        let output = project
+            .trtctl()
+            .env("TENSORRT_CACHE_DIR", project.path().join("a"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", stderr_of(&output));
+        stdout_of(&output)
+    };
+    let ls = cache_cmd(&["cache", "ls"]);
+    assert!(ls.contains("TIMING CACHE"), "{ls}");
+    assert!(
+        ls.lines()
+            .any(|l| l.starts_with("sm_86_10.3.0.cache ") && l.ends_with("in use")),
+        "{ls}"
+    );
+    assert!(
+        ls.lines()
+            .any(|l| l.starts_with(set_aside_name)
+                && l.contains("set aside: trtexec failed with it")),
+        "{ls}"
+    );
+    let verify = cache_cmd(&["cache", "verify"]);
+    assert!(
+        verify.contains(&format!("timing cache {set_aside_name}: set aside"))
+            && verify.contains("1 timing caches, 1 set aside."),
+        "{verify}"
+    );
+    let clean = cache_cmd(&["cache", "clean"]);
+    assert!(
+        clean.contains(&format!(
+            "removed timing/{set_aside_name} ({} B, a timing cache trtexec failed with)",
+            FOREIGN_CACHE.len()
+        )),
+        "{clean}"
+    );
+    assert!(!set_aside.exists());
+    assert!(project.path().join("a/timing/sm_86_10.3.0.cache").is_file());
 }
 
 #[test]

@@ -235,22 +235,6 @@ impl Remote {
             Err(e) => Err(self.classify(&what, e)),
         }
     }
-
-    /// Deletes the timing cache `name` and its metadata, for `cache clean --remote`.
-    pub async fn delete_timing_cache(&self, name: &str) -> Result<(), RemoteError> {
-        for location in [
-            self.timing_location(name)?,
-            self.timing_meta_location(name)?,
-        ] {
-            match self.store.delete(&location).await {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                Err(e) => {
-                    return Err(self.classify(&format!("deleting the timing cache {name}"), e));
-                }
-            }
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -311,8 +295,5 @@ mod tests {
         let stat = remote.stat_timing_cache(&name).await.unwrap().unwrap();
         assert_eq!(stat.size, 3);
         assert_eq!(stat.meta.unwrap().sha256, sha256_hex(b"two"));
-
-        remote.delete_timing_cache(&name).await.unwrap();
-        assert!(remote.stat_timing_cache(&name).await.unwrap().is_none());
     }
 }
