@@ -410,3 +410,65 @@ fn the_plain_report_says_a_timing_cache_was_rejected() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_remote_cache_that_does_not_match_its_metadata_is_not_used_and_is_replaced() {
+    let server = S3Server::start(ACCESS_KEY, SECRET_KEY, "screenalytics-artifacts");
+    let project = project(&server);
+    succeeded(
+        builder(&project, &server, "a", "sm_86", "arcface_r100")
+            .output()
+            .unwrap(),
+    );
+    // Damaged on the remote after it was written: same size, other bytes.
+    let path = server.object_path(REMOTE_CACHE);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let last = bytes.len() - 2;
+    bytes[last] ^= 1;
+    std::fs::write(&path, &bytes).unwrap();
+
+    let b = succeeded(
+        builder(&project, &server, "b", "sm_86", "scrfd_10g")
+            .output()
+            .unwrap(),
+    );
+    let outcomes: Vec<&str> = timing_events(&b)
+        .iter()
+        .map(|e| e["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["unverified", "uploaded"], "{b:?}");
+    assert_eq!(costs(&project, "b")[0].1, 0, "B did not start from it");
+    assert_eq!(
+        remote_cache_verified(&server),
+        std::fs::read(project.path().join("b/timing/sm_86_10.3.0.cache")).unwrap()
+    );
+}
+
+#[test]
+fn a_build_that_fails_without_its_timing_cache_too_puts_the_cache_back() {
+    let server = S3Server::start(ACCESS_KEY, SECRET_KEY, "screenalytics-artifacts");
+    let project = project(&server);
+    let local = project.path().join("a/timing/sm_86_10.3.0.cache");
+    std::fs::create_dir_all(local.parent().unwrap()).unwrap();
+    let cache = b"TRTSTUBCACHE2 10.3.0\nlayer1 fp16\n";
+    std::fs::write(&local, cache).unwrap();
+    let output = builder(&project, &server, "a", "sm_86", "arcface_r100")
+        .arg("--no-shared-timing-cache")
+        .env("STUB_FAIL_MODEL", "arcface")
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "{}", stdout_of(&output));
+    assert_eq!(
+        project.builds().len(),
+        2,
+        "tried once more without the cache"
+    );
+    let events: Vec<Value> = stdout_of(&output)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert!(timing_events(&events).is_empty(), "{events:?}");
+    assert_eq!(std::fs::read(&local).unwrap(), cache);
+    let files = std::fs::read_dir(local.parent().unwrap()).unwrap().count();
+    assert_eq!(files, 1, "nothing set aside");
+}
