@@ -206,9 +206,25 @@ pub struct EnsureArgs {
     /// Model version (default: the first 8 hex digits of the ONNX sha256).
     #[arg(long)]
     pub version: Option<String>,
-    /// A remote engine cache to fetch from and upload to (`s3://bucket/prefix` or `file:///dir`).
+    /// A remote engine cache to fetch from and upload to (`s3://bucket/prefix` or `file:///dir`);
+    /// default: TRTCTL_REMOTE, else s3://screenalytics-artifacts/engines at ARTIFACTS_ENDPOINT, else none.
     #[arg(long, value_name = "URL")]
     pub remote: Option<String>,
+    /// Only the local cache and the local GPU, whatever the environment says.
+    #[arg(long, conflicts_with = "remote")]
+    pub no_remote: bool,
+    /// Build on this GPU (device index; default: the first).
+    #[arg(long, value_name = "INDEX")]
+    pub gpu: Option<u32>,
+    /// Build again even if a current engine is cached locally or remotely.
+    #[arg(long)]
+    pub force_rebuild: bool,
+    /// Publish nothing to the remote (fetches still happen).
+    #[arg(long)]
+    pub no_upload: bool,
+    /// Give up after this many seconds; nothing half-written is committed.
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<f64>,
     /// Print `{"path": ..., "source": ...}`.
     #[arg(long)]
     pub json: bool,

@@ -1,29 +1,64 @@
 //! `trtctl ensure`.
 
-use super::args::EnsureArgs;
-use super::setup::runtime;
-use crate::store::remote::RemoteSettings;
-use crate::workspace::{EngineRequest, Environment, ensure_engine};
+use std::time::Duration;
 
-pub(super) fn run(env: &Environment, args: EnsureArgs) -> anyhow::Result<u8> {
-    let request = EngineRequest {
-        onnx: args.onnx,
-        precision: args.precision,
-        batch_size: args.batch_size,
-        name: args.name,
-        version: args.version,
-        family: None,
-        remote: args.remote.map(|url| RemoteSettings {
+use anyhow::Context;
+
+use super::args::EnsureArgs;
+use super::entry::EXIT_INTERRUPTED;
+use super::setup::runtime;
+use crate::exec::{StopSignal, with_signals};
+use crate::store::remote::RemoteSettings;
+use crate::workspace::{
+    EngineRequest, EnsureError, Environment, MachineProbe, RemoteChoice, ensure_engine,
+};
+
+fn request(env: &Environment, args: EnsureArgs) -> anyhow::Result<EngineRequest> {
+    let remote = match (args.remote, args.no_remote) {
+        (_, true) => RemoteChoice::Off,
+        (Some(url), false) => RemoteChoice::At(RemoteSettings {
             url,
             ..RemoteSettings::default()
         }),
-        env: env.clone(),
+        (None, false) => RemoteChoice::FromEnvironment,
     };
-    let (path, source) = runtime()?.block_on(ensure_engine(&request))?;
-    if args.json {
-        println!("{}", serde_json::json!({ "path": path, "source": source }));
+    let timeout = args
+        .timeout
+        .map(Duration::try_from_secs_f64)
+        .transpose()
+        .context("--timeout must be a positive number of seconds")?;
+    Ok(EngineRequest {
+        name: args.name,
+        version: args.version,
+        gpu: args.gpu,
+        remote,
+        force_rebuild: args.force_rebuild,
+        upload: !args.no_upload,
+        timeout,
+        ..EngineRequest::new(args.onnx, args.precision, args.batch_size, env.clone())
+    })
+}
+
+pub(super) fn run(env: &Environment, args: EnsureArgs) -> anyhow::Result<u8> {
+    let json = args.json;
+    let request = request(env, args)?;
+    let stop = StopSignal::default();
+    let probe = MachineProbe::default();
+    let ensured = runtime()?.block_on(with_signals(&stop, ensure_engine(&request, &probe, &stop)));
+    let engine = match ensured {
+        Err(EnsureError::Interrupted) => {
+            eprintln!("{}", EnsureError::Interrupted);
+            return Ok(EXIT_INTERRUPTED);
+        }
+        other => other?,
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "path": engine.path, "source": engine.source })
+        );
     } else {
-        println!("{}\t{source}", path.display());
+        println!("{}\t{}", engine.path.display(), engine.source);
     }
     Ok(0)
 }

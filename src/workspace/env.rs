@@ -16,6 +16,8 @@ pub struct Environment {
     /// `--gpu-arch` / `TRTCTL_GPU_ARCH`: plan as if these GPUs were here.
     pub gpu_archs: Vec<GpuArch>,
     pub trt_version: Option<String>,
+    /// `TRTCTL_REMOTE`: the remote of `ensure` when none is passed (`s3://…` or `file:///dir`).
+    pub remote_url: Option<String>,
     pub remote: RemoteEnv,
 }
 
@@ -39,6 +41,7 @@ impl Environment {
                 .and_then(|v| gpu::parse_arch_list(&v).ok())
                 .unwrap_or_default(),
             trt_version: var("TRTCTL_TRT_VERSION"),
+            remote_url: var("TRTCTL_REMOTE"),
             remote: RemoteEnv::from_process_env(),
         }
     }

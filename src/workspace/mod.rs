@@ -6,7 +6,12 @@ mod assemble;
 mod ensure;
 mod env;
 mod pipeline;
+mod probe;
 
 pub use assemble::{Workspace, WorkspaceError};
-pub use ensure::{EngineRequest, EnsureError, Source, ensure_engine};
+pub use ensure::{
+    EngineRequest, EnsureError, EnsuredEngine, RemoteChoice, SEED_REMOTE_URL, Source,
+    default_remote, ensure_engine,
+};
 pub use env::Environment;
+pub use probe::MachineProbe;

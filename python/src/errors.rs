@@ -1,0 +1,87 @@
+//! Library errors as exceptions of the `trtctl.Error` hierarchy (defined in `trtctl/_errors.py`),
+//! each carrying the same one-line text the CLI prints.
+
+use pyo3::prelude::*;
+use trtctl::exec::ExecError;
+use trtctl::workspace::{EnsureError, WorkspaceError};
+
+/// An instance of `trtctl.<class>` with `message`.
+fn raise(class: &str, message: String) -> PyErr {
+    Python::attach(|py| {
+        let made = py
+            .import("trtctl._errors")
+            .and_then(|errors| errors.getattr(class))
+            .and_then(|class| class.call1((message,)));
+        match made {
+            Ok(instance) => PyErr::from_value(instance),
+            Err(err) => err,
+        }
+    })
+}
+
+/// The CLI's rendering of an error: the error and its causes, each shown once.
+fn text(err: impl std::error::Error + Send + Sync + 'static) -> String {
+    trtctl::cli::render(&anyhow::Error::new(err))
+}
+
+fn workspace_class(err: &WorkspaceError) -> &'static str {
+    match err {
+        WorkspaceError::Manifest(_) => "ManifestError",
+        WorkspaceError::Store(_) => "CacheError",
+        WorkspaceError::Remote { .. } => "RemoteError",
+        WorkspaceError::TrtVersion(_) => "TensorRTError",
+        WorkspaceError::Selector(_) => "InputError",
+    }
+}
+
+/// The class of a failed fetch, build or upload, by what failed rather than by the action.
+fn action_class(err: &ExecError) -> &'static str {
+    match err {
+        ExecError::Build(_) | ExecError::NoBuilder => "BuildError",
+        ExecError::NoGpu { .. } => "GpuError",
+        ExecError::Remote(_)
+        | ExecError::RemoteSidecarGone { .. }
+        | ExecError::RemoteChanged { .. }
+        | ExecError::RemoteSidecar { .. }
+        | ExecError::NoRemote => "RemoteError",
+        ExecError::Integrity { .. } | ExecError::LocalSidecar { .. } => "IntegrityError",
+        ExecError::Store(_) | ExecError::Io { .. } | ExecError::NotCached { .. } => "CacheError",
+        ExecError::OnnxChanged { .. } => "InputError",
+        ExecError::Worker(_) => "Error",
+    }
+}
+
+pub fn from_workspace(err: WorkspaceError) -> PyErr {
+    raise(workspace_class(&err), text(err))
+}
+
+pub fn from_ensure(err: EnsureError) -> PyErr {
+    let class = match &err {
+        EnsureError::MissingOnnx { .. }
+        | EnsureError::NoModelName { .. }
+        | EnsureError::BadName(_)
+        | EnsureError::ReservedFamily { .. }
+        | EnsureError::BadBatch { .. }
+        | EnsureError::NoShapes => "InputError",
+        EnsureError::NoGpu { .. }
+        | EnsureError::NoSuchGpu { .. }
+        | EnsureError::CannotBuild { .. } => "GpuError",
+        EnsureError::TrtVersion(_) => "TensorRTError",
+        EnsureError::Workspace(inner) => workspace_class(inner),
+        EnsureError::Builder(_) => "BuildError",
+        EnsureError::ActionFailed { reason, .. } => action_class(reason),
+        EnsureError::Integrity { .. } => "IntegrityError",
+        EnsureError::Interrupted => "Error",
+        EnsureError::TimedOut { .. } => "TimeoutError",
+    };
+    raise(class, text(err))
+}
+
+/// A bad argument value (precision, arch, selector, version), as the CLI would reject it.
+pub fn input(err: impl std::error::Error + Send + Sync + 'static) -> PyErr {
+    raise("InputError", text(err))
+}
+
+pub fn build(err: trtctl::builder::BuildError) -> PyErr {
+    raise("BuildError", text(err))
+}

@@ -1,0 +1,141 @@
+//! `build_or_load_engine`: one engine through [`trtctl::workspace::ensure_engine`].
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use trtctl::exec::StopSignal;
+use trtctl::identity::{GpuArch, Precision, Profile, ShapeRange, TrtVersion};
+use trtctl::store::remote::RemoteSettings;
+use trtctl::workspace::{
+    EngineRequest, EnsuredEngine, Environment, MachineProbe, RemoteChoice, ensure_engine,
+};
+
+use crate::blocking::run_interruptible;
+use crate::errors;
+
+/// GPUs and TensorRT, detected on the first call of the process only.
+fn probe() -> &'static MachineProbe {
+    static PROBE: OnceLock<MachineProbe> = OnceLock::new();
+    PROBE.get_or_init(MachineProbe::default)
+}
+
+/// `--gpu-arch` values, or `TRTCTL_GPU_ARCH` when none are given.
+pub fn environment(gpu_arch: Vec<String>) -> PyResult<Environment> {
+    let mut env = Environment::from_process();
+    if !gpu_arch.is_empty() {
+        env.gpu_archs = gpu_arch
+            .iter()
+            .map(|a| a.parse::<GpuArch>())
+            .collect::<Result<_, _>>()
+            .map_err(errors::input)?;
+    }
+    Ok(env)
+}
+
+fn profile(batch: (u32, u32, u32), shapes: Option<BTreeMap<String, [String; 3]>>) -> Profile {
+    match shapes {
+        Some(inputs) => Profile::Shapes {
+            inputs: inputs
+                .into_iter()
+                .map(|(name, [min, opt, max])| (name, ShapeRange { min, opt, max }))
+                .collect(),
+        },
+        None => Profile::Batch {
+            min: batch.0,
+            opt: batch.1,
+            max: batch.2,
+        },
+    }
+}
+
+fn remote(url: Option<String>, off: bool) -> RemoteChoice {
+    match (url, off) {
+        (_, true) => RemoteChoice::Off,
+        (Some(url), false) => RemoteChoice::At(RemoteSettings {
+            url,
+            ..RemoteSettings::default()
+        }),
+        (None, false) => RemoteChoice::FromEnvironment,
+    }
+}
+
+fn described<'py>(py: Python<'py>, engine: EnsuredEngine) -> PyResult<Bound<'py, PyDict>> {
+    let id = &engine.sidecar.id;
+    let out = PyDict::new(py);
+    out.set_item("path", engine.path)?;
+    out.set_item("source", engine.source.to_string())?;
+    out.set_item("family", engine.key.family)?;
+    out.set_item("name", engine.key.file)?;
+    out.set_item("model", &id.model_name)?;
+    out.set_item("version", &id.model_version)?;
+    out.set_item("precision", id.precision.as_str())?;
+    out.set_item("arch", id.gpu_arch.to_string())?;
+    out.set_item("trt", id.trt_version.to_string())?;
+    out.set_item("sha256", &engine.sidecar.engine_sha256)?;
+    out.set_item("size", engine.sidecar.engine_size)?;
+    out.set_item(
+        "fingerprint",
+        engine.sidecar.fingerprint.as_ref().map(|f| f.0.clone()),
+    )?;
+    Ok(out)
+}
+
+/// Ensures one engine; returns a dict the Python side turns into an `Engine`.
+#[pyfunction]
+#[pyo3(signature = (
+    onnx, precision, batch, shapes=None, *, name=None, version=None, family=None, gpu=None,
+    gpu_arch=Vec::new(), trt_version=None, cache_dir=None, remote_url=None, remote_off=false,
+    force_rebuild=false, upload=true, timeout=None
+))]
+#[allow(clippy::too_many_arguments)] // each is one keyword argument of the Python API
+pub fn ensure<'py>(
+    py: Python<'py>,
+    onnx: PathBuf,
+    precision: &str,
+    batch: (u32, u32, u32),
+    shapes: Option<BTreeMap<String, [String; 3]>>,
+    name: Option<String>,
+    version: Option<String>,
+    family: Option<String>,
+    gpu: Option<u32>,
+    gpu_arch: Vec<String>,
+    trt_version: Option<String>,
+    cache_dir: Option<PathBuf>,
+    remote_url: Option<String>,
+    remote_off: bool,
+    force_rebuild: bool,
+    upload: bool,
+    timeout: Option<f64>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let precision: Precision = precision.parse().map_err(errors::input)?;
+    let trt_version = trt_version
+        .map(|v| v.parse::<TrtVersion>())
+        .transpose()
+        .map_err(errors::input)?;
+    let timeout = timeout
+        .map(Duration::try_from_secs_f64)
+        .transpose()
+        .map_err(|_| PyValueError::new_err("timeout must be a positive number of seconds"))?;
+    let request = EngineRequest {
+        profile: profile(batch, shapes),
+        name,
+        version,
+        family,
+        gpu,
+        trt_version,
+        cache_dir,
+        remote: remote(remote_url, remote_off),
+        force_rebuild,
+        upload,
+        timeout,
+        ..EngineRequest::new(onnx, precision, batch.1, environment(gpu_arch)?)
+    };
+    let stop = StopSignal::default();
+    let ensured = run_interruptible(py, &stop, ensure_engine(&request, probe(), &stop))?;
+    described(py, ensured.map_err(errors::from_ensure)?)
+}

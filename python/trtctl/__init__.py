@@ -1,0 +1,159 @@
+"""trtctl: TensorRT engines built once, cached locally and remotely, loaded in one call.
+
+The seed's call::
+
+    engine, source = trtctl.build_or_load_engine("models/arcface_r100.onnx", precision="fp16", batch_size=32)
+    print(f"Engine loaded from: {source}")   # "local_cache" | "remote" | "built"
+
+``plan`` and ``apply`` do what ``trtctl plan`` and ``trtctl apply`` do for an ``engines.toml``.
+Everything runs in the Rust library the ``trtctl`` command is made of.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Dict, Literal, Mapping, Optional, Tuple, Union
+
+from . import _trtctl
+from ._engine import Engine, Identity, Source
+from ._errors import (
+    BuildError,
+    CacheError,
+    Error,
+    GpuError,
+    InputError,
+    IntegrityError,
+    ManifestError,
+    RemoteError,
+    TensorRTError,
+    TimeoutError,
+)
+from ._manifest import ApplyResult, Outcome, Plan, Progress, Step, apply, plan
+
+__all__ = [
+    "build_or_load_engine",
+    "plan",
+    "apply",
+    "Engine",
+    "Identity",
+    "Source",
+    "Plan",
+    "Step",
+    "ApplyResult",
+    "Outcome",
+    "Progress",
+    "Error",
+    "InputError",
+    "ManifestError",
+    "RemoteError",
+    "BuildError",
+    "IntegrityError",
+    "CacheError",
+    "GpuError",
+    "TensorRTError",
+    "TimeoutError",
+    "__version__",
+]
+
+__version__: str = _trtctl.__version__
+
+logger = logging.getLogger("trtctl")
+
+PathLike = Union[str, "os.PathLike[str]"]
+ShapeSpec = Union[Tuple[str, str, str], Mapping[str, str]]
+
+
+def _shapes(shapes: Optional[Mapping[str, ShapeSpec]]) -> Optional[Dict[str, Tuple[str, str, str]]]:
+    if shapes is None:
+        return None
+    out: Dict[str, Tuple[str, str, str]] = {}
+    for name, spec in shapes.items():
+        if isinstance(spec, Mapping):
+            out[name] = (spec["min"], spec["opt"], spec["max"])
+        else:
+            low, mid, high = spec
+            out[name] = (low, mid, high)
+    return out
+
+
+def build_or_load_engine(
+    onnx_path: PathLike,
+    precision: str = "fp16",
+    batch_size: int = 32,
+    *,
+    model_name: Optional[str] = None,
+    version: Optional[str] = None,
+    family: Optional[str] = None,
+    gpu: Optional[int] = None,
+    gpu_arch: Optional[str] = None,
+    trt_version: Optional[str] = None,
+    cache_dir: Optional[PathLike] = None,
+    remote: Union[str, Literal[False], None] = None,
+    force_rebuild: bool = False,
+    upload: bool = True,
+    shapes: Optional[Mapping[str, ShapeSpec]] = None,
+    min_batch: int = 1,
+    opt_batch: Optional[int] = None,
+    max_batch: Optional[int] = None,
+    timeout: Optional[float] = None,
+) -> Tuple[Engine, Source]:
+    """The engine for ``onnx_path`` on this machine's GPU, and where it came from.
+
+    From the local cache (``"local_cache"``), else the remote cache (``"remote"``), else a fresh
+    build with trtexec (``"built"``), which is then uploaded. Names, cache dir, environment
+    (``TENSORRT_CACHE_DIR``, ``ARTIFACTS_*``, ``TRTEXEC``, ``TRTCTL_GPU_ARCH``,
+    ``TRTCTL_TRT_VERSION``, ``TRTCTL_REMOTE``), fingerprint and verification are the CLI's.
+
+    Args:
+        onnx_path: The ONNX model.
+        precision: ``fp32``, ``fp16``, ``bf16``, ``int8``, ``fp8`` or ``best``.
+        batch_size: The largest batch (the profile is ``min_batch``..``max_batch``, optimized for
+            ``opt_batch``; both default to ``batch_size``).
+        model_name: Model name in the engine's file name (default: the ONNX file's stem).
+        version: Model version (default: the first 8 hex digits of the ONNX sha256).
+        family: Cache directory and remote prefix (default: the name up to its first ``_``).
+        gpu: Build on this CUDA device index (default: the first GPU).
+        gpu_arch: Plan as if a GPU of this arch (``"sm_86"``) were here; skips GPU detection.
+        trt_version: The TensorRT version to name and build for (default: the local one).
+        cache_dir: The local engine cache (default: ``TENSORRT_CACHE_DIR``, else
+            ``~/.cache/screenalytics/engines``).
+        remote: ``s3://bucket/prefix`` or ``file:///dir``; ``False`` for none. Default:
+            ``TRTCTL_REMOTE``, else ``s3://screenalytics-artifacts/engines`` at
+            ``ARTIFACTS_ENDPOINT``, else none.
+        force_rebuild: Build again even if a current engine is cached.
+        upload: Publish an engine this call builds to the remote.
+        shapes: Explicit profile per input: ``{"input": ("1x3x112x112", "8x3x112x112",
+            "32x3x112x112")}`` or ``{"input": {"min": ..., "opt": ..., "max": ...}}``.
+        timeout: Give up after this many seconds (raises :class:`trtctl.TimeoutError`).
+
+    Raises:
+        InputError: bad arguments (missing ONNX, unknown precision, bad batch range, ...).
+        GpuError, TensorRTError, BuildError, RemoteError, IntegrityError, CacheError,
+        TimeoutError: as their names say; every message is the CLI's.
+        KeyboardInterrupt: on Ctrl-C, after a clean stop.
+    """
+    opt = batch_size if opt_batch is None else opt_batch
+    high = batch_size if max_batch is None else max_batch
+    fields = _trtctl.ensure(
+        os.fspath(onnx_path),
+        precision,
+        (min_batch, opt, high),
+        _shapes(shapes),
+        name=model_name,
+        version=version,
+        family=family,
+        gpu=gpu,
+        gpu_arch=[] if gpu_arch is None else [gpu_arch],
+        trt_version=trt_version,
+        cache_dir=None if cache_dir is None else os.fspath(cache_dir),
+        remote_url=remote if isinstance(remote, str) else None,
+        remote_off=remote is False,
+        force_rebuild=force_rebuild,
+        upload=upload,
+        timeout=timeout,
+    )
+    engine = Engine._from_native(fields)
+    source: Source = fields["source"]
+    logger.info("engine %s from %s", engine.name, source)
+    return engine, source

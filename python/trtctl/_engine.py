@@ -1,0 +1,93 @@
+"""The engine handed out by :func:`trtctl.build_or_load_engine`."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Literal, Mapping, Union, cast
+
+Source = Literal["local_cache", "remote", "built"]
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The five parts of an engine's name: ``{model}_{version}_{precision}_{arch}_{trt}.trt``."""
+
+    model: str
+    version: str
+    precision: str
+    arch: str
+    trt: str
+
+
+@dataclass(frozen=True)
+class Engine(os.PathLike[str]):
+    """A TensorRT engine in the local cache, verified against its sidecar.
+
+    It is ``os.PathLike``: ``open(engine, "rb")`` and ``pathlib.Path(engine)`` work.
+    """
+
+    path: str
+    """Absolute path of the engine file in the local cache."""
+    name: str
+    """The engine's file name."""
+    family: str
+    """The cache directory (and remote prefix) the engine lives under."""
+    identity: Identity
+    """Model, version, precision, GPU arch and TensorRT version."""
+    sha256: str
+    """sha256 of the engine's bytes, as recorded in its sidecar."""
+    size: int
+    """Size of the engine in bytes."""
+    fingerprint: Union[str, None]
+    """sha256 over every build input (ONNX digest, precision, arch, TensorRT, shapes, flags)."""
+
+    @classmethod
+    def _from_native(cls, fields: Mapping[str, Any]) -> "Engine":
+        return cls(
+            path=os.fspath(fields["path"]),
+            name=str(fields["name"]),
+            family=str(fields["family"]),
+            identity=Identity(
+                model=str(fields["model"]),
+                version=str(fields["version"]),
+                precision=str(fields["precision"]),
+                arch=str(fields["arch"]),
+                trt=str(fields["trt"]),
+            ),
+            sha256=str(fields["sha256"]),
+            size=int(fields["size"]),
+            fingerprint=cast(Union[str, None], fields["fingerprint"]),
+        )
+
+    def __fspath__(self) -> str:
+        return self.path
+
+    def read_bytes(self) -> bytes:
+        """The engine's serialized bytes."""
+        with open(self.path, "rb") as engine_file:
+            return engine_file.read()
+
+    def deserialize(self, runtime: Any = None) -> Any:
+        """The engine as a TensorRT ``ICudaEngine``, via the ``tensorrt`` module.
+
+        ``runtime`` is a ``tensorrt.Runtime``; by default one with a warning-level logger is made.
+        """
+        try:
+            import tensorrt  # type: ignore[import-not-found]
+        except ImportError as missing:
+            raise ImportError(
+                "Engine.deserialize() needs TensorRT's Python package (`pip install tensorrt`, "
+                f"matching TensorRT {self.identity.trt}); or load {self.path} with your own runtime"
+            ) from missing
+        if runtime is None:
+            runtime = tensorrt.Runtime(tensorrt.Logger(tensorrt.Logger.WARNING))
+        engine = runtime.deserialize_cuda_engine(self.read_bytes())
+        if engine is None:
+            from ._errors import Error
+
+            raise Error(
+                f"TensorRT could not deserialize {self.path}: it was built for {self.identity.arch} "
+                f"with TensorRT {self.identity.trt}; run it on that GPU with that TensorRT"
+            )
+        return engine

@@ -1,0 +1,82 @@
+//! What this machine has (GPUs, TensorRT), detected once per probe: a long-lived caller such as
+//! the Python package keeps one probe for the process, so a cache hit never touches CUDA or
+//! starts trtexec again.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
+
+use super::Environment;
+use crate::gpu::{self, GpuInventory, TrtDetectError, TrtFact};
+
+#[derive(Debug, Default)]
+pub struct MachineProbe {
+    gpus: OnceLock<GpuInventory>,
+    /// Keyed by the trtexec that was asked, so pointing `TRTEXEC` elsewhere asks again.
+    trt: Mutex<HashMap<Option<PathBuf>, TrtFact>>,
+}
+
+impl MachineProbe {
+    /// The GPUs to plan for: the simulated ones `env` asks for, else what CUDA found the first time.
+    pub fn gpus(&self, env: &Environment) -> GpuInventory {
+        if env.gpu_archs.is_empty() {
+            self.gpus.get_or_init(GpuInventory::detect).clone()
+        } else {
+            GpuInventory::simulated(&env.gpu_archs)
+        }
+    }
+
+    /// The local TensorRT: `TRTCTL_TRT_VERSION`, else what the trtexec found on the search path
+    /// said the first time it was asked, else libnvinfer.
+    pub fn trt(&self, env: &Environment) -> Result<TrtFact, TrtDetectError> {
+        if env.trt_version.is_some() {
+            return gpu::detect_trt(env.trt_version.as_deref(), None);
+        }
+        let trtexec = gpu::find_trtexec(None);
+        let mut known = self.trt.lock().expect("trt probe");
+        if let Some(fact) = known.get(&trtexec) {
+            return Ok(fact.clone());
+        }
+        let fact = gpu::detect_trt(None, trtexec.as_deref())?;
+        known.insert(trtexec, fact.clone());
+        Ok(fact)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::{GpuArch, TrtVersion};
+
+    #[test]
+    fn simulated_gpus_bypass_detection() {
+        let probe = MachineProbe::default();
+        let env = Environment {
+            gpu_archs: vec![GpuArch::new(8, 6), GpuArch::new(8, 9)],
+            ..Environment::default()
+        };
+        assert_eq!(
+            probe.gpus(&env).archs(),
+            vec![GpuArch::new(8, 6), GpuArch::new(8, 9)]
+        );
+        assert!(probe.gpus.get().is_none(), "nothing detected");
+    }
+
+    #[test]
+    fn the_trt_override_wins_and_is_parsed() {
+        let probe = MachineProbe::default();
+        let env = Environment {
+            trt_version: Some("10.3.0".into()),
+            ..Environment::default()
+        };
+        assert_eq!(probe.trt(&env).unwrap().version, TrtVersion::new(10, 3, 0));
+        let bad = Environment {
+            trt_version: Some("ten".into()),
+            ..Environment::default()
+        };
+        assert!(matches!(
+            probe.trt(&bad),
+            Err(TrtDetectError::BadOverride(_))
+        ));
+    }
+}

@@ -1,0 +1,197 @@
+"""build_or_load_engine: the seed's call, its three sources, and the options an expert expects."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import textwrap
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import trtctl
+from conftest import BUCKET, Project
+
+ENGINE = "arcface_r100_v1.0_fp16_sm_86_10.3.0.trt"
+
+
+def seed_call(**opts: Any) -> "tuple[trtctl.Engine, str]":
+    return trtctl.build_or_load_engine(
+        onnx_path="models/arcface_r100.onnx", precision="fp16", batch_size=32, version="v1.0", **opts
+    )
+
+
+def test_the_seed_example_gives_built_then_local_cache_then_remote(project: Project, s3: Any) -> None:
+    engine, source = seed_call()
+    assert source == "built"
+    assert engine.path == str(project.cache / "arcface" / ENGINE)
+    assert engine.name == ENGINE
+    assert engine.identity == trtctl.Identity("arcface_r100", "v1.0", "fp16", "sm_86", "10.3.0")
+    with open(engine, "rb") as engine_file:
+        built_bytes = engine_file.read()
+    assert engine.size == len(built_bytes)
+    assert engine.sha256 == hashlib.sha256(built_bytes).hexdigest()
+    assert engine.fingerprint is not None and len(engine.fingerprint) == 64
+    # The seed's default remote: its bucket at ARTIFACTS_ENDPOINT, with the engine and sidecar.
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
+    assert f"engines/arcface/{ENGINE}" in keys and f"engines/arcface/{ENGINE}.json" in keys
+
+    again, source = seed_call()
+    assert source == "local_cache"
+    assert again == engine
+
+    second_cache = project.root / "second-cache"
+    fetched, source = seed_call(cache_dir=second_cache)
+    assert source == "remote"
+    assert fetched.path == str(second_cache / "arcface" / ENGINE)
+    assert Path(fetched).read_bytes() == built_bytes
+    assert (fetched.sha256, fetched.fingerprint) == (engine.sha256, engine.fingerprint)
+    assert len(project.builds()) == 1
+
+
+def test_a_changed_onnx_is_rebuilt(project: Project) -> None:
+    first, source = seed_call()
+    assert source == "built"
+    project.touch_model("arcface_r100", 7)
+    rebuilt, source = seed_call()
+    assert source == "built"
+    assert rebuilt.path == first.path, "a declared version keeps the name"
+    assert rebuilt.fingerprint != first.fingerprint
+    assert len(project.builds()) == 2
+    assert seed_call()[1] == "local_cache"
+
+
+def test_an_auto_version_follows_the_onnx_digest(project: Project) -> None:
+    engine, _ = trtctl.build_or_load_engine("models/arcface_r100.onnx")
+    digest = hashlib.sha256(Path("models/arcface_r100.onnx").read_bytes()).hexdigest()
+    assert engine.identity.version == digest[:8]
+
+
+def test_force_rebuild_builds_a_current_engine_again(project: Project) -> None:
+    seed_call()
+    engine, source = seed_call(force_rebuild=True)
+    assert source == "built"
+    assert len(project.builds()) == 2
+    assert seed_call()[1] == "local_cache"
+
+
+def test_four_threads_build_the_engine_once(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STUB_SLEEP", "1")
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: seed_call(), range(4)))
+    sources = sorted(source for _, source in results)
+    assert sources == ["built", "local_cache", "local_cache", "local_cache"]
+    assert len({engine.sha256 for engine, _ in results}) == 1
+    assert len(project.builds()) == 1
+
+
+def test_two_processes_build_the_engine_once(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STUB_SLEEP", "1")
+    script = textwrap.dedent(
+        """
+        import trtctl
+        engine, source = trtctl.build_or_load_engine(
+            "models/arcface_r100.onnx", precision="fp16", batch_size=32, version="v1.0")
+        print(source, engine.sha256)
+        """
+    )
+    children = [
+        subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outputs = [child.communicate(timeout=120)[0].split() for child in children]
+    assert [child.returncode for child in children] == [0, 0]
+    assert sorted(source for source, _ in outputs) == ["built", "local_cache"]
+    assert outputs[0][1] == outputs[1][1]
+    assert len(project.builds()) == 1
+
+
+def test_expert_options_name_and_build_the_engine(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRTCTL_GPU_ARCH", "sm_86,sm_86")
+    engine, source = trtctl.build_or_load_engine(
+        "models/arcface_r100.onnx",
+        precision="fp32",
+        batch_size=8,
+        model_name="arcface_custom",
+        version="v2",
+        family="faces",
+        gpu=1,
+        gpu_arch=None,
+        trt_version="10.3.0",
+        shapes={"input": ("1x3x112x112", "4x3x112x112", "8x3x112x112")},
+        remote=False,
+    )
+    assert source == "built"
+    assert engine.path == str(project.cache / "faces" / "arcface_custom_v2_fp32_sm_86_10.3.0.trt")
+    # The stand-in logs "<onnx> <engine> <device> <pid>": built on the asked device.
+    assert project.builds()[0].split()[2] == "1"
+
+
+def test_gpu_arch_and_min_opt_max_batch(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TRTCTL_GPU_ARCH")
+    engine, source = seed_call(gpu_arch="sm_89", min_batch=2, opt_batch=16, max_batch=64)
+    assert (source, engine.identity.arch) == ("built", "sm_89")
+    with pytest.raises(trtctl.InputError, match="1 <= min <= opt <= max"):
+        seed_call(gpu_arch="sm_89", min_batch=8, opt_batch=4)
+
+
+def test_a_gpu_index_that_is_not_there_names_the_ones_that_are(project: Project) -> None:
+    with pytest.raises(trtctl.GpuError, match=r"no GPU with index 3; this machine has 0 \(simulated sm_86"):
+        seed_call(gpu=3)
+
+
+def test_a_derived_family_never_uses_the_caches_own_directories(project: Project) -> None:
+    project.add_model("logs_detector")
+    engine, _ = trtctl.build_or_load_engine("models/logs_detector.onnx", version="v1")
+    assert Path(engine.path).parent == project.cache / "logs-model"
+    with pytest.raises(trtctl.InputError, match="family `timing` is reserved"):
+        trtctl.build_or_load_engine("models/logs_detector.onnx", version="v1", family="timing")
+
+
+def test_trtctl_remote_sets_the_remote(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    shared = project.root / "shared"
+    monkeypatch.setenv("TRTCTL_REMOTE", shared.as_uri())
+    seed_call()
+    assert (shared / "arcface" / ENGINE).is_file()
+    _, source = seed_call(cache_dir=project.root / "other-cache")
+    assert source == "remote"
+    _, source = seed_call(cache_dir=project.root / "third-cache", remote=False)
+    assert source == "built", "remote=False ignores TRTCTL_REMOTE"
+
+
+def test_upload_false_publishes_nothing(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    shared = project.root / "shared"
+    seed_call(remote=shared.as_uri(), upload=False)
+    assert not (shared / "arcface" / ENGINE).exists()
+
+
+def test_a_timeout_stops_the_build_and_commits_nothing(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STUB_SLEEP", "30")
+    with pytest.raises(trtctl.TimeoutError, match="gave up after 0.5s") as raised:
+        seed_call(timeout=0.5)
+    assert isinstance(raised.value, TimeoutError)
+    assert not (project.cache / "arcface" / ENGINE).exists()
+
+
+def test_ctrl_c_interrupts_a_build_cleanly(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STUB_SLEEP", "30")
+    script = textwrap.dedent(
+        """
+        import os, signal, threading, trtctl
+        threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+        try:
+            trtctl.build_or_load_engine("models/arcface_r100.onnx", version="v1.0")
+        except KeyboardInterrupt:
+            print("KeyboardInterrupt")
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=25)
+    assert done.stdout.strip() == "KeyboardInterrupt", done.stderr
+    assert not (project.cache / "arcface" / ENGINE).exists()
+    assert not list(project.cache.glob("arcface/*.trt*")), "nothing half-written was committed"

@@ -1,0 +1,76 @@
+"""Bad input raises the right class of the trtctl.Error hierarchy, with the CLI's message."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+import trtctl
+from conftest import Project, trtctl_script
+
+
+def cli_error(*args: str) -> str:
+    done = subprocess.run([trtctl_script(), *args], capture_output=True, text=True)
+    assert done.returncode == 1, done
+    return done.stderr.strip()
+
+
+def test_a_missing_onnx_is_an_input_error_with_the_clis_message(project: Project) -> None:
+    with pytest.raises(trtctl.InputError) as raised:
+        trtctl.build_or_load_engine("models/missing.onnx", "fp16", 32)
+    assert isinstance(raised.value, ValueError)
+    message = str(raised.value)
+    assert message == "ONNX file models/missing.onnx does not exist; pass the path of an .onnx model"
+    cli = cli_error("ensure", "--onnx", "models/missing.onnx", "--precision", "fp16", "--batch-size", "32")
+    assert cli == f"error: {message}"
+
+
+def test_a_bad_precision_is_an_input_error_with_the_clis_message(project: Project) -> None:
+    with pytest.raises(trtctl.InputError) as raised:
+        trtctl.build_or_load_engine("models/arcface_r100.onnx", "fp17", 32)
+    message = str(raised.value)
+    assert "unknown precision `fp17`" in message and "did you mean `fp16`?" in message
+    cli = cli_error("ensure", "--onnx", "models/arcface_r100.onnx", "--precision", "fp17", "--batch-size", "32")
+    assert message in cli
+
+
+def test_a_wrong_type_is_a_type_error(project: Project) -> None:
+    with pytest.raises(TypeError):
+        trtctl.build_or_load_engine("models/arcface_r100.onnx", "fp16", "32")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        trtctl.build_or_load_engine(42, "fp16", 32)  # type: ignore[arg-type]
+
+
+def test_a_bad_manifest_is_a_manifest_error_naming_file_and_line(project: Project) -> None:
+    manifest = project.write_manifest(
+        'trt_version = "10.3.0"\n[[model]]\nname = "arcface_r100"\nonnx = "models/arcface_r100.onnx"\nprecisons = ["fp16"]\n'
+    )
+    with pytest.raises(trtctl.ManifestError) as raised:
+        trtctl.plan(manifest)
+    message = str(raised.value)
+    assert f"{manifest}:5" in message and "did you mean `precisions`?" in message
+    assert message in cli_error("plan", "-f", str(manifest))
+
+
+def test_a_failed_build_is_a_build_error(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STUB_FAIL_MODEL", "arcface")
+    with pytest.raises(trtctl.BuildError, match="^build arcface_r100_v1.0_fp16_sm_86_10.3.0.trt failed: "):
+        trtctl.build_or_load_engine("models/arcface_r100.onnx", version="v1.0")
+
+
+def test_no_gpu_is_a_gpu_error_that_says_the_fix(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TRTCTL_GPU_ARCH")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    try:
+        trtctl.build_or_load_engine("models/arcface_r100.onnx", version="v1.0")
+    except trtctl.GpuError as err:
+        assert "TRTCTL_GPU_ARCH" in str(err)
+    else:
+        pytest.skip("this machine has a GPU")  # the error path is only reachable without one
+
+
+def test_every_error_is_a_trtctl_error() -> None:
+    for name in ["InputError", "ManifestError", "RemoteError", "BuildError", "IntegrityError",
+                 "CacheError", "GpuError", "TensorRTError", "TimeoutError"]:
+        assert issubclass(getattr(trtctl, name), trtctl.Error), name
