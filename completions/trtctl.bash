@@ -421,7 +421,7 @@ _trtctl() {
             return 0
             ;;
         trtctl__subcmd__ensure)
-            opts="-f -v -q -h --onnx --precision --batch-size --name --version --remote --json --manifest --gpu-arch --color --verbose --quiet --help"
+            opts="-f -v -q -h --onnx --precision --batch-size --name --version --remote --no-remote --gpu --force-rebuild --no-upload --timeout --json --manifest --gpu-arch --color --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -448,6 +448,14 @@ _trtctl() {
                     return 0
                     ;;
                 --remote)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gpu)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

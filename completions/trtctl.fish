@@ -79,12 +79,17 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l precision -d 'f
 complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l batch-size -d 'The largest batch the engine must take (the profile is 1..=N, optimized for N)' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l name -d 'Model name in the engine\'s file name (default: the ONNX file\'s stem)' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l version -d 'Model version (default: the first 8 hex digits of the ONNX sha256)' -r
-complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l remote -d 'A remote engine cache to fetch from and upload to (`s3://bucket/prefix` or `file:///dir`)' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l remote -d 'A remote engine cache to fetch from and upload to (`s3://bucket/prefix` or `file:///dir`); default: TRTCTL_REMOTE, else s3://screenalytics-artifacts/engines at ARTIFACTS_ENDPOINT, else none' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l gpu -d 'Build on this GPU (device index; default: the first)' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l timeout -d 'Give up after this many seconds; nothing half-written is committed' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -s f -l manifest -d 'The manifest to read' -r -F
 complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l no-remote -d 'Only the local cache and the local GPU, whatever the environment says'
+complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l force-rebuild -d 'Build again even if a current engine is cached locally or remotely'
+complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l no-upload -d 'Publish nothing to the remote (fetches still happen)'
 complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l json -d 'Print `{"path": ..., "source": ...}`'
 complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -s v -l verbose -d 'Say more (repeat for more)'
 complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -s q -l quiet -d 'Say only what went wrong'

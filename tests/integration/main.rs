@@ -6,6 +6,7 @@ mod architecture;
 mod cache_cli;
 mod common;
 mod credential_chain;
+mod ensure_cli;
 mod plan_cli;
 mod reliability;
 mod remote_cli;
