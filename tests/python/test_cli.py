@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
+import time
 from typing import List
+
+import pytest
 
 from conftest import Project, native_binary, trtctl_script
 
@@ -44,3 +48,21 @@ def test_the_script_runs_ensure(project: Project) -> None:
     assert first.returncode == 0, first.stderr
     assert first.stdout.endswith("\tbuilt\n")
     assert run(trtctl_script(), args).stdout.endswith("\tlocal_cache\n")
+
+
+def test_ctrl_c_stops_the_scripts_ensure_with_130_like_the_native_binary(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STUB_SLEEP", "30")
+    args = ["ensure", "--onnx", "models/arcface_r100.onnx", "--precision", "fp16", "--batch-size", "4", "--version", "v1.0"]
+    for program in [trtctl_script(), native_binary()]:
+        child = subprocess.Popen([program, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 20
+        while not project.builds() and time.monotonic() < deadline:
+            time.sleep(0.05)  # until the build has started
+        child.send_signal(signal.SIGINT)
+        _, stderr = child.communicate(timeout=20)
+        assert child.returncode == 130, (program, stderr)
+        assert "interrupted; nothing half-written was committed" in stderr
+        assert not list(project.cache.glob("arcface/*.trt")), program
+        (project.count_dir / "runs.log").unlink()
