@@ -151,8 +151,12 @@ pub enum EnsureError {
         file: String,
         arch: identity::GpuArch,
     },
-    #[error("{}: {reason}; run `trtctl cache verify --fix` and ensure again", path.display())]
-    Integrity { path: PathBuf, reason: String },
+    #[error("{}: {problem}; run `trtctl cache verify --fix` and ensure again", path.display())]
+    Integrity {
+        path: PathBuf,
+        #[source]
+        problem: CachedEngineProblem,
+    },
     #[error("interrupted; nothing half-written was committed")]
     Interrupted,
     #[error(
@@ -160,6 +164,19 @@ pub enum EnsureError {
         timeout.as_secs_f64()
     )]
     TimedOut { timeout: Duration },
+}
+
+/// Why a cached engine cannot be handed out.
+#[derive(Debug, thiserror::Error)]
+pub enum CachedEngineProblem {
+    #[error("its sidecar is missing")]
+    NoSidecar,
+    #[error(transparent)]
+    Sidecar(#[from] SidecarError),
+    #[error("cannot read the engine: {0}")]
+    Unreadable(std::io::Error),
+    #[error("the engine has {found} bytes, its sidecar says {expected}")]
+    Size { found: u64, expected: u64 },
 }
 
 /// The engine [`ensure_engine`] hands out, with what its sidecar says about it.
@@ -457,34 +474,36 @@ fn handed_out(
 ) -> Result<EnsuredEngine, EnsureError> {
     let key = plan.steps[0].engine.key.clone();
     let path = workspace.cache.engine_path(&key);
-    let integrity = |reason: String| EnsureError::Integrity {
-        path: path.clone(),
-        reason,
-    };
-    let sidecar = workspace
-        .cache
-        .read_sidecar(&key)
-        .ok_or_else(|| integrity("its sidecar is missing".into()))?
-        .map_err(|e: SidecarError| integrity(e.to_string()))?;
-    check_size(&path, sidecar.engine_size).map_err(integrity)?;
-    Ok(EnsuredEngine {
-        path,
-        source,
-        key,
-        sidecar,
-    })
+    match checked_sidecar(workspace, &key, &path) {
+        Ok(sidecar) => Ok(EnsuredEngine {
+            path,
+            source,
+            key,
+            sidecar,
+        }),
+        Err(problem) => Err(EnsureError::Integrity { path, problem }),
+    }
 }
 
-fn check_size(path: &Path, expected: u64) -> Result<(), String> {
-    let size = std::fs::metadata(path)
-        .map_err(|e| format!("cannot read the engine: {e}"))?
+fn checked_sidecar(
+    workspace: &Workspace,
+    key: &EngineKey,
+    path: &Path,
+) -> Result<Sidecar, CachedEngineProblem> {
+    let sidecar = workspace
+        .cache
+        .read_sidecar(key)
+        .ok_or(CachedEngineProblem::NoSidecar)??;
+    let found = std::fs::metadata(path)
+        .map_err(CachedEngineProblem::Unreadable)?
         .len();
-    if size != expected {
-        return Err(format!(
-            "the engine has {size} bytes, its sidecar says {expected}"
-        ));
+    if found != sidecar.engine_size {
+        return Err(CachedEngineProblem::Size {
+            found,
+            expected: sidecar.engine_size,
+        });
     }
-    Ok(())
+    Ok(sidecar)
 }
 
 struct SilentReporter;

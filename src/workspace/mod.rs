@@ -10,8 +10,8 @@ mod probe;
 
 pub use assemble::{Workspace, WorkspaceError};
 pub use ensure::{
-    EngineRequest, EnsureError, EnsuredEngine, RemoteChoice, SEED_REMOTE_URL, Source,
-    default_remote, ensure_engine,
+    CachedEngineProblem, EngineRequest, EnsureError, EnsuredEngine, RemoteChoice, SEED_REMOTE_URL,
+    Source, default_remote, ensure_engine,
 };
 pub use env::Environment;
 pub use probe::MachineProbe;
