@@ -3,6 +3,7 @@
 //! same code the native binary runs.
 
 mod blocking;
+mod environment;
 mod errors;
 mod manifest;
 mod one_engine;

@@ -10,8 +10,8 @@ use trtctl::report::{self, Style};
 use trtctl::workspace::Workspace;
 
 use crate::blocking::run_interruptible;
+use crate::environment::environment;
 use crate::errors;
-use crate::one_engine::environment;
 use crate::progress::PythonReporter;
 
 fn selectors(texts: &[String]) -> PyResult<Vec<Selector>> {

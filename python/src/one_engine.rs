@@ -9,32 +9,18 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use trtctl::exec::StopSignal;
-use trtctl::identity::{GpuArch, Precision, Profile, ShapeRange, TrtVersion};
+use trtctl::identity::{Precision, Profile, ShapeRange, TrtVersion};
 use trtctl::store::remote::RemoteSettings;
-use trtctl::workspace::{
-    EngineRequest, EnsuredEngine, Environment, MachineProbe, RemoteChoice, ensure_engine,
-};
+use trtctl::workspace::{EngineRequest, EnsuredEngine, MachineProbe, RemoteChoice, ensure_engine};
 
 use crate::blocking::run_interruptible;
+use crate::environment::environment;
 use crate::errors;
 
 /// GPUs and TensorRT, detected on the first call of the process only.
 fn probe() -> &'static MachineProbe {
     static PROBE: OnceLock<MachineProbe> = OnceLock::new();
     PROBE.get_or_init(MachineProbe::default)
-}
-
-/// `--gpu-arch` values, or `TRTCTL_GPU_ARCH` when none are given.
-pub fn environment(gpu_arch: Vec<String>) -> PyResult<Environment> {
-    let mut env = Environment::from_process();
-    if !gpu_arch.is_empty() {
-        env.gpu_archs = gpu_arch
-            .iter()
-            .map(|a| a.parse::<GpuArch>())
-            .collect::<Result<_, _>>()
-            .map_err(errors::input)?;
-    }
-    Ok(env)
 }
 
 fn profile(batch: (u32, u32, u32), shapes: Option<BTreeMap<String, [String; 3]>>) -> Profile {

@@ -74,3 +74,11 @@ def test_every_error_is_a_trtctl_error() -> None:
     for name in ["InputError", "ManifestError", "RemoteError", "BuildError", "IntegrityError",
                  "CacheError", "GpuError", "TensorRTError", "TimeoutError"]:
         assert issubclass(getattr(trtctl, name), trtctl.Error), name
+
+
+def test_a_bad_gpu_arch_or_selector_is_an_input_error(project: Project) -> None:
+    with pytest.raises(trtctl.InputError, match="`sm86` is not a GPU arch"):
+        trtctl.build_or_load_engine("models/arcface_r100.onnx", gpu_arch="sm86")
+    manifest = project.write_manifest('trt_version = "10.3.0"\n[[model]]\nname = "arcface_r100"\nonnx = "models/arcface_r100.onnx"\n')
+    with pytest.raises(trtctl.InputError, match="bad selector `a:b:c:d`"):
+        trtctl.plan(manifest, target="a:b:c:d")
