@@ -29,7 +29,7 @@ fn workspace_class(err: &WorkspaceError) -> &'static str {
         WorkspaceError::Manifest(_) => "ManifestError",
         WorkspaceError::Store(_) => "CacheError",
         WorkspaceError::Remote { .. } => "RemoteError",
-        WorkspaceError::TrtVersion(_) => "TensorRTError",
+        WorkspaceError::TrtVersion { .. } => "TensorRTError",
         WorkspaceError::Selector(_) => "InputError",
     }
 }
