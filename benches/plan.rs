@@ -62,6 +62,7 @@ fn cached_world(dir: &Path, engines: usize) -> Workspace {
             engine_size: bytes.len() as u64,
             build: Some(engine.build.clone()),
             provenance: Provenance::default(),
+            local_trust: None,
         };
         let engine_path = workspace.cache.engine_path(&engine.key);
         std::fs::create_dir_all(engine_path.parent().unwrap()).unwrap();

@@ -572,6 +572,25 @@ pub struct Sidecar {
     pub engine_size: u64,
     pub build: Option<BuildInputs>,
     pub provenance: Provenance,
+    /// Local copies only, never published: how the engine reached this cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_trust: Option<LocalTrust>,
+}
+
+/// How a cached engine reached this cache: what `[trust]` asks of it before it is used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "origin")]
+pub enum LocalTrust {
+    /// Built on this machine: its own work.
+    Built,
+    /// Fetched from a remote. `signer` (`NAME:base64`) and `signature` (the record) are set when
+    /// a trusted key's signature was verified at fetch time.
+    Fetched {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signer: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signature: Option<String>,
+    },
 }
 
 /// Who made the engine, where and when; informative, never compared.
@@ -652,6 +671,18 @@ impl Sidecar {
         let mut bytes = serde_json::to_vec_pretty(self).expect("sidecar serializes");
         bytes.push(b'\n');
         bytes
+    }
+
+    /// What is published: the sidecar without what only this cache knows of it.
+    pub fn to_remote_json(&self) -> Vec<u8> {
+        match self.local_trust {
+            None => self.to_json(),
+            Some(_) => Sidecar {
+                local_trust: None,
+                ..self.clone()
+            }
+            .to_json(),
+        }
     }
 
     pub fn key(&self) -> EngineKey {
@@ -845,6 +876,7 @@ mod tests {
             engine_size: 3,
             build: Some(build),
             provenance: Provenance::default(),
+            local_trust: None,
         };
         let key = sidecar.key();
         assert_eq!(

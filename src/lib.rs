@@ -3,7 +3,7 @@
 //! The pipeline every command follows: [`manifest`] says what is wanted, [`observe`] looks at
 //! the world (ONNX files, the local [`store`], the remote), [`plan`] decides (pure), [`exec`]
 //! carries the plan out with a [`builder`], and [`report`] renders all of it for people.
-//! [`workspace`] ties them together; [`workspace::ensure_engine`] is the one-call API.
+//! [`trust`] signs and verifies engines. [`workspace`] ties them together; [`workspace::ensure_engine`] is the one-call API.
 pub mod builder;
 pub mod cli;
 pub mod exec;
@@ -16,4 +16,5 @@ pub mod plan;
 pub mod report;
 pub mod store;
 pub mod sys;
+pub mod trust;
 pub mod workspace;

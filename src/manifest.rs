@@ -9,6 +9,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
+mod trust;
+pub use trust::TrustSettings;
+
 use crate::identity::{
     self, BuildFlags, EngineId, GpuArch, Precision, Profile, ShapeRange, TrtVersion,
 };
@@ -75,6 +78,7 @@ pub struct Manifest {
     pub cache_dir: Option<PathBuf>,
     pub remote: Option<RemoteSettings>,
     pub builder: BuilderSettings,
+    pub trust: TrustSettings,
     pub models: Vec<ModelSpec>,
 }
 
@@ -148,6 +152,7 @@ struct RawManifest {
     cache: Option<RawCache>,
     remote: Option<RawRemote>,
     builder: Option<RawBuilder>,
+    trust: Option<trust::RawTrust>,
     defaults: Option<RawDefaults>,
     /// The models, one table each.
     #[serde(default)]
@@ -439,6 +444,11 @@ impl Manifest {
                     timing_cache: true,
                     shared_timing_cache: true,
                 }),
+            trust: raw
+                .trust
+                .map(|t| trust::resolve_trust(&source, dir, t))
+                .transpose()?
+                .unwrap_or_default(),
             models,
         })
     }

@@ -14,6 +14,7 @@ use crate::plan::{
 };
 use crate::store::remote::{Remote, RemoteError, retrying, timing_cache_name};
 use crate::store::{self, Cache, FileStamp, LocalEngine, StoreError};
+use crate::trust::{TrustPolicy, Untrusted};
 
 const HASH_CACHE_FILE: &str = ".onnx-hashes.json";
 
@@ -126,16 +127,33 @@ pub fn observe_local(cache: &Cache, desired: &[DesiredEngine]) -> HashMap<Engine
         .collect()
 }
 
-/// One LIST per family, then the sidecars of the wanted engines found there.
+/// What the trust check of the remote needs: the policy, and which engines are usable from the
+/// local cache already (their remote copies are not checked: only what may be fetched is).
+pub struct TrustCheck<'a> {
+    pub policy: &'a TrustPolicy,
+    pub local: &'a HashMap<EngineKey, LocalEngine>,
+}
+
+/// One LIST per family, then the sidecars of the wanted engines found there and, when
+/// signatures are required, the signatures of those that may be fetched.
 pub async fn observe_remote(
     remote: &Remote,
     desired: &[DesiredEngine],
+    check: &TrustCheck<'_>,
 ) -> Result<RemoteState, RemoteError> {
     let families: BTreeSet<&str> = desired.iter().map(|d| d.key.family.as_str()).collect();
     let wanted: BTreeSet<&EngineKey> = desired.iter().map(|d| &d.key).collect();
+    let to_verify: BTreeSet<&EngineKey> = match check.policy.required() {
+        true => desired
+            .iter()
+            .filter(|d| !crate::plan::local_is_usable(check.local.get(&d.key), d, check.policy))
+            .map(|d| &d.key)
+            .collect(),
+        false => BTreeSet::new(),
+    };
     let listings =
         futures::future::try_join_all(families.iter().map(|f| remote.list_family(f))).await?;
-    let mut found: Vec<(EngineKey, Option<u64>, bool)> = Vec::new();
+    let mut found: Vec<(EngineKey, Option<u64>, bool, Option<Vec<String>>)> = Vec::new();
     let mut leased: Vec<EngineKey> = Vec::new();
     for listing in listings {
         leased.extend(
@@ -151,15 +169,19 @@ pub async fn observe_remote(
             .chain(listing.sidecars.iter())
             .collect();
         for key in keys.into_iter().filter(|k| wanted.contains(k)) {
+            let signers = to_verify
+                .contains(key)
+                .then(|| listing.signers.get(key).cloned().unwrap_or_default());
             found.push((
                 key.clone(),
                 listing.engines.get(key).copied(),
                 listing.sidecars.contains(key),
+                signers,
             ));
         }
     }
     let engines = futures::future::try_join_all(found.into_iter().map(
-        |(key, size, has_sidecar)| async move {
+        |(key, size, has_sidecar, signers)| async move {
             let sidecar = if has_sidecar {
                 match retrying(|| remote.read_sidecar(&key)).await? {
                     Some(bytes) => match Sidecar::parse_for(&bytes, &key) {
@@ -171,7 +193,20 @@ pub async fn observe_remote(
             } else {
                 RemoteSidecar::Missing
             };
-            Ok::<_, RemoteError>((key, RemoteEngine { size, sidecar }))
+            let trust = match signers {
+                Some(signers) => {
+                    Some(verify(remote, &key, &sidecar, &signers, check.policy).await?)
+                }
+                None => None,
+            };
+            Ok::<_, RemoteError>((
+                key,
+                RemoteEngine {
+                    size,
+                    sidecar,
+                    trust,
+                },
+            ))
         },
     ))
     .await?;
@@ -224,6 +259,34 @@ pub async fn observe_timing_caches(
         })
     }))
     .await
+}
+
+/// The verdict of the trusted keys on one remote engine: the signer's name, or why none.
+/// Only the records of trusted names are read; the listing already named every signer.
+async fn verify(
+    remote: &Remote,
+    key: &EngineKey,
+    sidecar: &RemoteSidecar,
+    signers: &[String],
+    policy: &TrustPolicy,
+) -> Result<Result<String, Untrusted>, RemoteError> {
+    let RemoteSidecar::Valid(sidecar) = sidecar else {
+        return Ok(policy
+            .verify(None, &[], signers)
+            .map(|v| v.signer.name().to_string()));
+    };
+    let trusted: Vec<String> = signers
+        .iter()
+        .filter(|n| policy.trusts_name(n))
+        .cloned()
+        .collect();
+    let records = match trusted.is_empty() {
+        true => Vec::new(),
+        false => retrying(|| remote.read_signatures(key, &trusted)).await?,
+    };
+    Ok(policy
+        .verify(Some(sidecar), &records, signers)
+        .map(|v| v.signer.name().to_string()))
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use crate::identity::{
 };
 use crate::manifest::Manifest;
 use crate::store::LocalEngine;
+use crate::trust::{TrustPolicy, Untrusted};
 
 mod graph;
 mod selector;
@@ -81,6 +82,9 @@ pub struct RemoteEngine {
     /// impossible: the engine goes first, so this is a foreign or damaged bucket).
     pub size: Option<u64>,
     pub sidecar: RemoteSidecar,
+    /// When signatures are required and the engine may be fetched: the trusted key that signed
+    /// it (its name), or why none did. `None` when not checked.
+    pub trust: Option<Result<String, Untrusted>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,6 +135,8 @@ pub enum Staleness {
     BadSidecar(String),
     /// A sidecar without its engine file.
     EngineMissing,
+    /// Signatures are required and this copy was fetched without a trusted key's signature.
+    Unverified,
 }
 
 impl fmt::Display for Staleness {
@@ -142,6 +148,7 @@ impl fmt::Display for Staleness {
             Staleness::Forced => f.write_str("forced"),
             Staleness::BadSidecar(why) => write!(f, "sidecar unusable: {why}"),
             Staleness::EngineMissing => f.write_str("engine file missing"),
+            Staleness::Unverified => f.write_str("fetched without a trusted signature"),
         }
     }
 }
@@ -176,13 +183,20 @@ pub enum Decision {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         stale: Option<Staleness>,
     },
+    /// Signatures are required and the remote copy is not signed by a trusted key: never fetched.
+    Untrusted {
+        #[serde(flatten)]
+        why: Untrusted,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stale: Option<Staleness>,
+    },
 }
 
 impl Decision {
     pub fn is_change(&self) -> bool {
         !matches!(
             self,
-            Decision::UpToDate { .. } | Decision::CannotBuild { .. }
+            Decision::UpToDate { .. } | Decision::CannotBuild { .. } | Decision::Untrusted { .. }
         )
     }
 }
@@ -202,6 +216,7 @@ pub struct PlanInputs<'a> {
     pub gpu_archs: &'a [GpuArch],
     pub local: &'a HashMap<EngineKey, LocalEngine>,
     pub remote: Option<&'a RemoteState>,
+    pub trust: &'a TrustPolicy,
     pub targets: &'a [Selector],
     pub force: &'a Force,
 }
@@ -263,15 +278,25 @@ pub struct Summary {
     pub upload: usize,
     pub up_to_date: usize,
     pub cannot_build: usize,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub untrusted: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "Plan: {} to build, {} to fetch, {} to upload, {} up to date, {} cannot be built here.",
+            "Plan: {} to build, {} to fetch, {} to upload, {} up to date, {} cannot be built here",
             self.build, self.fetch, self.upload, self.up_to_date, self.cannot_build
-        )
+        )?;
+        match self.untrusted {
+            0 => f.write_str("."),
+            n => write!(f, ", {n} untrusted."),
+        }
     }
 }
 
@@ -288,6 +313,7 @@ impl Plan {
                 }
                 Decision::Upload => s.upload += 1,
                 Decision::CannotBuild { .. } => s.cannot_build += 1,
+                Decision::Untrusted { .. } => s.untrusted += 1,
             }
         }
         s
@@ -332,6 +358,8 @@ enum Copy {
     /// Usable but unverifiable: adopted from a bucket without sidecars.
     Legacy,
     Stale(Staleness),
+    /// Signatures are required and no trusted key signed the remote copy.
+    Untrusted(Untrusted),
     Absent,
 }
 
@@ -355,7 +383,22 @@ fn compare_sidecar(sidecar: &Sidecar, wanted: &DesiredEngine) -> Copy {
     Copy::Stale(why)
 }
 
-fn local_copy(local: Option<&LocalEngine>, wanted: &DesiredEngine) -> Copy {
+/// Whether a cached copy may be used under `trust`: when signatures are required, its own
+/// build or a fetch a key trusted now signed.
+pub fn locally_trusted(sidecar: &Sidecar, trust: &TrustPolicy) -> bool {
+    !trust.required() || trust.vouches_for(sidecar.local_trust.as_ref())
+}
+
+/// Whether the cached copy is current and may be used: its remote copy need not be checked.
+pub fn local_is_usable(
+    local: Option<&LocalEngine>,
+    wanted: &DesiredEngine,
+    trust: &TrustPolicy,
+) -> bool {
+    matches!(local_copy(local, wanted, trust), Copy::Current)
+}
+
+fn local_copy(local: Option<&LocalEngine>, wanted: &DesiredEngine, trust: &TrustPolicy) -> Copy {
     match local {
         None => Copy::Absent,
         Some(LocalEngine {
@@ -368,28 +411,46 @@ fn local_copy(local: Option<&LocalEngine>, wanted: &DesiredEngine) -> Copy {
             "engine is {size} bytes, sidecar says {}",
             s.engine_size
         ))),
-        Some(LocalEngine { sidecar: Ok(s), .. }) => compare_sidecar(s, wanted),
-    }
-}
-
-fn remote_copy(remote: Option<&RemoteEngine>, wanted: &DesiredEngine) -> Copy {
-    match remote {
-        None => Copy::Absent,
-        Some(RemoteEngine { size: None, .. }) => Copy::Stale(Staleness::EngineMissing),
-        Some(RemoteEngine { sidecar, .. }) => match sidecar {
-            RemoteSidecar::Valid(s) => compare_sidecar(s, wanted),
-            RemoteSidecar::Invalid(why) => Copy::Stale(Staleness::BadSidecar(why.clone())),
-            RemoteSidecar::Missing => Copy::Legacy,
+        Some(LocalEngine { sidecar: Ok(s), .. }) => match compare_sidecar(s, wanted) {
+            Copy::Current | Copy::Legacy if !locally_trusted(s, trust) => {
+                Copy::Stale(Staleness::Unverified)
+            }
+            copy => copy,
         },
     }
 }
 
+fn remote_copy(remote: Option<&RemoteEngine>, wanted: &DesiredEngine, trust: &TrustPolicy) -> Copy {
+    let Some(remote) = remote else {
+        return Copy::Absent;
+    };
+    let copy = match (&remote.size, &remote.sidecar) {
+        (None, _) => Copy::Stale(Staleness::EngineMissing),
+        (_, RemoteSidecar::Valid(s)) => compare_sidecar(s, wanted),
+        (_, RemoteSidecar::Invalid(why)) => Copy::Stale(Staleness::BadSidecar(why.clone())),
+        (_, RemoteSidecar::Missing) => Copy::Legacy,
+    };
+    match (copy, &remote.trust) {
+        (Copy::Current | Copy::Legacy, Some(Err(why))) if trust.required() => {
+            Copy::Untrusted(why.clone())
+        }
+        // Required but not checked (observation skipped it): never fetched on faith.
+        (Copy::Current | Copy::Legacy, None) if trust.required() => {
+            Copy::Untrusted(Untrusted::Unsigned {
+                trusted: trust.key_names(),
+            })
+        }
+        (copy, _) => copy,
+    }
+}
+
 fn decide(wanted: &DesiredEngine, inputs: &PlanInputs) -> Decision {
-    let local = local_copy(inputs.local.get(&wanted.key), wanted);
+    let local = local_copy(inputs.local.get(&wanted.key), wanted, inputs.trust);
     let remote_state = inputs.remote;
     let remote = remote_copy(
         remote_state.and_then(|r| r.engines.get(&wanted.key)),
         wanted,
+        inputs.trust,
     );
     let writable = remote_state.is_some_and(|r| r.writable);
     let can_build = inputs.gpu_archs.contains(&wanted.id.gpu_arch);
@@ -399,6 +460,9 @@ fn decide(wanted: &DesiredEngine, inputs: &PlanInputs) -> Decision {
     let remote_note = |remote: &Copy| match remote {
         Copy::Stale(why) => Some(format!(
             "remote holds another build under this name ({why}): not replaced; bump the model's `version`"
+        )),
+        Copy::Untrusted(why) => Some(format!(
+            "the remote copy is untrusted ({why}): not replaced"
         )),
         _ => None,
     };
@@ -440,7 +504,8 @@ fn decide(wanted: &DesiredEngine, inputs: &PlanInputs) -> Decision {
             };
         }
         Copy::Stale(why) => Some(why),
-        Copy::Absent => None,
+        // Untrusted is a verdict on remote copies only.
+        Copy::Untrusted(_) | Copy::Absent => None,
     };
     match remote {
         Copy::Current => Decision::Fetch {
@@ -450,6 +515,10 @@ fn decide(wanted: &DesiredEngine, inputs: &PlanInputs) -> Decision {
         Copy::Legacy => Decision::Fetch {
             stale: local_stale,
             legacy: true,
+        },
+        Copy::Untrusted(why) => Decision::Untrusted {
+            why,
+            stale: local_stale,
         },
         _ if can_build => Decision::Build {
             stale: local_stale,
@@ -476,10 +545,13 @@ fn observed_digest(inputs: &PlanInputs) -> String {
         let remote = inputs
             .remote
             .and_then(|r| r.engines.get(&wanted.key))
-            .map(|r| match &r.sidecar {
-                RemoteSidecar::Valid(s) => (r.size, s.engine_sha256.as_str()),
-                RemoteSidecar::Invalid(e) => (r.size, e.as_str()),
-                RemoteSidecar::Missing => (r.size, "legacy"),
+            .map(|r| {
+                let sidecar = match &r.sidecar {
+                    RemoteSidecar::Valid(s) => s.engine_sha256.as_str(),
+                    RemoteSidecar::Invalid(e) => e.as_str(),
+                    RemoteSidecar::Missing => "legacy",
+                };
+                (r.size, sidecar, &r.trust)
             });
         hasher.update(format!(
             "{}={}|{local:?}|{remote:?}\n",
@@ -592,6 +664,7 @@ mod tests {
 
         fn plan(&self) -> Plan {
             plan(PlanInputs {
+                trust: &TrustPolicy::default(),
                 manifest: &self.manifest,
                 trt_version: TrtVersion::new(10, 3, 0),
                 desired: self.desired(),
@@ -631,6 +704,7 @@ mod tests {
                 RemoteEngine {
                     size: Some(sidecar.engine_size),
                     sidecar: RemoteSidecar::Valid(Box::new(sidecar)),
+                    trust: None,
                 },
             );
         }
@@ -652,6 +726,7 @@ mod tests {
                 engine_size: 10,
                 build: Some(build),
                 provenance: Provenance::default(),
+                local_trust: None,
             };
             (wanted.key, sidecar)
         }
@@ -724,6 +799,7 @@ mod tests {
             RemoteEngine {
                 size: Some(10),
                 sidecar: RemoteSidecar::Missing,
+                trust: None,
             },
         );
         assert_eq!(w.decision("sm_86"), Decision::Upload);
@@ -875,6 +951,7 @@ mod tests {
             RemoteEngine {
                 size: Some(5),
                 sidecar: RemoteSidecar::Missing,
+                trust: None,
             },
         );
         assert_eq!(
@@ -923,6 +1000,7 @@ mod tests {
         let w = World::new();
         let targets: Vec<Selector> = vec!["*:*:sm_89".parse().unwrap()];
         let plan = plan(PlanInputs {
+            trust: &TrustPolicy::default(),
             manifest: &w.manifest,
             trt_version: TrtVersion::new(10, 3, 0),
             desired: w.desired(),

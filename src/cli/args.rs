@@ -83,6 +83,14 @@ pub enum Command {
     /// Inspect, prune and check the local engine cache.
     #[command(subcommand)]
     Cache(CacheCommand),
+    /// Signing keys: make one, print its public key.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Sign the engines already in the remote with this machine's key (TRTCTL_SIGNING_KEY_FILE).
+    #[command(
+        after_help = "Each engine's bytes are read back and must match its sidecar, and its sidecar must describe what the manifest wants; engines whose trusted signature no longer holds are refused (exit 1).\n\nExamples:\n  TRTCTL_SIGNING_KEY_FILE=ci-2027.key trtctl sign\n  trtctl sign --target arcface_r100:fp16"
+    )]
+    Sign(SignArgs),
     /// Local GPUs, TensorRT, trtexec, the cache and the remote: what this machine can do.
     #[command(
         visible_alias = "doctor",
@@ -146,6 +154,35 @@ pub enum CacheCommand {
         #[arg(long)]
         fix: bool,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// Make an ed25519 key pair: the secret key goes to FILE (mode 0600), the public key
+    /// (`NAME:base64`) to stdout.
+    #[command(
+        after_help = "Examples:\n  trtctl key generate ci-2026 --out ci-2026.key\n  # then trust it on every host: [trust] keys = [\"ci-2026:…\"] or TRTCTL_TRUSTED_KEYS"
+    )]
+    Generate {
+        /// The key's name, e.g. `ci-2026` (A-Z a-z 0-9 . _ -).
+        name: String,
+        /// Where the secret key goes; an existing file is never overwritten.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Print the public key (`NAME:base64`) of a secret key file.
+    #[command(after_help = "Examples:\n  trtctl key public ci-2026.key")]
+    Public {
+        /// The secret key file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct SignArgs {
+    /// Only these engines: `model`, `model:precision`, `model:precision:sm_NN` (`*` matches any).
+    #[arg(long, value_name = "SELECTOR")]
+    pub target: Vec<Selector>,
 }
 
 #[derive(Args, Debug)]

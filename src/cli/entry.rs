@@ -8,7 +8,7 @@ use clap::{CommandFactory, Parser};
 
 use super::args::{Cli, Command};
 use super::setup::environment;
-use super::{apply, cache, doctor, ensure, plan};
+use super::{apply, cache, doctor, ensure, key, plan, sign};
 
 pub const EXIT_ERROR: u8 = 1;
 pub const EXIT_CHANGES: u8 = 2;
@@ -66,6 +66,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Apply(args) => apply::run(&cli.global, &env, args),
         Command::Ensure(args) => ensure::run(&env, args),
         Command::Cache(command) => cache::run(&cli.global, &env, command),
+        Command::Key(command) => key::run(command),
+        Command::Sign(args) => sign::run(&cli.global, &env, args),
         Command::Gpus(args) => doctor::run(&cli.global, &env, args),
         Command::Completions { shell } => {
             let mut command = Cli::command();

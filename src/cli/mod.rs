@@ -7,8 +7,10 @@ mod cache;
 mod doctor;
 mod ensure;
 mod entry;
+mod key;
 mod plan;
 mod setup;
+mod sign;
 
 pub use args::Cli;
 pub use entry::{EXIT_CHANGES, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_UNSATISFIABLE, main, render};

@@ -7,7 +7,7 @@ use super::gpu_pool::GpuLease;
 use super::run::Run;
 use super::timing::timing_cache_file;
 use crate::builder::BuildJob;
-use crate::identity::{Provenance, SIDECAR_SCHEMA_VERSION, Sidecar};
+use crate::identity::{LocalTrust, Provenance, SIDECAR_SCHEMA_VERSION, Sidecar};
 use crate::plan::DesiredEngine;
 use crate::store::{self, Cache, FileStamp};
 use crate::sys::{hostname, now_secs};
@@ -121,6 +121,7 @@ async fn commit_built(
             engine_size,
             build: Some(engine.build.clone()),
             provenance,
+            local_trust: Some(LocalTrust::Built),
         };
         cache.commit(&engine.key, temp, &sidecar)?;
         Ok(engine_size)

@@ -6,6 +6,7 @@ use crate::builder::BuildError;
 use crate::identity::{EngineKey, GpuArch, SidecarError};
 use crate::store::StoreError;
 use crate::store::remote::{RemoteError, Transient};
+use crate::trust::Untrusted;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
@@ -54,6 +55,10 @@ pub enum ExecError {
     NoGpu { arch: GpuArch },
     #[error("no remote configured")]
     NoRemote,
+    #[error(
+        "{key}: refusing the remote engine: {why}; nothing was cached (replace it with `trtctl apply --replace-remote SELECTOR` on a trusted builder, or sign it with `trtctl sign`)"
+    )]
+    Untrusted { key: EngineKey, why: Untrusted },
     #[error("a worker thread failed: {0}")]
     Worker(#[from] tokio::task::JoinError),
 }

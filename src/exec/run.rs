@@ -21,6 +21,7 @@ use crate::identity::EngineKey;
 use crate::plan::{Decision, DesiredEngine, EngineStep, Plan, Staleness};
 use crate::store::remote::Remote;
 use crate::store::{self, Cache};
+use crate::trust::{SecretKey, TrustPolicy};
 
 #[derive(Debug, Clone, Copy)]
 pub struct ApplyOptions {
@@ -36,6 +37,10 @@ pub struct Executor<'a> {
     pub gpus: &'a GpuInventory,
     /// `None` when nothing in the plan needs building (no trtexec needed).
     pub builder: Option<&'a dyn Builder>,
+    /// Which remote engines may be fetched.
+    pub trust: &'a TrustPolicy,
+    /// Signs what this run publishes.
+    pub signer: Option<&'a SecretKey>,
     pub timing_cache: bool,
     /// Share the timing caches through the remote (`timing_cache` must be on too).
     pub shared_timing_cache: bool,
@@ -148,6 +153,16 @@ impl Run<'_> {
                     }
                 };
                 vec![(ActionKind::Upload, file, outcome)]
+            }
+            Decision::Untrusted { why, .. } => {
+                let refused = ExecError::Untrusted {
+                    key: engine.key.clone(),
+                    why: why.clone(),
+                };
+                let outcome = self
+                    .action(ActionKind::Fetch, &file, async { Err(refused) })
+                    .await;
+                vec![(ActionKind::Fetch, file, outcome)]
             }
             Decision::UpToDate { .. } | Decision::CannotBuild { .. } => Vec::new(),
         }

@@ -16,6 +16,7 @@ use crate::observe;
 use crate::plan::{self, Force, Plan, PlanInputs};
 use crate::store::remote::{Remote, RemoteEnv, RemoteSettings};
 use crate::store::{self, Cache};
+use crate::trust::TrustPolicy;
 
 /// Writes a small engine after `delay`; fails the engines named in `failing`.
 struct FakeBuilder {
@@ -129,7 +130,12 @@ impl World {
         let trt = "10.3.0".parse().unwrap();
         let desired = plan::desired_engines(&self.manifest, &digests, trt);
         let local = observe::observe_local(&self.cache, &desired);
-        let remote = observe::observe_remote(&self.remote, &desired)
+        let trust = TrustPolicy::default();
+        let check = observe::TrustCheck {
+            policy: &trust,
+            local: &local,
+        };
+        let remote = observe::observe_remote(&self.remote, &desired, &check)
             .await
             .unwrap();
         plan::plan(PlanInputs {
@@ -139,6 +145,7 @@ impl World {
             gpu_archs: &gpus.archs(),
             local: &local,
             remote: Some(&remote),
+            trust: &trust,
             targets: &[],
             force: &Force::Nothing,
         })
@@ -158,6 +165,8 @@ impl World {
             remote: Some(&self.remote),
             gpus,
             builder: Some(builder),
+            trust: &TrustPolicy::default(),
+            signer: None,
             timing_cache: false,
             shared_timing_cache: false,
             reporter: &recorder,

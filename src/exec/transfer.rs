@@ -6,10 +6,11 @@ use std::sync::atomic::Ordering;
 use super::error::ExecError;
 use super::events::{ActionKind, DoneElsewhere, Outcome};
 use super::run::Run;
-use crate::identity::{Provenance, SIDECAR_SCHEMA_VERSION, Sidecar};
+use crate::identity::{LocalTrust, Provenance, SIDECAR_SCHEMA_VERSION, Sidecar};
 use crate::plan::DesiredEngine;
 use crate::store::remote::{Remote, UploadOutcome, retrying};
 use crate::sys::{hostname, now_secs};
+use crate::trust::Verified;
 
 impl Run<'_> {
     fn remote(&self) -> Result<&Remote, ExecError> {
@@ -49,6 +50,7 @@ impl Run<'_> {
             true => None,
             false => Some(self.expected_sidecar(engine, remote).await?),
         };
+        let verified = self.verify(engine, remote, expected.as_ref()).await?;
         self.started(
             ActionKind::Fetch,
             &key.file,
@@ -67,7 +69,7 @@ impl Run<'_> {
             Ok::<_, ExecError>((temp, file, sha256, size))
         })
         .await?;
-        let sidecar = match expected {
+        let mut sidecar = match expected {
             Some(sidecar) if sidecar.engine_sha256 != sha256 || sidecar.engine_size != size => {
                 return Err(ExecError::Integrity {
                     key: key.clone(),
@@ -80,6 +82,10 @@ impl Run<'_> {
             Some(sidecar) => sidecar,
             None => legacy_sidecar(engine, sha256, size),
         };
+        sidecar.local_trust = Some(LocalTrust::Fetched {
+            signer: verified.as_ref().map(|v| v.signer.to_string()),
+            signature: verified.map(|v| v.record.to_line()),
+        });
         file.sync_all().await.map_err(|source| ExecError::Io {
             path: temp.path().to_path_buf(),
             source,
@@ -115,6 +121,31 @@ impl Run<'_> {
         Ok(sidecar)
     }
 
+    /// When signatures are required: the trusted signature of the engine about to be fetched,
+    /// checked before a byte of it is downloaded (the download is then checked against the
+    /// sidecar the signature covers). `None` when signatures are not required.
+    async fn verify(
+        &self,
+        engine: &DesiredEngine,
+        remote: &Remote,
+        sidecar: Option<&Sidecar>,
+    ) -> Result<Option<Verified>, ExecError> {
+        let policy = self.exec.trust;
+        if !policy.required() {
+            return Ok(None);
+        }
+        let key = &engine.key;
+        let trusted = |name: &str| policy.trusts_name(name);
+        let signatures = retrying(|| remote.signatures(key, &trusted)).await?;
+        policy
+            .verify(sidecar, &signatures.records, &signatures.signers)
+            .map(Some)
+            .map_err(|why| ExecError::Untrusted {
+                key: key.clone(),
+                why,
+            })
+    }
+
     pub(super) async fn upload(
         &self,
         engine: &DesiredEngine,
@@ -140,7 +171,14 @@ impl Run<'_> {
         let on_bytes = |done: u64| self.progress(&key.file, done);
         let path = self.exec.cache.engine_path(key);
         // Uploads are create-only and resume from what landed, so trying again is always safe.
-        match retrying(|| remote.upload(key, &path, &sidecar, under_lease, &on_bytes)).await? {
+        // Only what this cache may vouch for is signed: its own builds and verified fetches.
+        let signer = self
+            .exec
+            .signer
+            .filter(|_| self.exec.trust.vouches_for(sidecar.local_trust.as_ref()));
+        match retrying(|| remote.upload(key, &path, &sidecar, under_lease, signer, &on_bytes))
+            .await?
+        {
             UploadOutcome::Uploaded { bytes } => {
                 self.bytes_uploaded.fetch_add(bytes, Ordering::Relaxed);
                 Ok(Outcome::Done { bytes })
@@ -169,5 +207,6 @@ fn legacy_sidecar(engine: &DesiredEngine, engine_sha256: String, engine_size: u6
             legacy: true,
             ..Provenance::default()
         },
+        local_trust: None,
     }
 }

@@ -36,7 +36,9 @@ impl Plan {
                         graph.add_edge(build, up, ());
                     }
                 }
-                Decision::UpToDate { .. } | Decision::CannotBuild { .. } => {}
+                Decision::UpToDate { .. }
+                | Decision::CannotBuild { .. }
+                | Decision::Untrusted { .. } => {}
             }
         }
         graph

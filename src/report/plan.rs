@@ -55,6 +55,12 @@ fn describe(decision: &Decision) -> (&'static str, &'static str, Paint, String) 
             }
         }
         Decision::Upload => ("↑", "upload", Paint::Cyan, String::new()),
+        Decision::Untrusted { why, stale: s } => (
+            "!",
+            "untrusted",
+            Paint::Red,
+            format!("{}: {why}; not fetched", stale(s)),
+        ),
         Decision::CannotBuild { arch, stale: s } => (
             "!",
             "cannot build here",

@@ -405,6 +405,7 @@ mod tests {
             engine_size: bytes.len() as u64,
             build: None,
             provenance: Provenance::default(),
+            local_trust: None,
         }
     }
 

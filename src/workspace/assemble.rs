@@ -3,11 +3,13 @@
 use std::path::{Path, PathBuf};
 
 use super::Environment;
+use super::env::TRUSTED_KEYS_ENV;
 use crate::gpu::{self, GpuInventory, TrtFact, TrtSource};
-use crate::manifest::{Manifest, ManifestError, TrtPin};
+use crate::manifest::{Manifest, ManifestError, TrtPin, TrustSettings};
 use crate::plan;
 use crate::store::remote::{Remote, RemoteEnv, RemoteError, RemoteSettings};
 use crate::store::{self, Cache, StoreError};
+use crate::trust::{KeyError, PublicKey, SecretKey, TrustPolicy};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkspaceError {
@@ -24,6 +26,8 @@ pub enum WorkspaceError {
     },
     #[error(transparent)]
     Selector(#[from] plan::UnmatchedSelector),
+    #[error(transparent)]
+    Key(#[from] KeyError),
 }
 
 pub struct Workspace {
@@ -32,6 +36,9 @@ pub struct Workspace {
     pub remote: Option<Remote>,
     pub gpus: GpuInventory,
     pub trt: TrtFact,
+    pub trust: TrustPolicy,
+    /// Signs what this machine publishes.
+    pub signer: Option<SecretKey>,
 }
 
 /// Where an `s3://` remote is kept when nothing points at S3 (see
@@ -70,6 +77,33 @@ fn open_remote(
         Some(stand_in) => Ok(Remote::open(&stand_in, env)?.as_stand_in_for(&settings.url)),
         None => Remote::open(settings, env),
     }
+}
+
+/// The manifest's trusted keys and the environment's together.
+pub fn trust_policy(settings: &TrustSettings, env: &Environment) -> Result<TrustPolicy, KeyError> {
+    let from_env = env
+        .trusted_keys
+        .iter()
+        .flat_map(|keys| keys.split([' ', ',', '\n', '\t']))
+        .filter(|k| !k.is_empty())
+        .map(|k| PublicKey::parse(k, TRUSTED_KEYS_ENV));
+    let keys = settings
+        .keys
+        .iter()
+        .cloned()
+        .map(Ok)
+        .chain(from_env)
+        .collect::<Result<Vec<_>, _>>()?;
+    TrustPolicy::new(keys, settings.require_signatures)
+}
+
+/// The environment's signing key file wins over the manifest's.
+fn signer(settings: &TrustSettings, env: &Environment) -> Result<Option<SecretKey>, KeyError> {
+    env.signing_key_file
+        .as_deref()
+        .or(settings.signing_key_file.as_deref())
+        .map(SecretKey::load)
+        .transpose()
 }
 
 fn resolve_trt(manifest: &Manifest, env: &Environment) -> Result<TrtFact, WorkspaceError> {
@@ -115,12 +149,16 @@ impl Workspace {
             None => None,
         };
         let trt = resolve_trt(&manifest, env)?;
+        let trust = trust_policy(&manifest.trust, env)?;
+        let signer = signer(&manifest.trust, env)?;
         Ok(Workspace {
             manifest,
             cache: Cache::new(cache_dir),
             remote,
             gpus,
             trt,
+            trust,
+            signer,
         })
     }
 }

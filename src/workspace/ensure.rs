@@ -285,6 +285,7 @@ impl EngineRequest {
             cache_dir: None,
             remote: self.remote_settings(),
             builder: Default::default(),
+            trust: Default::default(),
             models: vec![model],
         }
     }

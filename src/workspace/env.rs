@@ -8,6 +8,9 @@ use crate::identity::GpuArch;
 use crate::store;
 use crate::store::remote::RemoteEnv;
 
+pub const TRUSTED_KEYS_ENV: &str = "TRTCTL_TRUSTED_KEYS";
+pub const SIGNING_KEY_FILE_ENV: &str = "TRTCTL_SIGNING_KEY_FILE";
+
 /// Everything read from the process environment.
 #[derive(Debug, Clone, Default)]
 pub struct Environment {
@@ -19,6 +22,11 @@ pub struct Environment {
     /// `TRTCTL_REMOTE`: the remote of `ensure` when none is passed (`s3://…` or `file:///dir`).
     pub remote_url: Option<String>,
     pub remote: RemoteEnv,
+    /// `TRTCTL_TRUSTED_KEYS`: public keys (`NAME:base64`, separated by spaces or commas) trusted
+    /// in addition to the manifest's `[trust] keys`.
+    pub trusted_keys: Option<String>,
+    /// `TRTCTL_SIGNING_KEY_FILE`: the secret key this machine signs what it publishes with.
+    pub signing_key_file: Option<PathBuf>,
 }
 
 impl Environment {
@@ -43,6 +51,8 @@ impl Environment {
             trt_version: var("TRTCTL_TRT_VERSION"),
             remote_url: var("TRTCTL_REMOTE"),
             remote: RemoteEnv::from_process_env(),
+            trusted_keys: var(TRUSTED_KEYS_ENV),
+            signing_key_file: var(SIGNING_KEY_FILE_ENV).map(PathBuf::from),
         }
     }
 }

@@ -7,11 +7,13 @@ mod ensure;
 mod env;
 mod pipeline;
 mod probe;
+mod sign;
 
-pub use assemble::{Workspace, WorkspaceError};
+pub use assemble::{Workspace, WorkspaceError, trust_policy};
 pub use ensure::{
     CachedEngineProblem, EngineRequest, EnsureError, EnsuredEngine, RemoteChoice, SEED_REMOTE_URL,
     Source, default_remote, ensure_engine,
 };
 pub use env::Environment;
 pub use probe::MachineProbe;
+pub use sign::{SignError, SignOutcome};

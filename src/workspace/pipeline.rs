@@ -8,7 +8,7 @@ use crate::builder::{BuildError, Builder, Trtexec};
 use crate::exec::Reporter;
 use crate::exec::{ApplyOptions, ApplyReport, Executor, StopSignal};
 use crate::identity::TrtVersion;
-use crate::observe::{self, HashCache};
+use crate::observe::{self, HashCache, TrustCheck};
 use crate::plan::{self, Decision, DesiredEngine, Force, Plan, PlanInputs, Selector};
 
 impl Workspace {
@@ -45,12 +45,21 @@ impl Workspace {
         )?;
         let local = observe::observe_local(&self.cache, &desired);
         let remote = match &self.remote {
-            Some(remote) => Some(observe::observe_remote(remote, &desired).await.map_err(
-                |source| WorkspaceError::Remote {
+            Some(remote) => Some(
+                observe::observe_remote(
+                    remote,
+                    &desired,
+                    &TrustCheck {
+                        policy: &self.trust,
+                        local: &local,
+                    },
+                )
+                .await
+                .map_err(|source| WorkspaceError::Remote {
                     url: remote.url().to_string(),
                     source,
-                },
-            )?),
+                })?,
+            ),
             None => None,
         };
         let archs = self.gpus.archs();
@@ -72,6 +81,7 @@ impl Workspace {
             gpu_archs: &archs,
             local: &local,
             remote: remote.as_ref(),
+            trust: &self.trust,
             targets,
             force,
         });
@@ -111,6 +121,8 @@ impl Workspace {
             remote: self.remote.as_ref(),
             gpus: &self.gpus,
             builder,
+            trust: &self.trust,
+            signer: self.signer.as_ref(),
             timing_cache: self.manifest.builder.timing_cache,
             shared_timing_cache: self.shares_timing_caches(),
             reporter,

@@ -135,6 +135,7 @@ fn sidecar(key: &EngineKey, id: &EngineId, bytes: &[u8], fingerprint: &str) -> S
             trtctl_version: "test".into(),
             ..Provenance::default()
         },
+        local_trust: None,
     }
 }
 
@@ -182,7 +183,7 @@ async fn upload(
     local: &Local,
 ) -> Result<UploadOutcome, RemoteError> {
     remote
-        .upload(key, &local.path, &local.sidecar, false, &|_| {})
+        .upload(key, &local.path, &local.sidecar, false, None, &|_| {})
         .await
 }
 
@@ -239,6 +240,7 @@ async fn upload_list_and_fetch_round_trip() {
                 &local.path,
                 &local.sidecar,
                 false,
+                None,
                 &progress.callback(),
             )
             .await
@@ -314,6 +316,7 @@ async fn large_engines_go_multipart_and_round_trip() {
                 &local.path,
                 &local.sidecar,
                 false,
+                None,
                 &progress.callback(),
             )
             .await
@@ -862,7 +865,7 @@ async fn under_its_lease_a_large_engine_skips_staging() {
         let (key, id) = engine("scrfd_10g");
         let local = local_engine(&key, &id, 11 * MIB, 22, "22");
         let outcome = remote
-            .upload(&key, &local.path, &local.sidecar, true, &|_| {})
+            .upload(&key, &local.path, &local.sidecar, true, None, &|_| {})
             .await
             .unwrap();
         assert_eq!(
@@ -882,7 +885,7 @@ async fn under_its_lease_a_large_engine_skips_staging() {
         );
         // The sidecar is still create-only: a second leased upload compares, never rewrites.
         let again = remote
-            .upload(&key, &local.path, &local.sidecar, true, &|_| {})
+            .upload(&key, &local.path, &local.sidecar, true, None, &|_| {})
             .await
             .unwrap();
         assert_eq!(again, UploadOutcome::AlreadyPresent, "{name}");

@@ -89,6 +89,10 @@ pub enum RemoteError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "{key}: its sidecar has no fingerprint (a legacy engine), so there is nothing a signature could vouch for; rebuild it"
+    )]
+    Unsignable { key: String },
 }
 
 impl RemoteError {

@@ -6,6 +6,7 @@ use futures::stream::TryStreamExt;
 use object_store::ObjectStoreExt;
 
 use super::lease::LEASE_SUFFIX;
+use super::signatures::split_signature_path;
 use super::{Remote, RemoteError};
 use crate::identity::{self, EngineKey, SIDECAR_SUFFIX};
 
@@ -20,6 +21,8 @@ pub struct RemoteListing {
     pub sidecars: BTreeSet<EngineKey>,
     /// Engines with a build lease on them (a builder is at work, or crashed).
     pub leases: BTreeSet<EngineKey>,
+    /// The names that have signed each engine (`{file}.sig/{NAME}` objects).
+    pub signers: BTreeMap<EngineKey, Vec<String>>,
     /// Names under the family (relative to the prefix) that are neither an engine nor a sidecar:
     /// foreign or hostile. Shown to people, never used as paths.
     pub rejected: Vec<String>,
@@ -55,6 +58,19 @@ impl Remote {
                 continue;
             };
             let relative = format!("{family}/{name}");
+            if let Some((engine, signer)) = split_signature_path(&relative) {
+                match EngineKey::parse(engine) {
+                    Ok((key, _)) if key.family == family => {
+                        listing
+                            .signers
+                            .entry(key)
+                            .or_default()
+                            .push(signer.to_string());
+                    }
+                    _ => listing.rejected.push(relative),
+                }
+                continue;
+            }
             let (engine_name, kind) = if let Some(e) = relative.strip_suffix(SIDECAR_SUFFIX) {
                 (e, ObjectKind::Sidecar)
             } else if let Some(e) = relative.strip_suffix(LEASE_SUFFIX) {

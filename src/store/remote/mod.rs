@@ -40,6 +40,10 @@
 //! `.uploads/`: invisible to trtctl, worth a bucket lifecycle rule
 //! (`AbortIncompleteMultipartUpload`, expiry on `{prefix}/.uploads/`).
 //!
+//! A builder with a signing key signs its engine once the engine's bytes have landed and before
+//! its sidecar is committed (see [`signatures`]): an engine is never published unsigned by a
+//! builder that meant to sign it, and a builder that lost the race signs nothing.
+//!
 //! Losing a race is not an error: the winner's sidecar is read back and compared (same
 //! fingerprint and sha256: [`UploadOutcome::AlreadyPresent`]; different:
 //! [`RemoteError::Conflict`]). An engine found without a sidecar (an upload interrupted between
@@ -64,6 +68,7 @@ mod hashing;
 mod lease;
 mod listing;
 mod retry;
+mod signatures;
 mod timing;
 mod upload;
 
@@ -80,6 +85,7 @@ use error::{Secrets, strip_userinfo};
 pub use lease::{DEFAULT_LEASE_TTL, HeldLease, LEASE_SUFFIX, LeaseClaim, LeaseRecord};
 pub use listing::RemoteListing;
 pub use retry::{Transient, retrying};
+pub use signatures::Signatures;
 pub use timing::{
     RemoteTimingCache, TIMING_PREFIX, TimingCacheMeta, TimingCacheStat, TimingVersion, TimingWrite,
     timing_cache_name,
@@ -423,6 +429,7 @@ mod tests {
             engine_size: 0,
             build: None,
             provenance: identity::Provenance::default(),
+            local_trust: None,
         };
         let temp = tempfile::tempfile().unwrap();
         let mut file = tokio::fs::File::from_std(temp);
@@ -435,8 +442,10 @@ mod tests {
             std::path::Path::new("/nonexistent"),
             &sidecar,
             false,
+            None,
             &on_bytes,
         ));
+        send(&remote.signatures(&key, &|_| true));
     }
 
     #[test]

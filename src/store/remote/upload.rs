@@ -16,6 +16,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::{Remote, RemoteError};
 use crate::identity::{self, EngineKey, Sidecar};
+use crate::trust::SecretKey;
 
 /// Staging area for multipart uploads, beside the families; `.` is never a family's first char.
 const STAGING_DIR: &str = ".uploads";
@@ -37,13 +38,14 @@ impl Remote {
     /// module docs). Losing the race to an identical engine is [`UploadOutcome::AlreadyPresent`].
     /// `under_lease`: the caller holds the engine's build lease, so no other trtctl writes this
     /// name and a large engine goes multipart straight to it instead of through staging and a
-    /// server-side copy.
+    /// server-side copy. `signer`: sign the engine once its bytes are ours, before its sidecar.
     pub async fn upload(
         &self,
         key: &EngineKey,
         engine: &std::path::Path,
         sidecar: &Sidecar,
         under_lease: bool,
+        signer: Option<&SecretKey>,
         on_bytes: &(dyn Fn(u64) + Send + Sync),
     ) -> Result<UploadOutcome, RemoteError> {
         self.checked(key)?;
@@ -70,7 +72,7 @@ impl Remote {
         }
         let engine_location = self.location(&key.path())?;
         match self.store.head(&engine_location).await {
-            Ok(meta) => return self.settle(key, sidecar, meta).await,
+            Ok(meta) => return self.settle(key, sidecar, meta, signer).await,
             Err(object_store::Error::NotFound { .. }) => {}
             Err(e) => return Err(self.classify(&format!("checking {key}"), e)),
         }
@@ -92,12 +94,25 @@ impl Remote {
                     .head(&engine_location)
                     .await
                     .map_err(|e| self.classify(&format!("checking {key}"), e))?;
-                return self.settle(key, sidecar, meta).await;
+                return self.settle(key, sidecar, meta, signer).await;
             }
         };
+        self.sign_landed(sidecar, signer).await?;
         match self.commit_sidecar(key, sidecar).await? {
             None => Ok(UploadOutcome::Uploaded { bytes: sent }),
             Some(theirs) => compare(key, sidecar, &theirs),
+        }
+    }
+
+    /// The engine's bytes under its name are ours: sign them before the sidecar commits them.
+    async fn sign_landed(
+        &self,
+        sidecar: &Sidecar,
+        signer: Option<&SecretKey>,
+    ) -> Result<(), RemoteError> {
+        match signer {
+            Some(signer) => self.put_signature(sidecar, signer).await.map(drop),
+            None => Ok(()),
         }
     }
 
@@ -113,7 +128,7 @@ impl Remote {
             .store
             .put_opts(
                 &location,
-                PutPayload::from(sidecar.to_json()),
+                PutPayload::from(sidecar.to_remote_json()),
                 PutOptions::from(PutMode::Create),
             )
             .await
@@ -140,6 +155,7 @@ impl Remote {
         key: &EngineKey,
         ours: &Sidecar,
         meta: ObjectMeta,
+        signer: Option<&SecretKey>,
     ) -> Result<UploadOutcome, RemoteError> {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -162,9 +178,10 @@ impl Remote {
                 .download(key, &meta.location, &mut tokio::io::sink(), &|_| {})
                 .await?;
             if sha == ours.engine_sha256 {
+                self.sign_landed(ours, signer).await?;
                 return match self.commit_sidecar(key, ours).await? {
                     None => Ok(UploadOutcome::Uploaded {
-                        bytes: ours.to_json().len() as u64,
+                        bytes: ours.to_remote_json().len() as u64,
                     }),
                     Some(theirs) => compare(key, ours, &theirs),
                 };
