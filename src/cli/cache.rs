@@ -2,13 +2,15 @@
 
 use std::collections::BTreeSet;
 
+use crate::identity::EngineKey;
 use crate::manifest::Manifest;
 use crate::plan::Selector;
 use crate::report::{self, human_bytes};
 use crate::store::maintenance::{self, CleanPolicy, Inventory, SidecarState, TimingCacheFile};
 use crate::store::{self, Cache};
 use crate::sys::now_secs;
-use crate::workspace::{Environment, Workspace};
+use crate::trust::TrustPolicy;
+use crate::workspace::{Environment, Workspace, trust_policy};
 
 use super::args::{CacheCommand, GlobalArgs};
 use super::entry::EXIT_ERROR;
@@ -17,16 +19,23 @@ use super::entry::EXIT_ERROR;
 /// needs the whole workspace, to know what is still wanted; `ls` and `verify` work wherever
 /// TensorRT is not installed.
 fn cache_dir(global: &GlobalArgs, env: &Environment) -> anyhow::Result<Cache> {
-    let manifest_dir = if global.manifest.exists() {
-        Manifest::load(&global.manifest)?.cache_dir
+    Ok(cache_and_trust(global, env)?.0)
+}
+
+/// The cache, and the trust policy of the manifest (if there is one) and the environment.
+fn cache_and_trust(global: &GlobalArgs, env: &Environment) -> anyhow::Result<(Cache, TrustPolicy)> {
+    let manifest = if global.manifest.exists() {
+        Some(Manifest::load(&global.manifest)?)
     } else {
         None
     };
-    Ok(Cache::new(store::resolve_cache_dir(
+    let cache = Cache::new(store::resolve_cache_dir(
         env.cache_dir.clone(),
-        manifest_dir.as_deref(),
+        manifest.as_ref().and_then(|m| m.cache_dir.as_deref()),
         env.home.clone(),
-    )?))
+    )?);
+    let settings = manifest.map(|m| m.trust).unwrap_or_default();
+    Ok((cache, trust_policy(&settings, env)?))
 }
 
 pub fn run(global: &GlobalArgs, env: &Environment, command: CacheCommand) -> anyhow::Result<u8> {
@@ -57,7 +66,10 @@ pub fn run(global: &GlobalArgs, env: &Environment, command: CacheCommand) -> any
             };
             clean(&cache, env, &policy, dry_run, global.quiet)
         }
-        CacheCommand::Verify { fix } => verify(&cache_dir(global, env)?, fix),
+        CacheCommand::Verify { fix } => {
+            let (cache, trust) = cache_and_trust(global, env)?;
+            verify(&cache, &trust, fix)
+        }
     }
 }
 
@@ -224,16 +236,47 @@ fn clean(
     Ok(0)
 }
 
-fn verify(cache: &Cache, fix: bool) -> anyhow::Result<u8> {
+/// Cached engines whose recorded trust does not hold: (engine, problem).
+fn untrusted(
+    cache: &Cache,
+    inventory: &Inventory,
+    trust: &TrustPolicy,
+) -> Vec<(EngineKey, String)> {
+    inventory
+        .entries
+        .iter()
+        .filter_map(|e| match cache.read_sidecar(&e.key)? {
+            Ok(sidecar) => trust
+                .check_cached(&sidecar)
+                .err()
+                .map(|why| (e.key.clone(), why.to_string())),
+            Err(_) => None,
+        })
+        .collect()
+}
+
+fn verify(cache: &Cache, trust: &TrustPolicy, fix: bool) -> anyhow::Result<u8> {
     let inventory = cache.inventory()?;
-    let corrupt = cache.verify(&inventory);
-    for c in &corrupt {
-        println!("corrupt: {}: {}", c.key, c.problem);
+    let corrupt: Vec<(EngineKey, String)> = cache
+        .verify(&inventory)
+        .into_iter()
+        .map(|c| (c.key, c.problem))
+        .collect();
+    let untrusted: Vec<(EngineKey, String)> = untrusted(cache, &inventory, trust)
+        .into_iter()
+        .filter(|(key, _)| !corrupt.iter().any(|(k, _)| k == key))
+        .collect();
+    let labelled = corrupt
+        .iter()
+        .map(|p| ("corrupt", p))
+        .chain(untrusted.iter().map(|p| ("untrusted", p)));
+    for (label, (key, problem)) in labelled {
+        println!("{label}: {key}: {problem}");
         if fix {
-            if cache.remove_unlocked(&c.key)? {
-                println!("removed {}: the next apply fetches or rebuilds it", c.key);
+            if cache.remove_unlocked(key)? {
+                println!("removed {key}: the next apply fetches or rebuilds it");
             } else {
-                println!("kept {}: another trtctl holds its lock", c.key);
+                println!("kept {key}: another trtctl holds its lock");
             }
         }
     }
@@ -242,7 +285,14 @@ fn verify(cache: &Cache, fix: bool) -> anyhow::Result<u8> {
         .iter()
         .filter(|e| e.state != SidecarState::Missing)
         .count();
-    println!("{checked} engines checked, {} corrupt.", corrupt.len());
+    let untrusted_note = match untrusted.len() {
+        0 => String::new(),
+        n => format!(", {n} untrusted"),
+    };
+    println!(
+        "{checked} engines checked, {} corrupt{untrusted_note}.",
+        corrupt.len()
+    );
     // Timing caches have no sidecar to check against: trtexec is their judge, and apply sets
     // aside those it fails with. Those are named here; they never fail verify.
     let rejected: Vec<&TimingCacheFile> = inventory
@@ -258,5 +308,9 @@ fn verify(cache: &Cache, fix: bool) -> anyhow::Result<u8> {
         inventory.timing_caches.len() - rejected.len(),
         rejected.len()
     );
-    Ok(if corrupt.is_empty() { 0 } else { EXIT_ERROR })
+    Ok(if corrupt.is_empty() && untrusted.is_empty() {
+        0
+    } else {
+        EXIT_ERROR
+    })
 }

@@ -270,6 +270,8 @@ async fn an_onnx_rewritten_during_its_build_is_not_committed() {
         remote: Some(&world.remote),
         gpus: &gpus,
         builder: Some(&builder),
+        trust: &TrustPolicy::default(),
+        signer: None,
         timing_cache: false,
         shared_timing_cache: false,
         reporter: &recorder,

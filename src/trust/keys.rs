@@ -241,12 +241,12 @@ impl SecretKey {
 mod tests {
     use super::*;
 
-    fn facts() -> SignedFacts<'static> {
+    fn facts() -> SignedFacts {
         SignedFacts {
-            key: "arcface/arcface_r100_v1.0_fp16_sm_86_10.3.0.trt",
-            sha256: "ab",
+            key: "arcface/arcface_r100_v1.0_fp16_sm_86_10.3.0.trt".into(),
+            sha256: "ab".into(),
             size: 3,
-            fingerprint: "cd",
+            fingerprint: "cd".into(),
         }
     }
 

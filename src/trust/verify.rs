@@ -21,6 +21,15 @@ pub struct Verified {
     pub record: SignatureRecord,
 }
 
+/// Why a cached engine fails the trust check of `cache verify`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CachedUntrusted {
+    #[error("its recorded signature does not hold for its sidecar (edited after it was fetched)")]
+    SignatureMismatch,
+    #[error("fetched without a trusted key's signature (trusted keys: {})", .0.join(", "))]
+    Unverified(Vec<String>),
+}
+
 /// Why a remote engine is not trusted. Names keys, never secrets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(rename_all = "snake_case", tag = "why")]
@@ -106,6 +115,30 @@ impl TrustPolicy {
             }) => self.trusts(signer),
             _ => false,
         }
+    }
+
+    /// `cache verify`'s check of a cached engine: a signature recorded at fetch time must still
+    /// hold for the sidecar beside it, and when signatures are required the engine must be
+    /// vouched for.
+    pub fn check_cached(&self, sidecar: &Sidecar) -> Result<(), CachedUntrusted> {
+        if let Some(LocalTrust::Fetched {
+            signer: Some(signer),
+            signature: Some(signature),
+        }) = &sidecar.local_trust
+        {
+            let holds = PublicKey::parse(signer, "the recorded signer")
+                .ok()
+                .zip(SignatureRecord::parse(signature.as_bytes(), None).ok())
+                .zip(SignedFacts::of(sidecar))
+                .is_some_and(|((key, record), facts)| key.verifies(&facts, &record));
+            if !holds {
+                return Err(CachedUntrusted::SignatureMismatch);
+            }
+        }
+        if self.required() && !self.vouches_for(sidecar.local_trust.as_ref()) {
+            return Err(CachedUntrusted::Unverified(self.key_names()));
+        }
+        Ok(())
     }
 
     /// Checks an engine's signatures. `records`: the signatures of trusted names that could be

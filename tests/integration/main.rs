@@ -12,3 +12,4 @@ mod reliability;
 mod remote_cli;
 mod remote_store;
 mod timing_cache;
+mod trust_cli;

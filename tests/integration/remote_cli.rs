@@ -10,17 +10,17 @@ use crate::common::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
 const BUCKET: &str = "screenalytics-artifacts";
 
 /// Where the engines live and how a trtctl process reaches them.
-enum Backend {
+pub(crate) enum Backend {
     S3(S3Server),
     Dir(tempfile::TempDir),
 }
 
 impl Backend {
-    fn s3() -> Backend {
+    pub(crate) fn s3() -> Backend {
         Backend::S3(S3Server::start(ACCESS_KEY, SECRET_KEY, BUCKET))
     }
 
-    fn dir() -> Backend {
+    pub(crate) fn dir() -> Backend {
         Backend::Dir(tempfile::tempdir().unwrap())
     }
 
@@ -32,7 +32,7 @@ impl Backend {
     }
 
     /// Where the object `engines/{key}` is stored on disk, to inspect or tamper with.
-    fn object(&self, key: &str) -> PathBuf {
+    pub(crate) fn object(&self, key: &str) -> PathBuf {
         match self {
             Backend::S3(server) => server.object_path(&format!("engines/{key}")),
             Backend::Dir(dir) => dir.path().join("engines").join(key),
@@ -47,16 +47,16 @@ impl Backend {
     }
 }
 
-const ENGINE: &str = "arcface/arcface_r100_v1.0_fp16_sm_86_10.3.0.trt";
+pub(crate) const ENGINE: &str = "arcface/arcface_r100_v1.0_fp16_sm_86_10.3.0.trt";
 
 /// Two "machines": separate cache dirs, one manifest with the shared remote.
-struct Fleet {
-    project: Project,
-    backend: Backend,
+pub(crate) struct Fleet {
+    pub(crate) project: Project,
+    pub(crate) backend: Backend,
 }
 
 impl Fleet {
-    fn new(backend: Backend) -> Fleet {
+    pub(crate) fn new(backend: Backend) -> Fleet {
         let project = Project::new();
         project.add_model("arcface_r100");
         project.write_manifest(&format!(
@@ -66,7 +66,7 @@ impl Fleet {
         Fleet { project, backend }
     }
 
-    fn machine(&self, name: &str) -> assert_cmd::Command {
+    pub(crate) fn machine(&self, name: &str) -> assert_cmd::Command {
         let mut cmd = self.project.trtctl();
         cmd.env("TENSORRT_CACHE_DIR", self.cache(name));
         for (key, value) in self.backend.env() {
@@ -75,12 +75,12 @@ impl Fleet {
         cmd
     }
 
-    fn cache(&self, name: &str) -> PathBuf {
+    pub(crate) fn cache(&self, name: &str) -> PathBuf {
         self.project.path().join(format!("cache-{name}"))
     }
 }
 
-fn both(test: impl Fn(Fleet)) {
+pub(crate) fn both(test: impl Fn(Fleet)) {
     test(Fleet::new(Backend::s3()));
     test(Fleet::new(Backend::dir()));
 }

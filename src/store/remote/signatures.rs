@@ -51,7 +51,7 @@ impl Remote {
     pub async fn signatures(
         &self,
         key: &EngineKey,
-        wanted: &dyn Fn(&str) -> bool,
+        wanted: &(dyn Fn(&str) -> bool + Sync),
     ) -> Result<Signatures, RemoteError> {
         self.checked(key)?;
         let dir = self.location(&format!("{}{SIGNATURE_SUFFIX}", key.path()))?;

@@ -63,6 +63,8 @@ const SCRUBBED: &[&str] = &[
     "STUB_SLEEP",
     "STUB_FAIL_MODEL",
     "STUB_COUNT_DIR",
+    "TRTCTL_TRUSTED_KEYS",
+    "TRTCTL_SIGNING_KEY_FILE",
 ];
 
 pub struct Project {
