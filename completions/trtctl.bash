@@ -37,6 +37,9 @@ _trtctl() {
             trtctl,help)
                 cmd="trtctl__subcmd__help"
                 ;;
+            trtctl,key)
+                cmd="trtctl__subcmd__key"
+                ;;
             trtctl,man)
                 cmd="trtctl__subcmd__man"
                 ;;
@@ -45,6 +48,9 @@ _trtctl() {
                 ;;
             trtctl,schema)
                 cmd="trtctl__subcmd__schema"
+                ;;
+            trtctl,sign)
+                cmd="trtctl__subcmd__sign"
                 ;;
             trtctl__subcmd__cache,clean)
                 cmd="trtctl__subcmd__cache__subcmd__clean"
@@ -88,6 +94,9 @@ _trtctl() {
             trtctl__subcmd__help,help)
                 cmd="trtctl__subcmd__help__subcmd__help"
                 ;;
+            trtctl__subcmd__help,key)
+                cmd="trtctl__subcmd__help__subcmd__key"
+                ;;
             trtctl__subcmd__help,man)
                 cmd="trtctl__subcmd__help__subcmd__man"
                 ;;
@@ -96,6 +105,9 @@ _trtctl() {
                 ;;
             trtctl__subcmd__help,schema)
                 cmd="trtctl__subcmd__help__subcmd__schema"
+                ;;
+            trtctl__subcmd__help,sign)
+                cmd="trtctl__subcmd__help__subcmd__sign"
                 ;;
             trtctl__subcmd__help__subcmd__cache,clean)
                 cmd="trtctl__subcmd__help__subcmd__cache__subcmd__clean"
@@ -106,6 +118,30 @@ _trtctl() {
             trtctl__subcmd__help__subcmd__cache,verify)
                 cmd="trtctl__subcmd__help__subcmd__cache__subcmd__verify"
                 ;;
+            trtctl__subcmd__help__subcmd__key,generate)
+                cmd="trtctl__subcmd__help__subcmd__key__subcmd__generate"
+                ;;
+            trtctl__subcmd__help__subcmd__key,public)
+                cmd="trtctl__subcmd__help__subcmd__key__subcmd__public"
+                ;;
+            trtctl__subcmd__key,generate)
+                cmd="trtctl__subcmd__key__subcmd__generate"
+                ;;
+            trtctl__subcmd__key,help)
+                cmd="trtctl__subcmd__key__subcmd__help"
+                ;;
+            trtctl__subcmd__key,public)
+                cmd="trtctl__subcmd__key__subcmd__public"
+                ;;
+            trtctl__subcmd__key__subcmd__help,generate)
+                cmd="trtctl__subcmd__key__subcmd__help__subcmd__generate"
+                ;;
+            trtctl__subcmd__key__subcmd__help,help)
+                cmd="trtctl__subcmd__key__subcmd__help__subcmd__help"
+                ;;
+            trtctl__subcmd__key__subcmd__help,public)
+                cmd="trtctl__subcmd__key__subcmd__help__subcmd__public"
+                ;;
             *)
                 ;;
         esac
@@ -113,7 +149,7 @@ _trtctl() {
 
     case "${cmd}" in
         trtctl)
-            opts="-f -v -q -h -V --manifest --gpu-arch --color --verbose --quiet --help --version plan apply ensure cache gpus doctor completions man schema help"
+            opts="-f -v -q -h -V --manifest --gpu-arch --color --verbose --quiet --help --version plan apply ensure cache key sign gpus doctor completions man schema help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -513,7 +549,7 @@ _trtctl() {
             return 0
             ;;
         trtctl__subcmd__help)
-            opts="plan apply ensure cache gpus completions man schema help"
+            opts="plan apply ensure cache key sign gpus completions man schema help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -652,6 +688,48 @@ _trtctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        trtctl__subcmd__help__subcmd__key)
+            opts="generate public"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trtctl__subcmd__help__subcmd__key__subcmd__generate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trtctl__subcmd__help__subcmd__key__subcmd__public)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         trtctl__subcmd__help__subcmd__man)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -687,6 +765,170 @@ _trtctl() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trtctl__subcmd__help__subcmd__sign)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trtctl__subcmd__key)
+            opts="-f -v -q -h --manifest --gpu-arch --color --verbose --quiet --help generate public help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --manifest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gpu-arch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trtctl__subcmd__key__subcmd__generate)
+            opts="-f -v -q -h --out --manifest --gpu-arch --color --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --manifest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gpu-arch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trtctl__subcmd__key__subcmd__help)
+            opts="generate public help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trtctl__subcmd__key__subcmd__help__subcmd__generate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trtctl__subcmd__key__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trtctl__subcmd__key__subcmd__help__subcmd__public)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trtctl__subcmd__key__subcmd__public)
+            opts="-f -v -q -h --manifest --gpu-arch --color --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --manifest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gpu-arch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -769,6 +1011,40 @@ _trtctl() {
                 return 0
             fi
             case "${prev}" in
+                --manifest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gpu-arch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trtctl__subcmd__sign)
+            opts="-f -v -q -h --target --manifest --gpu-arch --color --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --manifest)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -34,6 +34,8 @@ set edit:completion:arg-completer[trtctl] = {|@words|
             cand apply 'Make the cache match the manifest: fetch, build and upload what the plan says'
             cand ensure 'One engine without a manifest: print its path and where it came from (local_cache, remote, built)'
             cand cache 'Inspect, prune and check the local engine cache'
+            cand key 'Signing keys: make one, print its public key'
+            cand sign 'Sign the engines already in the remote with this machine''s key (TRTCTL_SIGNING_KEY_FILE)'
             cand gpus 'Local GPUs, TensorRT, trtexec, the cache and the remote: what this machine can do'
             cand doctor 'Local GPUs, TensorRT, trtexec, the cache and the remote: what this machine can do'
             cand completions 'Print shell completions'
@@ -178,6 +180,70 @@ set edit:completion:arg-completer[trtctl] = {|@words|
         }
         &'trtctl;cache;help;help'= {
         }
+        &'trtctl;key'= {
+            cand -f 'The manifest to read'
+            cand --manifest 'The manifest to read'
+            cand --gpu-arch 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection'
+            cand --color 'When to color output'
+            cand -v 'Say more (repeat for more)'
+            cand --verbose 'Say more (repeat for more)'
+            cand -q 'Say only what went wrong'
+            cand --quiet 'Say only what went wrong'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand generate 'Make an ed25519 key pair: the secret key goes to FILE (mode 0600), the public key (`NAME:base64`) to stdout'
+            cand public 'Print the public key (`NAME:base64`) of a secret key file'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'trtctl;key;generate'= {
+            cand --out 'Where the secret key goes; an existing file is never overwritten'
+            cand -f 'The manifest to read'
+            cand --manifest 'The manifest to read'
+            cand --gpu-arch 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection'
+            cand --color 'When to color output'
+            cand -v 'Say more (repeat for more)'
+            cand --verbose 'Say more (repeat for more)'
+            cand -q 'Say only what went wrong'
+            cand --quiet 'Say only what went wrong'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'trtctl;key;public'= {
+            cand -f 'The manifest to read'
+            cand --manifest 'The manifest to read'
+            cand --gpu-arch 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection'
+            cand --color 'When to color output'
+            cand -v 'Say more (repeat for more)'
+            cand --verbose 'Say more (repeat for more)'
+            cand -q 'Say only what went wrong'
+            cand --quiet 'Say only what went wrong'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'trtctl;key;help'= {
+            cand generate 'Make an ed25519 key pair: the secret key goes to FILE (mode 0600), the public key (`NAME:base64`) to stdout'
+            cand public 'Print the public key (`NAME:base64`) of a secret key file'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'trtctl;key;help;generate'= {
+        }
+        &'trtctl;key;help;public'= {
+        }
+        &'trtctl;key;help;help'= {
+        }
+        &'trtctl;sign'= {
+            cand --target 'Only these engines: `model`, `model:precision`, `model:precision:sm_NN` (`*` matches any)'
+            cand -f 'The manifest to read'
+            cand --manifest 'The manifest to read'
+            cand --gpu-arch 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection'
+            cand --color 'When to color output'
+            cand -v 'Say more (repeat for more)'
+            cand --verbose 'Say more (repeat for more)'
+            cand -q 'Say only what went wrong'
+            cand --quiet 'Say only what went wrong'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'trtctl;gpus'= {
             cand -f 'The manifest to read'
             cand --manifest 'The manifest to read'
@@ -245,6 +311,8 @@ set edit:completion:arg-completer[trtctl] = {|@words|
             cand apply 'Make the cache match the manifest: fetch, build and upload what the plan says'
             cand ensure 'One engine without a manifest: print its path and where it came from (local_cache, remote, built)'
             cand cache 'Inspect, prune and check the local engine cache'
+            cand key 'Signing keys: make one, print its public key'
+            cand sign 'Sign the engines already in the remote with this machine''s key (TRTCTL_SIGNING_KEY_FILE)'
             cand gpus 'Local GPUs, TensorRT, trtexec, the cache and the remote: what this machine can do'
             cand completions 'Print shell completions'
             cand man 'Print the man page (roff)'
@@ -267,6 +335,16 @@ set edit:completion:arg-completer[trtctl] = {|@words|
         &'trtctl;help;cache;clean'= {
         }
         &'trtctl;help;cache;verify'= {
+        }
+        &'trtctl;help;key'= {
+            cand generate 'Make an ed25519 key pair: the secret key goes to FILE (mode 0600), the public key (`NAME:base64`) to stdout'
+            cand public 'Print the public key (`NAME:base64`) of a secret key file'
+        }
+        &'trtctl;help;key;generate'= {
+        }
+        &'trtctl;help;key;public'= {
+        }
+        &'trtctl;help;sign'= {
         }
         &'trtctl;help;gpus'= {
         }

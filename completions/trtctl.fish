@@ -37,6 +37,8 @@ complete -c trtctl -n "__fish_trtctl_needs_command" -f -a "plan" -d 'Show what a
 complete -c trtctl -n "__fish_trtctl_needs_command" -f -a "apply" -d 'Make the cache match the manifest: fetch, build and upload what the plan says'
 complete -c trtctl -n "__fish_trtctl_needs_command" -f -a "ensure" -d 'One engine without a manifest: print its path and where it came from (local_cache, remote, built)'
 complete -c trtctl -n "__fish_trtctl_needs_command" -f -a "cache" -d 'Inspect, prune and check the local engine cache'
+complete -c trtctl -n "__fish_trtctl_needs_command" -f -a "key" -d 'Signing keys: make one, print its public key'
+complete -c trtctl -n "__fish_trtctl_needs_command" -f -a "sign" -d 'Sign the engines already in the remote with this machine\'s key (TRTCTL_SIGNING_KEY_FILE)'
 complete -c trtctl -n "__fish_trtctl_needs_command" -f -a "gpus" -d 'Local GPUs, TensorRT, trtexec, the cache and the remote: what this machine can do'
 complete -c trtctl -n "__fish_trtctl_needs_command" -f -a "doctor" -d 'Local GPUs, TensorRT, trtexec, the cache and the remote: what this machine can do'
 complete -c trtctl -n "__fish_trtctl_needs_command" -f -a "completions" -d 'Print shell completions'
@@ -141,6 +143,46 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_sub
 complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from help" -f -a "clean" -d 'Remove engines the manifest no longer wants and interrupted leftovers'
 complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Re-hash every engine against its sidecar; exit 1 if any is corrupt'
 complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand key; and not __fish_seen_subcommand_from generate public help" -s f -l manifest -d 'The manifest to read' -r -F
+complete -c trtctl -n "__fish_trtctl_using_subcommand key; and not __fish_seen_subcommand_from generate public help" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand key; and not __fish_seen_subcommand_from generate public help" -l color -d 'When to color output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c trtctl -n "__fish_trtctl_using_subcommand key; and not __fish_seen_subcommand_from generate public help" -s v -l verbose -d 'Say more (repeat for more)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand key; and not __fish_seen_subcommand_from generate public help" -s q -l quiet -d 'Say only what went wrong'
+complete -c trtctl -n "__fish_trtctl_using_subcommand key; and not __fish_seen_subcommand_from generate public help" -s h -l help -d 'Print help'
+complete -c trtctl -n "__fish_trtctl_using_subcommand key; and not __fish_seen_subcommand_from generate public help" -f -a "generate" -d 'Make an ed25519 key pair: the secret key goes to FILE (mode 0600), the public key (`NAME:base64`) to stdout'
+complete -c trtctl -n "__fish_trtctl_using_subcommand key; and not __fish_seen_subcommand_from generate public help" -f -a "public" -d 'Print the public key (`NAME:base64`) of a secret key file'
+complete -c trtctl -n "__fish_trtctl_using_subcommand key; and not __fish_seen_subcommand_from generate public help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subcommand_from generate" -l out -d 'Where the secret key goes; an existing file is never overwritten' -r -F
+complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subcommand_from generate" -s f -l manifest -d 'The manifest to read' -r -F
+complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subcommand_from generate" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subcommand_from generate" -l color -d 'When to color output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subcommand_from generate" -s v -l verbose -d 'Say more (repeat for more)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subcommand_from generate" -s q -l quiet -d 'Say only what went wrong'
+complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subcommand_from generate" -s h -l help -d 'Print help'
+complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subcommand_from public" -s f -l manifest -d 'The manifest to read' -r -F
+complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subcommand_from public" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subcommand_from public" -l color -d 'When to color output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subcommand_from public" -s v -l verbose -d 'Say more (repeat for more)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subcommand_from public" -s q -l quiet -d 'Say only what went wrong'
+complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subcommand_from public" -s h -l help -d 'Print help'
+complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "generate" -d 'Make an ed25519 key pair: the secret key goes to FILE (mode 0600), the public key (`NAME:base64`) to stdout'
+complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "public" -d 'Print the public key (`NAME:base64`) of a secret key file'
+complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand sign" -l target -d 'Only these engines: `model`, `model:precision`, `model:precision:sm_NN` (`*` matches any)' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand sign" -s f -l manifest -d 'The manifest to read' -r -F
+complete -c trtctl -n "__fish_trtctl_using_subcommand sign" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand sign" -l color -d 'When to color output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c trtctl -n "__fish_trtctl_using_subcommand sign" -s v -l verbose -d 'Say more (repeat for more)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand sign" -s q -l quiet -d 'Say only what went wrong'
+complete -c trtctl -n "__fish_trtctl_using_subcommand sign" -s h -l help -d 'Print help'
 complete -c trtctl -n "__fish_trtctl_using_subcommand gpus" -s f -l manifest -d 'The manifest to read' -r -F
 complete -c trtctl -n "__fish_trtctl_using_subcommand gpus" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand gpus" -l color -d 'When to color output' -r -f -a "auto\t''
@@ -183,15 +225,19 @@ never\t''"
 complete -c trtctl -n "__fish_trtctl_using_subcommand schema" -s v -l verbose -d 'Say more (repeat for more)'
 complete -c trtctl -n "__fish_trtctl_using_subcommand schema" -s q -l quiet -d 'Say only what went wrong'
 complete -c trtctl -n "__fish_trtctl_using_subcommand schema" -s h -l help -d 'Print help'
-complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure cache gpus completions man schema help" -f -a "plan" -d 'Show what apply would fetch, build, upload or rebuild, and why'
-complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure cache gpus completions man schema help" -f -a "apply" -d 'Make the cache match the manifest: fetch, build and upload what the plan says'
-complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure cache gpus completions man schema help" -f -a "ensure" -d 'One engine without a manifest: print its path and where it came from (local_cache, remote, built)'
-complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure cache gpus completions man schema help" -f -a "cache" -d 'Inspect, prune and check the local engine cache'
-complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure cache gpus completions man schema help" -f -a "gpus" -d 'Local GPUs, TensorRT, trtexec, the cache and the remote: what this machine can do'
-complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure cache gpus completions man schema help" -f -a "completions" -d 'Print shell completions'
-complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure cache gpus completions man schema help" -f -a "man" -d 'Print the man page (roff)'
-complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure cache gpus completions man schema help" -f -a "schema" -d 'Print the JSON Schema of engines.toml, for editors'
-complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure cache gpus completions man schema help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure cache key sign gpus completions man schema help" -f -a "plan" -d 'Show what apply would fetch, build, upload or rebuild, and why'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure cache key sign gpus completions man schema help" -f -a "apply" -d 'Make the cache match the manifest: fetch, build and upload what the plan says'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure cache key sign gpus completions man schema help" -f -a "ensure" -d 'One engine without a manifest: print its path and where it came from (local_cache, remote, built)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure cache key sign gpus completions man schema help" -f -a "cache" -d 'Inspect, prune and check the local engine cache'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure cache key sign gpus completions man schema help" -f -a "key" -d 'Signing keys: make one, print its public key'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure cache key sign gpus completions man schema help" -f -a "sign" -d 'Sign the engines already in the remote with this machine\'s key (TRTCTL_SIGNING_KEY_FILE)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure cache key sign gpus completions man schema help" -f -a "gpus" -d 'Local GPUs, TensorRT, trtexec, the cache and the remote: what this machine can do'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure cache key sign gpus completions man schema help" -f -a "completions" -d 'Print shell completions'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure cache key sign gpus completions man schema help" -f -a "man" -d 'Print the man page (roff)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure cache key sign gpus completions man schema help" -f -a "schema" -d 'Print the JSON Schema of engines.toml, for editors'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure cache key sign gpus completions man schema help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c trtctl -n "__fish_trtctl_using_subcommand help; and __fish_seen_subcommand_from cache" -f -a "ls" -d 'List cached engines with size, age, last use and sidecar status'
 complete -c trtctl -n "__fish_trtctl_using_subcommand help; and __fish_seen_subcommand_from cache" -f -a "clean" -d 'Remove engines the manifest no longer wants and interrupted leftovers'
 complete -c trtctl -n "__fish_trtctl_using_subcommand help; and __fish_seen_subcommand_from cache" -f -a "verify" -d 'Re-hash every engine against its sidecar; exit 1 if any is corrupt'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "generate" -d 'Make an ed25519 key pair: the secret key goes to FILE (mode 0600), the public key (`NAME:base64`) to stdout'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "public" -d 'Print the public key (`NAME:base64`) of a secret key file'

@@ -56,7 +56,7 @@ pub enum ExecError {
     #[error("no remote configured")]
     NoRemote,
     #[error(
-        "{key}: refusing the remote engine: {why}; nothing was cached (replace it with `trtctl apply --replace-remote SELECTOR` on a trusted builder, or sign it with `trtctl sign`)"
+        "{key}: refusing the remote engine: {why}; nothing was cached (see docs/trust.md: sign it with `trtctl sign` if it is good, or delete it from the remote and let a trusted builder publish it)"
     )]
     Untrusted { key: EngineKey, why: Untrusted },
     #[error("a worker thread failed: {0}")]

@@ -511,6 +511,17 @@ fn fleet_project(server: &S3Server) -> Project {
 fn race_fleet(caches: [&str; 4]) -> (Project, Vec<String>) {
     let server = S3Server::start(ACCESS_KEY, SECRET_KEY, "screenalytics-artifacts");
     let project = fleet_project(&server);
+    let stdouts = race(&project, &server, caches, &[]);
+    (project, stdouts)
+}
+
+/// The race of [`race_fleet`] on a given project, each builder with `env` set as well.
+fn race(
+    project: &Project,
+    server: &S3Server,
+    caches: [&str; 4],
+    env: &[(&str, &std::ffi::OsStr)],
+) -> Vec<String> {
     let children: Vec<_> = caches
         .iter()
         .zip(["sm_86", "sm_86", "sm_89", "sm_89"])
@@ -530,6 +541,7 @@ fn race_fleet(caches: [&str; 4]) -> (Project, Vec<String>) {
             for (key, value) in server.env_vars() {
                 cmd.env(key, value);
             }
+            cmd.envs(env.iter().copied());
             cmd.spawn().unwrap()
         })
         .collect();
@@ -577,7 +589,7 @@ fn race_fleet(caches: [&str; 4]) -> (Project, Vec<String>) {
         .filter(|p| p.to_string_lossy().ends_with(".lease"))
         .collect();
     assert!(leases.is_empty(), "leases left behind: {leases:?}");
-    (project, stdouts)
+    stdouts
 }
 
 #[test]
@@ -596,6 +608,58 @@ fn a_fleet_of_builders_on_separate_machines_builds_each_engine_once() {
         );
     }
     eprintln!("fleet: 8 engines, 4 builders, 8 builds, {waits} waits for a lease holder");
+}
+
+/// Builders with a signing key that also require signatures: each engine is published once,
+/// signed before its sidecar lands, so the builders that waited for a lease holder fetch it
+/// verified.
+#[test]
+fn a_signing_fleet_publishes_each_engine_once_each_signed() {
+    let server = S3Server::start(ACCESS_KEY, SECRET_KEY, "screenalytics-artifacts");
+    let project = fleet_project(&server);
+    let key = project.path().join("ci.key");
+    let generated = project
+        .trtctl()
+        .args(["key", "generate", "ci", "--out"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    let public = stdout_of(&generated).trim().to_string();
+    let env = [
+        ("TRTCTL_SIGNING_KEY_FILE", key.as_os_str()),
+        ("TRTCTL_TRUSTED_KEYS", std::ffi::OsStr::new(&public)),
+    ];
+    race(
+        &project,
+        &server,
+        ["cache-a", "cache-b", "cache-c", "cache-d"],
+        &env,
+    );
+    let signatures: Vec<PathBuf> = walk(&server.object_path("engines"))
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".sig/ci"))
+        .collect();
+    assert_eq!(signatures.len(), 8, "{signatures:?}");
+    // A fresh host that trusts the key fetches all eight, each verified.
+    let host = project
+        .trtctl()
+        .env("TENSORRT_CACHE_DIR", project.path().join("cache-host"))
+        .env("TRTCTL_TRUSTED_KEYS", &public)
+        .envs(server.env_vars())
+        .args(["apply", "--gpu-arch", "sm_75"])
+        .output()
+        .unwrap();
+    assert!(
+        host.status.success(),
+        "{}{}",
+        stdout_of(&host),
+        stderr_of(&host)
+    );
+    assert!(
+        stdout_of(&host).contains("8 fetched"),
+        "{}",
+        stdout_of(&host)
+    );
 }
 
 #[test]
