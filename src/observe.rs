@@ -134,6 +134,15 @@ pub struct TrustCheck<'a> {
     pub local: &'a HashMap<EngineKey, LocalEngine>,
 }
 
+/// A wanted engine the remote listing shows.
+struct Found {
+    key: EngineKey,
+    size: Option<u64>,
+    has_sidecar: bool,
+    /// Who signed it, when its signatures are to be checked.
+    signers: Option<Vec<String>>,
+}
+
 /// One LIST per family, then the sidecars of the wanted engines found there and, when
 /// signatures are required, the signatures of those that may be fetched.
 pub async fn observe_remote(
@@ -153,7 +162,7 @@ pub async fn observe_remote(
     };
     let listings =
         futures::future::try_join_all(families.iter().map(|f| remote.list_family(f))).await?;
-    let mut found: Vec<(EngineKey, Option<u64>, bool, Option<Vec<String>>)> = Vec::new();
+    let mut found: Vec<Found> = Vec::new();
     let mut leased: Vec<EngineKey> = Vec::new();
     for listing in listings {
         leased.extend(
@@ -172,16 +181,21 @@ pub async fn observe_remote(
             let signers = to_verify
                 .contains(key)
                 .then(|| listing.signers.get(key).cloned().unwrap_or_default());
-            found.push((
-                key.clone(),
-                listing.engines.get(key).copied(),
-                listing.sidecars.contains(key),
+            found.push(Found {
+                key: key.clone(),
+                size: listing.engines.get(key).copied(),
+                has_sidecar: listing.sidecars.contains(key),
                 signers,
-            ));
+            });
         }
     }
     let engines = futures::future::try_join_all(found.into_iter().map(
-        |(key, size, has_sidecar, signers)| async move {
+        |Found {
+             key,
+             size,
+             has_sidecar,
+             signers,
+         }| async move {
             let sidecar = if has_sidecar {
                 match retrying(|| remote.read_sidecar(&key)).await? {
                     Some(bytes) => match Sidecar::parse_for(&bytes, &key) {

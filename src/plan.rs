@@ -185,7 +185,6 @@ pub enum Decision {
     },
     /// Signatures are required and the remote copy is not signed by a trusted key: never fetched.
     Untrusted {
-        #[serde(flatten)]
         why: Untrusted,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         stale: Option<Staleness>,
@@ -1058,5 +1057,19 @@ mod tests {
         for bad in ["a:fp61", "a:b:c:d", "a::sm_86", "*:*:sm86"] {
             assert!(bad.parse::<Selector>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn an_untrusted_step_survives_a_saved_plan() {
+        let decision = Decision::Untrusted {
+            why: Untrusted::UnknownSigners {
+                signers: vec!["evil".into()],
+                trusted: vec!["ci-2026".into()],
+            },
+            stale: Some(Staleness::Unverified),
+        };
+        let json = serde_json::to_string(&decision).unwrap();
+        assert!(json.contains(r#""action":"untrusted""#), "{json}");
+        assert_eq!(serde_json::from_str::<Decision>(&json).unwrap(), decision);
     }
 }

@@ -67,7 +67,7 @@ pub enum ColorArg {
 pub enum Command {
     /// Show what apply would fetch, build, upload or rebuild, and why.
     #[command(
-        after_help = "Exit codes:\n  0  success (with --detailed-exitcode: nothing to do)\n  1  error\n  2  with --detailed-exitcode: changes pending, all of them doable here\n  3  with --detailed-exitcode: some engines cannot be built here and are not in the remote\n\nExamples:\n  trtctl plan\n  trtctl plan --target 'arcface_r100:fp16' --target '*:*:sm_86'\n  trtctl plan --out plan.json && trtctl apply plan.json\n  trtctl plan --graph | dot -Tsvg > plan.svg"
+        after_help = "Exit codes:\n  0  success (with --detailed-exitcode: nothing to do)\n  1  error\n  2  with --detailed-exitcode: changes pending, all of them doable here\n  3  with --detailed-exitcode: some engines cannot be built here and are not in the remote (or only untrusted)\n\nExamples:\n  trtctl plan\n  trtctl plan --target 'arcface_r100:fp16' --target '*:*:sm_86'\n  trtctl plan --out plan.json && trtctl apply plan.json\n  trtctl plan --graph | dot -Tsvg > plan.svg"
     )]
     Plan(PlanArgs),
     /// Make the cache match the manifest: fetch, build and upload what the plan says.

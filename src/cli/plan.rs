@@ -63,11 +63,12 @@ fn plan_exit_code(plan: &Plan, detailed: bool) -> u8 {
     if !detailed {
         return 0;
     }
-    if plan
-        .steps
-        .iter()
-        .any(|s| matches!(s.decision, Decision::CannotBuild { .. }))
-    {
+    if plan.steps.iter().any(|s| {
+        matches!(
+            s.decision,
+            Decision::CannotBuild { .. } | Decision::Untrusted { .. }
+        )
+    }) {
         EXIT_UNSATISFIABLE
     } else if plan.has_changes() {
         EXIT_CHANGES

@@ -32,7 +32,7 @@ pub enum CachedUntrusted {
 
 /// Why a remote engine is not trusted. Names keys, never secrets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[serde(rename_all = "snake_case", tag = "why")]
+#[serde(rename_all = "snake_case", tag = "reason")]
 pub enum Untrusted {
     #[error(
         "signatures are required but no key is trusted: set `[trust] keys` or TRTCTL_TRUSTED_KEYS"
@@ -241,14 +241,18 @@ mod tests {
         for key in [&old, &new] {
             let record = sign(key, &good);
             let verified = policy
-                .verify(Some(&good), &[record.clone()], &names(&record))
+                .verify(Some(&good), std::slice::from_ref(&record), &names(&record))
                 .unwrap();
             assert_eq!(verified.signer, key.public());
         }
         let forged = sidecar(&"b".repeat(64));
         let record = sign(&old, &good);
         assert_eq!(
-            policy.verify(Some(&forged), &[record.clone()], &names(&record)),
+            policy.verify(
+                Some(&forged),
+                std::slice::from_ref(&record),
+                &names(&record)
+            ),
             Err(Untrusted::BadSignature {
                 signer: "ci-2026".into()
             })

@@ -165,6 +165,10 @@ fn a_signature_by_a_key_that_is_not_trusted_is_refused() {
             text.contains("signed only by `evil`, not a trusted key (trusted keys: ci-2026)"),
             "{text}"
         );
+        trusting(&fleet, "b", &[&trusted])
+            .args(["plan", "--detailed-exitcode"])
+            .assert()
+            .code(3);
         let b = trusting(&fleet, "b", &[&trusted])
             .arg("apply")
             .output()
