@@ -30,7 +30,7 @@ fn workspace_class(err: &WorkspaceError) -> &'static str {
         WorkspaceError::Store(_) => "CacheError",
         WorkspaceError::Remote { .. } => "RemoteError",
         WorkspaceError::TrtVersion { .. } => "TensorRTError",
-        WorkspaceError::Selector(_) => "InputError",
+        WorkspaceError::Selector(_) | WorkspaceError::Key(_) => "InputError",
     }
 }
 
@@ -44,7 +44,9 @@ fn action_class(err: &ExecError) -> &'static str {
         | ExecError::RemoteChanged { .. }
         | ExecError::RemoteSidecar { .. }
         | ExecError::NoRemote => "RemoteError",
-        ExecError::Integrity { .. } | ExecError::LocalSidecar { .. } => "IntegrityError",
+        ExecError::Integrity { .. }
+        | ExecError::LocalSidecar { .. }
+        | ExecError::Untrusted { .. } => "IntegrityError",
         ExecError::Store(_) | ExecError::Io { .. } | ExecError::NotCached { .. } => "CacheError",
         ExecError::OnnxChanged { .. } => "InputError",
         ExecError::Worker(_) => "Error",

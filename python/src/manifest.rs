@@ -44,6 +44,7 @@ fn action_and_reason(step: &EngineStep) -> (&'static str, String) {
                 trtctl::gpu::describe_arch(*arch)
             ),
         ),
+        Decision::Untrusted { why, .. } => ("untrusted", format!("{why}; not fetched")),
     }
 }
 

@@ -37,7 +37,8 @@ class Step:
     precision: str
     arch: str
     action: str
-    """``up_to_date``, ``fetch``, ``build``, ``rebuild``, ``upload`` or ``cannot_build``."""
+    """``up_to_date``, ``fetch``, ``build``, ``rebuild``, ``upload``, ``cannot_build`` or
+    ``untrusted`` (signatures are required and no trusted key signed the remote engine)."""
     reason: str
     """Why, in the words of ``trtctl plan`` (empty when there is nothing to say)."""
 
@@ -68,7 +69,8 @@ class Plan:
     def counts(self) -> Dict[str, int]:
         """How many steps have each action (every action present, zero when none)."""
         counts = dict.fromkeys(
-            ("up_to_date", "fetch", "build", "rebuild", "upload", "cannot_build"), 0
+            ("up_to_date", "fetch", "build", "rebuild", "upload", "cannot_build", "untrusted"),
+            0,
         )
         for step in self.steps:
             counts[step.action] += 1
@@ -77,7 +79,9 @@ class Plan:
     @property
     def has_changes(self) -> bool:
         """Whether apply would fetch, build or upload anything."""
-        return any(s.action not in ("up_to_date", "cannot_build") for s in self.steps)
+        return any(
+            s.action not in ("up_to_date", "cannot_build", "untrusted") for s in self.steps
+        )
 
     def to_json(self) -> str:
         """The plan as ``trtctl plan --json`` prints it (``trtctl apply FILE`` takes it)."""

@@ -28,7 +28,9 @@ batch = { min = 1, opt = 8, max = 16 }
 
 def test_plan_lists_steps_with_action_and_reason(project: Project) -> None:
     plan = trtctl.plan(project.write_manifest(MANIFEST))
-    assert plan.counts == {"up_to_date": 0, "fetch": 0, "build": 2, "rebuild": 0, "upload": 0, "cannot_build": 2}
+    assert plan.counts == {
+        "up_to_date": 0, "fetch": 0, "build": 2, "rebuild": 0, "upload": 0, "cannot_build": 2, "untrusted": 0
+    }
     by_engine = {step.engine: step for step in plan.steps}
     step = by_engine["arcface_r100_v1.0_fp16_sm_80_10.3.0.trt"]
     assert (step.action, step.arch, step.model) == ("cannot_build", "sm_80", "arcface_r100")
