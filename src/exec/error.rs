@@ -56,6 +56,11 @@ pub enum ExecError {
     #[error("no remote configured")]
     NoRemote,
     #[error(
+        "no space left on the disk holding {}: free space there and run apply again",
+        dir.display()
+    )]
+    DiskFull { dir: PathBuf },
+    #[error(
         "{key}: refusing the remote engine: {why}; nothing was cached (see docs/trust.md: sign it with `trtctl sign` if it is good, or delete it from the remote and let a trusted builder publish it)"
     )]
     Untrusted { key: EngineKey, why: Untrusted },
@@ -67,5 +72,23 @@ impl Transient for ExecError {
     /// Only the remote's failures on the way pass; everything local is final.
     fn is_transient(&self) -> bool {
         matches!(self, ExecError::Remote(e) if e.is_transient())
+    }
+}
+
+impl ExecError {
+    /// This error, or — when a write failed for want of space anywhere in its causes — a
+    /// [`ExecError::DiskFull`] that names `dir`, the directory being written.
+    pub fn or_disk_full(self, dir: &std::path::Path) -> ExecError {
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&self);
+        while let Some(error) = cause {
+            let io = error.downcast_ref::<std::io::Error>();
+            if io.is_some_and(|e| e.raw_os_error() == Some(libc::ENOSPC)) {
+                return ExecError::DiskFull {
+                    dir: dir.to_path_buf(),
+                };
+            }
+            cause = error.source();
+        }
+        self
     }
 }

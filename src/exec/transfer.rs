@@ -32,6 +32,18 @@ impl Run<'_> {
         legacy: bool,
         after_lease_wait: bool,
     ) -> Result<Outcome, ExecError> {
+        let family_dir = self.exec.cache.root().join(&engine.key.family);
+        self.fetch_into_cache(engine, legacy, after_lease_wait)
+            .await
+            .map_err(|e| e.or_disk_full(&family_dir))
+    }
+
+    async fn fetch_into_cache(
+        &self,
+        engine: &DesiredEngine,
+        legacy: bool,
+        after_lease_wait: bool,
+    ) -> Result<Outcome, ExecError> {
         let remote = self.remote()?;
         let _permit = self.transfer_slot().await;
         let _lock = self.lock(&engine.key).await?;

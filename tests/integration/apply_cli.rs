@@ -571,37 +571,51 @@ fn ensure_builds_then_reuses() {
     assert_eq!(project.builds().len(), 1);
 }
 
-#[test]
-fn a_full_disk_during_a_build_is_named() {
-    let project = project();
-    // The cache on a 32 KiB file system of its own, in a mount namespace of this one command.
-    std::fs::create_dir_all(project.cache()).unwrap();
+/// `trtctl ARGS`, building 300 KB engines, with `cache` on a tmpfs of `size` of its own, mounted in a mount namespace of
+/// this one command (so nothing outside it sees the mount).
+fn on_small_disk(
+    project: &Project,
+    cache: &std::path::Path,
+    size: &str,
+    args: &[&str],
+) -> std::process::Output {
+    std::fs::create_dir_all(cache).unwrap();
     let trtctl = project.trtctl_process();
     let mut cmd = std::process::Command::new("unshare");
     cmd.arg("--mount")
         .args([
             "sh",
             "-c",
-            "mount -t tmpfs -o size=32k tmpfs \"$0\" && exec \"$@\"",
+            &format!("mount -t tmpfs -o size={size} tmpfs \"$0\" && exec \"$@\""),
         ])
-        .arg(project.cache())
+        .arg(cache)
         .arg(trtctl.get_program())
-        .args([
-            "apply",
-            "--gpu-arch",
-            "sm_86",
-            "--target",
-            "arcface_r100:fp16",
-        ])
-        .current_dir(project.path())
-        .env("STUB_ENGINE_BYTES", "200000");
+        .args(args)
+        .current_dir(project.path());
     for (key, value) in trtctl.get_envs() {
         match value {
             Some(value) => cmd.env(key, value),
             None => cmd.env_remove(key),
         };
     }
-    let output = cmd.output().unwrap();
+    // Engines larger than the small disk.
+    cmd.env("TENSORRT_CACHE_DIR", cache)
+        .env("STUB_ENGINE_BYTES", "300000");
+    cmd.output().unwrap()
+}
+
+const ARC16_ONLY: [&str; 5] = [
+    "apply",
+    "--gpu-arch",
+    "sm_86",
+    "--target",
+    "arcface_r100:fp16",
+];
+
+#[test]
+fn a_full_disk_during_a_build_is_named() {
+    let project = project();
+    let output = on_small_disk(&project, &project.cache(), "32k", &ARC16_ONLY);
     assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
     let out = stdout_of(&output);
     assert!(
@@ -612,4 +626,31 @@ fn a_full_disk_during_a_build_is_named() {
         "{out}"
     );
     assert!(project.cached().is_empty());
+}
+
+#[test]
+fn a_full_disk_during_a_fetch_is_named_once() {
+    let project = project();
+    project.write_manifest(&format!("{MANIFEST}\n[remote]\nurl = \"file://remote\"\n"));
+    project
+        .trtctl()
+        .env("STUB_ENGINE_BYTES", "300000")
+        .args(ARC16_ONLY)
+        .assert()
+        .success();
+    // A second machine, whose cache sits on a 160 KiB file system: the 300 KB engine cannot land.
+    let cache = project.path().join("small-cache");
+    let output = on_small_disk(&project, &cache, "160k", &ARC16_ONLY);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
+    let out = stdout_of(&output);
+    let dir = cache.join("arcface").display().to_string();
+    let failed = out
+        .lines()
+        .find(|l| l.starts_with("failed: fetch"))
+        .unwrap();
+    assert_eq!(failed.matches(&dir).count(), 1, "{out}");
+    assert!(
+        failed.contains(&format!("no space left on the disk holding {dir}")),
+        "{out}"
+    );
 }

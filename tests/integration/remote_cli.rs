@@ -252,6 +252,34 @@ fn a_wrong_secret_is_one_clear_line_without_the_secret() {
 }
 
 #[test]
+fn an_upper_case_scheme_works_and_a_bucket_in_the_endpoint_is_named() {
+    let fleet = Fleet::new(Backend::s3());
+    let Backend::S3(server) = &fleet.backend else {
+        unreachable!()
+    };
+    let upper = server.endpoint.replacen("http://", "HTTP://", 1);
+    let apply = fleet
+        .machine("a")
+        .env("ARTIFACTS_ENDPOINT", &upper)
+        .args(["apply", "--gpu-arch", "sm_86"])
+        .output()
+        .unwrap();
+    assert!(apply.status.success(), "{}", stderr_of(&apply));
+    assert!(fleet.backend.object(&format!("{ENGINE}.json")).is_file());
+    let with_bucket = format!("{}/{BUCKET}", server.endpoint);
+    let plan = fleet
+        .machine("b")
+        .env("ARTIFACTS_ENDPOINT", &with_bucket)
+        .args(["plan", "--gpu-arch", "sm_86"])
+        .output()
+        .unwrap();
+    assert_eq!(plan.status.code(), Some(1));
+    let err = stderr_of(&plan);
+    assert!(err.contains(&format!("has a path (`/{BUCKET}`)")), "{err}");
+    assert!(!err.contains("NoSuchKey"), "{err}");
+}
+
+#[test]
 fn a_legacy_engine_without_sidecar_is_fetched_and_kept() {
     both(|fleet| {
         let legacy = fleet.backend.object(ENGINE);

@@ -242,16 +242,35 @@ pub(super) fn resolve_endpoint<'a>(
         .or(profile_endpoint)
         .map(|e| e.trim().trim_end_matches('/'))
         .filter(|e| !e.is_empty());
-    match endpoint {
-        Some(e) if !(e.starts_with("http://") || e.starts_with("https://")) => Err(bad_url(
+    let Some(e) = endpoint else {
+        return Ok(None);
+    };
+    // Schemes are case-insensitive (`HTTP://minio:9000`).
+    let after_scheme = ["http://", "https://"].iter().find_map(|scheme| {
+        e.get(..scheme.len())
+            .filter(|head| head.eq_ignore_ascii_case(scheme))
+            .map(|_| &e[scheme.len()..])
+    });
+    let Some(authority_and_path) = after_scheme else {
+        return Err(bad_url(
             url,
             format!(
                 "endpoint `{}` (from `[remote] endpoint` or ARTIFACTS_ENDPOINT) must start with http:// or https://",
                 strip_userinfo(e)
             ),
-        )),
-        endpoint => Ok(endpoint),
+        ));
+    };
+    // Requests are path-style: a bucket in the endpoint would be asked for as a key prefix.
+    if let Some((_, path)) = authority_and_path.split_once('/') {
+        return Err(bad_url(
+            url,
+            format!(
+                "endpoint `{}` has a path (`/{path}`): the endpoint is the server alone, and the bucket goes in the remote URL (`s3://BUCKET/prefix`)",
+                strip_userinfo(e)
+            ),
+        ));
     }
+    Ok(Some(e))
 }
 
 /// `[remote] region`, else the environment's; the AWS profile's and [`DEFAULT_REGION`] come
@@ -278,6 +297,34 @@ mod tests {
                 .find(|(k, _)| *k == name)
                 .map(|(_, v)| v.to_string())
         })
+    }
+
+    #[test]
+    fn endpoints_take_any_case_of_scheme_and_refuse_a_path() {
+        let settings = |endpoint: &str| RemoteSettings {
+            url: "s3://b/engines".into(),
+            endpoint: Some(endpoint.into()),
+            ..RemoteSettings::default()
+        };
+        let env = RemoteEnv::default();
+        for good in ["HTTP://127.0.0.1:9000", "Https://minio.example:9000/"] {
+            let s = settings(good);
+            assert!(
+                resolve_endpoint("s3://b/engines", &s, &env, None).is_ok(),
+                "{good}"
+            );
+        }
+        let s = settings("http://minio:9000/screenalytics-artifacts");
+        let err = resolve_endpoint("s3://b/engines", &s, &env, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("has a path (`/screenalytics-artifacts`)"),
+            "{err}"
+        );
+        assert!(err.contains("s3://BUCKET/prefix"), "{err}");
+        let s = settings("ftp://minio:9000");
+        assert!(resolve_endpoint("s3://b/engines", &s, &env, None).is_err());
     }
 
     #[test]
