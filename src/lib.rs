@@ -7,8 +7,10 @@
 pub mod builder;
 pub mod cli;
 pub mod exec;
+pub mod export;
 pub mod gpu;
 pub mod identity;
+pub mod lock;
 pub mod manifest;
 pub mod observe;
 pub mod onnx;

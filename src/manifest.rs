@@ -315,6 +315,8 @@ impl RawFlags {
 struct Source<'a> {
     path: &'a Path,
     text: &'a str,
+    /// Whether the ONNX files must exist: a deploy host reads the manifest without them.
+    onnx_required: bool,
 }
 
 impl Source<'_> {
@@ -392,9 +394,31 @@ impl Manifest {
         Manifest::parse(path, &text)
     }
 
+    /// The manifest as a deploy host reads it: everything validated except that the ONNX files
+    /// exist (a host that only fetches pinned engines has none).
+    pub fn load_without_onnx(path: &Path) -> Result<Manifest, ManifestError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Manifest::parse_source(Source {
+            path,
+            text: &text,
+            onnx_required: false,
+        })
+    }
+
     /// Validates `text` as the manifest at `path`; relative paths in it resolve against its directory.
     pub fn parse(path: &Path, text: &str) -> Result<Manifest, ManifestError> {
-        let source = Source { path, text };
+        Manifest::parse_source(Source {
+            path,
+            text,
+            onnx_required: true,
+        })
+    }
+
+    fn parse_source(source: Source) -> Result<Manifest, ManifestError> {
+        let Source { path, text, .. } = source;
         let raw: RawManifest = toml::from_str(text).map_err(|e| source.toml_error(e))?;
         let dir = path
             .parent()
@@ -732,6 +756,9 @@ fn resolve_onnx(
     onnx: &Spanned<String>,
 ) -> Result<PathBuf, ManifestError> {
     let path = absolute(&resolve_path(dir, onnx.get_ref()));
+    if !source.onnx_required {
+        return Ok(path);
+    }
     let problem = match std::fs::metadata(&path) {
         Ok(meta) if meta.is_file() => return Ok(path),
         Ok(_) => "is not a file",

@@ -6,6 +6,7 @@ use anyhow::Context;
 
 use super::args::{ApplyArgs, GlobalArgs};
 use super::entry::{EXIT_ERROR, EXIT_INTERRUPTED};
+use super::lock;
 use super::setup::{runtime, style};
 use crate::builder::Builder;
 use crate::exec::Reporter;
@@ -70,6 +71,11 @@ pub(super) fn run(global: &GlobalArgs, env: &Environment, args: ApplyArgs) -> an
         workspace.manifest.builder.shared_timing_cache = false;
     }
     let runtime = runtime()?;
+    if args.locked
+        && let Some(code) = lock::gate(&runtime, &workspace, &manifest)?
+    {
+        return Ok(code);
+    }
     let mut plan = runtime.block_on(workspace.plan(&targets, &force))?;
     if no_upload {
         plan.skip_uploads();
@@ -109,12 +115,21 @@ pub(super) fn run(global: &GlobalArgs, env: &Environment, args: ApplyArgs) -> an
             &stop,
         ),
     ));
-    let code = if report.interrupted {
-        EXIT_INTERRUPTED
-    } else if !report.succeeded() || (!report.cannot_build.is_empty() && !args.allow_missing) {
+    if report.interrupted {
+        return Ok(EXIT_INTERRUPTED);
+    }
+    let lock_code = lock::after_apply(
+        &runtime,
+        &workspace,
+        &manifest,
+        args.locked,
+        args.allow_missing,
+        global.quiet,
+    )?;
+    let code = if !report.succeeded() || (!report.cannot_build.is_empty() && !args.allow_missing) {
         EXIT_ERROR
     } else {
-        0
+        lock_code.unwrap_or(0)
     };
     Ok(code)
 }

@@ -80,6 +80,19 @@ pub enum Command {
         after_help = "Examples:\n  trtctl ensure --onnx models/arcface_r100.onnx --precision fp16 --batch-size 32\n  trtctl ensure --onnx m.onnx --precision fp32 --batch-size 1 --name arcface_r100 --version v1.0 --json"
     )]
     Ensure(EnsureArgs),
+    /// Pin the engines of the manifest that exist (local cache or remote) in engines.lock.
+    #[command(
+        after_help = "engines.lock sits beside the manifest. It lists, per engine, its key, sha256, size, fingerprint, TensorRT version, arch and precision, and a digest of the desired set (identities and fingerprints). `trtctl apply` keeps it current; `plan --locked` / `apply --locked` fail if it would change.\n\nExit codes:\n  0  the lock is written (or already current)\n  1  an error, or engines that do not exist yet (unless --allow-missing)\n\nExamples:\n  trtctl lock\n  trtctl lock --allow-missing"
+    )]
+    Lock(LockArgs),
+    /// Install the engines engines.lock pins for this host's GPUs: no ONNX, trtexec or TensorRT needed.
+    #[command(
+        after_help = "Fetches exactly the pinned bytes (sha256 and size from the lock, whatever the remote's sidecar says) into the local cache; never builds, never uploads. The archs are the local GPUs', or --gpu-arch / TRTCTL_GPU_ARCH.\n\nExit codes (for init containers):\n  0  every pinned engine for these archs is in the cache\n  1  an engine could not be fetched: missing or different on the remote, or a transfer failed (retrying may help)\n  2  the lock, the manifest or the request is wrong (another manifest's lock, a hand-edited lock, an arch the lock does not pin, no remote); nothing was fetched, retrying will not help\n  3  everything pinned was fetched, but the lock leaves some engines wanted here unpinned (written with --allow-missing)\n\nExamples:\n  trtctl fetch\n  trtctl fetch --lock engines.lock --gpu-arch sm_86 --json\n  trtctl fetch --target arcface_r100:fp16"
+    )]
+    Fetch(FetchArgs),
+    /// Lay out pinned engines for a model server.
+    #[command(subcommand)]
+    Export(ExportCommand),
     /// Inspect, prune and check the local engine cache.
     #[command(subcommand)]
     Cache(CacheCommand),
@@ -186,6 +199,63 @@ pub struct SignArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct LockArgs {
+    /// Lock the engines that exist and list the others as missing, instead of failing.
+    #[arg(long)]
+    pub allow_missing: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct FetchArgs {
+    /// The lock to install (default: engines.lock beside the manifest).
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<PathBuf>,
+    /// Only these engines: `model`, `model:precision`, `model:precision:sm_NN` (`*` matches any).
+    #[arg(long, value_name = "SELECTOR")]
+    pub target: Vec<Selector>,
+    /// Concurrent downloads.
+    #[arg(short = 'j', long, default_value_t = 8, value_name = "N")]
+    pub jobs: usize,
+    /// Print one JSON object (per-engine status) instead of lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ExportCommand {
+    /// A Triton model repository: `REPO/{model}/{N}/model_sm_NN.plan` and config.pbtxt with cc_model_filenames.
+    #[command(
+        after_help = "Exports the engines engines.lock pins (all archs, or --gpu-arch), which must be in the local cache (`trtctl fetch --lock` first). In an existing config.pbtxt, trtctl rewrites name, platform, max_batch_size and cc_model_filenames, removes backend and default_model_filename, and keeps every other field.\n\nExamples:\n  trtctl export triton --repo /models\n  trtctl export triton --repo /models --target '*:fp16' --repo-version 3"
+    )]
+    Triton(TritonArgs),
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModelNameArg {
+    Model,
+    Family,
+}
+
+#[derive(Args, Debug)]
+pub struct TritonArgs {
+    /// The model repository directory.
+    #[arg(long, value_name = "DIR")]
+    pub repo: PathBuf,
+    /// Name each Triton model after the engine's model name or its family.
+    #[arg(long, value_enum, default_value_t = ModelNameArg::Model)]
+    pub model_name_from: ModelNameArg,
+    /// Triton's numeric version directory.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub repo_version: u64,
+    /// The lock whose engines to export (default: engines.lock beside the manifest).
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<PathBuf>,
+    /// Only these engines: `model`, `model:precision`, `model:precision:sm_NN` (`*` matches any).
+    #[arg(long, value_name = "SELECTOR")]
+    pub target: Vec<Selector>,
+}
+
+#[derive(Args, Debug)]
 pub struct GpusArgs {
     /// Print JSON.
     #[arg(long)]
@@ -224,6 +294,9 @@ pub struct ApplyArgs {
     /// Print one JSON event per line instead of progress.
     #[arg(long)]
     pub json: bool,
+    /// Fail (exit 1, showing the difference) if engines.lock would change, like `cargo --locked`.
+    #[arg(long)]
+    pub locked: bool,
 }
 
 #[derive(Args, Debug)]
@@ -287,4 +360,7 @@ pub struct PlanArgs {
     /// Plan to publish nothing to the remote (fetches still happen).
     #[arg(long)]
     pub no_upload: bool,
+    /// Fail (exit 1, showing the difference) if engines.lock would change, like `cargo --locked`.
+    #[arg(long)]
+    pub locked: bool,
 }

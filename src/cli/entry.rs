@@ -8,7 +8,7 @@ use clap::{CommandFactory, Parser};
 
 use super::args::{Cli, Command};
 use super::setup::environment;
-use super::{apply, cache, doctor, ensure, key, plan, sign};
+use super::{apply, cache, doctor, ensure, export, fetch, key, lock, plan, sign};
 
 pub const EXIT_ERROR: u8 = 1;
 pub const EXIT_CHANGES: u8 = 2;
@@ -32,17 +32,21 @@ where
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
-            let no_color =
-                std::env::var_os("NO_COLOR").is_some() || !std::io::stderr().is_terminal();
-            let prefix = if no_color {
-                "error:"
-            } else {
-                "\x1b[31;1merror:\x1b[0m"
-            };
-            eprintln!("{prefix} {}", render(&err));
+            print_error(&err);
             EXIT_ERROR
         }
     }
+}
+
+/// `error: ...` on stderr, red on a terminal.
+pub(super) fn print_error(err: &anyhow::Error) {
+    let no_color = std::env::var_os("NO_COLOR").is_some() || !std::io::stderr().is_terminal();
+    let prefix = if no_color {
+        "error:"
+    } else {
+        "\x1b[31;1merror:\x1b[0m"
+    };
+    eprintln!("{prefix} {}", render(err));
 }
 
 /// The error and its causes, each shown once: library errors already quote their cause.
@@ -65,6 +69,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Plan(args) => plan::run(&cli.global, &env, args),
         Command::Apply(args) => apply::run(&cli.global, &env, args),
         Command::Ensure(args) => ensure::run(&env, args),
+        Command::Lock(args) => lock::run(&cli.global, &env, args),
+        Command::Fetch(args) => Ok(fetch::run(&cli.global, &env, args)),
+        Command::Export(command) => export::run(&cli.global, &env, command),
         Command::Cache(command) => cache::run(&cli.global, &env, command),
         Command::Key(command) => key::run(command),
         Command::Sign(args) => sign::run(&cli.global, &env, args),

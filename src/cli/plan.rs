@@ -6,6 +6,7 @@ use anyhow::Context;
 
 use super::args::{GlobalArgs, PlanArgs};
 use super::entry::{EXIT_CHANGES, EXIT_UNSATISFIABLE};
+use super::lock;
 use super::setup::{runtime, style};
 use crate::gpu;
 use crate::plan::{Decision, Force, Plan};
@@ -14,7 +15,13 @@ use crate::workspace::{Environment, Workspace};
 
 pub(super) fn run(global: &GlobalArgs, env: &Environment, args: PlanArgs) -> anyhow::Result<u8> {
     let workspace = Workspace::open(&global.manifest, env)?;
-    let mut plan = runtime()?.block_on(workspace.plan(&args.target, &Force::Nothing))?;
+    let runtime = runtime()?;
+    if args.locked
+        && let Some(code) = lock::gate(&runtime, &workspace, &global.manifest)?
+    {
+        return Ok(code);
+    }
+    let mut plan = runtime.block_on(workspace.plan(&args.target, &Force::Nothing))?;
     if args.no_upload {
         plan.skip_uploads();
     }

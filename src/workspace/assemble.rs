@@ -122,6 +122,28 @@ fn resolve_trt(manifest: &Manifest, env: &Environment) -> Result<TrtFact, Worksp
     })
 }
 
+/// The local cache and the remote the manifest names, with the environment's overrides.
+pub(super) fn resolve_storage(
+    manifest: &Manifest,
+    env: &Environment,
+) -> Result<(Cache, Option<Remote>), WorkspaceError> {
+    let cache_dir = store::resolve_cache_dir(
+        env.cache_dir.clone(),
+        manifest.cache_dir.as_deref(),
+        env.home.clone(),
+    )?;
+    let remote = match &manifest.remote {
+        Some(settings) => Some(open_remote(settings, &env.remote, &cache_dir).map_err(
+            |source| WorkspaceError::Remote {
+                url: settings.url.clone(),
+                source,
+            },
+        )?),
+        None => None,
+    };
+    Ok((Cache::new(cache_dir), remote))
+}
+
 impl Workspace {
     pub fn open(manifest_path: &Path, env: &Environment) -> Result<Workspace, WorkspaceError> {
         let manifest = Manifest::load(manifest_path)?;
@@ -134,26 +156,13 @@ impl Workspace {
         env: &Environment,
         gpus: GpuInventory,
     ) -> Result<Workspace, WorkspaceError> {
-        let cache_dir = store::resolve_cache_dir(
-            env.cache_dir.clone(),
-            manifest.cache_dir.as_deref(),
-            env.home.clone(),
-        )?;
-        let remote = match &manifest.remote {
-            Some(settings) => Some(open_remote(settings, &env.remote, &cache_dir).map_err(
-                |source| WorkspaceError::Remote {
-                    url: settings.url.clone(),
-                    source,
-                },
-            )?),
-            None => None,
-        };
+        let (cache, remote) = resolve_storage(&manifest, env)?;
         let trt = resolve_trt(&manifest, env)?;
         let trust = trust_policy(&manifest.trust, env)?;
         let signer = signer(&manifest.trust, env)?;
         Ok(Workspace {
             manifest,
-            cache: Cache::new(cache_dir),
+            cache,
             remote,
             gpus,
             trt,

@@ -3,6 +3,7 @@
 //! one-call API.
 
 mod assemble;
+mod deploy;
 mod ensure;
 mod env;
 mod pipeline;
@@ -10,6 +11,7 @@ mod probe;
 mod sign;
 
 pub use assemble::{Workspace, WorkspaceError, trust_policy};
+pub use deploy::{DeployError, Deployment};
 pub use ensure::{
     CachedEngineProblem, EngineRequest, EnsureError, EnsuredEngine, RemoteChoice, SEED_REMOTE_URL,
     Source, default_remote, ensure_engine,

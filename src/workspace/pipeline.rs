@@ -1,5 +1,6 @@
 //! The observe → plan → apply pipeline every command runs on a workspace.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use super::Workspace;
@@ -7,9 +8,10 @@ use super::WorkspaceError;
 use crate::builder::{BuildError, Builder, Trtexec};
 use crate::exec::Reporter;
 use crate::exec::{ApplyOptions, ApplyReport, Executor, StopSignal};
-use crate::identity::TrtVersion;
+use crate::identity::{EngineKey, TrtVersion};
 use crate::observe::{self, HashCache, TrustCheck};
-use crate::plan::{self, Decision, DesiredEngine, Force, Plan, PlanInputs, Selector};
+use crate::plan::{self, Decision, DesiredEngine, Force, Plan, PlanInputs, RemoteState, Selector};
+use crate::store::LocalEngine;
 
 impl Workspace {
     pub fn trt_version(&self) -> TrtVersion {
@@ -44,24 +46,7 @@ impl Workspace {
             targets.iter().chain(force.selected()),
         )?;
         let local = observe::observe_local(&self.cache, &desired);
-        let remote = match &self.remote {
-            Some(remote) => Some(
-                observe::observe_remote(
-                    remote,
-                    &desired,
-                    &TrustCheck {
-                        policy: &self.trust,
-                        local: &local,
-                    },
-                )
-                .await
-                .map_err(|source| WorkspaceError::Remote {
-                    url: remote.url().to_string(),
-                    source,
-                })?,
-            ),
-            None => None,
-        };
+        let remote = self.observe_remote(&desired, &local).await?;
         let archs = self.gpus.archs();
         let timing_caches = match &self.remote {
             Some(remote) if self.shares_timing_caches() => {
@@ -93,6 +78,28 @@ impl Workspace {
     fn shares_timing_caches(&self) -> bool {
         let builder = &self.manifest.builder;
         builder.timing_cache && builder.shared_timing_cache
+    }
+
+    /// What the remote (if any) holds of the desired engines.
+    pub(super) async fn observe_remote(
+        &self,
+        desired: &[DesiredEngine],
+        local: &HashMap<EngineKey, LocalEngine>,
+    ) -> Result<Option<RemoteState>, WorkspaceError> {
+        let Some(remote) = &self.remote else {
+            return Ok(None);
+        };
+        let trust = TrustCheck {
+            policy: &self.trust,
+            local,
+        };
+        observe::observe_remote(remote, desired, &trust)
+            .await
+            .map(Some)
+            .map_err(|source| WorkspaceError::Remote {
+                url: remote.url().to_string(),
+                source,
+            })
     }
 
     /// The builder, when the plan builds anything: trtexec found and checked against the pin.

@@ -4,48 +4,9 @@
 
 use std::path::PathBuf;
 
+use crate::common::backend::{BUCKET, Backend};
 use crate::common::project::{Project, stderr_of, stdout_of};
 use crate::common::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
-
-const BUCKET: &str = "screenalytics-artifacts";
-
-/// Where the engines live and how a trtctl process reaches them.
-pub(crate) enum Backend {
-    S3(S3Server),
-    Dir(tempfile::TempDir),
-}
-
-impl Backend {
-    pub(crate) fn s3() -> Backend {
-        Backend::S3(S3Server::start(ACCESS_KEY, SECRET_KEY, BUCKET))
-    }
-
-    pub(crate) fn dir() -> Backend {
-        Backend::Dir(tempfile::tempdir().unwrap())
-    }
-
-    fn url(&self) -> String {
-        match self {
-            Backend::S3(server) => server.url("engines"),
-            Backend::Dir(dir) => format!("file://{}/engines", dir.path().display()),
-        }
-    }
-
-    /// Where the object `engines/{key}` is stored on disk, to inspect or tamper with.
-    pub(crate) fn object(&self, key: &str) -> PathBuf {
-        match self {
-            Backend::S3(server) => server.object_path(&format!("engines/{key}")),
-            Backend::Dir(dir) => dir.path().join("engines").join(key),
-        }
-    }
-
-    fn env(&self) -> Vec<(&'static str, String)> {
-        match self {
-            Backend::S3(server) => server.env_vars().to_vec(),
-            Backend::Dir(_) => Vec::new(),
-        }
-    }
-}
 
 pub(crate) const ENGINE: &str = "arcface/arcface_r100_v1.0_fp16_sm_86_10.3.0.trt";
 

@@ -3,8 +3,9 @@
 
 use std::path::PathBuf;
 
+use crate::common::backend::Backend;
 use crate::common::project::{stderr_of, stdout_of};
-use crate::remote_cli::{Backend, ENGINE, Fleet, both};
+use crate::remote_cli::{ENGINE, Fleet, both};
 
 /// Makes a key with `trtctl key generate`; returns the secret key file and the public key.
 fn generate(fleet: &Fleet, name: &str) -> (PathBuf, String) {

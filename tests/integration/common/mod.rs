@@ -1,3 +1,5 @@
+pub mod backend;
+pub mod deploy;
 pub mod faulty;
 pub mod project;
 pub mod responder;

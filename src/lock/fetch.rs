@@ -1,0 +1,162 @@
+//! Installing the engines a lock pins: from the remote into the local cache, verified against
+//! the lock's sha256 and size (the lock wins over whatever sidecar the remote holds), never
+//! built, never uploaded.
+
+use futures::StreamExt;
+
+use super::LockedEngine;
+use crate::identity::{EngineKey, Sidecar, SidecarError};
+use crate::store::remote::{Remote, RemoteError, retrying};
+use crate::store::{self, Cache, StoreError};
+
+/// What happened to one pinned engine that is now in the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum Fetched {
+    /// The cache already held exactly the pinned bytes.
+    Cached,
+    Downloaded {
+        bytes: u64,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error(
+        "{key} is not on the remote; rebuild and upload it on CI (`trtctl apply`), or lock what the remote holds (`trtctl lock`)"
+    )]
+    NotOnRemote { key: EngineKey },
+    #[error("{key}: the remote sidecar is unusable ({source}); re-upload the engine from CI")]
+    BadSidecar {
+        key: EngineKey,
+        source: SidecarError,
+    },
+    #[error(
+        "{key}: the remote holds other bytes than the lock pins (remote sidecar: sha256 {remote_sha256}, {remote_size} bytes; lock: sha256 {lock_sha256}, {lock_size} bytes); nothing was cached. Restore the pinned engine on the remote, or run `trtctl lock` on CI to pin what is there now"
+    )]
+    SidecarDiffers {
+        key: EngineKey,
+        remote_sha256: String,
+        remote_size: u64,
+        lock_sha256: String,
+        lock_size: u64,
+    },
+    #[error(
+        "{key}: the downloaded bytes are not the pinned ones (sha256 {got_sha256}, {got_size} bytes; lock: sha256 {lock_sha256}, {lock_size} bytes); nothing was cached. The remote engine was replaced: restore it, or lock again on CI"
+    )]
+    BytesDiffer {
+        key: EngineKey,
+        got_sha256: String,
+        got_size: u64,
+        lock_sha256: String,
+        lock_size: u64,
+    },
+    #[error("{key}: {source}")]
+    Remote { key: EngineKey, source: RemoteError },
+    #[error("{key}: {source}")]
+    Store { key: EngineKey, source: StoreError },
+}
+
+/// Fetches every engine of `engines`, `jobs` at a time; one result per engine, in order.
+pub async fn fetch_pinned(
+    cache: &Cache,
+    remote: &Remote,
+    engines: &[LockedEngine],
+    jobs: usize,
+) -> Vec<Result<Fetched, FetchError>> {
+    futures::stream::iter(engines)
+        .map(|engine| fetch_one(cache, remote, engine))
+        .buffered(jobs.max(1))
+        .collect()
+        .await
+}
+
+/// Whether the cache holds exactly the pinned bytes (hashed, not taken from the sidecar's word).
+fn cached_exactly(cache: &Cache, engine: &LockedEngine) -> bool {
+    let sidecar_agrees = matches!(
+        cache.read_sidecar(&engine.key),
+        Some(Ok(s)) if s.engine_sha256 == engine.sha256 && s.engine_size == engine.size
+    );
+    sidecar_agrees
+        && store::hash_file(&cache.engine_path(&engine.key))
+            .is_ok_and(|(sha256, size)| sha256 == engine.sha256 && size == engine.size)
+}
+
+async fn fetch_one(
+    cache: &Cache,
+    remote: &Remote,
+    engine: &LockedEngine,
+) -> Result<Fetched, FetchError> {
+    let key = &engine.key;
+    let store_err = |source| FetchError::Store {
+        key: key.clone(),
+        source,
+    };
+    let remote_err = |source| FetchError::Remote {
+        key: key.clone(),
+        source,
+    };
+    // Another trtctl on this host (a second init container) fetches each engine once.
+    let _lock = tokio::task::block_in_place(|| cache.lock(key)).map_err(store_err)?;
+    if tokio::task::block_in_place(|| cached_exactly(cache, engine)) {
+        return Ok(Fetched::Cached);
+    }
+    let sidecar = remote_sidecar(remote, engine).await?;
+    let temp = cache.temp_engine(key).map_err(store_err)?;
+    // Each attempt reopens the temp file; `fetch_engine` truncates it before writing.
+    let (sha256, size) = retrying(|| async {
+        let io_err = |source| RemoteError::Io {
+            path: temp.path().to_path_buf(),
+            source,
+        };
+        let mut file = tokio::fs::File::from_std(temp.reopen().map_err(io_err)?);
+        let digest = remote.fetch_engine(key, &mut file, &|_| {}).await?;
+        file.sync_all().await.map_err(io_err)?;
+        Ok(digest)
+    })
+    .await
+    .map_err(remote_err)?;
+    if sha256 != engine.sha256 || size != engine.size {
+        return Err(FetchError::BytesDiffer {
+            key: key.clone(),
+            got_sha256: sha256,
+            got_size: size,
+            lock_sha256: engine.sha256.clone(),
+            lock_size: engine.size,
+        });
+    }
+    tokio::task::block_in_place(|| cache.commit(key, temp, &sidecar)).map_err(store_err)?;
+    Ok(Fetched::Downloaded { bytes: size })
+}
+
+/// The remote's sidecar, which must describe the pinned engine: it is what the cache keeps
+/// beside it. A sidecar that disagrees with the lock is refused before any byte is fetched.
+async fn remote_sidecar(remote: &Remote, engine: &LockedEngine) -> Result<Sidecar, FetchError> {
+    let key = &engine.key;
+    let bytes = retrying(|| remote.read_sidecar(key))
+        .await
+        .map_err(|source| FetchError::Remote {
+            key: key.clone(),
+            source,
+        })?
+        .ok_or_else(|| FetchError::NotOnRemote { key: key.clone() })?;
+    let sidecar = Sidecar::parse_for(&bytes, key)
+        .and_then(|s| s.check_consistent().map(|()| s))
+        .map_err(|source| FetchError::BadSidecar {
+            key: key.clone(),
+            source,
+        })?;
+    let agrees = sidecar.engine_sha256 == engine.sha256
+        && sidecar.engine_size == engine.size
+        && sidecar.fingerprint.as_ref() == Some(&engine.fingerprint);
+    if !agrees {
+        return Err(FetchError::SidecarDiffers {
+            key: key.clone(),
+            remote_sha256: sidecar.engine_sha256,
+            remote_size: sidecar.engine_size,
+            lock_sha256: engine.sha256.clone(),
+            lock_size: engine.size,
+        });
+    }
+    Ok(sidecar)
+}

@@ -1,0 +1,97 @@
+//! The deploy side: the lock of a workspace's current state, and a manifest opened the way a
+//! deploy host opens it (no ONNX files, no TensorRT, no GPU needed).
+
+use std::path::{Path, PathBuf};
+
+use super::assemble::resolve_storage;
+use super::{Environment, Workspace, WorkspaceError};
+use crate::lock::{self, Lock, LockError};
+use crate::manifest::Manifest;
+use crate::observe;
+use crate::plan::{DesiredEngine, RemoteSidecar, RemoteState};
+use crate::store::remote::Remote;
+use crate::store::{Cache, LocalEngine};
+
+impl Workspace {
+    /// The lock of what exists now for the desired set. An engine on the remote is pinned by
+    /// the remote's bytes (what deploy hosts will fetch); one only in the local cache (no
+    /// remote, or not uploaded yet) by the local bytes.
+    pub async fn current_lock(&self) -> Result<Lock, WorkspaceError> {
+        let desired = self.desired()?;
+        let local = observe::observe_local(&self.cache, &desired);
+        let remote = self.observe_remote(&desired, &local).await?;
+        Ok(Lock::resolve(&desired, |wanted| {
+            remote
+                .as_ref()
+                .and_then(|state| on_remote(state, wanted))
+                .or_else(|| in_cache(local.get(&wanted.key), wanted))
+        }))
+    }
+}
+
+fn on_remote(state: &RemoteState, wanted: &DesiredEngine) -> Option<(String, u64)> {
+    let engine = state.engines.get(&wanted.key)?;
+    // Where signatures are required, an engine no trusted key signed is not locked.
+    if matches!(engine.trust, Some(Err(_))) {
+        return None;
+    }
+    match &engine.sidecar {
+        RemoteSidecar::Valid(sidecar)
+            if sidecar.fingerprint.as_ref() == Some(&wanted.fingerprint)
+                && engine.size == Some(sidecar.engine_size) =>
+        {
+            Some((sidecar.engine_sha256.clone(), sidecar.engine_size))
+        }
+        _ => None,
+    }
+}
+
+fn in_cache(local: Option<&LocalEngine>, wanted: &DesiredEngine) -> Option<(String, u64)> {
+    match &local?.sidecar {
+        Ok(sidecar)
+            if sidecar.fingerprint.as_ref() == Some(&wanted.fingerprint)
+                && local?.size == sidecar.engine_size =>
+        {
+            Some((sidecar.engine_sha256.clone(), sidecar.engine_size))
+        }
+        _ => None,
+    }
+}
+
+/// A manifest opened on a deploy host: its cache and remote, nothing that needs the ONNX
+/// files, trtexec, TensorRT or a GPU.
+pub struct Deployment {
+    pub manifest: Manifest,
+    pub cache: Cache,
+    pub remote: Option<Remote>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    #[error(transparent)]
+    Workspace(#[from] WorkspaceError),
+    #[error(transparent)]
+    Lock(#[from] LockError),
+}
+
+impl Deployment {
+    pub fn open(manifest_path: &Path, env: &Environment) -> Result<Deployment, DeployError> {
+        let manifest =
+            Manifest::load_without_onnx(manifest_path).map_err(WorkspaceError::Manifest)?;
+        let (cache, remote) = resolve_storage(&manifest, env)?;
+        Ok(Deployment {
+            manifest,
+            cache,
+            remote,
+        })
+    }
+
+    /// The lock at `path` (default: beside the manifest), checked to be one this manifest
+    /// could have written; with the path it was read from.
+    pub fn read_lock(&self, path: Option<&Path>) -> Result<(Lock, PathBuf), LockError> {
+        let path = path.map_or_else(|| lock::lock_path(&self.manifest.path), Path::to_path_buf);
+        let lock = Lock::read(&path)?;
+        lock.check_manifest(&path, &self.manifest)?;
+        Ok((lock, path))
+    }
+}
