@@ -36,6 +36,9 @@ Register-ArgumentCompleter -Native -CommandName 'trtctl' -ScriptBlock {
             [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Show what apply would fetch, build, upload or rebuild, and why')
             [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Make the cache match the manifest: fetch, build and upload what the plan says')
             [CompletionResult]::new('ensure', 'ensure', [CompletionResultType]::ParameterValue, 'One engine without a manifest: print its path and where it came from (local_cache, remote, built)')
+            [CompletionResult]::new('lock', 'lock', [CompletionResultType]::ParameterValue, 'Pin the engines of the manifest that exist (local cache or remote) in engines.lock')
+            [CompletionResult]::new('fetch', 'fetch', [CompletionResultType]::ParameterValue, 'Install the engines engines.lock pins for this host''s GPUs: no ONNX, trtexec or TensorRT needed')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Lay out pinned engines for a model server')
             [CompletionResult]::new('cache', 'cache', [CompletionResultType]::ParameterValue, 'Inspect, prune and check the local engine cache')
             [CompletionResult]::new('key', 'key', [CompletionResultType]::ParameterValue, 'Signing keys: make one, print its public key')
             [CompletionResult]::new('sign', 'sign', [CompletionResultType]::ParameterValue, 'Sign the engines already in the remote with this machine''s key (TRTCTL_SIGNING_KEY_FILE)')
@@ -58,6 +61,7 @@ Register-ArgumentCompleter -Native -CommandName 'trtctl' -ScriptBlock {
             [CompletionResult]::new('--detailed-exitcode', '--detailed-exitcode', [CompletionResultType]::ParameterName, 'Exit 2 when changes are pending, 3 when some engines cannot be built here (0 = nothing to do)')
             [CompletionResult]::new('--graph', '--graph', [CompletionResultType]::ParameterName, 'Print the action graph in Graphviz DOT instead of text')
             [CompletionResult]::new('--no-upload', '--no-upload', [CompletionResultType]::ParameterName, 'Plan to publish nothing to the remote (fetches still happen)')
+            [CompletionResult]::new('--locked', '--locked', [CompletionResultType]::ParameterName, 'Fail (exit 1, showing the difference) if engines.lock would change, like `cargo --locked`')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say only what went wrong')
@@ -81,6 +85,7 @@ Register-ArgumentCompleter -Native -CommandName 'trtctl' -ScriptBlock {
             [CompletionResult]::new('--no-shared-timing-cache', '--no-shared-timing-cache', [CompletionResultType]::ParameterName, 'Neither fetch nor publish timing caches through the remote (the local one is still used)')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Only show the plan (same as `trtctl plan`)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON event per line instead of progress')
+            [CompletionResult]::new('--locked', '--locked', [CompletionResultType]::ParameterName, 'Fail (exit 1, showing the difference) if engines.lock would change, like `cargo --locked`')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say only what went wrong')
@@ -112,6 +117,82 @@ Register-ArgumentCompleter -Native -CommandName 'trtctl' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say only what went wrong')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'trtctl;lock' {
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The manifest to read')
+            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'The manifest to read')
+            [CompletionResult]::new('--gpu-arch', '--gpu-arch', [CompletionResultType]::ParameterName, 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to color output')
+            [CompletionResult]::new('--allow-missing', '--allow-missing', [CompletionResultType]::ParameterName, 'Lock the engines that exist and list the others as missing, instead of failing')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say only what went wrong')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say only what went wrong')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'trtctl;fetch' {
+            [CompletionResult]::new('--lock', '--lock', [CompletionResultType]::ParameterName, 'The lock to install (default: engines.lock beside the manifest)')
+            [CompletionResult]::new('--target', '--target', [CompletionResultType]::ParameterName, 'Only these engines: `model`, `model:precision`, `model:precision:sm_NN` (`*` matches any)')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Concurrent downloads')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Concurrent downloads')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The manifest to read')
+            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'The manifest to read')
+            [CompletionResult]::new('--gpu-arch', '--gpu-arch', [CompletionResultType]::ParameterName, 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to color output')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object (per-engine status) instead of lines')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say only what went wrong')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say only what went wrong')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'trtctl;export' {
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The manifest to read')
+            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'The manifest to read')
+            [CompletionResult]::new('--gpu-arch', '--gpu-arch', [CompletionResultType]::ParameterName, 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to color output')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say only what went wrong')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say only what went wrong')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('triton', 'triton', [CompletionResultType]::ParameterValue, 'A Triton model repository: `REPO/{model}/{N}/model_sm_NN.plan` and config.pbtxt with cc_model_filenames')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'trtctl;export;triton' {
+            [CompletionResult]::new('--repo', '--repo', [CompletionResultType]::ParameterName, 'The model repository directory')
+            [CompletionResult]::new('--model-name-from', '--model-name-from', [CompletionResultType]::ParameterName, 'Name each Triton model after the engine''s model name or its family')
+            [CompletionResult]::new('--repo-version', '--repo-version', [CompletionResultType]::ParameterName, 'Triton''s numeric version directory')
+            [CompletionResult]::new('--lock', '--lock', [CompletionResultType]::ParameterName, 'The lock whose engines to export (default: engines.lock beside the manifest)')
+            [CompletionResult]::new('--target', '--target', [CompletionResultType]::ParameterName, 'Only these engines: `model`, `model:precision`, `model:precision:sm_NN` (`*` matches any)')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The manifest to read')
+            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'The manifest to read')
+            [CompletionResult]::new('--gpu-arch', '--gpu-arch', [CompletionResultType]::ParameterName, 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to color output')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say only what went wrong')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say only what went wrong')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'trtctl;export;help' {
+            [CompletionResult]::new('triton', 'triton', [CompletionResultType]::ParameterValue, 'A Triton model repository: `REPO/{model}/{N}/model_sm_NN.plan` and config.pbtxt with cc_model_filenames')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'trtctl;export;help;triton' {
+            break
+        }
+        'trtctl;export;help;help' {
             break
         }
         'trtctl;cache' {
@@ -339,6 +420,9 @@ Register-ArgumentCompleter -Native -CommandName 'trtctl' -ScriptBlock {
             [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Show what apply would fetch, build, upload or rebuild, and why')
             [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Make the cache match the manifest: fetch, build and upload what the plan says')
             [CompletionResult]::new('ensure', 'ensure', [CompletionResultType]::ParameterValue, 'One engine without a manifest: print its path and where it came from (local_cache, remote, built)')
+            [CompletionResult]::new('lock', 'lock', [CompletionResultType]::ParameterValue, 'Pin the engines of the manifest that exist (local cache or remote) in engines.lock')
+            [CompletionResult]::new('fetch', 'fetch', [CompletionResultType]::ParameterValue, 'Install the engines engines.lock pins for this host''s GPUs: no ONNX, trtexec or TensorRT needed')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Lay out pinned engines for a model server')
             [CompletionResult]::new('cache', 'cache', [CompletionResultType]::ParameterValue, 'Inspect, prune and check the local engine cache')
             [CompletionResult]::new('key', 'key', [CompletionResultType]::ParameterValue, 'Signing keys: make one, print its public key')
             [CompletionResult]::new('sign', 'sign', [CompletionResultType]::ParameterValue, 'Sign the engines already in the remote with this machine''s key (TRTCTL_SIGNING_KEY_FILE)')
@@ -356,6 +440,19 @@ Register-ArgumentCompleter -Native -CommandName 'trtctl' -ScriptBlock {
             break
         }
         'trtctl;help;ensure' {
+            break
+        }
+        'trtctl;help;lock' {
+            break
+        }
+        'trtctl;help;fetch' {
+            break
+        }
+        'trtctl;help;export' {
+            [CompletionResult]::new('triton', 'triton', [CompletionResultType]::ParameterValue, 'A Triton model repository: `REPO/{model}/{N}/model_sm_NN.plan` and config.pbtxt with cc_model_filenames')
+            break
+        }
+        'trtctl;help;export;triton' {
             break
         }
         'trtctl;help;cache' {

@@ -31,6 +31,12 @@ _trtctl() {
             trtctl,ensure)
                 cmd="trtctl__subcmd__ensure"
                 ;;
+            trtctl,export)
+                cmd="trtctl__subcmd__export"
+                ;;
+            trtctl,fetch)
+                cmd="trtctl__subcmd__fetch"
+                ;;
             trtctl,gpus)
                 cmd="trtctl__subcmd__gpus"
                 ;;
@@ -39,6 +45,9 @@ _trtctl() {
                 ;;
             trtctl,key)
                 cmd="trtctl__subcmd__key"
+                ;;
+            trtctl,lock)
+                cmd="trtctl__subcmd__lock"
                 ;;
             trtctl,man)
                 cmd="trtctl__subcmd__man"
@@ -76,6 +85,18 @@ _trtctl() {
             trtctl__subcmd__cache__subcmd__help,verify)
                 cmd="trtctl__subcmd__cache__subcmd__help__subcmd__verify"
                 ;;
+            trtctl__subcmd__export,help)
+                cmd="trtctl__subcmd__export__subcmd__help"
+                ;;
+            trtctl__subcmd__export,triton)
+                cmd="trtctl__subcmd__export__subcmd__triton"
+                ;;
+            trtctl__subcmd__export__subcmd__help,help)
+                cmd="trtctl__subcmd__export__subcmd__help__subcmd__help"
+                ;;
+            trtctl__subcmd__export__subcmd__help,triton)
+                cmd="trtctl__subcmd__export__subcmd__help__subcmd__triton"
+                ;;
             trtctl__subcmd__help,apply)
                 cmd="trtctl__subcmd__help__subcmd__apply"
                 ;;
@@ -88,6 +109,12 @@ _trtctl() {
             trtctl__subcmd__help,ensure)
                 cmd="trtctl__subcmd__help__subcmd__ensure"
                 ;;
+            trtctl__subcmd__help,export)
+                cmd="trtctl__subcmd__help__subcmd__export"
+                ;;
+            trtctl__subcmd__help,fetch)
+                cmd="trtctl__subcmd__help__subcmd__fetch"
+                ;;
             trtctl__subcmd__help,gpus)
                 cmd="trtctl__subcmd__help__subcmd__gpus"
                 ;;
@@ -96,6 +123,9 @@ _trtctl() {
                 ;;
             trtctl__subcmd__help,key)
                 cmd="trtctl__subcmd__help__subcmd__key"
+                ;;
+            trtctl__subcmd__help,lock)
+                cmd="trtctl__subcmd__help__subcmd__lock"
                 ;;
             trtctl__subcmd__help,man)
                 cmd="trtctl__subcmd__help__subcmd__man"
@@ -117,6 +147,9 @@ _trtctl() {
                 ;;
             trtctl__subcmd__help__subcmd__cache,verify)
                 cmd="trtctl__subcmd__help__subcmd__cache__subcmd__verify"
+                ;;
+            trtctl__subcmd__help__subcmd__export,triton)
+                cmd="trtctl__subcmd__help__subcmd__export__subcmd__triton"
                 ;;
             trtctl__subcmd__help__subcmd__key,generate)
                 cmd="trtctl__subcmd__help__subcmd__key__subcmd__generate"
@@ -149,7 +182,7 @@ _trtctl() {
 
     case "${cmd}" in
         trtctl)
-            opts="-f -v -q -h -V --manifest --gpu-arch --color --verbose --quiet --help --version plan apply ensure cache key sign gpus doctor completions man schema help"
+            opts="-f -v -q -h -V --manifest --gpu-arch --color --verbose --quiet --help --version plan apply ensure lock fetch export cache key sign gpus doctor completions man schema help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -179,7 +212,7 @@ _trtctl() {
             return 0
             ;;
         trtctl__subcmd__apply)
-            opts="-j -f -v -q -h --force-rebuild --target --jobs --keep-going --allow-missing --no-upload --no-shared-timing-cache --dry-run --json --manifest --gpu-arch --color --verbose --quiet --help"
+            opts="-j -f -v -q -h --force-rebuild --target --jobs --keep-going --allow-missing --no-upload --no-shared-timing-cache --dry-run --json --locked --manifest --gpu-arch --color --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -518,6 +551,174 @@ _trtctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        trtctl__subcmd__export)
+            opts="-f -v -q -h --manifest --gpu-arch --color --verbose --quiet --help triton help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --manifest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gpu-arch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trtctl__subcmd__export__subcmd__help)
+            opts="triton help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trtctl__subcmd__export__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trtctl__subcmd__export__subcmd__help__subcmd__triton)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trtctl__subcmd__export__subcmd__triton)
+            opts="-f -v -q -h --repo --model-name-from --repo-version --lock --target --manifest --gpu-arch --color --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --model-name-from)
+                    COMPREPLY=($(compgen -W "model family" -- "${cur}"))
+                    return 0
+                    ;;
+                --repo-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --manifest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gpu-arch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trtctl__subcmd__fetch)
+            opts="-j -f -v -q -h --lock --target --jobs --json --manifest --gpu-arch --color --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --lock)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --manifest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gpu-arch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         trtctl__subcmd__gpus)
             opts="-f -v -q -h --json --manifest --gpu-arch --color --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -549,7 +750,7 @@ _trtctl() {
             return 0
             ;;
         trtctl__subcmd__help)
-            opts="plan apply ensure cache key sign gpus completions man schema help"
+            opts="plan apply ensure lock fetch export cache key sign gpus completions man schema help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -660,6 +861,48 @@ _trtctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        trtctl__subcmd__help__subcmd__export)
+            opts="triton"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trtctl__subcmd__help__subcmd__export__subcmd__triton)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trtctl__subcmd__help__subcmd__fetch)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         trtctl__subcmd__help__subcmd__gpus)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -719,6 +962,20 @@ _trtctl() {
         trtctl__subcmd__help__subcmd__key__subcmd__public)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trtctl__subcmd__help__subcmd__lock)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -936,6 +1193,36 @@ _trtctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        trtctl__subcmd__lock)
+            opts="-f -v -q -h --allow-missing --manifest --gpu-arch --color --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --manifest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gpu-arch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         trtctl__subcmd__man)
             opts="-f -v -q -h --manifest --gpu-arch --color --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -967,7 +1254,7 @@ _trtctl() {
             return 0
             ;;
         trtctl__subcmd__plan)
-            opts="-f -v -q -h --json --detailed-exitcode --target --out --graph --no-upload --manifest --gpu-arch --color --verbose --quiet --help"
+            opts="-f -v -q -h --json --detailed-exitcode --target --out --graph --no-upload --locked --manifest --gpu-arch --color --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

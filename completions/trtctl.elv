@@ -33,6 +33,9 @@ set edit:completion:arg-completer[trtctl] = {|@words|
             cand plan 'Show what apply would fetch, build, upload or rebuild, and why'
             cand apply 'Make the cache match the manifest: fetch, build and upload what the plan says'
             cand ensure 'One engine without a manifest: print its path and where it came from (local_cache, remote, built)'
+            cand lock 'Pin the engines of the manifest that exist (local cache or remote) in engines.lock'
+            cand fetch 'Install the engines engines.lock pins for this host''s GPUs: no ONNX, trtexec or TensorRT needed'
+            cand export 'Lay out pinned engines for a model server'
             cand cache 'Inspect, prune and check the local engine cache'
             cand key 'Signing keys: make one, print its public key'
             cand sign 'Sign the engines already in the remote with this machine''s key (TRTCTL_SIGNING_KEY_FILE)'
@@ -54,6 +57,7 @@ set edit:completion:arg-completer[trtctl] = {|@words|
             cand --detailed-exitcode 'Exit 2 when changes are pending, 3 when some engines cannot be built here (0 = nothing to do)'
             cand --graph 'Print the action graph in Graphviz DOT instead of text'
             cand --no-upload 'Plan to publish nothing to the remote (fetches still happen)'
+            cand --locked 'Fail (exit 1, showing the difference) if engines.lock would change, like `cargo --locked`'
             cand -v 'Say more (repeat for more)'
             cand --verbose 'Say more (repeat for more)'
             cand -q 'Say only what went wrong'
@@ -76,6 +80,7 @@ set edit:completion:arg-completer[trtctl] = {|@words|
             cand --no-shared-timing-cache 'Neither fetch nor publish timing caches through the remote (the local one is still used)'
             cand --dry-run 'Only show the plan (same as `trtctl plan`)'
             cand --json 'Print one JSON event per line instead of progress'
+            cand --locked 'Fail (exit 1, showing the difference) if engines.lock would change, like `cargo --locked`'
             cand -v 'Say more (repeat for more)'
             cand --verbose 'Say more (repeat for more)'
             cand -q 'Say only what went wrong'
@@ -106,6 +111,75 @@ set edit:completion:arg-completer[trtctl] = {|@words|
             cand --quiet 'Say only what went wrong'
             cand -h 'Print help'
             cand --help 'Print help'
+        }
+        &'trtctl;lock'= {
+            cand -f 'The manifest to read'
+            cand --manifest 'The manifest to read'
+            cand --gpu-arch 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection'
+            cand --color 'When to color output'
+            cand --allow-missing 'Lock the engines that exist and list the others as missing, instead of failing'
+            cand -v 'Say more (repeat for more)'
+            cand --verbose 'Say more (repeat for more)'
+            cand -q 'Say only what went wrong'
+            cand --quiet 'Say only what went wrong'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'trtctl;fetch'= {
+            cand --lock 'The lock to install (default: engines.lock beside the manifest)'
+            cand --target 'Only these engines: `model`, `model:precision`, `model:precision:sm_NN` (`*` matches any)'
+            cand -j 'Concurrent downloads'
+            cand --jobs 'Concurrent downloads'
+            cand -f 'The manifest to read'
+            cand --manifest 'The manifest to read'
+            cand --gpu-arch 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection'
+            cand --color 'When to color output'
+            cand --json 'Print one JSON object (per-engine status) instead of lines'
+            cand -v 'Say more (repeat for more)'
+            cand --verbose 'Say more (repeat for more)'
+            cand -q 'Say only what went wrong'
+            cand --quiet 'Say only what went wrong'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'trtctl;export'= {
+            cand -f 'The manifest to read'
+            cand --manifest 'The manifest to read'
+            cand --gpu-arch 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection'
+            cand --color 'When to color output'
+            cand -v 'Say more (repeat for more)'
+            cand --verbose 'Say more (repeat for more)'
+            cand -q 'Say only what went wrong'
+            cand --quiet 'Say only what went wrong'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand triton 'A Triton model repository: `REPO/{model}/{N}/model_sm_NN.plan` and config.pbtxt with cc_model_filenames'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'trtctl;export;triton'= {
+            cand --repo 'The model repository directory'
+            cand --model-name-from 'Name each Triton model after the engine''s model name or its family'
+            cand --repo-version 'Triton''s numeric version directory'
+            cand --lock 'The lock whose engines to export (default: engines.lock beside the manifest)'
+            cand --target 'Only these engines: `model`, `model:precision`, `model:precision:sm_NN` (`*` matches any)'
+            cand -f 'The manifest to read'
+            cand --manifest 'The manifest to read'
+            cand --gpu-arch 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection'
+            cand --color 'When to color output'
+            cand -v 'Say more (repeat for more)'
+            cand --verbose 'Say more (repeat for more)'
+            cand -q 'Say only what went wrong'
+            cand --quiet 'Say only what went wrong'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'trtctl;export;help'= {
+            cand triton 'A Triton model repository: `REPO/{model}/{N}/model_sm_NN.plan` and config.pbtxt with cc_model_filenames'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'trtctl;export;help;triton'= {
+        }
+        &'trtctl;export;help;help'= {
         }
         &'trtctl;cache'= {
             cand -f 'The manifest to read'
@@ -310,6 +384,9 @@ set edit:completion:arg-completer[trtctl] = {|@words|
             cand plan 'Show what apply would fetch, build, upload or rebuild, and why'
             cand apply 'Make the cache match the manifest: fetch, build and upload what the plan says'
             cand ensure 'One engine without a manifest: print its path and where it came from (local_cache, remote, built)'
+            cand lock 'Pin the engines of the manifest that exist (local cache or remote) in engines.lock'
+            cand fetch 'Install the engines engines.lock pins for this host''s GPUs: no ONNX, trtexec or TensorRT needed'
+            cand export 'Lay out pinned engines for a model server'
             cand cache 'Inspect, prune and check the local engine cache'
             cand key 'Signing keys: make one, print its public key'
             cand sign 'Sign the engines already in the remote with this machine''s key (TRTCTL_SIGNING_KEY_FILE)'
@@ -324,6 +401,15 @@ set edit:completion:arg-completer[trtctl] = {|@words|
         &'trtctl;help;apply'= {
         }
         &'trtctl;help;ensure'= {
+        }
+        &'trtctl;help;lock'= {
+        }
+        &'trtctl;help;fetch'= {
+        }
+        &'trtctl;help;export'= {
+            cand triton 'A Triton model repository: `REPO/{model}/{N}/model_sm_NN.plan` and config.pbtxt with cc_model_filenames'
+        }
+        &'trtctl;help;export;triton'= {
         }
         &'trtctl;help;cache'= {
             cand ls 'List cached engines with size, age, last use and sidecar status'

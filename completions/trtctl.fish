@@ -36,6 +36,9 @@ complete -c trtctl -n "__fish_trtctl_needs_command" -s V -l version -d 'Print ve
 complete -c trtctl -n "__fish_trtctl_needs_command" -f -a "plan" -d 'Show what apply would fetch, build, upload or rebuild, and why'
 complete -c trtctl -n "__fish_trtctl_needs_command" -f -a "apply" -d 'Make the cache match the manifest: fetch, build and upload what the plan says'
 complete -c trtctl -n "__fish_trtctl_needs_command" -f -a "ensure" -d 'One engine without a manifest: print its path and where it came from (local_cache, remote, built)'
+complete -c trtctl -n "__fish_trtctl_needs_command" -f -a "lock" -d 'Pin the engines of the manifest that exist (local cache or remote) in engines.lock'
+complete -c trtctl -n "__fish_trtctl_needs_command" -f -a "fetch" -d 'Install the engines engines.lock pins for this host\'s GPUs: no ONNX, trtexec or TensorRT needed'
+complete -c trtctl -n "__fish_trtctl_needs_command" -f -a "export" -d 'Lay out pinned engines for a model server'
 complete -c trtctl -n "__fish_trtctl_needs_command" -f -a "cache" -d 'Inspect, prune and check the local engine cache'
 complete -c trtctl -n "__fish_trtctl_needs_command" -f -a "key" -d 'Signing keys: make one, print its public key'
 complete -c trtctl -n "__fish_trtctl_needs_command" -f -a "sign" -d 'Sign the engines already in the remote with this machine\'s key (TRTCTL_SIGNING_KEY_FILE)'
@@ -56,6 +59,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand plan" -l json -d 'Print th
 complete -c trtctl -n "__fish_trtctl_using_subcommand plan" -l detailed-exitcode -d 'Exit 2 when changes are pending, 3 when some engines cannot be built here (0 = nothing to do)'
 complete -c trtctl -n "__fish_trtctl_using_subcommand plan" -l graph -d 'Print the action graph in Graphviz DOT instead of text'
 complete -c trtctl -n "__fish_trtctl_using_subcommand plan" -l no-upload -d 'Plan to publish nothing to the remote (fetches still happen)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand plan" -l locked -d 'Fail (exit 1, showing the difference) if engines.lock would change, like `cargo --locked`'
 complete -c trtctl -n "__fish_trtctl_using_subcommand plan" -s v -l verbose -d 'Say more (repeat for more)'
 complete -c trtctl -n "__fish_trtctl_using_subcommand plan" -s q -l quiet -d 'Say only what went wrong'
 complete -c trtctl -n "__fish_trtctl_using_subcommand plan" -s h -l help -d 'Print help'
@@ -73,6 +77,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand apply" -l no-upload -d 'Pu
 complete -c trtctl -n "__fish_trtctl_using_subcommand apply" -l no-shared-timing-cache -d 'Neither fetch nor publish timing caches through the remote (the local one is still used)'
 complete -c trtctl -n "__fish_trtctl_using_subcommand apply" -l dry-run -d 'Only show the plan (same as `trtctl plan`)'
 complete -c trtctl -n "__fish_trtctl_using_subcommand apply" -l json -d 'Print one JSON event per line instead of progress'
+complete -c trtctl -n "__fish_trtctl_using_subcommand apply" -l locked -d 'Fail (exit 1, showing the difference) if engines.lock would change, like `cargo --locked`'
 complete -c trtctl -n "__fish_trtctl_using_subcommand apply" -s v -l verbose -d 'Say more (repeat for more)'
 complete -c trtctl -n "__fish_trtctl_using_subcommand apply" -s q -l quiet -d 'Say only what went wrong'
 complete -c trtctl -n "__fish_trtctl_using_subcommand apply" -s h -l help -d 'Print help'
@@ -96,6 +101,53 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l json -d 'Print 
 complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -s v -l verbose -d 'Say more (repeat for more)'
 complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -s q -l quiet -d 'Say only what went wrong'
 complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -s h -l help -d 'Print help'
+complete -c trtctl -n "__fish_trtctl_using_subcommand lock" -s f -l manifest -d 'The manifest to read' -r -F
+complete -c trtctl -n "__fish_trtctl_using_subcommand lock" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand lock" -l color -d 'When to color output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c trtctl -n "__fish_trtctl_using_subcommand lock" -l allow-missing -d 'Lock the engines that exist and list the others as missing, instead of failing'
+complete -c trtctl -n "__fish_trtctl_using_subcommand lock" -s v -l verbose -d 'Say more (repeat for more)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand lock" -s q -l quiet -d 'Say only what went wrong'
+complete -c trtctl -n "__fish_trtctl_using_subcommand lock" -s h -l help -d 'Print help'
+complete -c trtctl -n "__fish_trtctl_using_subcommand fetch" -l lock -d 'The lock to install (default: engines.lock beside the manifest)' -r -F
+complete -c trtctl -n "__fish_trtctl_using_subcommand fetch" -l target -d 'Only these engines: `model`, `model:precision`, `model:precision:sm_NN` (`*` matches any)' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand fetch" -s j -l jobs -d 'Concurrent downloads' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand fetch" -s f -l manifest -d 'The manifest to read' -r -F
+complete -c trtctl -n "__fish_trtctl_using_subcommand fetch" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand fetch" -l color -d 'When to color output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c trtctl -n "__fish_trtctl_using_subcommand fetch" -l json -d 'Print one JSON object (per-engine status) instead of lines'
+complete -c trtctl -n "__fish_trtctl_using_subcommand fetch" -s v -l verbose -d 'Say more (repeat for more)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand fetch" -s q -l quiet -d 'Say only what went wrong'
+complete -c trtctl -n "__fish_trtctl_using_subcommand fetch" -s h -l help -d 'Print help'
+complete -c trtctl -n "__fish_trtctl_using_subcommand export; and not __fish_seen_subcommand_from triton help" -s f -l manifest -d 'The manifest to read' -r -F
+complete -c trtctl -n "__fish_trtctl_using_subcommand export; and not __fish_seen_subcommand_from triton help" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand export; and not __fish_seen_subcommand_from triton help" -l color -d 'When to color output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c trtctl -n "__fish_trtctl_using_subcommand export; and not __fish_seen_subcommand_from triton help" -s v -l verbose -d 'Say more (repeat for more)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand export; and not __fish_seen_subcommand_from triton help" -s q -l quiet -d 'Say only what went wrong'
+complete -c trtctl -n "__fish_trtctl_using_subcommand export; and not __fish_seen_subcommand_from triton help" -s h -l help -d 'Print help'
+complete -c trtctl -n "__fish_trtctl_using_subcommand export; and not __fish_seen_subcommand_from triton help" -f -a "triton" -d 'A Triton model repository: `REPO/{model}/{N}/model_sm_NN.plan` and config.pbtxt with cc_model_filenames'
+complete -c trtctl -n "__fish_trtctl_using_subcommand export; and not __fish_seen_subcommand_from triton help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand export; and __fish_seen_subcommand_from triton" -l repo -d 'The model repository directory' -r -F
+complete -c trtctl -n "__fish_trtctl_using_subcommand export; and __fish_seen_subcommand_from triton" -l model-name-from -d 'Name each Triton model after the engine\'s model name or its family' -r -f -a "model\t''
+family\t''"
+complete -c trtctl -n "__fish_trtctl_using_subcommand export; and __fish_seen_subcommand_from triton" -l repo-version -d 'Triton\'s numeric version directory' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand export; and __fish_seen_subcommand_from triton" -l lock -d 'The lock whose engines to export (default: engines.lock beside the manifest)' -r -F
+complete -c trtctl -n "__fish_trtctl_using_subcommand export; and __fish_seen_subcommand_from triton" -l target -d 'Only these engines: `model`, `model:precision`, `model:precision:sm_NN` (`*` matches any)' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand export; and __fish_seen_subcommand_from triton" -s f -l manifest -d 'The manifest to read' -r -F
+complete -c trtctl -n "__fish_trtctl_using_subcommand export; and __fish_seen_subcommand_from triton" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand export; and __fish_seen_subcommand_from triton" -l color -d 'When to color output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c trtctl -n "__fish_trtctl_using_subcommand export; and __fish_seen_subcommand_from triton" -s v -l verbose -d 'Say more (repeat for more)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand export; and __fish_seen_subcommand_from triton" -s q -l quiet -d 'Say only what went wrong'
+complete -c trtctl -n "__fish_trtctl_using_subcommand export; and __fish_seen_subcommand_from triton" -s h -l help -d 'Print help'
+complete -c trtctl -n "__fish_trtctl_using_subcommand export; and __fish_seen_subcommand_from help" -f -a "triton" -d 'A Triton model repository: `REPO/{model}/{N}/model_sm_NN.plan` and config.pbtxt with cc_model_filenames'
+complete -c trtctl -n "__fish_trtctl_using_subcommand export; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and not __fish_seen_subcommand_from ls clean verify help" -s f -l manifest -d 'The manifest to read' -r -F
 complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and not __fish_seen_subcommand_from ls clean verify help" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and not __fish_seen_subcommand_from ls clean verify help" -l color -d 'When to color output' -r -f -a "auto\t''
@@ -225,17 +277,21 @@ never\t''"
 complete -c trtctl -n "__fish_trtctl_using_subcommand schema" -s v -l verbose -d 'Say more (repeat for more)'
 complete -c trtctl -n "__fish_trtctl_using_subcommand schema" -s q -l quiet -d 'Say only what went wrong'
 complete -c trtctl -n "__fish_trtctl_using_subcommand schema" -s h -l help -d 'Print help'
-complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure cache key sign gpus completions man schema help" -f -a "plan" -d 'Show what apply would fetch, build, upload or rebuild, and why'
-complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure cache key sign gpus completions man schema help" -f -a "apply" -d 'Make the cache match the manifest: fetch, build and upload what the plan says'
-complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure cache key sign gpus completions man schema help" -f -a "ensure" -d 'One engine without a manifest: print its path and where it came from (local_cache, remote, built)'
-complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure cache key sign gpus completions man schema help" -f -a "cache" -d 'Inspect, prune and check the local engine cache'
-complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure cache key sign gpus completions man schema help" -f -a "key" -d 'Signing keys: make one, print its public key'
-complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure cache key sign gpus completions man schema help" -f -a "sign" -d 'Sign the engines already in the remote with this machine\'s key (TRTCTL_SIGNING_KEY_FILE)'
-complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure cache key sign gpus completions man schema help" -f -a "gpus" -d 'Local GPUs, TensorRT, trtexec, the cache and the remote: what this machine can do'
-complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure cache key sign gpus completions man schema help" -f -a "completions" -d 'Print shell completions'
-complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure cache key sign gpus completions man schema help" -f -a "man" -d 'Print the man page (roff)'
-complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure cache key sign gpus completions man schema help" -f -a "schema" -d 'Print the JSON Schema of engines.toml, for editors'
-complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure cache key sign gpus completions man schema help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch export cache key sign gpus completions man schema help" -f -a "plan" -d 'Show what apply would fetch, build, upload or rebuild, and why'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch export cache key sign gpus completions man schema help" -f -a "apply" -d 'Make the cache match the manifest: fetch, build and upload what the plan says'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch export cache key sign gpus completions man schema help" -f -a "ensure" -d 'One engine without a manifest: print its path and where it came from (local_cache, remote, built)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch export cache key sign gpus completions man schema help" -f -a "lock" -d 'Pin the engines of the manifest that exist (local cache or remote) in engines.lock'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch export cache key sign gpus completions man schema help" -f -a "fetch" -d 'Install the engines engines.lock pins for this host\'s GPUs: no ONNX, trtexec or TensorRT needed'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch export cache key sign gpus completions man schema help" -f -a "export" -d 'Lay out pinned engines for a model server'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch export cache key sign gpus completions man schema help" -f -a "cache" -d 'Inspect, prune and check the local engine cache'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch export cache key sign gpus completions man schema help" -f -a "key" -d 'Signing keys: make one, print its public key'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch export cache key sign gpus completions man schema help" -f -a "sign" -d 'Sign the engines already in the remote with this machine\'s key (TRTCTL_SIGNING_KEY_FILE)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch export cache key sign gpus completions man schema help" -f -a "gpus" -d 'Local GPUs, TensorRT, trtexec, the cache and the remote: what this machine can do'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch export cache key sign gpus completions man schema help" -f -a "completions" -d 'Print shell completions'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch export cache key sign gpus completions man schema help" -f -a "man" -d 'Print the man page (roff)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch export cache key sign gpus completions man schema help" -f -a "schema" -d 'Print the JSON Schema of engines.toml, for editors'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch export cache key sign gpus completions man schema help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and __fish_seen_subcommand_from export" -f -a "triton" -d 'A Triton model repository: `REPO/{model}/{N}/model_sm_NN.plan` and config.pbtxt with cc_model_filenames'
 complete -c trtctl -n "__fish_trtctl_using_subcommand help; and __fish_seen_subcommand_from cache" -f -a "ls" -d 'List cached engines with size, age, last use and sidecar status'
 complete -c trtctl -n "__fish_trtctl_using_subcommand help; and __fish_seen_subcommand_from cache" -f -a "clean" -d 'Remove engines the manifest no longer wants and interrupted leftovers'
 complete -c trtctl -n "__fish_trtctl_using_subcommand help; and __fish_seen_subcommand_from cache" -f -a "verify" -d 'Re-hash every engine against its sidecar; exit 1 if any is corrupt'
