@@ -97,8 +97,10 @@ async fn fetch_one(
         source,
     };
     // Another trtctl on this host (a second init container) fetches each engine once.
-    let _lock = tokio::task::block_in_place(|| cache.lock(key)).map_err(store_err)?;
-    if tokio::task::block_in_place(|| cached_exactly(cache, engine)) {
+    let _lock = blocking(cache, engine, |cache, engine| cache.lock(&engine.key))
+        .await
+        .map_err(store_err)?;
+    if blocking(cache, engine, cached_exactly).await {
         return Ok(Fetched::Cached);
     }
     let sidecar = remote_sidecar(remote, engine).await?;
@@ -125,8 +127,26 @@ async fn fetch_one(
             lock_size: engine.size,
         });
     }
-    tokio::task::block_in_place(|| cache.commit(key, temp, &sidecar)).map_err(store_err)?;
+    blocking(cache, engine, move |cache, engine| {
+        cache.commit(&engine.key, temp, &sidecar)
+    })
+    .await
+    .map_err(store_err)?;
     Ok(Fetched::Downloaded { bytes: size })
+}
+
+/// Runs file-system work (locking, hashing, the commit's fsyncs) off the async workers.
+async fn blocking<T: Send + 'static>(
+    cache: &Cache,
+    engine: &LockedEngine,
+    work: impl FnOnce(&Cache, &LockedEngine) -> T + Send + 'static,
+) -> T {
+    let (cache, engine) = (cache.clone(), engine.clone());
+    match tokio::task::spawn_blocking(move || work(&cache, &engine)).await {
+        Ok(done) => done,
+        // The closure panicked: carry the panic on rather than invent a result.
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
 }
 
 /// The remote's sidecar, which must describe the pinned engine: it is what the cache keeps
