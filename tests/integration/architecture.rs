@@ -17,6 +17,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("builder", 4),
     ("plan", 5),
     ("observe", 6),
+    ("lock", 6),
+    ("export", 6),
     ("exec", 7),
     ("report", 8),
     ("workspace", 9),
