@@ -20,14 +20,12 @@ mod s3;
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use trtctl::identity::{Provenance, SIDECAR_SCHEMA_VERSION, Sidecar};
-use trtctl::store::remote::RemoteEnv;
-use trtctl::workspace::{Environment, Workspace};
+use trtctl::workspace::Workspace;
 
 use s3::{ACCESS_KEY, S3Server, SECRET_KEY};
-use support::{Sample, aws, env_number, find_aws, measure, median};
+use support::{Sample, aws, env_number, environment, find_aws, measure, median, trtctl};
 
 const BUCKET: &str = "trtctl-bench";
 const PREFIX: &str = "engines";
@@ -50,20 +48,6 @@ fn manifest(dir: &Path, server: &S3Server, models: u64) -> String {
     text
 }
 
-fn environment(server: &S3Server) -> Environment {
-    Environment {
-        gpu_archs: vec![ARCH.parse().unwrap()],
-        remote: RemoteEnv::from_lookup(|name| {
-            server
-                .env_vars()
-                .into_iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v)
-        }),
-        ..Environment::default()
-    }
-}
-
 /// Pseudo-random bytes, different per engine: nothing along the way can dedupe or compress them.
 fn engine_bytes(seed: u64, mib: u64) -> Vec<u8> {
     let mut state = 0x9E37_79B9_7F4A_7C15u64 ^ (seed + 1).wrapping_mul(0x2545_F491_4F6C_DD1D);
@@ -79,7 +63,7 @@ fn engine_bytes(seed: u64, mib: u64) -> Vec<u8> {
 
 /// CI: every engine in the cache with its sidecar; returns the total bytes.
 fn seed_cache(dir: &Path, server: &S3Server, mib: u64) -> u64 {
-    let workspace = Workspace::open(&dir.join("engines.toml"), &environment(server)).unwrap();
+    let workspace = Workspace::open(&dir.join("engines.toml"), &environment(server, ARCH)).unwrap();
     let mut total = 0;
     for (i, engine) in workspace.desired().unwrap().iter().enumerate() {
         let bytes = engine_bytes(i as u64, mib);
@@ -101,30 +85,6 @@ fn seed_cache(dir: &Path, server: &S3Server, mib: u64) -> u64 {
         total += bytes.len() as u64;
     }
     total
-}
-
-fn trtctl(dir: &Path, server: &S3Server, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trtctl"));
-    cmd.current_dir(dir)
-        .args(args)
-        .envs(server.env_vars())
-        .env("TRTEXEC", "/nonexistent/trtexec")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null());
-    for var in [
-        "TENSORRT_CACHE_DIR",
-        "TRTCTL_GPU_ARCH",
-        "TRTCTL_TRT_VERSION",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_REGION",
-        "AWS_DEFAULT_REGION",
-        "AWS_ENDPOINT_URL",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd
 }
 
 fn line(what: &str, bytes: u64, runs: &[Sample]) {
@@ -173,6 +133,7 @@ fn main() {
     for _ in 0..runs {
         let _ = std::fs::remove_dir_all(&cache);
         let mut cmd = trtctl(host.path(), &server, &["fetch", "-q", "--gpu-arch", ARCH]);
+        cmd.env("TRTEXEC", "/nonexistent/trtexec");
         fetches.push(measure(&mut cmd, "trtctl fetch --lock"));
         let fetched = std::fs::read_dir(cache.join("bench")).unwrap().count() as u64;
         assert_eq!(fetched, engines * 2, "engines and sidecars in the cache");

@@ -38,11 +38,10 @@ use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 use trtctl::identity::{Provenance, SIDECAR_SCHEMA_VERSION, Sidecar};
-use trtctl::store::remote::RemoteEnv;
-use trtctl::workspace::{Environment, Workspace};
+use trtctl::workspace::Workspace;
 
 use s3::{ACCESS_KEY, S3Server, SECRET_KEY};
-use support::{Sample, aws, env_number, find_aws, measure, median};
+use support::{Sample, aws, env_number, environment, find_aws, measure, median, trtctl};
 
 const BUCKET: &str = "trtctl-bench";
 const PREFIX: &str = "engines";
@@ -97,17 +96,7 @@ fn write_engine(path: &Path, mib: u64) -> String {
 /// Machine A: the engine the manifest wants, in the cache with a valid sidecar.
 /// Returns (engine path in the cache, its object key under the bucket).
 fn seed_cache(dir: &Path, server: &S3Server, mib: u64) -> (PathBuf, String) {
-    let env = Environment {
-        gpu_archs: vec![ARCH.parse().unwrap()],
-        remote: RemoteEnv::from_lookup(|name| {
-            server
-                .env_vars()
-                .into_iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v)
-        }),
-        ..Environment::default()
-    };
+    let env = environment(server, ARCH);
     let workspace = Workspace::open(&dir.join("engines.toml"), &env).unwrap();
     let desired = workspace.desired().unwrap();
     assert_eq!(desired.len(), 1, "the bench manifest wants one engine");
@@ -131,26 +120,10 @@ fn seed_cache(dir: &Path, server: &S3Server, mib: u64) -> (PathBuf, String) {
 
 /// `trtctl apply` in `dir` against `server`, as a user runs it.
 fn trtctl_apply(dir: &Path, server: &S3Server, what: &str) -> Sample {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trtctl"));
-    cmd.current_dir(dir)
-        .args(["apply", "-q", "--gpu-arch", ARCH])
-        .envs(server.env_vars())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null());
-    for var in [
-        "TENSORRT_CACHE_DIR",
-        "TRTCTL_GPU_ARCH",
-        "TRTCTL_TRT_VERSION",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_REGION",
-        "AWS_DEFAULT_REGION",
-        "AWS_ENDPOINT_URL",
-    ] {
-        cmd.env_remove(var);
-    }
-    measure(&mut cmd, what)
+    measure(
+        &mut trtctl(dir, server, &["apply", "-q", "--gpu-arch", ARCH]),
+        what,
+    )
 }
 
 fn size_of(path: &Path) -> u64 {

@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::Instant;
 
+use trtctl::store::remote::RemoteEnv;
+use trtctl::workspace::Environment;
+
 use crate::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
 
 /// `struct rusage` on 64-bit Linux: two `timeval`s, then 14 `long`s (`ru_maxrss` first, KiB).
@@ -191,4 +194,44 @@ pub fn aws(aws: &Path, config_dir: &Path, server: &S3Server, args: &[&str]) -> C
         cmd.env_remove(var);
     }
     cmd
+}
+
+/// The `trtctl` binary in `dir` against `server`, as a user runs it: nothing of the host's
+/// environment that would change what it does, output discarded.
+pub fn trtctl(dir: &Path, server: &S3Server, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trtctl"));
+    cmd.current_dir(dir)
+        .args(args)
+        .envs(server.env_vars())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    for var in [
+        "TENSORRT_CACHE_DIR",
+        "TRTCTL_GPU_ARCH",
+        "TRTCTL_TRT_VERSION",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_ENDPOINT_URL",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// The library's view of a machine with a GPU of `arch` and `server`'s keys.
+pub fn environment(server: &S3Server, arch: &str) -> Environment {
+    Environment {
+        gpu_archs: vec![arch.parse().unwrap()],
+        remote: RemoteEnv::from_lookup(|name| {
+            server
+                .env_vars()
+                .into_iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v)
+        }),
+        ..Environment::default()
+    }
 }
