@@ -1,20 +1,22 @@
 //! `engines.toml`: the desired engines, validated with errors that point at file, line and fix.
 
-use std::collections::{BTreeMap, HashMap};
-use std::fmt;
-use std::ops::Range;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
 use toml::Spanned;
 
+mod raw;
+mod source;
 mod trust;
+
+pub use raw::json_schema;
+use raw::{RawBatch, RawDefaults, RawFlags, RawManifest, RawModel, RawRemote};
+pub use source::Diagnostic;
+use source::Source;
 pub use trust::TrustSettings;
 
-use crate::identity::{
-    self, BuildFlags, EngineId, GpuArch, Precision, Profile, ShapeRange, TrtVersion,
-};
+use crate::identity::{self, BuildFlags, EngineId, GpuArch, Precision, Profile, TrtVersion};
 use crate::store::remote::{
     DEFAULT_CONCURRENCY, DEFAULT_LEASE_TTL, DEFAULT_PART_SIZE, DEFAULT_READ_TIMEOUT, RemoteSettings,
 };
@@ -82,45 +84,6 @@ pub struct Manifest {
     pub models: Vec<ModelSpec>,
 }
 
-/// One problem in a manifest, located in its text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Diagnostic {
-    pub file: PathBuf,
-    pub line: usize,
-    pub column: usize,
-    pub message: String,
-    pub help: Option<String>,
-    source_line: String,
-    width: usize,
-}
-
-impl fmt::Display for Diagnostic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "{}:{}:{}: {}",
-            self.file.display(),
-            self.line,
-            self.column,
-            self.message
-        )?;
-        let gutter = self.line.to_string().len();
-        writeln!(f, "{:gutter$} |", "")?;
-        writeln!(f, "{} | {}", self.line, self.source_line)?;
-        write!(
-            f,
-            "{:gutter$} | {}{}",
-            "",
-            " ".repeat(self.column - 1),
-            "^".repeat(self.width.max(1))
-        )?;
-        if let Some(help) = &self.help {
-            write!(f, "\n{:gutter$} = help: {help}", "")?;
-        }
-        Ok(())
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
     #[error("cannot read manifest {}: {source}\n  = help: pass the manifest with `-f path/to/engines.toml`", path.display())]
@@ -139,250 +102,6 @@ impl ManifestError {
             ManifestError::Read { .. } => None,
         }
     }
-}
-
-/// engines.toml: the TensorRT engines a deployment needs (see docs/manifest.md).
-#[derive(Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(title = "engines.toml")]
-struct RawManifest {
-    /// The TensorRT version engines are built for, `major.minor.patch`, or "auto" for the local TensorRT.
-    #[schemars(with = "Option<String>")]
-    trt_version: Option<Spanned<String>>,
-    cache: Option<RawCache>,
-    remote: Option<RawRemote>,
-    builder: Option<RawBuilder>,
-    trust: Option<trust::RawTrust>,
-    defaults: Option<RawDefaults>,
-    /// The models, one table each.
-    #[serde(default)]
-    model: Vec<RawModel>,
-}
-
-/// The local engine cache.
-#[derive(Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "Cache")]
-struct RawCache {
-    /// Cache directory (default ~/.cache/screenalytics/engines; TENSORRT_CACHE_DIR overrides).
-    dir: Option<String>,
-}
-
-/// The remote engine cache shared by every machine.
-#[derive(Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "Remote")]
-struct RawRemote {
-    /// "s3://bucket/prefix" or "file:///dir" ("file://dir" is relative to the manifest).
-    #[schemars(with = "String")]
-    url: Spanned<String>,
-    /// S3 endpoint (default: ARTIFACTS_ENDPOINT).
-    endpoint: Option<String>,
-    /// S3 region (default: AWS_REGION, else us-east-1).
-    region: Option<String>,
-    /// Multipart part size in MiB (default 8).
-    #[schemars(with = "Option<u64>")]
-    part_size_mib: Option<Spanned<u64>>,
-    /// Parts (uploads) or ranges (fetches) in flight per transfer (default 6).
-    #[schemars(with = "Option<usize>")]
-    concurrency: Option<Spanned<usize>>,
-    /// Seconds a build lease lasts unless renewed (default 300, at least 3).
-    #[schemars(with = "Option<u64>")]
-    lease_ttl_secs: Option<Spanned<u64>>,
-    /// Seconds without a byte from the remote before a request is retried (default 120).
-    #[schemars(with = "Option<u64>")]
-    read_timeout_secs: Option<Spanned<u64>>,
-    /// Keep an s3:// remote that nothing points at (no keys, endpoint, region, AWS profile,
-    /// web identity, container or EC2 role) in a local stand-in directory (default true);
-    /// false makes that an error, for CI. TRTCTL_REMOTE_EMBEDDED wins.
-    embedded: Option<bool>,
-}
-
-/// The builder backend.
-#[derive(Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "Builder")]
-struct RawBuilder {
-    /// Path of trtexec (default: TRTEXEC, PATH, /usr/src/tensorrt/bin/trtexec).
-    trtexec: Option<String>,
-    /// Keep one timing cache per arch and TensorRT version (default true).
-    timing_cache: Option<bool>,
-    /// Share the timing caches with other builders through the remote (default true).
-    shared_timing_cache: Option<bool>,
-}
-
-/// Values every model gets unless it sets its own.
-#[derive(Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "Defaults")]
-struct RawDefaults {
-    /// Precisions to build (default ["fp16"]).
-    #[schemars(with = "Option<Vec<Precision>>")]
-    precisions: Option<Spanned<Vec<Precision>>>,
-    /// GPU archs to build for, like "sm_86".
-    #[schemars(with = "Option<Vec<GpuArch>>")]
-    archs: Option<Spanned<Vec<GpuArch>>>,
-    #[schemars(with = "Option<RawBatch>")]
-    batch: Option<Spanned<RawBatch>>,
-    build: Option<RawFlags>,
-}
-
-/// One model: its ONNX file and the engines wanted of it.
-#[derive(Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "Model")]
-struct RawModel {
-    /// Model name: letters, digits, `.`, `-`, `_`.
-    #[schemars(with = "String")]
-    name: Spanned<String>,
-    /// Directory under the cache and the remote prefix (default: the name up to its first `_`).
-    #[schemars(with = "Option<String>")]
-    family: Option<Spanned<String>>,
-    /// The ONNX file, relative to the manifest.
-    #[schemars(with = "String")]
-    onnx: Spanned<String>,
-    /// A declared version like "v1.0", or "auto": the first 8 hex digits of the ONNX sha256 (default).
-    #[schemars(with = "Option<String>")]
-    version: Option<Spanned<String>>,
-    /// Precisions to build (overrides [defaults]).
-    #[schemars(with = "Option<Vec<Precision>>")]
-    precisions: Option<Spanned<Vec<Precision>>>,
-    /// GPU archs to build for (overrides [defaults]).
-    #[schemars(with = "Option<Vec<GpuArch>>")]
-    archs: Option<Spanned<Vec<GpuArch>>>,
-    #[schemars(with = "Option<RawBatch>")]
-    batch: Option<Spanned<RawBatch>>,
-    /// Explicit min/opt/max shapes per input, like "1x3x112x112" (instead of `batch`).
-    #[schemars(with = "Option<BTreeMap<String, ShapeRange>>")]
-    shapes: Option<Spanned<BTreeMap<String, ShapeRange>>>,
-    build: Option<RawFlags>,
-}
-
-/// A batch range over the leading dim of the ONNX inputs: 1 <= min <= opt <= max.
-#[derive(Deserialize, Clone, Copy, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "Batch")]
-struct RawBatch {
-    min: u32,
-    opt: u32,
-    max: u32,
-}
-
-/// Builder flags; each changes the engine's fingerprint.
-#[derive(Deserialize, Clone, Default, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "BuildFlags")]
-struct RawFlags {
-    /// Workspace limit in MiB (--memPoolSize=workspace:NM).
-    workspace_mib: Option<u64>,
-    /// Builder optimization level 0..5 (TensorRT >= 8.6).
-    #[schemars(with = "Option<u8>")]
-    optimization_level: Option<Spanned<u8>>,
-    /// Hardware compatibility level, like "ampere+" (TensorRT >= 8.6).
-    hardware_compatibility: Option<String>,
-    /// Build version-compatible engines (TensorRT >= 8.6).
-    version_compatible: Option<bool>,
-    /// Take precisions from the ONNX types (--stronglyTyped).
-    strongly_typed: Option<bool>,
-    /// More trtexec arguments, passed as they are.
-    extra_args: Option<Vec<String>>,
-}
-
-/// The JSON Schema of engines.toml, for editors (taplo, Even Better TOML).
-pub fn json_schema() -> serde_json::Value {
-    serde_json::to_value(schemars::schema_for!(RawManifest)).expect("schema serializes")
-}
-
-impl RawFlags {
-    /// Field by field: what the model sets wins over `[defaults.build]`.
-    fn over(self, defaults: &RawFlags) -> RawFlags {
-        RawFlags {
-            workspace_mib: self.workspace_mib.or(defaults.workspace_mib),
-            optimization_level: self
-                .optimization_level
-                .or_else(|| defaults.optimization_level.clone()),
-            hardware_compatibility: self
-                .hardware_compatibility
-                .or_else(|| defaults.hardware_compatibility.clone()),
-            version_compatible: self.version_compatible.or(defaults.version_compatible),
-            strongly_typed: self.strongly_typed.or(defaults.strongly_typed),
-            extra_args: self.extra_args.or_else(|| defaults.extra_args.clone()),
-        }
-    }
-}
-
-/// Locates problems in one manifest's text.
-struct Source<'a> {
-    path: &'a Path,
-    text: &'a str,
-    /// Whether the ONNX files must exist: a deploy host reads the manifest without them.
-    onnx_required: bool,
-}
-
-impl Source<'_> {
-    fn error(
-        &self,
-        span: Range<usize>,
-        message: impl Into<String>,
-        help: Option<String>,
-    ) -> ManifestError {
-        let start = span.start.min(self.text.len());
-        let line_start = self.text[..start].rfind('\n').map_or(0, |i| i + 1);
-        let line_end = self.text[start..]
-            .find('\n')
-            .map_or(self.text.len(), |i| start + i);
-        let source_line = self.text[line_start..line_end]
-            .trim_end_matches('\r')
-            .to_string();
-        let column = self.text[line_start..start].chars().count() + 1;
-        let width = self.text[start..span.end.clamp(start, line_end)]
-            .chars()
-            .count();
-        ManifestError::Invalid(Box::new(Diagnostic {
-            file: self.path.to_path_buf(),
-            line: self.text[..start].matches('\n').count() + 1,
-            column,
-            message: message.into(),
-            help,
-            source_line,
-            width,
-        }))
-    }
-
-    fn toml_error(&self, err: toml::de::Error) -> ManifestError {
-        let message = err.message().trim().to_string();
-        let help = unknown_field_help(&message).or_else(|| missing_field_help(&message));
-        self.error(err.span().unwrap_or(0..0), message, help)
-    }
-}
-
-/// serde says "unknown field `precison`, expected one of `a`, `b`": suggest the nearest.
-fn unknown_field_help(message: &str) -> Option<String> {
-    let rest = message.strip_prefix("unknown field `")?;
-    let (field, expected) = rest.split_once('`')?;
-    let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-    match identity::nearest(field, candidates.iter().copied()) {
-        Some(best) => Some(format!("did you mean `{best}`?")),
-        None => Some(format!(
-            "remove `{field}`; valid keys here are {}",
-            quoted(&candidates)
-        )),
-    }
-}
-
-fn missing_field_help(message: &str) -> Option<String> {
-    let field = message.strip_prefix("missing field `")?.strip_suffix('`')?;
-    Some(format!(
-        "add `{field} = ...` to this table (see engines.toml.example)"
-    ))
-}
-
-fn quoted(items: &[&str]) -> String {
-    items
-        .iter()
-        .map(|s| format!("`{s}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 impl Manifest {

@@ -1,5 +1,5 @@
 //! The module map holds: dependencies run one way (cli → workspace → exec → store, report →
-//! exec::events) and the library's errors are typed. Checked over the
+//! exec::events), files stay small, and the library's errors are typed. Checked over the
 //! source text, so a new `use crate::…` or inline `crate::x::f()` that breaks a rule fails here.
 
 use std::collections::BTreeMap;
@@ -24,6 +24,9 @@ const LAYERS: &[(&str, u8)] = &[
     ("workspace", 9),
     ("cli", 10),
 ];
+
+/// Non-test lines a source file may have.
+const MAX_FILE_LINES: usize = 700;
 
 fn src_files() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
@@ -145,6 +148,20 @@ fn report_sees_only_the_executor_events() {
             );
         }
     }
+}
+
+#[test]
+fn source_files_stay_small() {
+    let large: Vec<String> = src_files()
+        .into_iter()
+        .map(|f| (non_test_code(&f).lines().count(), f))
+        .filter(|(lines, _)| *lines > MAX_FILE_LINES)
+        .map(|(lines, f)| format!("{} ({lines} lines)", f.display()))
+        .collect();
+    assert!(
+        large.is_empty(),
+        "split these by concern (at most {MAX_FILE_LINES} non-test lines): {large:?}"
+    );
 }
 
 /// The error type of each `Result<…>` in the code, whitespace removed.
