@@ -154,7 +154,7 @@ impl World {
     async fn apply(
         &self,
         gpus: &GpuInventory,
-        builder: &FakeBuilder,
+        builder: &dyn Builder,
         keep_going: bool,
     ) -> (ApplyReport, Recorder) {
         let plan = self.plan(gpus).await;
@@ -261,28 +261,7 @@ async fn an_onnx_rewritten_during_its_build_is_not_committed() {
     let fake = FakeBuilder::new(10, &[]);
     let onnx = world.onnx();
     let builder = Rewriting(&fake, &onnx);
-    let plan = world.plan(&two_gpus()).await;
-    let recorder = Recorder::default();
-    let stop = StopSignal::default();
-    let gpus = two_gpus();
-    let report = Executor {
-        cache: &world.cache,
-        remote: Some(&world.remote),
-        gpus: &gpus,
-        builder: Some(&builder),
-        trust: &TrustPolicy::default(),
-        signer: None,
-        timing_cache: false,
-        shared_timing_cache: false,
-        reporter: &recorder,
-        options: ApplyOptions {
-            jobs: 2,
-            keep_going: true,
-        },
-        stop: &stop,
-    }
-    .apply(&plan)
-    .await;
+    let (report, _) = world.apply(&two_gpus(), &builder, true).await;
     assert_eq!(report.built, 0, "{report:?}");
     assert!(
         report
