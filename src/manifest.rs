@@ -18,7 +18,8 @@ pub use trust::TrustSettings;
 
 use crate::identity::{self, BuildFlags, EngineId, GpuArch, Precision, Profile, TrtVersion};
 use crate::store::remote::{
-    DEFAULT_CONCURRENCY, DEFAULT_LEASE_TTL, DEFAULT_PART_SIZE, DEFAULT_READ_TIMEOUT, RemoteSettings,
+    DEFAULT_CONCURRENCY, DEFAULT_LEASE_TTL, DEFAULT_MAX_IN_FLIGHT, DEFAULT_PART_SIZE,
+    DEFAULT_READ_TIMEOUT, RemoteSettings,
 };
 
 const DEFAULT_PRECISIONS: [Precision; 1] = [Precision::Fp16];
@@ -271,12 +272,12 @@ fn resolve_remote(
     };
     positive(&raw.part_size_mib, "part_size_mib")?;
     positive(&raw.read_timeout_secs, "read_timeout_secs")?;
-    positive(
-        &raw.concurrency
-            .as_ref()
-            .map(|c| Spanned::new(c.span(), *c.get_ref() as u64)),
-        "concurrency",
-    )?;
+    let as_u64 = |v: &Option<Spanned<usize>>| {
+        v.as_ref()
+            .map(|c| Spanned::new(c.span(), *c.get_ref() as u64))
+    };
+    positive(&as_u64(&raw.concurrency), "concurrency")?;
+    positive(&as_u64(&raw.max_in_flight), "max_in_flight")?;
     if let Some(ttl) = &raw.lease_ttl_secs
         && *ttl.get_ref() < MIN_LEASE_TTL_SECS
     {
@@ -296,6 +297,9 @@ fn resolve_remote(
         concurrency: raw
             .concurrency
             .map_or(DEFAULT_CONCURRENCY, |c| *c.get_ref()),
+        max_in_flight: raw
+            .max_in_flight
+            .map_or(DEFAULT_MAX_IN_FLIGHT, |c| *c.get_ref()),
         lease_ttl: raw
             .lease_ttl_secs
             .map_or(DEFAULT_LEASE_TTL, |t| Duration::from_secs(*t.get_ref())),

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
+use futures::stream::{StreamExt, TryStreamExt};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -12,9 +13,15 @@ use crate::plan::{
     BuildLease, DesiredEngine, RemoteEngine, RemoteSidecar, RemoteState, RemoteTimingCacheState,
     SharedTimingCache,
 };
-use crate::store::remote::{Remote, RemoteError, retrying, timing_cache_name};
+use crate::store::remote::{
+    LeaseRecord, ObjectVersion, Remote, RemoteError, retrying, timing_cache_name,
+};
 use crate::store::{self, Cache, FileStamp, LocalEngine, StoreError};
 use crate::trust::{TrustPolicy, Untrusted};
+
+mod remote_index;
+
+pub use remote_index::RemoteIndex;
 
 const HASH_CACHE_FILE: &str = ".onnx-hashes.json";
 
@@ -138,19 +145,27 @@ pub struct TrustCheck<'a> {
 struct Found {
     key: EngineKey,
     size: Option<u64>,
-    has_sidecar: bool,
+    /// The sidecar's version as listed; `None` when the listing shows no sidecar.
+    sidecar: Option<ObjectVersion>,
     /// Who signed it, when its signatures are to be checked.
     signers: Option<Vec<String>>,
 }
 
-/// One LIST per family, then the sidecars of the wanted engines found there and, when
-/// signatures are required, the signatures of those that may be fetched.
+/// Wanted engines per listing span: with an engine and a sidecar each, one LIST page (S3
+/// returns up to 1,000 names a page) with room for leases and foreign names, so a family of
+/// many pages is listed in one round trip.
+const ENGINES_PER_SPAN: usize = 450;
+
+/// The LIST of each family (in concurrent spans where it is long), then the sidecars of the
+/// wanted engines found there: from `index` where the listing shows the version it recorded, by
+/// GET otherwise; and, when signatures are required, the signatures of those that may be
+/// fetched. Reads run at most `max_in_flight` at once; `index` learns what was read.
 pub async fn observe_remote(
     remote: &Remote,
     desired: &[DesiredEngine],
     check: &TrustCheck<'_>,
+    index: &mut RemoteIndex,
 ) -> Result<RemoteState, RemoteError> {
-    let families: BTreeSet<&str> = desired.iter().map(|d| d.key.family.as_str()).collect();
     let wanted: BTreeSet<&EngineKey> = desired.iter().map(|d| &d.key).collect();
     let to_verify: BTreeSet<&EngineKey> = match check.policy.required() {
         true => desired
@@ -160,11 +175,29 @@ pub async fn observe_remote(
             .collect(),
         false => BTreeSet::new(),
     };
-    let listings =
-        futures::future::try_join_all(families.iter().map(|f| remote.list_family(f))).await?;
+    let mut families: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for wanted in desired {
+        families
+            .entry(&wanted.key.family)
+            .or_default()
+            .push(wanted.key.file.clone());
+    }
+    let listings = futures::future::try_join_all(families.iter_mut().map(|(family, names)| {
+        names.sort_unstable();
+        let bounds: Vec<String> = names
+            .iter()
+            .step_by(ENGINES_PER_SPAN)
+            .skip(1)
+            .cloned()
+            .collect();
+        async move { remote.list_family_split(family, &bounds).await }
+    }))
+    .await?;
     let mut found: Vec<Found> = Vec::new();
     let mut leased: Vec<EngineKey> = Vec::new();
-    for listing in listings {
+    for (family, listing) in families.keys().zip(&listings) {
+        let listed: BTreeSet<String> = listing.sidecars.iter().map(|k| k.sidecar_path()).collect();
+        index.retain_listed(family, &|path| listed.contains(path));
         leased.extend(
             listing
                 .leases
@@ -184,69 +217,108 @@ pub async fn observe_remote(
             found.push(Found {
                 key: key.clone(),
                 size: listing.engines.get(key).copied(),
-                has_sidecar: listing.sidecars.contains(key),
+                sidecar: listing.sidecar_versions.get(key).cloned(),
                 signers,
             });
         }
     }
-    let engines = futures::future::try_join_all(found.into_iter().map(
-        |Found {
-             key,
-             size,
-             has_sidecar,
-             signers,
-         }| async move {
-            let sidecar = if has_sidecar {
-                match retrying(|| remote.read_sidecar(&key)).await? {
-                    Some(bytes) => match Sidecar::parse_for(&bytes, &key) {
-                        Ok(s) => RemoteSidecar::Valid(Box::new(s)),
-                        Err(e) => RemoteSidecar::Invalid(e.to_string()),
-                    },
-                    None => RemoteSidecar::Missing,
-                }
-            } else {
-                RemoteSidecar::Missing
-            };
-            let trust = match signers {
-                Some(signers) => {
-                    Some(verify(remote, &key, &sidecar, &signers, check.policy).await?)
-                }
-                None => None,
-            };
-            Ok::<_, RemoteError>((
-                key,
-                RemoteEngine {
-                    size,
-                    sidecar,
-                    trust,
-                },
-            ))
-        },
-    ))
-    .await?;
+    let index_view = &*index;
+    let engines: Vec<(EngineKey, RemoteEngine, Option<ObjectVersion>)> =
+        futures::stream::iter(found)
+            .map(|found| observe_engine(remote, found, index_view, check.policy))
+            .buffer_unordered(remote.max_in_flight())
+            .try_collect()
+            .await?;
+    let mut observed = HashMap::with_capacity(engines.len());
+    for (key, engine, read_at) in engines {
+        if let Some(version) = read_at {
+            index.record(&key, &version, &engine.sidecar);
+        }
+        observed.insert(key, engine);
+    }
     let now = crate::sys::now_secs();
-    let leases = futures::future::try_join_all(leased.into_iter().map(|key| async move {
-        let record = retrying(|| remote.read_lease(&key)).await?;
-        Ok::<_, RemoteError>(record.map(|r| {
-            let lease = BuildLease {
-                expired: r.is_stale(now),
-                holder_gone: r.holder_is_gone(),
-                host: r.host,
-                pid: r.pid,
-                started_at: r.started_at,
-                expires_at: r.expires_at,
-            };
-            (key, lease)
-        }))
-    }))
-    .await?;
+    let leases: Vec<_> = futures::stream::iter(leased)
+        .map(|key| async move {
+            let record = retrying(|| remote.read_lease(&key)).await?;
+            Ok::<_, RemoteError>(record.map(|r| (key, build_lease(r, now))))
+        })
+        .buffer_unordered(remote.max_in_flight())
+        .try_collect()
+        .await?;
     Ok(RemoteState {
         url: remote.url().to_string(),
         writable: remote.writable(),
         access: remote.access().describe(),
-        engines: engines.into_iter().collect(),
+        engines: observed,
         leases: leases.into_iter().flatten().collect(),
     })
+}
+
+/// One listed engine: its sidecar (remembered, or read and then `Some` of the version it was
+/// read at) and, when asked for, the trusted keys' verdict on it.
+async fn observe_engine(
+    remote: &Remote,
+    found: Found,
+    index: &RemoteIndex,
+    policy: &TrustPolicy,
+) -> Result<(EngineKey, RemoteEngine, Option<ObjectVersion>), RemoteError> {
+    let Found {
+        key,
+        size,
+        sidecar: version,
+        signers,
+    } = found;
+    let (sidecar, read_at) = match version {
+        None => (RemoteSidecar::Missing, None),
+        Some(v) => match index.get(&key, &v) {
+            Some(known) => (known, None),
+            None => (read_listed_sidecar(remote, &key).await?, Some(v)),
+        },
+    };
+    let trust = match signers {
+        Some(signers) => Some(verify(remote, &key, &sidecar, &signers, policy).await?),
+        None => None,
+    };
+    let engine = RemoteEngine {
+        size,
+        sidecar,
+        trust,
+    };
+    Ok((key, engine, read_at))
+}
+
+/// A sidecar the LIST just showed. Absent on the GET is an inconsistency (a server that lost
+/// track under load, or a writer racing us), asked again after a pause; if it stays absent the
+/// plan fails rather than calling the engine legacy.
+async fn read_listed_sidecar(
+    remote: &Remote,
+    key: &EngineKey,
+) -> Result<RemoteSidecar, RemoteError> {
+    let bytes = retrying(|| async {
+        remote
+            .read_sidecar(key)
+            .await?
+            .ok_or_else(|| RemoteError::Inconsistent {
+                what: format!("reading {}", key.sidecar_path()),
+                detail: "the listing shows the sidecar but reading it finds none".into(),
+            })
+    })
+    .await?;
+    Ok(match Sidecar::parse_for(&bytes, key) {
+        Ok(s) => RemoteSidecar::Valid(Box::new(s)),
+        Err(e) => RemoteSidecar::Invalid(e.to_string()),
+    })
+}
+
+fn build_lease(record: LeaseRecord, now: u64) -> BuildLease {
+    BuildLease {
+        expired: record.is_stale(now),
+        holder_gone: record.holder_is_gone(),
+        host: record.host,
+        pid: record.pid,
+        started_at: record.started_at,
+        expires_at: record.expires_at,
+    }
 }
 
 /// The remote's shared timing cache of each of `archs` for TensorRT `trt`: size, age, writer.

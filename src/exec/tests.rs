@@ -135,9 +135,14 @@ impl World {
             policy: &trust,
             local: &local,
         };
-        let remote = observe::observe_remote(&self.remote, &desired, &check)
-            .await
-            .unwrap();
+        let remote = observe::observe_remote(
+            &self.remote,
+            &desired,
+            &check,
+            &mut observe::RemoteIndex::in_memory(self.remote.url()),
+        )
+        .await
+        .unwrap();
         plan::plan(PlanInputs {
             manifest: &self.manifest,
             trt_version: trt,

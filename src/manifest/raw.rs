@@ -52,6 +52,9 @@ pub(super) struct RawRemote {
     /// Parts (uploads) or ranges (fetches) in flight per transfer (default 6).
     #[schemars(with = "Option<usize>")]
     pub(super) concurrency: Option<Spanned<usize>>,
+    /// Requests in flight to the remote at once, all operations together (default 64).
+    #[schemars(with = "Option<usize>")]
+    pub(super) max_in_flight: Option<Spanned<usize>>,
     /// Seconds a build lease lasts unless renewed (default 300, at least 3).
     #[schemars(with = "Option<u64>")]
     pub(super) lease_ttl_secs: Option<Spanned<u64>>,

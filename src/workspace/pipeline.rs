@@ -9,7 +9,7 @@ use crate::builder::{BuildError, Builder, Trtexec};
 use crate::exec::Reporter;
 use crate::exec::{ApplyOptions, ApplyReport, Executor, StopSignal};
 use crate::identity::{EngineKey, TrtVersion};
-use crate::observe::{self, HashCache, TrustCheck};
+use crate::observe::{self, HashCache, RemoteIndex, TrustCheck};
 use crate::plan::{self, Decision, DesiredEngine, Force, Plan, PlanInputs, RemoteState, Selector};
 use crate::store::LocalEngine;
 
@@ -93,13 +93,16 @@ impl Workspace {
             policy: &self.trust,
             local,
         };
-        observe::observe_remote(remote, desired, &trust)
+        let mut index = RemoteIndex::load(self.cache.root(), remote.url());
+        let observed = observe::observe_remote(remote, desired, &trust, &mut index)
             .await
-            .map(Some)
             .map_err(|source| WorkspaceError::Remote {
                 url: remote.url().to_string(),
                 source,
-            })
+            })?;
+        // Like the hash cache: a lost index costs GETs next time, never a wrong plan.
+        let _ = index.save();
+        Ok(Some(observed))
     }
 
     /// The builder, when the plan builds anything: trtexec found and checked against the pin.

@@ -13,6 +13,7 @@ mod lock_cli;
 mod plan_cli;
 mod reliability;
 mod remote_cli;
+mod remote_scale;
 mod remote_store;
 mod timing_cache;
 mod trust_cli;

@@ -39,6 +39,12 @@ impl Backend {
         matches!(self, Backend::S3 { .. })
     }
 
+    /// Whether a listing returns names in key order (S3 does; a directory walk does not), so
+    /// that a listing can start after a name and stop past another.
+    pub(super) fn lists_in_order(&self) -> bool {
+        matches!(self, Backend::S3 { .. })
+    }
+
     /// Whether a server-side create-only copy can move an object of `size` bytes in one go.
     pub(super) fn can_copy_whole(&self, size: u64) -> bool {
         match self {

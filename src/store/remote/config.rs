@@ -11,6 +11,7 @@ use super::lease::DEFAULT_LEASE_TTL;
 
 pub const DEFAULT_PART_SIZE: u64 = 8 * 1024 * 1024;
 pub const DEFAULT_CONCURRENCY: usize = 6;
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 64;
 pub const DEFAULT_REGION: &str = "us-east-1";
 pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -29,6 +30,9 @@ pub struct RemoteSettings {
     pub part_size: u64,
     /// Parts in flight per multipart upload, and ranges in flight per ranged fetch.
     pub concurrency: usize,
+    /// Requests in flight to the remote at once, all callers together (listings, sidecar reads,
+    /// leases, transfer parts): never thousands of sockets.
+    pub max_in_flight: usize,
     /// How long a build lease lasts unless renewed.
     pub lease_ttl: Duration,
     /// A request that gets no bytes for this long is abandoned and tried again.
@@ -46,6 +50,7 @@ impl Default for RemoteSettings {
             region: None,
             part_size: DEFAULT_PART_SIZE,
             concurrency: DEFAULT_CONCURRENCY,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             lease_ttl: DEFAULT_LEASE_TTL,
             read_timeout: DEFAULT_READ_TIMEOUT,
             embedded: true,

@@ -3,7 +3,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use futures::stream::TryStreamExt;
-use object_store::ObjectStoreExt;
+use object_store::{ObjectMeta, ObjectStoreExt};
+use serde::{Deserialize, Serialize};
 
 use super::lease::LEASE_SUFFIX;
 use super::signatures::split_signature_path;
@@ -19,6 +20,8 @@ pub struct RemoteListing {
     /// Engine objects and their sizes.
     pub engines: BTreeMap<EngineKey, u64>,
     pub sidecars: BTreeSet<EngineKey>,
+    /// Each sidecar's version as the LIST shows it: what a memo of its contents is keyed by.
+    pub sidecar_versions: BTreeMap<EngineKey, ObjectVersion>,
     /// Engines with a build lease on them (a builder is at work, or crashed).
     pub leases: BTreeSet<EngineKey>,
     /// The names that have signed each engine (`{file}.sig/{NAME}` objects).
@@ -26,6 +29,40 @@ pub struct RemoteListing {
     /// Names under the family (relative to the prefix) that are neither an engine nor a sidecar:
     /// foreign or hostile. Shown to people, never used as paths.
     pub rejected: Vec<String>,
+}
+
+/// What a LIST says about one object. S3 gives every write a new ETag (and a new
+/// last-modified time), so a sidecar whose version is unchanged has unchanged bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ObjectVersion {
+    pub e_tag: Option<String>,
+    pub size: u64,
+    /// Milliseconds since the Unix epoch.
+    pub last_modified_ms: i64,
+}
+
+impl RemoteListing {
+    fn merge(mut self, other: RemoteListing) -> RemoteListing {
+        self.engines.extend(other.engines);
+        self.sidecars.extend(other.sidecars);
+        self.sidecar_versions.extend(other.sidecar_versions);
+        self.leases.extend(other.leases);
+        for (key, signers) in other.signers {
+            self.signers.entry(key).or_default().extend(signers);
+        }
+        self.rejected.extend(other.rejected);
+        self
+    }
+}
+
+impl ObjectVersion {
+    fn of(meta: &ObjectMeta) -> ObjectVersion {
+        ObjectVersion {
+            e_tag: meta.e_tag.clone(),
+            size: meta.size,
+            last_modified_ms: meta.last_modified.timestamp_millis(),
+        }
+    }
 }
 
 enum ObjectKind {
@@ -37,6 +74,42 @@ enum ObjectKind {
 impl Remote {
     /// ONE list call (paginated by the server as needed) under `{prefix}/{family}/`.
     pub async fn list_family(&self, family: &str) -> Result<RemoteListing, RemoteError> {
+        self.list_span(family, None, None).await
+    }
+
+    /// The family listed as concurrent spans split at `bounds` (object names relative to the
+    /// family, e.g. engine file names, any order): one round trip for a family of many pages
+    /// where the store lists in key order (S3); one plain listing elsewhere.
+    pub async fn list_family_split(
+        &self,
+        family: &str,
+        bounds: &[String],
+    ) -> Result<RemoteListing, RemoteError> {
+        if !self.backend.lists_in_order() || bounds.is_empty() {
+            return self.list_family(family).await;
+        }
+        let mut bounds: Vec<&str> = bounds.iter().map(String::as_str).collect();
+        bounds.sort_unstable();
+        bounds.dedup();
+        // Span i holds the names in (bounds[i-1], bounds[i]]; the first starts at the
+        // beginning, the last runs to the end: every name falls in exactly one.
+        let spans = (0..=bounds.len()).map(|i| {
+            let after = i.checked_sub(1).map(|j| bounds[j]);
+            self.list_span(family, after, bounds.get(i).copied())
+        });
+        let parts = futures::future::try_join_all(spans).await?;
+        Ok(parts
+            .into_iter()
+            .fold(RemoteListing::default(), RemoteListing::merge))
+    }
+
+    /// The names of the family in (`after`, `through`], either end open.
+    async fn list_span(
+        &self,
+        family: &str,
+        after: Option<&str>,
+        through: Option<&str>,
+    ) -> Result<RemoteListing, RemoteError> {
         identity::validate_family(family).map_err(|e| RemoteError::InvalidName {
             name: family.to_string(),
             kind: "family",
@@ -45,14 +118,24 @@ impl Remote {
         let dir = self.location(family)?;
         let base = format!("{}/", dir.as_ref());
         let mut listing = RemoteListing::default();
-        let mut stream = self.store.list(Some(&dir));
         let what = format!("listing {family}/");
+        let mut stream = match after {
+            Some(name) => self
+                .store
+                .list_with_offset(Some(&dir), &self.location(&format!("{family}/{name}"))?),
+            None => self.store.list(Some(&dir)),
+        };
         while let Some(meta) = stream
             .try_next()
             .await
             .map_err(|e| self.classify(&what, e))?
         {
             let location = meta.location.as_ref();
+            if let Some(last) = through
+                && location.strip_prefix(&base).is_some_and(|name| name > last)
+            {
+                break;
+            }
             let Some(name) = location.strip_prefix(&base) else {
                 listing.rejected.push(location.to_string());
                 continue;
@@ -81,6 +164,9 @@ impl Remote {
             match EngineKey::parse(engine_name) {
                 Ok((key, _)) if key.family == family => match kind {
                     ObjectKind::Sidecar => {
+                        listing
+                            .sidecar_versions
+                            .insert(key.clone(), ObjectVersion::of(&meta));
                         listing.sidecars.insert(key);
                     }
                     ObjectKind::Lease => {

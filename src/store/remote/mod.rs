@@ -55,6 +55,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use object_store::ObjectStore;
+use object_store::limit::LimitStore;
 use object_store::path::Path;
 
 use crate::identity::EngineKey;
@@ -74,8 +75,8 @@ mod upload;
 
 use backend::Backend;
 pub use config::{
-    DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, DEFAULT_READ_TIMEOUT, DEFAULT_REGION, RemoteEnv,
-    RemoteSettings,
+    DEFAULT_CONCURRENCY, DEFAULT_MAX_IN_FLIGHT, DEFAULT_PART_SIZE, DEFAULT_READ_TIMEOUT,
+    DEFAULT_REGION, RemoteEnv, RemoteSettings,
 };
 use config::{RemoteUrl, explicit_region, resolve_endpoint};
 use credentials::EnvKeys;
@@ -83,7 +84,7 @@ pub use credentials::{AwsEnv, CredentialError, CredentialSource, looks_like_ec2}
 pub use error::RemoteError;
 use error::{Secrets, strip_userinfo};
 pub use lease::{DEFAULT_LEASE_TTL, HeldLease, LEASE_SUFFIX, LeaseClaim, LeaseRecord};
-pub use listing::RemoteListing;
+pub use listing::{ObjectVersion, RemoteListing};
 pub use retry::{Transient, retrying};
 pub use signatures::Signatures;
 pub use timing::{
@@ -104,6 +105,7 @@ pub struct Remote {
     writable: bool,
     part_size: u64,
     concurrency: usize,
+    max_in_flight: usize,
     lease_ttl: Duration,
     /// Values scrubbed from every error text, should a server echo one.
     secrets: Secrets,
@@ -169,6 +171,14 @@ impl fmt::Debug for Remote {
 
 impl Remote {
     pub fn open(settings: &RemoteSettings, env: &RemoteEnv) -> Result<Remote, RemoteError> {
+        let mut remote = Remote::open_unlimited(settings, env)?;
+        // One semaphore inside the store, shared by every clone and every caller: a request
+        // holds its permit until its body is read, so this bounds sockets, not just calls.
+        remote.store = Arc::new(LimitStore::new(remote.store, remote.max_in_flight));
+        Ok(remote)
+    }
+
+    fn open_unlimited(settings: &RemoteSettings, env: &RemoteEnv) -> Result<Remote, RemoteError> {
         let url = settings.url.trim();
         match RemoteUrl::parse(url)? {
             RemoteUrl::S3 { bucket, prefix } => Remote::open_s3(url, bucket, prefix, settings, env),
@@ -180,6 +190,7 @@ impl Remote {
                 writable: true,
                 part_size: settings.part_size.max(1),
                 concurrency: settings.concurrency.max(1),
+                max_in_flight: settings.max_in_flight.max(1),
                 lease_ttl: settings.lease_ttl,
                 secrets: Secrets::default(),
                 access: Access::Directory,
@@ -257,6 +268,7 @@ impl Remote {
             writable,
             part_size: settings.part_size.max(1),
             concurrency: settings.concurrency.max(1),
+            max_in_flight: settings.max_in_flight.max(1),
             lease_ttl: settings.lease_ttl,
             secrets,
             access: Access::S3 {
@@ -285,6 +297,11 @@ impl Remote {
     /// Display form, e.g. `s3://screenalytics-artifacts/engines`; never holds a secret.
     pub fn url(&self) -> &str {
         &self.display
+    }
+
+    /// The most requests this remote has in flight at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.max_in_flight
     }
 
     pub fn lease_ttl(&self) -> Duration {

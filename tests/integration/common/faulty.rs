@@ -1,9 +1,12 @@
 //! A loopback TCP proxy in front of the test S3 server that fails a share of connections:
 //! answers `503 Slow Down`, resets the connection before answering, stalls (reads the request
-//! and never answers), or cuts a large response body in half. Deterministic per seed.
+//! and never answers), or cuts a large response body in half; or answers one fixed error status.
+//! Deterministic per seed. It can add a fixed round-trip time to every request, and it counts
+//! the requests it forwarded (method and path) and the most that were in flight at once.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -17,6 +20,92 @@ pub struct FaultStats {
     pub resets: AtomicUsize,
     pub stalls: AtomicUsize,
     pub truncated: AtomicUsize,
+    /// Requests read from clients and not yet fully answered.
+    pub in_flight: AtomicUsize,
+    pub max_in_flight: AtomicUsize,
+    /// `METHOD /path?query` of every request read, in arrival order.
+    pub requests: Mutex<Vec<String>>,
+}
+
+impl FaultStats {
+    /// Requests whose line contains `needle` (e.g. `"GET "`, `"list-type=2"`).
+    pub fn count(&self, needle: &str) -> usize {
+        let requests = self.requests.lock().unwrap();
+        requests.iter().filter(|r| r.contains(needle)).count()
+    }
+
+    pub fn total(&self) -> usize {
+        self.requests.lock().unwrap().len()
+    }
+
+    pub fn reset(&self) {
+        self.requests.lock().unwrap().clear();
+        self.max_in_flight.store(0, Ordering::SeqCst);
+    }
+
+    fn begin(&self, head: &[u8]) -> Flight<'_> {
+        let line = head.split(|b| *b == b'\r').next().unwrap_or_default();
+        let line = String::from_utf8_lossy(line);
+        let line = line.trim_end_matches(" HTTP/1.1").to_string();
+        let head_only = line.starts_with("HEAD ");
+        self.requests.lock().unwrap().push(line);
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        Flight {
+            stats: self,
+            head_only,
+            done: false,
+        }
+    }
+}
+
+/// One request in flight. It ends before the last byte of its answer is written: a client that
+/// has its whole answer (and may send the next request) never sees it still counted.
+struct Flight<'a> {
+    stats: &'a FaultStats,
+    head_only: bool,
+    done: bool,
+}
+
+impl Flight<'_> {
+    fn end(&mut self) {
+        if !std::mem::replace(&mut self.done, true) {
+            self.stats.in_flight.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Writes `bytes`, ending the flight just before the last one.
+    async fn write_last<W: tokio::io::AsyncWrite + Unpin>(&mut self, to: &mut W, bytes: &[u8]) {
+        let split = bytes.len().saturating_sub(1);
+        let _ = to.write_all(&bytes[..split]).await;
+        self.end();
+        let _ = to.write_all(&bytes[split..]).await;
+    }
+}
+
+impl Drop for Flight<'_> {
+    fn drop(&mut self) {
+        self.end();
+    }
+}
+
+/// What a failed request gets.
+#[derive(Clone, Copy)]
+pub enum Faults {
+    /// Half `503 SlowDown`, a quarter resets, a quarter stalls; large bodies cut at the same rate.
+    Mixed,
+    /// Every failed request gets this whole response.
+    Answer(&'static [u8]),
+}
+
+#[derive(Clone, Copy)]
+pub struct ProxyOptions {
+    /// Share of requests that fail, in percent.
+    pub percent: u64,
+    pub seed: u64,
+    pub faults: Faults,
+    /// Added before each request is forwarded: a network's round trip.
+    pub rtt: Duration,
 }
 
 /// Bodies at least this big (engines, not listings or sidecars) are the ones cut short.
@@ -32,11 +121,31 @@ pub struct FaultyProxy {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-const UNAVAILABLE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/xml\r\nContent-Length: 96\r\nConnection: close\r\n\r\n<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code><Message>x</Message></Error>";
+pub const INTERNAL_ERROR: &[u8] = b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/xml\r\nContent-Length: 100\r\nConnection: close\r\n\r\n<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InternalError</Code><Message>x</Message></Error>";
+
+pub const UNAVAILABLE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/xml\r\nContent-Length: 96\r\nConnection: close\r\n\r\n<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code><Message>x</Message></Error>";
 
 impl FaultyProxy {
     /// Forwards to `upstream` (an `http://host:port` endpoint), failing `percent`% of connections.
     pub fn start(upstream: &str, percent: u64, seed: u64) -> FaultyProxy {
+        FaultyProxy::start_with(
+            upstream,
+            ProxyOptions {
+                percent,
+                seed,
+                faults: Faults::Mixed,
+                rtt: Duration::ZERO,
+            },
+        )
+    }
+
+    pub fn start_with(upstream: &str, options: ProxyOptions) -> FaultyProxy {
+        let ProxyOptions {
+            percent,
+            seed,
+            faults,
+            rtt,
+        } = options;
         let upstream: SocketAddr = upstream
             .trim_start_matches("http://")
             .parse()
@@ -71,26 +180,44 @@ impl FaultyProxy {
                     let cut_draw = next(&state) % 100;
                     let stats = counters.clone();
                     tokio::spawn(async move {
-                        // Of the failed connections: half 503, a quarter resets, a quarter stalls.
-                        if draw * 2 < percent {
-                            // Like a real server under load: read the whole request, then refuse it.
-                            stats.unavailable.fetch_add(1, Ordering::SeqCst);
-                            read_request(&mut client).await;
-                            let _ = client.write_all(UNAVAILABLE).await;
-                            let _ = client.shutdown().await;
-                        } else if draw * 4 < percent * 3 {
-                            // A connection dropped before the server read a byte.
-                            stats.resets.fetch_add(1, Ordering::SeqCst);
-                            let _ = client.set_zero_linger();
-                            drop(client);
-                        } else if draw < percent {
-                            // The request goes nowhere and no answer comes.
-                            stats.stalls.fetch_add(1, Ordering::SeqCst);
-                            read_request(&mut client).await;
-                            tokio::time::sleep(STALL).await;
-                        } else if let Ok(server) = TcpStream::connect(upstream).await {
+                        let stats = &*stats;
+                        match faults {
+                            Faults::Answer(response) if draw < percent => {
+                                let Some(mut flight) = read_request(&mut client, stats).await
+                                else {
+                                    return;
+                                };
+                                tokio::time::sleep(rtt).await;
+                                stats.unavailable.fetch_add(1, Ordering::SeqCst);
+                                flight.write_last(&mut client, response).await;
+                                let _ = client.shutdown().await;
+                            }
+                            Faults::Answer(_) => forward(client, upstream, rtt, false, stats).await,
+                            // Of the failed: half 503, a quarter resets, a quarter stalls.
+                            Faults::Mixed if draw * 2 < percent => {
+                                // Like a real server under load: read the whole request, then refuse it.
+                                stats.unavailable.fetch_add(1, Ordering::SeqCst);
+                                if let Some(mut flight) = read_request(&mut client, stats).await {
+                                    flight.write_last(&mut client, UNAVAILABLE).await;
+                                }
+                                let _ = client.shutdown().await;
+                            }
+                            Faults::Mixed if draw * 4 < percent * 3 => {
+                                // A connection dropped before the server read a byte.
+                                stats.resets.fetch_add(1, Ordering::SeqCst);
+                                let _ = client.set_zero_linger();
+                                drop(client);
+                            }
+                            Faults::Mixed if draw < percent => {
+                                // The request goes nowhere and no answer comes.
+                                stats.stalls.fetch_add(1, Ordering::SeqCst);
+                                let _flight = read_request(&mut client, stats).await;
+                                tokio::time::sleep(STALL).await;
+                            }
                             // Large bodies (engines) are cut half-way at the same rate.
-                            relay(client, server, cut_draw < percent, &stats).await;
+                            Faults::Mixed => {
+                                forward(client, upstream, rtt, cut_draw < percent, stats).await
+                            }
                         }
                     });
                 }
@@ -139,30 +266,67 @@ async fn read_head<R: tokio::io::AsyncRead + Unpin>(from: &mut R) -> Option<(Vec
 }
 
 /// Reads one HTTP/1.1 request: the head, then `Content-Length` bytes of body.
-async fn read_request(client: &mut TcpStream) {
+async fn read_request<'a>(client: &mut TcpStream, stats: &'a FaultStats) -> Option<Flight<'a>> {
     use tokio::io::AsyncReadExt;
-    if let Some((_, length)) = read_head(client).await {
-        let _ = tokio::io::copy(&mut client.take(length), &mut tokio::io::sink()).await;
-    }
+    let (head, length) = read_head(client).await?;
+    let flight = stats.begin(&head);
+    let _ = tokio::io::copy(&mut client.take(length), &mut tokio::io::sink()).await;
+    Some(flight)
 }
 
-/// Forwards one exchange; with `cut`, a large response body stops half-way and the connection
-/// closes.
-async fn relay(client: TcpStream, server: TcpStream, cut: bool, stats: &FaultStats) {
+/// Forwards one exchange after `rtt`; with `cut`, a large response body stops half-way and the
+/// connection closes.
+async fn forward(
+    mut client: TcpStream,
+    upstream: SocketAddr,
+    rtt: Duration,
+    cut: bool,
+    stats: &FaultStats,
+) {
     use tokio::io::AsyncReadExt;
+    let Some((head, length)) = read_head(&mut client).await else {
+        return;
+    };
+    let mut flight = stats.begin(&head);
+    tokio::time::sleep(rtt).await;
+    let Ok(server) = TcpStream::connect(upstream).await else {
+        return;
+    };
     let (mut client_read, mut client_write) = client.into_split();
     let (mut server_read, mut server_write) = server.into_split();
+    if server_write.write_all(&head).await.is_err() {
+        return;
+    }
     let request = tokio::spawn(async move {
-        let _ = tokio::io::copy(&mut client_read, &mut server_write).await;
+        let _ = tokio::io::copy(&mut (&mut client_read).take(length), &mut server_write).await;
+        // Keep the write half open: closing it may end the exchange early on some servers.
+        std::future::pending::<()>().await;
     });
     if let Some((head, length)) = read_head(&mut server_read).await {
-        let _ = client_write.write_all(&head).await;
-        if cut && length >= CUT_MIN {
-            stats.truncated.fetch_add(1, Ordering::SeqCst);
-            let _ = tokio::io::copy(&mut server_read.take(length / 2), &mut client_write).await;
-        } else {
-            // The server closes after one exchange: the rest, chunked or not, is the body.
+        let chunked = String::from_utf8_lossy(&head)
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked");
+        if chunked {
+            // The server closes after one exchange: the rest is the body.
+            let _ = client_write.write_all(&head).await;
             let _ = tokio::io::copy(&mut server_read, &mut client_write).await;
+        } else if flight.head_only || length == 0 {
+            flight.write_last(&mut client_write, &head).await;
+        } else {
+            let _ = client_write.write_all(&head).await;
+            if cut && length >= CUT_MIN {
+                stats.truncated.fetch_add(1, Ordering::SeqCst);
+                let _ =
+                    tokio::io::copy(&mut (&mut server_read).take(length / 2), &mut client_write)
+                        .await;
+            } else {
+                let _ =
+                    tokio::io::copy(&mut (&mut server_read).take(length - 1), &mut client_write)
+                        .await;
+                let mut last = Vec::with_capacity(1);
+                let _ = (&mut server_read).take(1).read_to_end(&mut last).await;
+                flight.write_last(&mut client_write, &last).await;
+            }
         }
     }
     request.abort();

@@ -5,7 +5,9 @@
 //! s3s-fs checks `If-None-Match: *` on PutObject and CompleteMultipartUpload, but as "does the
 //! file exist" followed later by the write, so two racing requests can both pass. Real S3 (and
 //! MinIO) decide atomically; [`Atomic`] gives the fixture the same guarantee by serializing
-//! conditional writes, delegating everything else to s3s-fs untouched.
+//! conditional writes. Real S3 also names every listed object's ETag, which s3s-fs leaves out;
+//! [`Atomic`] fills one in from the file's inode, modification time and size (new with every
+//! write, as S3's is). Everything else goes to s3s-fs untouched.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -26,9 +28,10 @@ pub const SECRET_KEY: &str = "trtctl-test-secret-9f8e7d";
 
 type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// s3s-fs with atomic conditional writes.
+/// s3s-fs with atomic conditional writes and ETags in listings.
 struct Atomic {
     inner: s3s_fs::FileSystem,
+    root: PathBuf,
     conditional: tokio::sync::Mutex<()>,
 }
 
@@ -64,7 +67,6 @@ impl S3 for Atomic {
         head_object(HeadObjectInput) -> HeadObjectOutput;
         list_buckets(ListBucketsInput) -> ListBucketsOutput;
         list_objects(ListObjectsInput) -> ListObjectsOutput;
-        list_objects_v2(ListObjectsV2Input) -> ListObjectsV2Output;
         create_multipart_upload(CreateMultipartUploadInput) -> CreateMultipartUploadOutput;
         upload_part(UploadPartInput) -> UploadPartOutput;
         upload_part_copy(UploadPartCopyInput) -> UploadPartCopyOutput;
@@ -89,6 +91,26 @@ impl S3 for Atomic {
         })
     }
 
+    fn list_objects_v2<'life0, 'async_trait>(
+        &'life0 self,
+        req: S3Request<ListObjectsV2Input>,
+    ) -> BoxFut<'async_trait, S3Result<S3Response<ListObjectsV2Output>>>
+    where
+        'life0: 'async_trait,
+        Self: 'async_trait,
+    {
+        Box::pin(async move {
+            let bucket = self.root.join(&req.input.bucket);
+            let mut response = self.inner.list_objects_v2(req).await?;
+            for object in response.output.contents.iter_mut().flatten() {
+                if let Some(key) = &object.key {
+                    object.e_tag = file_e_tag(&bucket.join(key));
+                }
+            }
+            Ok(response)
+        })
+    }
+
     fn complete_multipart_upload<'life0, 'async_trait>(
         &'life0 self,
         req: S3Request<CompleteMultipartUploadInput>,
@@ -108,6 +130,19 @@ impl S3 for Atomic {
 }
 
 /// A public-read bucket: anonymous GET/HEAD/LIST are allowed, everything else needs a signature.
+fn file_e_tag(path: &std::path::Path) -> Option<ETag> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).ok()?;
+    let version = format!(
+        "{:x}-{:x}.{:x}-{:x}",
+        meta.ino(),
+        meta.mtime(),
+        meta.mtime_nsec(),
+        meta.size()
+    );
+    Some(ETag::Strong(version))
+}
+
 struct PublicRead;
 
 impl S3Access for PublicRead {
@@ -182,6 +217,7 @@ impl S3Server {
         let fs = s3s_fs::FileSystem::new(&root).expect("s3s-fs");
         let mut builder = S3ServiceBuilder::new(Atomic {
             inner: fs,
+            root: root.clone(),
             conditional: tokio::sync::Mutex::new(()),
         });
         builder.set_auth(SimpleAuth::from_single(access_key, secret_key));

@@ -1,0 +1,281 @@
+//! A memo of remote sidecars, kept in the cache dir: what each sidecar said, keyed by the
+//! object's version as the LIST shows it (ETag, size, last-modified). A no-op plan against a
+//! remote then costs its LIST pages and no sidecar GET.
+//!
+//! Why a stale entry can never make a plan wrong: an entry is used only when the LIST shows
+//! the very same ETag, size and last-modified time. S3 gives each write of different bytes a
+//! different ETag, and every write a new last-modified time; trtctl never overwrites a sidecar
+//! in place (create-only, or delete then create). Objects the LIST shows without an ETag are
+//! never memoised. The index is only a memo: a missing, foreign-version or damaged file is
+//! ignored and rebuilt from GETs, and one per remote URL keeps two remotes apart.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::identity::{EngineKey, Sidecar};
+use crate::plan::RemoteSidecar;
+use crate::store::remote::ObjectVersion;
+use crate::store::{self, StoreError};
+
+/// Bumped whenever the line format changes; an index of another version is rebuilt.
+const INDEX_VERSION: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    index_version: u32,
+    remote: String,
+}
+
+/// One line of the file: a sidecar, parsed or refused, and the version it was read at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Entry {
+    key: String,
+    version: ObjectVersion,
+    contents: Contents,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Contents {
+    Sidecar(Box<Sidecar>),
+    Invalid(String),
+}
+
+#[derive(Debug, Default)]
+pub struct RemoteIndex {
+    path: Option<PathBuf>,
+    remote: String,
+    entries: HashMap<String, Entry>,
+    dirty: bool,
+}
+
+impl RemoteIndex {
+    /// The index of `remote` kept under `cache_dir`; empty when missing, damaged or of another
+    /// version (then the next save rewrites it).
+    pub fn load(cache_dir: &Path, remote: &str) -> RemoteIndex {
+        let path = cache_dir.join(file_name(remote));
+        let entries = std::fs::read(&path)
+            .ok()
+            .and_then(|bytes| parse(&bytes, remote));
+        RemoteIndex {
+            path: Some(path),
+            remote: remote.to_string(),
+            dirty: entries.is_none(),
+            entries: entries.unwrap_or_default(),
+        }
+    }
+
+    /// An index that starts empty and is never saved.
+    pub fn in_memory(remote: &str) -> RemoteIndex {
+        RemoteIndex {
+            remote: remote.to_string(),
+            ..RemoteIndex::default()
+        }
+    }
+
+    /// What the sidecar of `key` said when it was at `version`, if that was recorded.
+    pub fn get(&self, key: &EngineKey, version: &ObjectVersion) -> Option<RemoteSidecar> {
+        let entry = self.entries.get(&key.sidecar_path())?;
+        (version.e_tag.is_some() && entry.version == *version).then(|| match &entry.contents {
+            Contents::Sidecar(s) => RemoteSidecar::Valid(s.clone()),
+            Contents::Invalid(why) => RemoteSidecar::Invalid(why.clone()),
+        })
+    }
+
+    /// Records what the sidecar of `key` says at `version`.
+    pub fn record(&mut self, key: &EngineKey, version: &ObjectVersion, sidecar: &RemoteSidecar) {
+        let contents = match sidecar {
+            RemoteSidecar::Valid(s) => Contents::Sidecar(s.clone()),
+            RemoteSidecar::Invalid(why) => Contents::Invalid(why.clone()),
+            RemoteSidecar::Missing => return,
+        };
+        if version.e_tag.is_none() {
+            return;
+        }
+        let entry = Entry {
+            key: key.sidecar_path(),
+            version: version.clone(),
+            contents,
+        };
+        self.entries.insert(entry.key.clone(), entry);
+        self.dirty = true;
+    }
+
+    /// Drops the entries of `family` whose sidecar the LIST no longer shows.
+    pub fn retain_listed(&mut self, family: &str, listed: &dyn Fn(&str) -> bool) {
+        let before = self.entries.len();
+        let prefix = format!("{family}/");
+        self.entries
+            .retain(|path, _| !path.starts_with(&prefix) || listed(path));
+        self.dirty |= self.entries.len() != before;
+    }
+
+    /// Writes the index back (temp file, fsync, rename) if anything changed.
+    pub fn save(&self) -> Result<(), StoreError> {
+        let Some(path) = self.path.as_ref().filter(|_| self.dirty) else {
+            return Ok(());
+        };
+        let header = Header {
+            index_version: INDEX_VERSION,
+            remote: self.remote.clone(),
+        };
+        let mut bytes = serde_json::to_vec(&header).expect("index header serializes");
+        let mut entries: Vec<&Entry> = self.entries.values().collect();
+        entries.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        for entry in entries {
+            bytes.push(b'\n');
+            serde_json::to_writer(&mut bytes, entry).expect("index entry serializes");
+        }
+        store::write_atomic(path, &bytes)
+    }
+}
+
+/// One file per remote: a hash of its URL, so no URL character reaches a file name.
+fn file_name(remote: &str) -> String {
+    let digest = Sha256::digest(remote.as_bytes());
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!(".remote-sidecars-{hex}.jsonl")
+}
+
+/// The entries of a well-formed index of `remote`; `None` for anything else.
+fn parse(bytes: &[u8], remote: &str) -> Option<HashMap<String, Entry>> {
+    let mut lines = bytes.split(|b| *b == b'\n');
+    let header: Header = serde_json::from_slice(lines.next()?).ok()?;
+    if header.index_version != INDEX_VERSION || header.remote != remote {
+        return None;
+    }
+    let lines: Vec<&[u8]> = lines.collect();
+    lines
+        .par_iter()
+        .map(|line| {
+            serde_json::from_slice::<Entry>(line)
+                .ok()
+                .map(|e| (e.key.clone(), e))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::{self, Provenance};
+
+    fn sidecar(key: &EngineKey) -> Sidecar {
+        let (_, id) = EngineKey::parse(&key.path()).unwrap();
+        Sidecar {
+            schema_version: identity::SIDECAR_SCHEMA_VERSION,
+            family: key.family.clone(),
+            id,
+            fingerprint: None,
+            engine_sha256: "ab".repeat(32),
+            engine_size: 3,
+            build: None,
+            provenance: Provenance::default(),
+            local_trust: None,
+        }
+    }
+
+    fn version(e_tag: &str) -> ObjectVersion {
+        ObjectVersion {
+            e_tag: Some(e_tag.into()),
+            size: 10,
+            last_modified_ms: 1,
+        }
+    }
+
+    fn key(name: &str) -> EngineKey {
+        EngineKey::parse(&format!("fam/{name}_v1_fp16_sm_86_10.3.0.trt"))
+            .unwrap()
+            .0
+    }
+
+    #[test]
+    fn entries_survive_a_save_and_answer_only_for_their_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (key("a"), key("b"));
+        let mut index = RemoteIndex::load(dir.path(), "s3://bucket/x");
+        index.record(
+            &a,
+            &version("\"1\""),
+            &RemoteSidecar::Valid(Box::new(sidecar(&a))),
+        );
+        index.record(&b, &version("\"2\""), &RemoteSidecar::Invalid("bad".into()));
+        index.save().unwrap();
+
+        let again = RemoteIndex::load(dir.path(), "s3://bucket/x");
+        assert_eq!(
+            again.get(&a, &version("\"1\"")),
+            Some(RemoteSidecar::Valid(Box::new(sidecar(&a))))
+        );
+        assert_eq!(
+            again.get(&b, &version("\"2\"")),
+            Some(RemoteSidecar::Invalid("bad".into()))
+        );
+        assert_eq!(again.get(&a, &version("\"9\"")), None, "new ETag");
+        let moved = ObjectVersion {
+            last_modified_ms: 2,
+            ..version("\"1\"")
+        };
+        assert_eq!(again.get(&a, &moved), None, "rewritten");
+        assert!(
+            RemoteIndex::load(dir.path(), "s3://other")
+                .entries
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_damaged_index_is_ignored_and_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = key("a");
+        let mut index = RemoteIndex::load(dir.path(), "s3://b");
+        index.record(
+            &a,
+            &version("\"1\""),
+            &RemoteSidecar::Valid(Box::new(sidecar(&a))),
+        );
+        index.save().unwrap();
+        let path = dir.path().join(file_name("s3://b"));
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.truncate(bytes.len() - 7);
+        std::fs::write(&path, &bytes).unwrap();
+
+        let damaged = RemoteIndex::load(dir.path(), "s3://b");
+        assert!(damaged.entries.is_empty() && damaged.dirty);
+        damaged.save().unwrap();
+        assert!(parse(&std::fs::read(&path).unwrap(), "s3://b").is_some());
+    }
+
+    #[test]
+    fn objects_without_an_etag_are_not_memoised() {
+        let a = key("a");
+        let mut index = RemoteIndex::in_memory("s3://b");
+        let untagged = ObjectVersion {
+            e_tag: None,
+            ..version("x")
+        };
+        index.record(&a, &untagged, &RemoteSidecar::Valid(Box::new(sidecar(&a))));
+        assert_eq!(index.get(&a, &untagged), None);
+    }
+
+    #[test]
+    fn sidecars_gone_from_the_listing_are_dropped() {
+        let (a, b) = (key("a"), key("b"));
+        let mut index = RemoteIndex::in_memory("s3://b");
+        for k in [&a, &b] {
+            index.record(
+                k,
+                &version("1"),
+                &RemoteSidecar::Valid(Box::new(sidecar(k))),
+            );
+        }
+        let keep = a.sidecar_path();
+        index.retain_listed("fam", &|path| path == keep);
+        assert!(index.get(&a, &version("1")).is_some());
+        assert!(index.get(&b, &version("1")).is_none());
+    }
+}

@@ -1,0 +1,266 @@
+//! Planning against a remote at scale: sidecars memoised by their listed version, one bound on
+//! requests in flight, and a misbehaving server that never changes a plan silently.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::common::faulty::{Faults, FaultyProxy, INTERNAL_ERROR, ProxyOptions, UNAVAILABLE};
+use crate::common::project::{Project, stderr_of, stdout_of};
+use crate::common::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
+
+const BUCKET: &str = "screenalytics-artifacts";
+const NOT_FOUND: &[u8] = b"HTTP/1.1 404 Not Found\r\nContent-Type: application/xml\r\nContent-Length: 94\r\nConnection: close\r\n\r\n<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>NoSuchKey</Code><Message>x</Message></Error>";
+
+/// Two models × fp16/fp32 × `archs`, every engine built and uploaded by machine `cache-a`.
+struct World {
+    server: S3Server,
+    project: Project,
+    /// `--gpu-arch` for each arch of the manifest.
+    gpus: Vec<String>,
+}
+
+impl World {
+    fn new(archs: &[&str], remote_extra: &str) -> World {
+        let server = S3Server::start_one_request_per_connection(ACCESS_KEY, SECRET_KEY, BUCKET);
+        let project = Project::new();
+        project.add_model("arcface_r100");
+        project.add_model("scrfd_10g");
+        let gpus = archs
+            .iter()
+            .flat_map(|a| ["--gpu-arch".to_string(), a.to_string()])
+            .collect();
+        let archs: Vec<String> = archs.iter().map(|a| format!("\"{a}\"")).collect();
+        project.write_manifest(&format!(
+            "trt_version = \"10.3.0\"\n[remote]\nurl = \"{}\"\n{remote_extra}\n[defaults]\nprecisions = [\"fp16\", \"fp32\"]\narchs = [{}]\n[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\n[[model]]\nname = \"scrfd_10g\"\nonnx = \"models/scrfd_10g.onnx\"\nversion = \"v2\"\n",
+            server.url("engines"),
+            archs.join(", ")
+        ));
+        let world = World {
+            server,
+            project,
+            gpus,
+        };
+        let upload = world
+            .machine("cache-a", &world.server.endpoint)
+            .arg("apply")
+            .args(&world.gpus)
+            .output()
+            .unwrap();
+        assert!(upload.status.success(), "{}", stderr_of(&upload));
+        world
+    }
+
+    fn machine(&self, cache: &str, endpoint: &str) -> assert_cmd::Command {
+        let mut cmd = self.project.trtctl();
+        cmd.env("TENSORRT_CACHE_DIR", self.project.path().join(cache))
+            .env("ARTIFACTS_ENDPOINT", endpoint)
+            .env("ARTIFACTS_ACCESS_KEY", ACCESS_KEY)
+            .env("ARTIFACTS_SECRET_KEY", SECRET_KEY);
+        cmd
+    }
+
+    /// `plan --json` on machine `cache-b` (nothing cached) through `proxy`: the exit code and
+    /// each engine's decision.
+    fn plan(&self, proxy: &FaultyProxy) -> (Option<i32>, Vec<String>) {
+        self.plan_on("cache-b", proxy)
+    }
+
+    fn plan_on(&self, cache: &str, proxy: &FaultyProxy) -> (Option<i32>, Vec<String>) {
+        let output = self
+            .machine(cache, &proxy.endpoint)
+            .args(["plan", "--json"])
+            .args(&self.gpus)
+            .output()
+            .unwrap();
+        if !output.status.success() {
+            return (output.status.code(), Vec::new());
+        }
+        let plan: serde_json::Value = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", stdout_of(&output)));
+        let actions = plan["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        (output.status.code(), actions)
+    }
+
+    fn index_files(&self, cache: &str) -> Vec<PathBuf> {
+        std::fs::read_dir(self.project.path().join(cache))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_string_lossy().contains(".remote-sidecars-"))
+            .collect()
+    }
+
+    fn remote_sidecars(&self) -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        for family in std::fs::read_dir(self.server.object_path("engines")).unwrap() {
+            for entry in std::fs::read_dir(family.unwrap().path()).unwrap() {
+                let path = entry.unwrap().path();
+                if path.to_string_lossy().ends_with(".trt.json") {
+                    found.push(path);
+                }
+            }
+        }
+        found.sort();
+        found
+    }
+}
+
+fn clean_proxy(server: &S3Server) -> FaultyProxy {
+    FaultyProxy::start(&server.endpoint, 0, 1)
+}
+
+fn sidecar_gets(proxy: &FaultyProxy) -> usize {
+    proxy.stats.count(".trt.json")
+}
+
+#[test]
+fn a_no_op_plan_reads_no_sidecar_and_a_changed_one_is_read_again() {
+    let world = World::new(&["sm_86"], "");
+    let proxy = clean_proxy(&world.server);
+    let (code, cold) = world.plan(&proxy);
+    assert_eq!(code, Some(0));
+    assert_eq!(cold.len(), 4);
+    assert!(cold.iter().all(|a| a.contains("\"fetch\"")), "{cold:?}");
+    assert_eq!(sidecar_gets(&proxy), 4, "cold index: every sidecar read");
+
+    proxy.stats.reset();
+    let (_, warm) = world.plan(&proxy);
+    assert_eq!(warm, cold);
+    assert_eq!(sidecar_gets(&proxy), 0, "warm index: no sidecar read");
+    assert!(proxy.stats.total() >= 1, "the listing still happens");
+
+    // Another builder's engine, under the same name: new build inputs on the remote.
+    let changed = &world.remote_sidecars()[0];
+    let mut sidecar: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(changed).unwrap()).unwrap();
+    sidecar["fingerprint"] = serde_json::Value::String("0".repeat(64));
+    std::fs::write(changed, serde_json::to_vec(&sidecar).unwrap()).unwrap();
+    proxy.stats.reset();
+    let (_, after) = world.plan(&proxy);
+    assert_eq!(sidecar_gets(&proxy), 1, "only the changed sidecar is read");
+    let rebuilt: Vec<&String> = after.iter().filter(|a| !a.contains("\"fetch\"")).collect();
+    assert_eq!(rebuilt.len(), 1, "{after:?}");
+    assert!(rebuilt[0].contains("\"build\""), "{after:?}");
+}
+
+#[test]
+fn a_damaged_index_is_ignored_and_rebuilt() {
+    let world = World::new(&["sm_86"], "");
+    let proxy = clean_proxy(&world.server);
+    let (_, expected) = world.plan(&proxy);
+    let index = world.index_files("cache-b");
+    assert_eq!(index.len(), 1, "one index for the one remote");
+    for damage in [&b"{\"index_version\":1,"[..], b"\x00\xff garbage", b""] {
+        std::fs::write(&index[0], damage).unwrap();
+        proxy.stats.reset();
+        assert_eq!(world.plan(&proxy), (Some(0), expected.clone()));
+        assert_eq!(
+            sidecar_gets(&proxy),
+            4,
+            "damaged index: everything read again"
+        );
+        proxy.stats.reset();
+        assert_eq!(world.plan(&proxy), (Some(0), expected.clone()));
+        assert_eq!(sidecar_gets(&proxy), 0, "and the index is whole again");
+    }
+}
+
+#[test]
+fn requests_in_flight_never_exceed_the_configured_bound() {
+    let world = World::new(&["sm_75", "sm_80", "sm_86", "sm_89"], "max_in_flight = 3");
+    let proxy = FaultyProxy::start_with(
+        &world.server.endpoint,
+        ProxyOptions {
+            percent: 0,
+            seed: 1,
+            faults: Faults::Mixed,
+            rtt: Duration::from_millis(40),
+        },
+    );
+    let (code, actions) = world.plan(&proxy);
+    assert_eq!((code, actions.len()), (Some(0), 16));
+    assert_eq!(sidecar_gets(&proxy), 16);
+    let most = proxy
+        .stats
+        .max_in_flight
+        .load(std::sync::atomic::Ordering::SeqCst);
+    assert!((2..=3).contains(&most), "{most} requests in flight at once");
+}
+
+/// `runs` cold plans on the machine that has every engine (a sidecar taken for absent would
+/// show as an upload) through a proxy answering `response` to `percent`% of requests: each one
+/// is the right plan or exit 1.
+fn never_a_wrong_plan(response: &'static [u8], percent: u64, runs: u64) -> (usize, usize) {
+    let world = World::new(&["sm_86", "sm_89"], "");
+    let (_, expected) = world.plan_on("cache-a", &clean_proxy(&world.server));
+    assert!(
+        expected.iter().all(|a| a.contains("up_to_date")),
+        "{expected:?}"
+    );
+    let (mut right, mut failed) = (0, 0);
+    for seed in 0..runs {
+        for index in world.index_files("cache-a") {
+            std::fs::remove_file(index).unwrap();
+        }
+        let proxy = FaultyProxy::start_with(
+            &world.server.endpoint,
+            ProxyOptions {
+                percent,
+                seed,
+                faults: Faults::Answer(response),
+                rtt: Duration::ZERO,
+            },
+        );
+        match world.plan_on("cache-a", &proxy) {
+            (Some(0), actions) => {
+                assert_eq!(actions, expected, "seed {seed}: a wrong plan with exit 0");
+                right += 1;
+            }
+            (Some(1), _) => failed += 1,
+            (code, _) => panic!("seed {seed}: exit {code:?}"),
+        }
+    }
+    (right, failed)
+}
+
+#[test]
+fn a_tenth_of_requests_answered_500_never_gives_a_wrong_plan() {
+    let (right, failed) = never_a_wrong_plan(INTERNAL_ERROR, 10, 20);
+    eprintln!("{right} right plans, {failed} failed");
+    assert!(right > 0, "retries should carry most runs through");
+}
+
+#[test]
+fn listed_sidecars_answered_404_fail_the_plan_instead_of_calling_engines_legacy() {
+    let (right, failed) = never_a_wrong_plan(NOT_FOUND, 10, 10);
+    eprintln!("{right} right plans, {failed} failed");
+    assert!(failed > 0, "a 404 for a listed sidecar must not pass");
+}
+
+#[test]
+fn slow_down_is_backed_off_and_the_plan_completes() {
+    let world = World::new(&["sm_86", "sm_89"], "");
+    let (_, expected) = world.plan(&clean_proxy(&world.server));
+    for index in world.index_files("cache-b") {
+        std::fs::remove_file(index).unwrap();
+    }
+    let proxy = FaultyProxy::start_with(
+        &world.server.endpoint,
+        ProxyOptions {
+            percent: 30,
+            seed: 3,
+            faults: Faults::Answer(UNAVAILABLE),
+            rtt: Duration::ZERO,
+        },
+    );
+    assert_eq!(world.plan(&proxy), (Some(0), expected));
+    let refused = proxy
+        .stats
+        .unavailable
+        .load(std::sync::atomic::Ordering::SeqCst);
+    assert!(refused > 0, "no SlowDown was sent");
+}
