@@ -2,120 +2,21 @@
 //! cold ONNX hashing of a 1 GiB file against `openssl dgst -sha256`, and what required
 //! signatures add: a warm no-op plan of 10,000 signed engines against the same unsigned, and a
 //! cold plan of 1,000 signed remote engines with and without verification.
+//! `cargo bench --bench plan -- ninja`: the 10,000-engine no-op `trtctl plan` and a no-op
+//! `ninja` over 10,000 up-to-date targets from 100 inputs (the same shape), timed alternately.
 //! Figures go to docs/benchmarks.md; nothing here asserts a time.
 
-use std::path::Path;
+#[path = "common/world.rs"]
+mod world;
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use trtctl::identity::{LocalTrust, Provenance, SIDECAR_SCHEMA_VERSION, Sidecar};
 use trtctl::observe::HashCache;
-use trtctl::plan::{self, Force};
-use trtctl::trust::{SecretKey, SignedFacts, TrustPolicy};
-use trtctl::workspace::{Environment, Workspace};
-
-const ARCHS_PER_MODEL: usize = 50;
-const PRECISIONS: [&str; 2] = ["fp16", "fp32"];
-
-/// Where a world's engines are: cached here, or only in its `file://` remote.
-#[derive(Clone, Copy, PartialEq)]
-enum Place {
-    Cache,
-    Remote,
-}
-
-/// A manifest of `engines` engines (models × 2 precisions × 50 archs), all of them cached.
-fn cached_world(dir: &Path, engines: usize) -> Workspace {
-    world(dir, engines, None, Place::Cache)
-}
-
-/// The same world, its engines signed by `signer` (and the key trusted, so signatures are
-/// required) and placed in the cache (as fetched and verified) or in a `file://` remote.
-fn world(dir: &Path, engines: usize, signer: Option<&SecretKey>, place: Place) -> Workspace {
-    let models = engines.div_ceil(ARCHS_PER_MODEL * PRECISIONS.len());
-    let archs: Vec<String> = (0..ARCHS_PER_MODEL)
-        .map(|i| format!("\"sm_{}\"", 10 + i))
-        .collect();
-    let mut manifest = format!(
-        "trt_version = \"10.3.0\"\n[cache]\ndir = \"cache\"\n{}[defaults]\nprecisions = [\"fp16\", \"fp32\"]\narchs = [{}]\nbatch = {{ min = 1, opt = 8, max = 16 }}\n",
-        if place == Place::Remote {
-            "[remote]\nurl = \"file://remote\"\n"
-        } else {
-            ""
-        },
-        archs.join(", ")
-    );
-    std::fs::create_dir_all(dir.join("models")).unwrap();
-    for m in 0..models {
-        std::fs::write(dir.join(format!("models/m{m}.onnx")), format!("model {m}")).unwrap();
-        manifest.push_str(&format!(
-            "[[model]]\nname = \"model_{m}\"\nonnx = \"models/m{m}.onnx\"\nversion = \"v1\"\n"
-        ));
-    }
-    std::fs::write(dir.join("engines.toml"), manifest).unwrap();
-    let env = Environment {
-        gpu_archs: vec!["sm_10".parse().unwrap()],
-        ..Environment::default()
-    };
-    let mut workspace = Workspace::open(&dir.join("engines.toml"), &env).unwrap();
-    let files: Vec<_> = workspace
-        .manifest
-        .models
-        .iter()
-        .map(|m| m.onnx.clone())
-        .collect();
-    let digests = HashCache::load(workspace.cache.root())
-        .digest(&files)
-        .unwrap();
-    let desired = plan::desired_engines(
-        &workspace.manifest,
-        &digests.sha256,
-        workspace.trt_version(),
-    );
-    for engine in &desired {
-        let bytes = engine.key.file.as_bytes();
-        let sidecar = Sidecar {
-            schema_version: SIDECAR_SCHEMA_VERSION,
-            family: engine.key.family.clone(),
-            id: engine.id.clone(),
-            fingerprint: Some(engine.fingerprint.clone()),
-            engine_sha256: trtctl::identity::sha256_hex(bytes),
-            engine_size: bytes.len() as u64,
-            build: Some(engine.build.clone()),
-            provenance: Provenance::default(),
-            local_trust: None,
-        };
-        let record = signer.map(|key| key.sign(&SignedFacts::of(&sidecar).unwrap()));
-        let root = match place {
-            Place::Cache => workspace.cache.root().to_path_buf(),
-            Place::Remote => dir.join("remote"),
-        };
-        let engine_path = root.join(engine.key.path());
-        std::fs::create_dir_all(engine_path.parent().unwrap()).unwrap();
-        std::fs::write(&engine_path, bytes).unwrap();
-        let sidecar = match (place, &record) {
-            (Place::Cache, Some(record)) => Sidecar {
-                local_trust: Some(LocalTrust::Fetched {
-                    signer: signer.map(|k| k.public().to_string()),
-                    signature: Some(record.to_line()),
-                }),
-                ..sidecar
-            },
-            (Place::Remote, Some(record)) => {
-                let signatures = root.join(format!("{}.sig", engine.key.path()));
-                std::fs::create_dir_all(&signatures).unwrap();
-                std::fs::write(signatures.join(&record.signer), record.to_bytes()).unwrap();
-                sidecar
-            }
-            (_, None) => sidecar,
-        };
-        std::fs::write(root.join(engine.key.sidecar_path()), sidecar.to_json()).unwrap();
-    }
-    if let Some(key) = signer {
-        workspace.trust = TrustPolicy::new(vec![key.public()], None).unwrap();
-    }
-    workspace
-}
+use trtctl::plan::Force;
+use trtctl::trust::SecretKey;
+use trtctl::workspace::Workspace;
+use world::{Place, cached_world, world};
 
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
@@ -265,6 +166,62 @@ fn bench_hashing() {
     assert_eq!(cold.hashed, 1);
 }
 
+/// 100 inputs × 100 outputs each, built once: every later `ninja` has nothing to do.
+fn ninja_world(dir: &std::path::Path, targets: usize) {
+    let inputs = targets.div_ceil(100);
+    let mut build = String::from("rule stamp\n  command = touch $out\n");
+    std::fs::create_dir_all(dir.join("in")).unwrap();
+    for i in 0..inputs {
+        std::fs::write(dir.join(format!("in/m{i}.onnx")), format!("model {i}")).unwrap();
+        for t in 0..100 {
+            build.push_str(&format!("build out/m{i}_{t}.trt: stamp in/m{i}.onnx\n"));
+        }
+    }
+    std::fs::write(dir.join("build.ninja"), build).unwrap();
+    let built = Command::new("ninja")
+        .args(["-C"])
+        .arg(dir)
+        .output()
+        .expect("ninja is installed (apt-get install ninja-build)");
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+}
+
+fn bench_against_ninja(engines: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    cached_world(&dir.path().join("trtctl"), engines);
+    ninja_world(&dir.path().join("ninja"), engines);
+    let mut trtctl = Command::new(env!("CARGO_BIN_EXE_trtctl"));
+    trtctl
+        .args(["plan", "-q", "--gpu-arch", "sm_10", "-f"])
+        .arg(dir.path().join("trtctl/engines.toml"))
+        .env_remove("TENSORRT_CACHE_DIR");
+    let mut ninja = Command::new("ninja");
+    ninja.arg("-C").arg(dir.path().join("ninja"));
+    let time = |command: &mut Command| {
+        let start = Instant::now();
+        let output = command.output().unwrap();
+        assert!(output.status.success());
+        start.elapsed()
+    };
+    // The first plan writes the sidecar index, as the first plan after any apply does.
+    time(&mut trtctl);
+    assert!(String::from_utf8_lossy(&ninja.output().unwrap().stdout).contains("no work to do"));
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for _ in 0..15 {
+        ours.push(time(&mut trtctl));
+        theirs.push(time(&mut ninja));
+    }
+    let (ours, theirs) = (median(ours), median(theirs));
+    println!(
+        "no-op over {engines} targets, median of 15 paired runs: `trtctl plan` {ours:.2?}, `ninja` {theirs:.2?}: {:.2}× ninja",
+        ours.as_secs_f64() / theirs.as_secs_f64()
+    );
+}
+
 fn main() {
     let filter = std::env::args().nth(1).filter(|a| !a.starts_with('-'));
     let wanted = |name: &str| filter.as_deref().is_none_or(|f| name.contains(f));
@@ -278,5 +235,8 @@ fn main() {
     }
     if wanted("trust") {
         bench_trust();
+    }
+    if filter.as_deref() == Some("ninja") {
+        bench_against_ninja(10_000);
     }
 }

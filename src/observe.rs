@@ -19,8 +19,11 @@ use crate::store::remote::{
 use crate::store::{self, Cache, FileStamp, LocalEngine, StoreError};
 use crate::trust::{TrustPolicy, Untrusted};
 
+mod local_index;
+mod memo_file;
 mod remote_index;
 
+pub use local_index::LocalIndex;
 pub use remote_index::RemoteIndex;
 
 const HASH_CACHE_FILE: &str = ".onnx-hashes.json";
@@ -107,31 +110,64 @@ impl HashCache {
     }
 }
 
-/// Reads the local sidecars of the wanted engines, in parallel. Each wanted engine is looked up
-/// by name (no listing of the cache: with 10,000 engines that alone took 40 ms); engines and
-/// sidecars that are not regular files (symlinks, directories) count as absent.
-pub fn observe_local(cache: &Cache, desired: &[DesiredEngine]) -> HashMap<EngineKey, LocalEngine> {
+/// What one wanted engine's lookup found, and what the index should learn from it.
+enum LocalLookup {
+    Absent,
+    Known(LocalEngine),
+    Read(LocalEngine, FileStamp),
+}
+
+/// Looks up each wanted engine and its sidecar, in parallel. Each is looked up by name (no
+/// listing of the cache: with 10,000 engines that alone took 40 ms); engines and sidecars that
+/// are not regular files (symlinks, directories) count as absent. A sidecar whose stamp `index`
+/// knows is not read again; `index` learns the ones that were read.
+pub fn observe_local(
+    cache: &Cache,
+    desired: &[DesiredEngine],
+    index: &mut LocalIndex,
+) -> HashMap<EngineKey, LocalEngine> {
     let regular_file = |path: &Path| {
         std::fs::symlink_metadata(path)
             .ok()
             .filter(|m| m.file_type().is_file())
     };
-    desired
+    let memo = &*index;
+    let lookups: Vec<(&EngineKey, LocalLookup)> = desired
         .par_iter()
-        .filter_map(|wanted| {
+        .map(|wanted| {
             let key = &wanted.key;
-            let engine = regular_file(&cache.engine_path(key))?;
-            // An engine without a sidecar is an interrupted write: it does not exist.
-            let sidecar = cache.read_sidecar(key)?;
-            Some((
-                key.clone(),
-                LocalEngine {
-                    size: engine.len(),
-                    sidecar,
-                },
-            ))
+            let found = || {
+                let engine = regular_file(&cache.engine_path(key))?;
+                // An engine without a sidecar is an interrupted write: it does not exist.
+                let stamp = FileStamp::of_metadata(&regular_file(&cache.sidecar_path(key))?);
+                let size = engine.len();
+                if let Some(sidecar) = memo.get(key, &stamp) {
+                    let sidecar = Ok(sidecar.clone());
+                    return Some(LocalLookup::Known(LocalEngine { size, sidecar }));
+                }
+                let sidecar = cache.read_sidecar(key)?;
+                Some(LocalLookup::Read(LocalEngine { size, sidecar }, stamp))
+            };
+            (key, found().unwrap_or(LocalLookup::Absent))
         })
-        .collect()
+        .collect();
+    let mut local = HashMap::with_capacity(lookups.len());
+    for (key, lookup) in lookups {
+        match lookup {
+            LocalLookup::Absent => index.forget(key),
+            LocalLookup::Known(engine) => {
+                local.insert(key.clone(), engine);
+            }
+            LocalLookup::Read(engine, stamp) => {
+                match &engine.sidecar {
+                    Ok(sidecar) => index.record(key, stamp, sidecar),
+                    Err(_) => index.forget(key),
+                }
+                local.insert(key.clone(), engine);
+            }
+        }
+    }
+    local
 }
 
 /// What the trust check of the remote needs: the policy, and which engines are usable from the

@@ -129,7 +129,8 @@ impl World {
         let digests = BTreeMap::from([(self.manifest.models[0].onnx.clone(), sha)]);
         let trt = "10.3.0".parse().unwrap();
         let desired = plan::desired_engines(&self.manifest, &digests, trt);
-        let local = observe::observe_local(&self.cache, &desired);
+        let local =
+            observe::observe_local(&self.cache, &desired, &mut observe::LocalIndex::default());
         let trust = TrustPolicy::default();
         let check = observe::TrustCheck {
             policy: &trust,

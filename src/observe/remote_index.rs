@@ -12,23 +12,17 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::memo_file;
 use crate::identity::{EngineKey, Sidecar};
 use crate::plan::RemoteSidecar;
+use crate::store::StoreError;
 use crate::store::remote::ObjectVersion;
-use crate::store::{self, StoreError};
 
 /// Bumped whenever the line format changes; an index of another version is rebuilt.
 const INDEX_VERSION: u32 = 1;
-
-#[derive(Serialize, Deserialize)]
-struct Header {
-    index_version: u32,
-    remote: String,
-}
 
 /// One line of the file: a sidecar, parsed or refused, and the version it was read at.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,9 +52,8 @@ impl RemoteIndex {
     /// version (then the next save rewrites it).
     pub fn load(cache_dir: &Path, remote: &str) -> RemoteIndex {
         let path = cache_dir.join(file_name(remote));
-        let entries = std::fs::read(&path)
-            .ok()
-            .and_then(|bytes| parse(&bytes, remote));
+        let entries = memo_file::read::<Entry>(&path, INDEX_VERSION, remote)
+            .map(|entries| entries.into_iter().map(|e| (e.key.clone(), e)).collect());
         RemoteIndex {
             path: Some(path),
             remote: remote.to_string(),
@@ -119,18 +112,7 @@ impl RemoteIndex {
         let Some(path) = self.path.as_ref().filter(|_| self.dirty) else {
             return Ok(());
         };
-        let header = Header {
-            index_version: INDEX_VERSION,
-            remote: self.remote.clone(),
-        };
-        let mut bytes = serde_json::to_vec(&header).expect("index header serializes");
-        let mut entries: Vec<&Entry> = self.entries.values().collect();
-        entries.sort_unstable_by(|a, b| a.key.cmp(&b.key));
-        for entry in entries {
-            bytes.push(b'\n');
-            serde_json::to_writer(&mut bytes, entry).expect("index entry serializes");
-        }
-        store::write_atomic(path, &bytes)
+        memo_file::write(path, INDEX_VERSION, &self.remote, self.entries.values())
     }
 }
 
@@ -139,24 +121,6 @@ fn file_name(remote: &str) -> String {
     let digest = Sha256::digest(remote.as_bytes());
     let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
     format!(".remote-sidecars-{hex}.jsonl")
-}
-
-/// The entries of a well-formed index of `remote`; `None` for anything else.
-fn parse(bytes: &[u8], remote: &str) -> Option<HashMap<String, Entry>> {
-    let mut lines = bytes.split(|b| *b == b'\n');
-    let header: Header = serde_json::from_slice(lines.next()?).ok()?;
-    if header.index_version != INDEX_VERSION || header.remote != remote {
-        return None;
-    }
-    let lines: Vec<&[u8]> = lines.collect();
-    lines
-        .par_iter()
-        .map(|line| {
-            serde_json::from_slice::<Entry>(line)
-                .ok()
-                .map(|e| (e.key.clone(), e))
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -247,7 +211,8 @@ mod tests {
         let damaged = RemoteIndex::load(dir.path(), "s3://b");
         assert!(damaged.entries.is_empty() && damaged.dirty);
         damaged.save().unwrap();
-        assert!(parse(&std::fs::read(&path).unwrap(), "s3://b").is_some());
+        assert_eq!(RemoteIndex::load(dir.path(), "s3://b").entries.len(), 0);
+        assert!(memo_file::read::<Entry>(&path, INDEX_VERSION, "s3://b").is_some());
     }
 
     #[test]

@@ -88,15 +88,20 @@ pub struct FileStamp {
 
 impl FileStamp {
     pub fn of(path: &Path) -> Result<FileStamp, StoreError> {
+        Ok(FileStamp::of_metadata(
+            &fs::metadata(path).map_err(io_err(path))?,
+        ))
+    }
+
+    pub fn of_metadata(meta: &fs::Metadata) -> FileStamp {
         use std::os::unix::fs::MetadataExt;
-        let meta = fs::metadata(path).map_err(io_err(path))?;
         let ns = |secs: i64, nanos: i64| i128::from(secs) * 1_000_000_000 + i128::from(nanos);
-        Ok(FileStamp {
+        FileStamp {
             size: meta.size(),
             mtime_ns: ns(meta.mtime(), meta.mtime_nsec()),
             ctime_ns: ns(meta.ctime(), meta.ctime_nsec()),
             inode: meta.ino(),
-        })
+        }
     }
 }
 

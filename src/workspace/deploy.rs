@@ -7,7 +7,6 @@ use super::assemble::resolve_storage;
 use super::{Environment, Workspace, WorkspaceError};
 use crate::lock::{self, Lock, LockError};
 use crate::manifest::Manifest;
-use crate::observe;
 use crate::plan::{DesiredEngine, RemoteSidecar, RemoteState};
 use crate::store::remote::Remote;
 use crate::store::{Cache, LocalEngine};
@@ -18,7 +17,7 @@ impl Workspace {
     /// remote, or not uploaded yet) by the local bytes.
     pub async fn current_lock(&self) -> Result<Lock, WorkspaceError> {
         let desired = self.desired()?;
-        let local = observe::observe_local(&self.cache, &desired);
+        let local = self.observe_local(&desired);
         let remote = self.observe_remote(&desired, &local).await?;
         Ok(Lock::resolve(&desired, |wanted| {
             remote

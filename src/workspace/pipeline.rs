@@ -9,7 +9,7 @@ use crate::builder::{BuildError, Builder, Trtexec};
 use crate::exec::Reporter;
 use crate::exec::{ApplyOptions, ApplyReport, Executor, StopSignal};
 use crate::identity::{EngineKey, TrtVersion};
-use crate::observe::{self, HashCache, RemoteIndex, TrustCheck};
+use crate::observe::{self, HashCache, LocalIndex, RemoteIndex, TrustCheck};
 use crate::plan::{self, Decision, DesiredEngine, Force, Plan, PlanInputs, RemoteState, Selector};
 use crate::store::LocalEngine;
 
@@ -45,7 +45,7 @@ impl Workspace {
             &desired,
             targets.iter().chain(force.selected()),
         )?;
-        let local = observe::observe_local(&self.cache, &desired);
+        let local = self.observe_local(&desired);
         let remote = self.observe_remote(&desired, &local).await?;
         let archs = self.gpus.archs();
         let timing_caches = match &self.remote {
@@ -81,6 +81,18 @@ impl Workspace {
     }
 
     /// What the remote (if any) holds of the desired engines.
+    /// The local cache's engines, through the sidecar index kept beside them.
+    pub(super) fn observe_local(
+        &self,
+        desired: &[DesiredEngine],
+    ) -> HashMap<EngineKey, LocalEngine> {
+        let mut index = LocalIndex::load(self.cache.root());
+        let local = observe::observe_local(&self.cache, desired, &mut index);
+        // A lost index only costs reads next time; a read-only cache dir must not fail a plan.
+        let _ = index.save();
+        local
+    }
+
     pub(super) async fn observe_remote(
         &self,
         desired: &[DesiredEngine],

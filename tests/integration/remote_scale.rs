@@ -264,3 +264,72 @@ fn slow_down_is_backed_off_and_the_plan_completes() {
         .load(std::sync::atomic::Ordering::SeqCst);
     assert!(refused > 0, "no SlowDown was sent");
 }
+
+/// `plan --json` of the local cache only: each engine's decision.
+fn local_plan(project: &Project) -> Vec<String> {
+    let output = project
+        .trtctl()
+        .args(["plan", "--json", "--gpu-arch", "sm_86"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["decision"]["action"].to_string())
+        .collect()
+}
+
+#[test]
+fn the_local_sidecar_index_never_hides_a_rewritten_sidecar() {
+    let project = Project::new();
+    project.add_model("arcface_r100");
+    project.add_model("scrfd_10g");
+    project.write_manifest(crate::common::project::TWO_MODELS_SM86);
+    let built = project
+        .trtctl()
+        .args(["apply", "--gpu-arch", "sm_86"])
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "{}", stderr_of(&built));
+    let up_to_date = vec!["\"up_to_date\"".to_string(); 4];
+    assert_eq!(local_plan(&project), up_to_date);
+    let index = project.cache().join(".sidecar-index.jsonl");
+    let lines = std::fs::read_to_string(&index).unwrap().lines().count();
+    assert_eq!(lines, 5, "a header and one entry per engine");
+
+    // Same size, same mtime, other build inputs: only the ctime tells.
+    let sidecar = project
+        .cache()
+        .join("arcface/arcface_r100_v1.0_fp16_sm_86_10.3.0.trt.json");
+    let mtime = std::fs::metadata(&sidecar).unwrap().modified().unwrap();
+    let text = std::fs::read_to_string(&sidecar).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let fingerprint = json["fingerprint"].as_str().unwrap();
+    let rewritten = text.replace(fingerprint, &"0".repeat(fingerprint.len()));
+    assert_eq!(rewritten.len(), text.len(), "the test keeps the size");
+    std::thread::sleep(Duration::from_millis(20));
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&sidecar)
+        .unwrap();
+    std::io::Write::write_all(&mut &file, rewritten.as_bytes()).unwrap();
+    file.set_modified(mtime).unwrap();
+    let after = local_plan(&project);
+    assert_eq!(
+        after.iter().filter(|a| **a == "\"up_to_date\"").count(),
+        3,
+        "{after:?}"
+    );
+
+    std::fs::write(
+        &index,
+        b"{\"index_version\":1,\"of\":\"local sidecars\"}\n{oops",
+    )
+    .unwrap();
+    assert_eq!(local_plan(&project), after, "a damaged index is ignored");
+    let rebuilt = std::fs::read_to_string(&index).unwrap();
+    assert_eq!(rebuilt.lines().count(), 5, "and rebuilt: {rebuilt}");
+}

@@ -1,0 +1,207 @@
+//! `cargo bench --bench remote_plan`: a no-op `trtctl plan` over 1,000 / 10,000 engines, all
+//! cached locally and in an S3 remote (s3s-fs on loopback, through a proxy that adds a fixed
+//! round-trip time and counts requests server-side), with a cold and a warm sidecar index, next
+//! to the same plan without a remote. Each cell: the median wall time of `RUNS` runs of the
+//! release binary, its peak RSS (wait4), the requests it sent and the most in flight at once.
+//!
+//! Environment: `REMOTE_PLAN_RUNS` (default 5), `REMOTE_PLAN_ENGINES` (e.g. `10000`).
+//! Figures go to docs/benchmarks.md; nothing here asserts a time.
+
+#[path = "../tests/integration/common/faulty.rs"]
+#[allow(dead_code)]
+mod faulty;
+#[path = "../tests/integration/common/s3.rs"]
+#[allow(dead_code)]
+mod s3;
+#[path = "common/world.rs"]
+#[allow(dead_code)]
+mod world;
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use faulty::{Faults, FaultyProxy, ProxyOptions};
+use s3::{ACCESS_KEY, S3Server, SECRET_KEY};
+
+const BUCKET: &str = "bench";
+
+struct Sample {
+    wall: Duration,
+    peak_rss_kib: i64,
+}
+
+/// Runs the binary once; its wall time and peak RSS. The child is reaped by `wait4` (which
+/// also gives its rusage), not by `Child::wait`.
+#[allow(clippy::zombie_processes)]
+fn run(command: &mut Command) -> Sample {
+    let start = Instant::now();
+    let child = command.spawn().expect("trtctl runs");
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for our own child, by its pid, once; the pointers outlive the call.
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    let wall = start.elapsed();
+    assert_eq!(pid, child.id() as i32, "wait4");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "trtctl plan failed: {status}"
+    );
+    Sample {
+        wall,
+        peak_rss_kib: usage.ru_maxrss,
+    }
+}
+
+struct Cell {
+    wall: Duration,
+    peak_rss_kib: i64,
+    requests: usize,
+    max_in_flight: usize,
+}
+
+fn measure(
+    runs: usize,
+    mut before: impl FnMut(),
+    mut command: impl FnMut() -> Command,
+    proxy: Option<&FaultyProxy>,
+) -> Cell {
+    let mut samples = Vec::new();
+    let (mut requests, mut max_in_flight) = (0, 0);
+    for _ in 0..runs {
+        before();
+        if let Some(p) = proxy {
+            p.stats.reset();
+        }
+        samples.push(run(&mut command()));
+        if let Some(p) = proxy {
+            requests = requests.max(p.stats.total());
+            max_in_flight = max_in_flight.max(p.stats.max_in_flight.load(Ordering::SeqCst));
+        }
+    }
+    samples.sort_by_key(|s| s.wall);
+    Cell {
+        wall: samples[samples.len() / 2].wall,
+        peak_rss_kib: samples.iter().map(|s| s.peak_rss_kib).max().unwrap_or(0),
+        requests,
+        max_in_flight,
+    }
+}
+
+/// Puts every cached engine and sidecar into the bucket, as an earlier `apply` would have.
+fn publish(cache: &Path, server: &S3Server) {
+    let remote = server.object_path("engines");
+    for family in std::fs::read_dir(cache).unwrap().map(|e| e.unwrap().path()) {
+        if !family.is_dir() {
+            continue;
+        }
+        let into = remote.join(family.file_name().unwrap());
+        std::fs::create_dir_all(&into).unwrap();
+        for file in std::fs::read_dir(&family)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+        {
+            std::fs::copy(&file, into.join(file.file_name().unwrap())).unwrap();
+        }
+    }
+}
+
+fn remove_indexes(cache: &Path) {
+    for entry in std::fs::read_dir(cache).unwrap().map(|e| e.unwrap().path()) {
+        if entry.to_string_lossy().contains(".remote-sidecars-") {
+            std::fs::remove_file(entry).unwrap();
+        }
+    }
+}
+
+fn print(engines: usize, what: &str, cell: &Cell) {
+    println!(
+        "| {engines:>6} | {what:<24} | {:>8.3} s | {:>4} MB | {:>5} | {:>3} |",
+        cell.wall.as_secs_f64(),
+        cell.peak_rss_kib / 1024,
+        cell.requests,
+        cell.max_in_flight
+    );
+}
+
+fn bench(engines: usize, runs: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = S3Server::start_one_request_per_connection(ACCESS_KEY, SECRET_KEY, BUCKET);
+    let workspace = world::cached_world(dir.path(), engines);
+    let cache = workspace.cache.root().to_path_buf();
+    publish(&cache, &server);
+    let local_manifest = dir.path().join("engines.toml");
+    let manifest = dir.path().join("remote.toml");
+    let text = std::fs::read_to_string(&local_manifest).unwrap();
+    let remote = format!("[remote]\nurl = \"{}\"\n", server.url("engines"));
+    std::fs::write(&manifest, text + &remote).unwrap();
+    let binary = env!("CARGO_BIN_EXE_trtctl");
+    let plan = |manifest: &Path, endpoint: &str| {
+        let mut command = Command::new(binary);
+        command
+            .args(["plan", "-q", "--gpu-arch", "sm_10", "-f"])
+            .arg(manifest)
+            .env_remove("TENSORRT_CACHE_DIR")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("ARTIFACTS_ENDPOINT", endpoint)
+            .env("ARTIFACTS_ACCESS_KEY", ACCESS_KEY)
+            .env("ARTIFACTS_SECRET_KEY", SECRET_KEY);
+        command
+    };
+    let local = measure(
+        runs,
+        || {},
+        || plan(&local_manifest, "http://127.0.0.1:9"),
+        None,
+    );
+    print(engines, "no remote", &local);
+    for rtt_ms in [0, 50] {
+        let proxy = FaultyProxy::start_with(
+            &server.endpoint,
+            ProxyOptions {
+                percent: 0,
+                seed: 1,
+                faults: Faults::Mixed,
+                rtt: Duration::from_millis(rtt_ms),
+            },
+        );
+        let cold_runs = if rtt_ms > 0 { runs.min(3) } else { runs };
+        let cold = measure(
+            cold_runs,
+            || remove_indexes(&cache),
+            || plan(&manifest, &proxy.endpoint),
+            Some(&proxy),
+        );
+        print(engines, &format!("s3, {rtt_ms} ms RTT, cold index"), &cold);
+        let warm = measure(
+            runs,
+            || {},
+            || plan(&manifest, &proxy.endpoint),
+            Some(&proxy),
+        );
+        print(engines, &format!("s3, {rtt_ms} ms RTT, warm index"), &warm);
+    }
+}
+
+fn main() {
+    let runs = std::env::var("REMOTE_PLAN_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(5);
+    let sizes: Vec<usize> = match std::env::var("REMOTE_PLAN_ENGINES") {
+        Ok(list) => list
+            .split(',')
+            .filter_map(|n| n.trim().parse().ok())
+            .collect(),
+        Err(_) => vec![1_000, 10_000],
+    };
+    println!(
+        "| engines | remote | no-op `plan` (median of {runs}) | peak RSS | requests | most in flight |"
+    );
+    println!("|---:|---|---:|---:|---:|---:|");
+    for engines in sizes {
+        bench(engines, runs);
+    }
+}
