@@ -128,7 +128,7 @@ fn print(engines: usize, what: &str, cell: &Cell) {
 
 fn bench(engines: usize, runs: usize) {
     let dir = tempfile::tempdir().unwrap();
-    let server = S3Server::start_one_request_per_connection(ACCESS_KEY, SECRET_KEY, BUCKET);
+    let server = S3Server::start(ACCESS_KEY, SECRET_KEY, BUCKET);
     let workspace = world::cached_world(dir.path(), engines);
     let cache = workspace.cache.root().to_path_buf();
     publish(&cache, &server);

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::{Cache, StoreError, hash_file_unused, remove_if_present};
+use super::{Cache, StoreError, hash_file_unused, io_err, remove_if_present};
 use crate::identity::{EngineId, EngineKey};
 
 /// The sidecar of a cached engine, as found.
@@ -490,7 +490,16 @@ impl Cache {
                 std::fs::remove_dir_all(&path).map_err(|source| StoreError::Io { path, source })?;
             }
         }
-        remove_if_present(&self.root.join(".onnx-hashes.json"))
+        remove_if_present(&self.root.join(".onnx-hashes.json"))?;
+        // The sidecar indexes (`observe`): memos of what the sidecars say, useless without them.
+        for entry in std::fs::read_dir(&self.root).map_err(io_err(&self.root))? {
+            let path = entry.map_err(io_err(&self.root))?.path();
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            if name == ".sidecar-index.jsonl" || name.starts_with(".remote-sidecars-") {
+                remove_if_present(&path)?;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -1,6 +1,8 @@
 //! A loopback TCP proxy in front of the test S3 server that fails a share of connections:
 //! answers `503 Slow Down`, resets the connection before answering, stalls (reads the request
 //! and never answers), or cuts a large response body in half; or answers one fixed error status.
+//! Faults are drawn per connection: per request against a server that closes after each
+//! exchange, as the tests use; healthy connections are kept alive as long as both sides do.
 //! Deterministic per seed. It can add a fixed round-trip time to every request, and it counts
 //! the requests it forwarded (method and path) and the most that were in flight at once.
 
@@ -10,7 +12,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 #[derive(Default)]
@@ -247,9 +249,13 @@ impl FaultyProxy {
 
 /// Reads an HTTP/1.1 message head; returns it and its `Content-Length` (0 when absent).
 async fn read_head<R: tokio::io::AsyncRead + Unpin>(from: &mut R) -> Option<(Vec<u8>, u64)> {
-    use tokio::io::AsyncReadExt;
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
+    // An idle keep-alive connection may wait long for its next request; a started one not.
+    match from.read(&mut byte).await {
+        Ok(1) => head.push(byte[0]),
+        _ => return None,
+    }
     while !head.ends_with(b"\r\n\r\n") {
         match tokio::time::timeout(Duration::from_secs(5), from.read(&mut byte)).await {
             Ok(Ok(1)) => head.push(byte[0]),
@@ -267,15 +273,15 @@ async fn read_head<R: tokio::io::AsyncRead + Unpin>(from: &mut R) -> Option<(Vec
 
 /// Reads one HTTP/1.1 request: the head, then `Content-Length` bytes of body.
 async fn read_request<'a>(client: &mut TcpStream, stats: &'a FaultStats) -> Option<Flight<'a>> {
-    use tokio::io::AsyncReadExt;
     let (head, length) = read_head(client).await?;
     let flight = stats.begin(&head);
     let _ = tokio::io::copy(&mut client.take(length), &mut tokio::io::sink()).await;
     Some(flight)
 }
 
-/// Forwards one exchange after `rtt`; with `cut`, a large response body stops half-way and the
-/// connection closes.
+/// Forwards the exchanges of one client connection, each after `rtt`, over one upstream
+/// connection while both sides keep it alive; with `cut`, a large response body stops half-way
+/// and both connections close.
 async fn forward(
     mut client: TcpStream,
     upstream: SocketAddr,
@@ -283,53 +289,68 @@ async fn forward(
     cut: bool,
     stats: &FaultStats,
 ) {
-    use tokio::io::AsyncReadExt;
-    let Some((head, length)) = read_head(&mut client).await else {
-        return;
-    };
-    let mut flight = stats.begin(&head);
-    tokio::time::sleep(rtt).await;
-    let Ok(server) = TcpStream::connect(upstream).await else {
-        return;
-    };
-    let (mut client_read, mut client_write) = client.into_split();
-    let (mut server_read, mut server_write) = server.into_split();
-    if server_write.write_all(&head).await.is_err() {
-        return;
-    }
-    let request = tokio::spawn(async move {
-        let _ = tokio::io::copy(&mut (&mut client_read).take(length), &mut server_write).await;
-        // Keep the write half open: closing it may end the exchange early on some servers.
-        std::future::pending::<()>().await;
-    });
-    if let Some((head, length)) = read_head(&mut server_read).await {
-        let chunked = String::from_utf8_lossy(&head)
-            .to_ascii_lowercase()
-            .contains("transfer-encoding: chunked");
-        if chunked {
-            // The server closes after one exchange: the rest is the body.
-            let _ = client_write.write_all(&head).await;
-            let _ = tokio::io::copy(&mut server_read, &mut client_write).await;
-        } else if flight.head_only || length == 0 {
-            flight.write_last(&mut client_write, &head).await;
-        } else {
-            let _ = client_write.write_all(&head).await;
-            if cut && length >= CUT_MIN {
-                stats.truncated.fetch_add(1, Ordering::SeqCst);
-                let _ =
-                    tokio::io::copy(&mut (&mut server_read).take(length / 2), &mut client_write)
-                        .await;
-            } else {
-                let _ =
-                    tokio::io::copy(&mut (&mut server_read).take(length - 1), &mut client_write)
-                        .await;
-                let mut last = Vec::with_capacity(1);
-                let _ = (&mut server_read).take(1).read_to_end(&mut last).await;
-                flight.write_last(&mut client_write, &last).await;
-            }
+    let mut server: Option<TcpStream> = None;
+    while let Some((head, length)) = read_head(&mut client).await {
+        let mut flight = stats.begin(&head);
+        tokio::time::sleep(rtt).await;
+        let mut to = match server.take() {
+            Some(open) => open,
+            None => match TcpStream::connect(upstream).await {
+                Ok(opened) => opened,
+                Err(_) => return,
+            },
+        };
+        if to.write_all(&head).await.is_err()
+            || tokio::io::copy(&mut (&mut client).take(length), &mut to)
+                .await
+                .is_err()
+        {
+            return;
         }
+        let Some(kept) = relay_response(&mut to, &mut client, &mut flight, cut, stats).await else {
+            return;
+        };
+        if !kept {
+            return;
+        }
+        server = Some(to);
     }
-    request.abort();
+}
+
+/// Relays one response; `Some(true)` when both sides may go on with the next exchange.
+async fn relay_response(
+    server: &mut TcpStream,
+    client: &mut TcpStream,
+    flight: &mut Flight<'_>,
+    cut: bool,
+    stats: &FaultStats,
+) -> Option<bool> {
+    let (head, length) = read_head(server).await?;
+    let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
+    if text.contains("transfer-encoding: chunked") {
+        // Not parsed here: the rest of the connection is the body, then both close.
+        client.write_all(&head).await.ok()?;
+        let _ = tokio::io::copy(server, client).await;
+        return Some(false);
+    }
+    let keep_alive = !text.contains("connection: close");
+    if flight.head_only || length == 0 {
+        flight.write_last(client, &head).await;
+        return Some(keep_alive);
+    }
+    client.write_all(&head).await.ok()?;
+    if cut && length >= CUT_MIN {
+        stats.truncated.fetch_add(1, Ordering::SeqCst);
+        let _ = tokio::io::copy(&mut server.take(length / 2), client).await;
+        return Some(false);
+    }
+    tokio::io::copy(&mut server.take(length - 1), client)
+        .await
+        .ok()?;
+    let mut last = Vec::with_capacity(1);
+    server.take(1).read_to_end(&mut last).await.ok()?;
+    flight.write_last(client, &last).await;
+    Some(keep_alive)
 }
 
 fn next(state: &AtomicU64) -> u64 {
