@@ -1,8 +1,9 @@
 //! `cargo bench --bench remote_plan`: a no-op `trtctl plan` over 1,000 / 10,000 engines, all
 //! cached locally and in an S3 remote (s3s-fs on loopback, through a proxy that adds a fixed
 //! round-trip time and counts requests server-side), with a cold and a warm sidecar index, next
-//! to the same plan without a remote. Each cell: the median wall time of `RUNS` runs of the
-//! release binary, its peak RSS (wait4), the requests it sent and the most in flight at once.
+//! to the same plan without a remote. Each cell: the median wall time and CPU time of `RUNS`
+//! runs of the release binary, its peak RSS (wait4), the requests it sent and the most in flight
+//! at once. The CPU time tells client work from waiting on the server.
 //!
 //! Environment: `REMOTE_PLAN_RUNS` (default 5), `REMOTE_PLAN_ENGINES` (e.g. `10000`).
 //! Figures go to docs/benchmarks.md; nothing here asserts a time.
@@ -13,6 +14,8 @@ mod faulty;
 #[path = "../tests/integration/common/s3.rs"]
 #[allow(dead_code)]
 mod s3;
+#[allow(dead_code)]
+mod support;
 #[path = "common/world.rs"]
 #[allow(dead_code)]
 mod world;
@@ -20,44 +23,17 @@ mod world;
 use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use faulty::{Faults, FaultyProxy, ProxyOptions};
 use s3::{ACCESS_KEY, S3Server, SECRET_KEY};
 
 const BUCKET: &str = "bench";
 
-struct Sample {
-    wall: Duration,
-    peak_rss_kib: i64,
-}
-
-/// Runs the binary once; its wall time and peak RSS. The child is reaped by `wait4` (which
-/// also gives its rusage), not by `Child::wait`.
-#[allow(clippy::zombie_processes)]
-fn run(command: &mut Command) -> Sample {
-    let start = Instant::now();
-    let child = command.spawn().expect("trtctl runs");
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waits for our own child, by its pid, once; the pointers outlive the call.
-    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
-    let wall = start.elapsed();
-    assert_eq!(pid, child.id() as i32, "wait4");
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "trtctl plan failed: {status}"
-    );
-    Sample {
-        wall,
-        peak_rss_kib: usage.ru_maxrss,
-    }
-}
-
 struct Cell {
-    wall: Duration,
-    peak_rss_kib: i64,
+    wall: f64,
+    peak_rss_mib: f64,
+    cpu: f64,
     requests: usize,
     max_in_flight: usize,
 }
@@ -75,16 +51,17 @@ fn measure(
         if let Some(p) = proxy {
             p.stats.reset();
         }
-        samples.push(run(&mut command()));
+        samples.push(support::measure(&mut command(), "trtctl plan"));
         if let Some(p) = proxy {
             requests = requests.max(p.stats.total());
             max_in_flight = max_in_flight.max(p.stats.max_in_flight.load(Ordering::SeqCst));
         }
     }
-    samples.sort_by_key(|s| s.wall);
+    let median = support::median(&samples);
     Cell {
-        wall: samples[samples.len() / 2].wall,
-        peak_rss_kib: samples.iter().map(|s| s.peak_rss_kib).max().unwrap_or(0),
+        wall: median.seconds,
+        peak_rss_mib: samples.iter().map(|s| s.rss_mib).fold(0.0, f64::max),
+        cpu: median.cpu_seconds,
         requests,
         max_in_flight,
     }
@@ -118,11 +95,8 @@ fn remove_indexes(cache: &Path) {
 
 fn print(engines: usize, what: &str, cell: &Cell) {
     println!(
-        "| {engines:>6} | {what:<24} | {:>8.3} s | {:>4} MB | {:>5} | {:>3} |",
-        cell.wall.as_secs_f64(),
-        cell.peak_rss_kib / 1024,
-        cell.requests,
-        cell.max_in_flight
+        "| {engines:>6} | {what:<24} | {:>8.3} s | {:>6.2} s | {:>4.0} MiB | {:>5} | {:>3} |",
+        cell.wall, cell.cpu, cell.peak_rss_mib, cell.requests, cell.max_in_flight
     );
 }
 
@@ -186,10 +160,7 @@ fn bench(engines: usize, runs: usize) {
 }
 
 fn main() {
-    let runs = std::env::var("REMOTE_PLAN_RUNS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(5);
+    let runs = support::env_number("REMOTE_PLAN_RUNS", 5) as usize;
     let sizes: Vec<usize> = match std::env::var("REMOTE_PLAN_ENGINES") {
         Ok(list) => list
             .split(',')
@@ -198,9 +169,9 @@ fn main() {
         Err(_) => vec![1_000, 10_000],
     };
     println!(
-        "| engines | remote | no-op `plan` (median of {runs}) | peak RSS | requests | most in flight |"
+        "| engines | remote | no-op `plan` (median of {runs}) | trtctl CPU | peak RSS | requests | most in flight |"
     );
-    println!("|---:|---|---:|---:|---:|---:|");
+    println!("|---:|---|---:|---:|---:|---:|---:|");
     for engines in sizes {
         bench(engines, runs);
     }
