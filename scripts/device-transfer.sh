@@ -47,7 +47,11 @@ measure() {
         python3 - "$@" <<'PY'
 import os, sys, time
 start = time.monotonic()
-pid = os.spawnvp(os.P_NOWAIT, sys.argv[1], sys.argv[1:])
+pid = os.fork()
+if pid == 0:
+    # The tool's own output (s5cmd prints each copy) stays out of the table.
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    os.execvp(sys.argv[1], sys.argv[1:])
 _, status, usage = os.wait4(pid, 0)
 wall = time.monotonic() - start
 if os.waitstatus_to_exitcode(status) != 0:
