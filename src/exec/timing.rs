@@ -242,8 +242,7 @@ impl Run<'_> {
                 }));
             }
             conflicts += 1;
-            let theirs = retrying(|| remote.read_timing_cache(name)).await?;
-            match theirs {
+            match settled_remote_cache(remote, name).await? {
                 Some(theirs) if keeps_theirs(&theirs, &ours) || conflicts >= MAX_CONFLICTS => {
                     return Ok(Some(TimingOutcome::KeptRemote {
                         conflicts,
@@ -298,6 +297,29 @@ impl Run<'_> {
                 }
                 Err(e.into())
             }
+        }
+    }
+}
+
+/// Reads of the remote cache after a refused write: a writer puts the cache, then its metadata,
+/// so a cache that does not match its metadata may be one mid-write. Read again a few times
+/// before treating it as damaged (and so replaceable).
+const SETTLE_READS: u32 = 5;
+const SETTLE_PAUSE: std::time::Duration = std::time::Duration::from_millis(200);
+
+async fn settled_remote_cache(
+    remote: &Remote,
+    name: &str,
+) -> Result<Option<RemoteTimingCache>, ExecError> {
+    let mut read = 1;
+    loop {
+        let theirs = retrying(|| remote.read_timing_cache(name)).await?;
+        match theirs {
+            Some(cache) if !cache.is_verified() && read < SETTLE_READS => {
+                read += 1;
+                tokio::time::sleep(SETTLE_PAUSE).await;
+            }
+            settled => return Ok(settled),
         }
     }
 }
