@@ -47,7 +47,10 @@ fn action_class(err: &ExecError) -> &'static str {
         ExecError::Integrity { .. }
         | ExecError::LocalSidecar { .. }
         | ExecError::Untrusted { .. } => "IntegrityError",
-        ExecError::Store(_) | ExecError::Io { .. } | ExecError::NotCached { .. } => "CacheError",
+        ExecError::Store(_)
+        | ExecError::Io { .. }
+        | ExecError::NotCached { .. }
+        | ExecError::DiskFull { .. } => "CacheError",
         ExecError::OnnxChanged { .. } => "InputError",
         ExecError::Worker(_) => "Error",
     }
