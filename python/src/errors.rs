@@ -3,7 +3,8 @@
 
 use pyo3::prelude::*;
 use trtctl::exec::ExecError;
-use trtctl::workspace::{EnsureError, WorkspaceError};
+use trtctl::lock::{FetchError, LockError};
+use trtctl::workspace::{DeployError, EnsureError, WorkspaceError};
 
 /// An instance of `trtctl.<class>` with `message`.
 fn raise(class: &str, message: String) -> PyErr {
@@ -89,4 +90,36 @@ pub fn input(err: impl std::error::Error + Send + Sync + 'static) -> PyErr {
 
 pub fn build(err: trtctl::builder::BuildError) -> PyErr {
     raise("BuildError", text(err))
+}
+
+/// A manifest or lock that cannot serve a fetch: the lock's problems are input problems (a
+/// stale, edited or foreign lock), reading it is the cache's.
+pub fn from_deploy(err: DeployError) -> PyErr {
+    let class = match &err {
+        DeployError::Workspace(inner) => workspace_class(inner),
+        DeployError::Lock(LockError::Write(_)) => "CacheError",
+        DeployError::Lock(LockError::Tampered { .. }) => "IntegrityError",
+        DeployError::Lock(_) => "InputError",
+    };
+    raise(class, text(err))
+}
+
+/// An engine the lock pins that could not be installed.
+pub fn from_fetch(err: FetchError) -> PyErr {
+    let class = match &err {
+        FetchError::SidecarDiffers { .. } | FetchError::BytesDiffer { .. } => "IntegrityError",
+        FetchError::Store { .. } => "CacheError",
+        FetchError::NotOnRemote { .. }
+        | FetchError::BadSidecar { .. }
+        | FetchError::Remote { .. } => "RemoteError",
+    };
+    raise(class, text(err))
+}
+
+pub fn no_gpu(message: &str) -> PyErr {
+    raise("GpuError", message.to_string())
+}
+
+pub fn manifest(message: String) -> PyErr {
+    raise("ManifestError", message)
 }

@@ -3,6 +3,7 @@
 //! same code the native binary runs.
 
 mod blocking;
+mod deploy;
 mod environment;
 mod errors;
 mod manifest;
@@ -24,6 +25,7 @@ fn _trtctl(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(one_engine::ensure, module)?)?;
     module.add_function(wrap_pyfunction!(manifest::plan, module)?)?;
     module.add_function(wrap_pyfunction!(manifest::apply, module)?)?;
+    module.add_function(wrap_pyfunction!(deploy::fetch, module)?)?;
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

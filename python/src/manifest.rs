@@ -14,7 +14,7 @@ use crate::environment::environment;
 use crate::errors;
 use crate::progress::PythonReporter;
 
-fn selectors(texts: &[String]) -> PyResult<Vec<Selector>> {
+pub(crate) fn selectors(texts: &[String]) -> PyResult<Vec<Selector>> {
     texts
         .iter()
         .map(|t| t.parse::<Selector>().map_err(errors::input))

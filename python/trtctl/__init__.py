@@ -29,12 +29,16 @@ from ._errors import (
     TensorRTError,
     TimeoutError,
 )
+from ._deploy import Fetched, Installed, fetch
 from ._manifest import ApplyResult, Outcome, Plan, Progress, Step, apply, plan
 
 __all__ = [
     "build_or_load_engine",
     "plan",
     "apply",
+    "fetch",
+    "Fetched",
+    "Installed",
     "Engine",
     "Identity",
     "Source",

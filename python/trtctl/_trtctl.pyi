@@ -51,3 +51,14 @@ def apply(
     keep_going: bool = False,
 ) -> Tuple[PlanParts, str, List[str]]:
     """The plan's parts, the apply report as JSON, and each finished action as JSON."""
+
+def fetch(
+    manifest: str,
+    *,
+    lock: Optional[str] = None,
+    targets: List[str] = ...,
+    gpu_arch: List[str] = ...,
+    jobs: int = 4,
+) -> Tuple[List[Tuple[str, str, str, int, int]], List[str]]:
+    """Each pinned engine installed (key, path, sha256, size, bytes downloaded) and the keys
+    wanted here that the lock does not pin."""

@@ -2,7 +2,7 @@
 //! the lock's sha256 and size (the lock wins over whatever sidecar the remote holds), never
 //! built, never uploaded.
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 
 use super::LockedEngine;
 use crate::identity::{EngineKey, Sidecar, SidecarError};
@@ -64,8 +64,14 @@ pub async fn fetch_pinned(
     engines: &[LockedEngine],
     jobs: usize,
 ) -> Vec<Result<Fetched, FetchError>> {
-    futures::stream::iter(engines)
-        .map(|engine| fetch_one(cache, remote, engine))
+    // The futures are made first and boxed, so no closure sits in the stream's type: the
+    // compiler can then prove the whole fetch Send, which the Python binding needs to run it
+    // with the GIL released.
+    let fetches: Vec<_> = engines
+        .iter()
+        .map(|engine| fetch_one(cache, remote, engine).boxed())
+        .collect();
+    futures::stream::iter(fetches)
         .buffered(jobs.max(1))
         .collect()
         .await
