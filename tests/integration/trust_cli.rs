@@ -233,6 +233,47 @@ fn during_rotation_both_keys_are_accepted_and_sign_adds_the_new_signature() {
 }
 
 #[test]
+fn an_untrusted_remote_engine_is_replaced_by_a_trusted_builder_as_documented() {
+    both(|fleet| {
+        let (stranger, _) = generate(&fleet, "evil");
+        let (ci_key, trusted) = generate(&fleet, "ci-2026");
+        publish_signed(&fleet, "a", &stranger);
+        // docs/trust.md: delete the engine, its .json and its .sig/ from the remote, then a
+        // trusted builder's apply publishes a signed build.
+        std::fs::remove_file(fleet.backend.object(ENGINE)).unwrap();
+        std::fs::remove_file(fleet.backend.object(&format!("{ENGINE}.json"))).unwrap();
+        std::fs::remove_dir_all(fleet.backend.object(&format!("{ENGINE}.sig"))).unwrap();
+        let rebuilt = trusting(&fleet, "c", &[&trusted])
+            .env("TRTCTL_SIGNING_KEY_FILE", &ci_key)
+            .args(["apply", "--gpu-arch", "sm_86"])
+            .output()
+            .unwrap();
+        assert!(rebuilt.status.success(), "{}", stderr_of(&rebuilt));
+        assert!(
+            stdout_of(&rebuilt).contains("1 built"),
+            "{}",
+            stdout_of(&rebuilt)
+        );
+        assert!(signature_object(&fleet, "ci-2026").is_file());
+        assert!(!signature_object(&fleet, "evil").exists());
+        let host = trusting(&fleet, "b", &[&trusted])
+            .args(["apply", "--gpu-arch", "sm_86"])
+            .output()
+            .unwrap();
+        assert!(host.status.success(), "{}", stderr_of(&host));
+        assert!(
+            stdout_of(&host).contains("1 fetched"),
+            "{}",
+            stdout_of(&host)
+        );
+        assert_eq!(
+            std::fs::read(fleet.cache("b").join(ENGINE)).unwrap(),
+            std::fs::read(fleet.backend.object(ENGINE)).unwrap()
+        );
+    });
+}
+
+#[test]
 fn sign_refuses_bytes_that_do_not_match_their_sidecar() {
     both(|fleet| {
         let (key, _) = generate(&fleet, "ci-2026");
