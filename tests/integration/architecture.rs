@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::common::files_under;
+
 /// Every top-level module and its layer: a module may use only modules of a lower layer.
 const LAYERS: &[(&str, u8)] = &[
     ("sys", 0),
@@ -30,25 +32,12 @@ const MAX_FILE_LINES: usize = 700;
 
 fn src_files() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files: Vec<PathBuf> = walk(&root);
+    let mut files: Vec<PathBuf> = files_under(&root)
+        .into_iter()
+        .filter(|path| path.extension().is_some_and(|e| e == "rs"))
+        .collect();
     files.sort();
     files
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .flat_map(|entry| {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(&path)
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                vec![path]
-            } else {
-                Vec::new()
-            }
-        })
-        .collect()
 }
 
 /// The file's code before its `#[cfg(test)]` module: tests may reach anywhere (a `tests.rs`

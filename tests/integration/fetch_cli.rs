@@ -3,6 +3,7 @@
 
 use crate::common::backend::Backend;
 use crate::common::deploy::{FP16_SM86, Stage, edit};
+use crate::common::files_under;
 use crate::common::project::{stderr_of, stdout_of};
 
 const FP32_SM86: &str = "arcface/arcface_r100_v1.0_fp32_sm_86_10.3.0.trt";
@@ -113,28 +114,15 @@ fn a_replaced_remote_engine_is_refused_even_when_its_sidecar_matches() {
             "{err}"
         );
         assert!(stage.host.cached().is_empty(), "{:?}", stage.host.cached());
-        let leftovers: Vec<_> = walk(&stage.host.cache());
+        let leftovers: Vec<String> = files_under(&stage.host.cache())
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
         assert!(
             leftovers.iter().all(|p| !p.ends_with(".trt")),
             "{leftovers:?}"
         );
     });
-}
-
-fn walk(dir: &std::path::Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .flat_map(|e| {
-            if e.path().is_dir() {
-                walk(&e.path())
-            } else {
-                vec![e.file_name().to_string_lossy().into_owned()]
-            }
-        })
-        .collect()
 }
 
 #[test]

@@ -7,12 +7,13 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use crate::common::faulty::FaultyProxy;
+use crate::common::files_under;
 use crate::common::project::{Project, stderr_of, stdout_of};
 use crate::common::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
 
 /// Every file under `dir` with its bytes: "nothing changed on disk" is equality of two of these.
 fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    walk(dir)
+    files_under(dir)
         .into_iter()
         .map(|p| {
             let bytes = std::fs::read(&p).unwrap_or_default();
@@ -21,23 +22,10 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
         .collect()
 }
 
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
-}
-
 #[test]
 fn every_malformed_manifest_is_a_located_error_that_changes_nothing() {
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/manifests");
-    let mut cases: Vec<PathBuf> = walk(&corpus);
+    let mut cases: Vec<PathBuf> = files_under(&corpus);
     cases.sort();
     assert!(cases.len() >= 30, "the corpus shrank to {}", cases.len());
     for case in cases {
@@ -245,7 +233,7 @@ fn secrets_never_show_in_output_logs_plans_or_errors() {
         .output()
         .unwrap();
     seen.push_str(&stderr_of(&output));
-    for file in walk(project.path()) {
+    for file in files_under(project.path()) {
         seen.push_str(&String::from_utf8_lossy(
             &std::fs::read(file).unwrap_or_default(),
         ));
@@ -281,7 +269,7 @@ fn sha256(path: &Path) -> String {
 fn check_invariant(cache: &Path, remote: &Path, trial: usize) -> usize {
     let mut committed = 0;
     for root in [cache, remote] {
-        for sidecar in walk(root)
+        for sidecar in files_under(root)
             .into_iter()
             .filter(|p| p.to_string_lossy().ends_with(".trt.json"))
         {
@@ -426,7 +414,7 @@ fn faulty_run(percent: u64, seed: u64) -> (usize, usize) {
         stdout_of(&b)
     );
     assert!(project.builds().is_empty());
-    for engine in walk(&project.path().join("cache-a"))
+    for engine in files_under(&project.path().join("cache-a"))
         .into_iter()
         .filter(|p| p.extension().is_some_and(|e| e == "trt"))
     {
@@ -481,7 +469,7 @@ fn a_remote_that_is_down_fails_clearly_and_publishes_nothing() {
         "{err}"
     );
     assert!(
-        walk(&server.object_path("engines")).is_empty(),
+        files_under(&server.object_path("engines")).is_empty(),
         "something was published"
     );
 }
@@ -575,7 +563,7 @@ fn race(
         stdouts.join("\n")
     );
     for (cache, arch) in caches.iter().zip(["sm_86", "sm_86", "sm_89", "sm_89"]) {
-        let engines: Vec<PathBuf> = walk(&project.path().join(cache))
+        let engines: Vec<PathBuf> = files_under(&project.path().join(cache))
             .into_iter()
             .filter(|p| p.to_string_lossy().ends_with(&format!("{arch}_10.3.0.trt")))
             .filter(|p| p.with_extension("trt.json").is_file())
@@ -584,7 +572,7 @@ fn race(
     }
     let remote = server.object_path("engines");
     assert_eq!(check_invariant(&project.path().join("none"), &remote, 0), 8);
-    let leases: Vec<PathBuf> = walk(&remote)
+    let leases: Vec<PathBuf> = files_under(&remote)
         .into_iter()
         .filter(|p| p.to_string_lossy().ends_with(".lease"))
         .collect();
@@ -635,7 +623,7 @@ fn a_signing_fleet_publishes_each_engine_once_each_signed() {
         ["cache-a", "cache-b", "cache-c", "cache-d"],
         &env,
     );
-    let signatures: Vec<PathBuf> = walk(&server.object_path("engines"))
+    let signatures: Vec<PathBuf> = files_under(&server.object_path("engines"))
         .into_iter()
         .filter(|p| p.to_string_lossy().ends_with(".sig/ci"))
         .collect();
@@ -767,7 +755,7 @@ fn leases_are_shown_waited_for_and_taken_over_when_stale() {
         "{out}"
     );
     assert!(out.contains("3 built"), "{out}");
-    let leases: Vec<PathBuf> = walk(&server.object_path("engines"))
+    let leases: Vec<PathBuf> = files_under(&server.object_path("engines"))
         .into_iter()
         .filter(|p| p.to_string_lossy().ends_with(".lease"))
         .collect();
@@ -808,7 +796,7 @@ fn interrupt_trial(server: &S3Server, trial: u64, delay: Duration) -> (usize, St
         "trial {trial}: {:?}: {said}",
         output.status
     );
-    let leases = walk(&server.object_path(&prefix))
+    let leases = files_under(&server.object_path(&prefix))
         .into_iter()
         .filter(|p| p.to_string_lossy().ends_with(".lease"))
         .count();

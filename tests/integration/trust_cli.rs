@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::common::backend::Backend;
+use crate::common::files_under;
 use crate::common::project::{stderr_of, stdout_of};
 use crate::remote_cli::{ENGINE, Fleet, both};
 
@@ -427,8 +428,8 @@ fn a_secret_key_readable_by_others_is_refused_with_the_fix_and_never_shown() {
             "the secret key leaked: {all}"
         );
     }
-    let remote = walk(&fleet.backend.object(""));
-    for file in remote.iter().chain(walk(&fleet.cache("a")).iter()) {
+    let remote = files_under(&fleet.backend.object(""));
+    for file in remote.iter().chain(files_under(&fleet.cache("a")).iter()) {
         let bytes = std::fs::read(file).unwrap();
         assert!(
             !String::from_utf8_lossy(&bytes).contains(&secret_part[..40]),
@@ -436,17 +437,4 @@ fn a_secret_key_readable_by_others_is_refused_with_the_fix_and_never_shown() {
             file.display()
         );
     }
-}
-
-fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .flat_map(|e| match e.path().is_dir() {
-            true => walk(&e.path()),
-            false => vec![e.path()],
-        })
-        .collect()
 }

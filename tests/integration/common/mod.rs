@@ -4,3 +4,13 @@ pub mod faulty;
 pub mod project;
 pub mod responder;
 pub mod s3;
+
+/// Every file under `dir` (none when it does not exist), at any depth.
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .flatten()
+        .filter(|entry| !entry.file_type().is_dir())
+        .map(walkdir::DirEntry::into_path)
+        .collect()
+}
