@@ -4,19 +4,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Union
+from typing import List, Union
 
 from . import _trtctl
-
-Selectors = Union[str, Sequence[str], None]
-
-
-def _as_list(value: Selectors) -> List[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    return list(value)
+from ._manifest import Selectors, _as_list
 
 
 @dataclass(frozen=True)

@@ -50,10 +50,7 @@ impl Run<'_> {
         };
         if let Some(timing) = &job.timing_cache {
             if let Some(dir) = timing.parent() {
-                std::fs::create_dir_all(dir).map_err(|source| ExecError::Io {
-                    path: dir.to_path_buf(),
-                    source,
-                })?;
+                std::fs::create_dir_all(dir).map_err(ExecError::io(dir))?;
             }
             self.prepare_timing_cache(timing, arch, engine.id.trt_version)
                 .await;

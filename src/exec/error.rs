@@ -76,6 +76,14 @@ impl Transient for ExecError {
 }
 
 impl ExecError {
+    /// The I/O error of an operation on `path`, for `map_err`.
+    pub(super) fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> ExecError + '_ {
+        move |source| ExecError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
     /// This error, or — when a write failed for want of space anywhere in its causes — a
     /// [`ExecError::DiskFull`] that names `dir`, the directory being written.
     pub fn or_disk_full(self, dir: &std::path::Path) -> ExecError {

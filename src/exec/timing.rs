@@ -339,26 +339,17 @@ fn read_local(path: &Path) -> Result<Option<Bytes>, ExecError> {
     match std::fs::read(path) {
         Ok(bytes) => Ok(Some(Bytes::from(bytes))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(ExecError::Io {
-            path: path.to_path_buf(),
-            source,
-        }),
+        Err(e) => Err(ExecError::io(path)(e)),
     }
 }
 
 fn write_local(path: &Path, bytes: &[u8]) -> Result<(), ExecError> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|source| ExecError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
+        std::fs::create_dir_all(dir).map_err(ExecError::io(dir))?;
     }
     Ok(store::write_atomic(path, bytes)?)
 }
 
 fn rename(from: &Path, to: &Path) -> Result<(), ExecError> {
-    std::fs::rename(from, to).map_err(|source| ExecError::Io {
-        path: from.to_path_buf(),
-        source,
-    })
+    std::fs::rename(from, to).map_err(ExecError::io(from))
 }

@@ -72,10 +72,7 @@ impl Run<'_> {
         // Each attempt starts a fresh temp file: a body cut off half-way is never resumed blindly.
         let (temp, file, sha256, size) = retrying(|| async {
             let temp = self.exec.cache.temp_engine(key)?;
-            let reopened = temp.reopen().map_err(|source| ExecError::Io {
-                path: temp.path().to_path_buf(),
-                source,
-            })?;
+            let reopened = temp.reopen().map_err(ExecError::io(temp.path()))?;
             let mut file = tokio::fs::File::from_std(reopened);
             let (sha256, size) = remote.fetch_engine(key, &mut file, &on_bytes).await?;
             Ok::<_, ExecError>((temp, file, sha256, size))
@@ -98,10 +95,7 @@ impl Run<'_> {
             signer: verified.as_ref().map(|v| v.signer.to_string()),
             signature: verified.map(|v| v.record.to_line()),
         });
-        file.sync_all().await.map_err(|source| ExecError::Io {
-            path: temp.path().to_path_buf(),
-            source,
-        })?;
+        file.sync_all().await.map_err(ExecError::io(temp.path()))?;
         drop(file);
         let cache = self.exec.cache.clone();
         let key_owned = key.clone();

@@ -157,10 +157,7 @@ impl Remote {
         meta: ObjectMeta,
         signer: Option<&SecretKey>,
     ) -> Result<UploadOutcome, RemoteError> {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
+        let now = crate::sys::now_secs() as i64;
         let fresh = (now - meta.last_modified.timestamp()).abs() < FRESH_SECS;
         let waits: &[u64] = if fresh {
             &SIDECAR_WAIT
