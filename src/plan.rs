@@ -12,7 +12,7 @@ use crate::identity::{
     self, BuildInputs, EngineId, EngineKey, Fingerprint, GpuArch, Sidecar, TrtVersion,
 };
 use crate::manifest::Manifest;
-use crate::store::LocalEngine;
+use crate::store::{CachedSidecar, LocalEngine};
 use crate::trust::{TrustPolicy, Untrusted};
 
 mod graph;
@@ -362,14 +362,20 @@ enum Copy {
     Absent,
 }
 
-fn compare_sidecar(sidecar: &Sidecar, wanted: &DesiredEngine) -> Copy {
-    let Some(fingerprint) = &sidecar.fingerprint else {
+/// A copy's recorded fingerprint against the wanted one; its recorded build inputs say why
+/// they differ.
+fn compare_sidecar(
+    fingerprint: Option<&Fingerprint>,
+    build: Option<&BuildInputs>,
+    wanted: &DesiredEngine,
+) -> Copy {
+    let Some(fingerprint) = fingerprint else {
         return Copy::Legacy;
     };
     if *fingerprint == wanted.fingerprint {
         return Copy::Current;
     }
-    let Some(build) = &sidecar.build else {
+    let Some(build) = build else {
         return Copy::Stale(Staleness::BadSidecar("no build inputs recorded".into()));
     };
     let why = if build.onnx_sha256 != wanted.build.onnx_sha256 {
@@ -384,7 +390,7 @@ fn compare_sidecar(sidecar: &Sidecar, wanted: &DesiredEngine) -> Copy {
 
 /// Whether a cached copy may be used under `trust`: when signatures are required, its own
 /// build or a fetch a key trusted now signed.
-pub fn locally_trusted(sidecar: &Sidecar, trust: &TrustPolicy) -> bool {
+pub fn locally_trusted(sidecar: &CachedSidecar, trust: &TrustPolicy) -> bool {
     !trust.required() || trust.vouches_for(sidecar.local_trust.as_ref())
 }
 
@@ -410,12 +416,14 @@ fn local_copy(local: Option<&LocalEngine>, wanted: &DesiredEngine, trust: &Trust
             "engine is {size} bytes, sidecar says {}",
             s.engine_size
         ))),
-        Some(LocalEngine { sidecar: Ok(s), .. }) => match compare_sidecar(s, wanted) {
-            Copy::Current | Copy::Legacy if !locally_trusted(s, trust) => {
-                Copy::Stale(Staleness::Unverified)
+        Some(LocalEngine { sidecar: Ok(s), .. }) => {
+            match compare_sidecar(s.fingerprint.as_ref(), s.build.as_deref(), wanted) {
+                Copy::Current | Copy::Legacy if !locally_trusted(s, trust) => {
+                    Copy::Stale(Staleness::Unverified)
+                }
+                copy => copy,
             }
-            copy => copy,
-        },
+        }
     }
 }
 
@@ -425,7 +433,9 @@ fn remote_copy(remote: Option<&RemoteEngine>, wanted: &DesiredEngine, trust: &Tr
     };
     let copy = match (&remote.size, &remote.sidecar) {
         (None, _) => Copy::Stale(Staleness::EngineMissing),
-        (_, RemoteSidecar::Valid(s)) => compare_sidecar(s, wanted),
+        (_, RemoteSidecar::Valid(s)) => {
+            compare_sidecar(s.fingerprint.as_ref(), s.build.as_ref(), wanted)
+        }
         (_, RemoteSidecar::Invalid(why)) => Copy::Stale(Staleness::BadSidecar(why.clone())),
         (_, RemoteSidecar::Missing) => Copy::Legacy,
     };
@@ -691,7 +701,7 @@ mod tests {
                 key,
                 LocalEngine {
                     size: sidecar.engine_size,
-                    sidecar: Ok(sidecar),
+                    sidecar: Ok(sidecar.into()),
                 },
             );
         }

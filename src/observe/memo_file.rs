@@ -1,6 +1,7 @@
 //! The file format of the indexes kept in the cache dir: a header line naming the format
-//! version and what the index is of, then one JSON entry a line, parsed in parallel. Written
-//! atomically; anything unexpected reads as no index at all, so a damaged one is rebuilt.
+//! version and what the index is of, then one entry a line (JSON, or an index's own compact
+//! encoding), parsed in parallel. Written atomically; anything unexpected reads as no index at
+//! all, so a damaged one is rebuilt.
 
 use std::path::Path;
 
@@ -16,11 +17,35 @@ struct Header {
     of: String,
 }
 
-/// The entries of the index at `path`, if it is whole and has `version` and `of` in its header.
+/// The JSON entries of the index at `path`, if it is whole and has `version` and `of` in its
+/// header.
 pub(super) fn read<E: DeserializeOwned + Send>(
     path: &Path,
     version: u32,
     of: &str,
+) -> Option<Vec<E>> {
+    read_lines(path, version, of, |line| serde_json::from_slice(line).ok())
+}
+
+/// Writes `entries` as JSON lines under a header of `version` and `of`.
+pub(super) fn write<E: Serialize>(
+    path: &Path,
+    version: u32,
+    of: &str,
+    entries: impl Iterator<Item = E>,
+) -> Result<(), StoreError> {
+    write_lines(path, version, of, entries, |bytes, entry| {
+        serde_json::to_writer(bytes, &entry).expect("index entry serializes")
+    })
+}
+
+/// The entries of the index at `path`, each line decoded by `decode`; `None` when the header
+/// is not `version` and `of` or any line does not decode.
+pub(super) fn read_lines<E: Send>(
+    path: &Path,
+    version: u32,
+    of: &str,
+    decode: impl Fn(&[u8]) -> Option<E> + Sync,
 ) -> Option<Vec<E>> {
     let bytes = std::fs::read(path).ok()?;
     let mut lines = bytes.split(|b| *b == b'\n');
@@ -29,18 +54,17 @@ pub(super) fn read<E: DeserializeOwned + Send>(
         return None;
     }
     let lines: Vec<&[u8]> = lines.collect();
-    lines
-        .par_iter()
-        .map(|line| serde_json::from_slice(line).ok())
-        .collect()
+    lines.par_iter().map(|line| decode(line)).collect()
 }
 
-/// Writes `entries` under a header of `version` and `of` (temp file, fsync, rename).
-pub(super) fn write<'a, E: Serialize + 'a>(
+/// Writes `entries` under a header of `version` and `of`, each encoded onto its line by
+/// `encode` (temp file, fsync, rename).
+pub(super) fn write_lines<E>(
     path: &Path,
     version: u32,
     of: &str,
-    entries: impl Iterator<Item = &'a E>,
+    entries: impl Iterator<Item = E>,
+    encode: impl Fn(&mut Vec<u8>, E),
 ) -> Result<(), StoreError> {
     let header = Header {
         index_version: version,
@@ -49,7 +73,7 @@ pub(super) fn write<'a, E: Serialize + 'a>(
     let mut bytes = serde_json::to_vec(&header).expect("index header serializes");
     for entry in entries {
         bytes.push(b'\n');
-        serde_json::to_writer(&mut bytes, entry).expect("index entry serializes");
+        encode(&mut bytes, entry);
     }
     store::write_atomic(path, &bytes)
 }

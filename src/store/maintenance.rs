@@ -495,7 +495,8 @@ impl Cache {
         for entry in std::fs::read_dir(&self.root).map_err(io_err(&self.root))? {
             let path = entry.map_err(io_err(&self.root))?.path();
             let name = path.file_name().unwrap_or_default().to_string_lossy();
-            if name == ".sidecar-index.jsonl" || name.starts_with(".remote-sidecars-") {
+            if name.starts_with(super::SIDECAR_INDEX_FILE) || name.starts_with(".remote-sidecars-")
+            {
                 remove_if_present(&path)?;
             }
         }

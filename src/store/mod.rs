@@ -1,6 +1,7 @@
 //! The local engine cache: `{cache_dir}/{family}/{file}` plus `{file}.json` sidecars, the
 //! commit protocol (temp file, fsync, rename, sidecar last) and per-engine locks.
 
+mod lookup;
 pub mod maintenance;
 pub mod remote;
 
@@ -14,6 +15,8 @@ use tempfile::NamedTempFile;
 
 use crate::identity::{self, EngineKey, SIDECAR_SUFFIX, Sidecar, SidecarError};
 
+pub use lookup::{CachedSidecar, FamilyDir, LocalEngine};
+
 /// The seed's default, under the home directory.
 pub const DEFAULT_CACHE_DIR: &str = ".cache/screenalytics/engines";
 pub const CACHE_DIR_ENV: &str = "TENSORRT_CACHE_DIR";
@@ -25,6 +28,8 @@ pub const LOG_DIR: &str = "logs";
 pub const TIMING_DIR: &str = "timing";
 /// A timing cache trtexec failed with is renamed `{name}{REJECTED_TIMING_CACHE}{unix secs}`.
 pub const REJECTED_TIMING_CACHE: &str = ".rejected-";
+/// The memo of the cache's sidecars (`observe`); older formats add a suffix to this name.
+pub const SIDECAR_INDEX_FILE: &str = ".sidecar-index";
 /// Directories of the cache that are not families; no model may use these as its family.
 pub const RESERVED_DIRS: [&str; 3] = [LOCK_DIR, LOG_DIR, TIMING_DIR];
 
@@ -67,13 +72,6 @@ pub struct CacheListing {
     pub sidecars: HashSet<EngineKey>,
     /// Files in the cache that are neither: temp files, foreign names.
     pub strays: Vec<PathBuf>,
-}
-
-/// An engine committed to the local cache: its sidecar parsed and checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LocalEngine {
-    pub size: u64,
-    pub sidecar: Result<Sidecar, SidecarError>,
 }
 
 /// What identifies one version of a file without reading it: any rewrite moves one of these,

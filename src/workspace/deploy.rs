@@ -16,8 +16,7 @@ impl Workspace {
     /// the remote's bytes (what deploy hosts will fetch); one only in the local cache (no
     /// remote, or not uploaded yet) by the local bytes.
     pub async fn current_lock(&self) -> Result<Lock, WorkspaceError> {
-        let desired = self.desired()?;
-        let local = self.observe_local(&desired);
+        let (desired, local) = self.desired_and_local()?;
         let remote = self.observe_remote(&desired, &local).await?;
         Ok(Lock::resolve(&desired, |wanted| {
             remote

@@ -39,13 +39,12 @@ impl Workspace {
 
     /// Observes the ONNX files, the cache and the remote, then plans.
     pub async fn plan(&self, targets: &[Selector], force: &Force) -> Result<Plan, WorkspaceError> {
-        let desired = self.desired()?;
+        let (desired, local) = self.desired_and_local()?;
         plan::check_selectors(
             &self.manifest.path,
             &desired,
             targets.iter().chain(force.selected()),
         )?;
-        let local = self.observe_local(&desired);
         let remote = self.observe_remote(&desired, &local).await?;
         let archs = self.gpus.archs();
         let timing_caches = match &self.remote {
@@ -80,19 +79,22 @@ impl Workspace {
         builder.timing_cache && builder.shared_timing_cache
     }
 
-    /// What the remote (if any) holds of the desired engines.
-    /// The local cache's engines, through the sidecar index kept beside them.
-    pub(super) fn observe_local(
+    /// The desired engines and what the local cache holds of them, through the sidecar index
+    /// kept beside them. The index is read and parsed while the fingerprints are hashed: it
+    /// does not depend on them.
+    pub(super) fn desired_and_local(
         &self,
-        desired: &[DesiredEngine],
-    ) -> HashMap<EngineKey, LocalEngine> {
-        let mut index = LocalIndex::load(self.cache.root());
-        let local = observe::observe_local(&self.cache, desired, &mut index);
+    ) -> Result<(Vec<DesiredEngine>, HashMap<EngineKey, LocalEngine>), WorkspaceError> {
+        let (desired, mut index) =
+            rayon::join(|| self.desired(), || LocalIndex::load(self.cache.root()));
+        let desired = desired?;
+        let local = observe::observe_local(&self.cache, &desired, &mut index);
         // A lost index only costs reads next time; a read-only cache dir must not fail a plan.
         let _ = index.save();
-        local
+        Ok((desired, local))
     }
 
+    /// What the remote (if any) holds of the desired engines.
     pub(super) async fn observe_remote(
         &self,
         desired: &[DesiredEngine],

@@ -157,6 +157,14 @@ fn a_changed_onnx_rebuilds_only_its_engines() {
         .args(["apply", "--gpu-arch", "sm_86"])
         .assert()
         .success();
+    // This plan leaves every sidecar in the local index, which keeps no build inputs: the
+    // reason below must still be found.
+    project
+        .trtctl()
+        .args(["plan", "--gpu-arch", "sm_86"])
+        .assert()
+        .success();
+    assert!(project.cache().join(".sidecar-index").is_file());
     project.clear_builds();
     project.touch_model("scrfd_10g", 7);
     let plan = project

@@ -296,7 +296,7 @@ fn the_local_sidecar_index_never_hides_a_rewritten_sidecar() {
     assert!(built.status.success(), "{}", stderr_of(&built));
     let up_to_date = vec!["\"up_to_date\"".to_string(); 4];
     assert_eq!(local_plan(&project), up_to_date);
-    let index = project.cache().join(".sidecar-index.jsonl");
+    let index = project.cache().join(".sidecar-index");
     let lines = std::fs::read_to_string(&index).unwrap().lines().count();
     assert_eq!(lines, 5, "a header and one entry per engine");
 
@@ -324,11 +324,13 @@ fn the_local_sidecar_index_never_hides_a_rewritten_sidecar() {
         "{after:?}"
     );
 
-    std::fs::write(
-        &index,
-        b"{\"index_version\":1,\"of\":\"local sidecars\"}\n{oops",
-    )
-    .unwrap();
+    let header = std::fs::read_to_string(&index)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    std::fs::write(&index, format!("{header}\nmodel\toops")).unwrap();
     assert_eq!(local_plan(&project), after, "a damaged index is ignored");
     let rebuilt = std::fs::read_to_string(&index).unwrap();
     assert_eq!(rebuilt.lines().count(), 5, "and rebuilt: {rebuilt}");
