@@ -17,6 +17,9 @@
 #[path = "../tests/integration/common/s3.rs"]
 #[allow(dead_code)]
 mod s3;
+#[path = "../tests/integration/common/s3_listing.rs"]
+#[allow(dead_code)]
+mod s3_listing;
 mod support;
 
 use std::path::Path;

@@ -2,9 +2,12 @@
 //! cached locally and in an S3 remote (s3s-fs on loopback, through a proxy that adds a fixed
 //! round-trip time and counts requests server-side), with a cold and a warm sidecar index, next
 //! to the same plan without a remote. Each cell: the median wall time and CPU time of `RUNS`
-//! runs of the release binary, its peak RSS (wait4), the requests it sent and the most in flight
-//! at once. The CPU time tells client work from waiting on the server.
+//! runs of the release binary, its peak RSS, the requests it sent and the most in flight at
+//! once. The CPU time tells client work from waiting on the server. Every plan must find
+//! nothing to do (`--detailed-exitcode`).
 //!
+//! The server answers LIST pages from a sorted index, as S3 does (`SortedListing`);
+//! `REMOTE_PLAN_LISTING=walk` keeps s3s-fs's own LIST, which walks the whole bucket per page.
 //! Environment: `REMOTE_PLAN_RUNS` (default 5), `REMOTE_PLAN_ENGINES` (e.g. `10000`).
 //! Figures go to docs/benchmarks.md; nothing here asserts a time.
 
@@ -14,6 +17,9 @@ mod faulty;
 #[path = "../tests/integration/common/s3.rs"]
 #[allow(dead_code)]
 mod s3;
+#[path = "../tests/integration/common/s3_listing.rs"]
+#[allow(dead_code)]
+mod s3_listing;
 #[allow(dead_code)]
 mod support;
 #[path = "common/world.rs"]
@@ -102,7 +108,10 @@ fn print(engines: usize, what: &str, cell: &Cell) {
 
 fn bench(engines: usize, runs: usize) {
     let dir = tempfile::tempdir().unwrap();
-    let server = S3Server::start(ACCESS_KEY, SECRET_KEY, BUCKET);
+    let server = match std::env::var("REMOTE_PLAN_LISTING").as_deref() {
+        Ok("walk") => S3Server::start(ACCESS_KEY, SECRET_KEY, BUCKET),
+        _ => S3Server::start_sorted_listing(ACCESS_KEY, SECRET_KEY, BUCKET),
+    };
     let workspace = world::cached_world(dir.path(), engines);
     let cache = workspace.cache.root().to_path_buf();
     publish(&cache, &server);
@@ -115,7 +124,14 @@ fn bench(engines: usize, runs: usize) {
     let plan = |manifest: &Path, endpoint: &str| {
         let mut command = Command::new(binary);
         command
-            .args(["plan", "-q", "--gpu-arch", "sm_10", "-f"])
+            .args([
+                "plan",
+                "-q",
+                "--detailed-exitcode",
+                "--gpu-arch",
+                "sm_10",
+                "-f",
+            ])
             .arg(manifest)
             .env_remove("TENSORRT_CACHE_DIR")
             .env("AWS_EC2_METADATA_DISABLED", "true")

@@ -29,6 +29,9 @@
 #[path = "../tests/integration/common/s3.rs"]
 #[allow(dead_code)]
 mod s3;
+#[path = "../tests/integration/common/s3_listing.rs"]
+#[allow(dead_code)]
+mod s3_listing;
 mod support;
 
 use std::io::Write;

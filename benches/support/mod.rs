@@ -11,14 +11,13 @@ use trtctl::workspace::Environment;
 
 use crate::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
 
-/// `struct rusage` on 64-bit Linux: two `timeval`s, then 14 `long`s (`ru_maxrss` first, KiB).
+/// `struct rusage` on 64-bit Linux: two `timeval`s, then 14 `long`s.
 #[repr(C)]
 #[derive(Default)]
 struct Rusage {
     utime: [i64; 2],
     stime: [i64; 2],
-    maxrss: i64,
-    rest: [i64; 13],
+    rest: [i64; 14],
 }
 
 unsafe extern "C" {
@@ -92,17 +91,44 @@ fn wait_for_quiet() {
     }
 }
 
-/// Spawns `cmd`, waits for it with `wait4` and returns its wall time and rusage.
+/// GNU time, which reports the peak RSS of a child it forked itself.
+const GNU_TIME: &str = "/usr/bin/time";
+
+/// Spawns `cmd` under GNU time, waits for it with `wait4` and returns its wall time, its peak
+/// RSS and the CPU of it and its child. (`stdout` is discarded, `stderr` shown.)
+///
+/// The peak RSS cannot come from this process's `wait4`: a child spawned from here starts as
+/// (or, with vfork, in) this process's address space, which holds the in-process S3 server,
+/// and exec records that space's high-water mark as the child's, so every figure would read at
+/// least this process's peak. GNU time is small when it forks the command.
 // The child is reaped by wait4 (for its rusage), which clippy cannot see.
 #[allow(clippy::zombie_processes)]
 pub fn measure(cmd: &mut Command, what: &str) -> Sample {
+    let report = tempfile::NamedTempFile::new().unwrap();
+    let mut timed = Command::new(GNU_TIME);
+    timed
+        .args(["-f", "%M", "-o"])
+        .arg(report.path())
+        .arg(cmd.get_program())
+        .args(cmd.get_args())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    for (name, value) in cmd.get_envs() {
+        match value {
+            Some(value) => timed.env(name, value),
+            None => timed.env_remove(name),
+        };
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        timed.current_dir(dir);
+    }
     settle_disk();
     wait_for_quiet();
     let since = cpu_clock();
     let start = Instant::now();
-    let child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+    let child = timed.spawn().unwrap_or_else(|e| {
+        panic!("cannot start {what} under {GNU_TIME} (apt-get install time): {e}")
+    });
     let mut status = 0i32;
     let mut usage = Rusage::default();
     // SAFETY: waits for our own child, once; `status` and `usage` outlive the call.
@@ -116,10 +142,14 @@ pub fn measure(cmd: &mut Command, what: &str) -> Sample {
     );
     let status = ExitStatus::from_raw(status);
     assert!(status.success(), "{what} failed: {status}");
+    let peak_kib: f64 = std::fs::read_to_string(report.path())
+        .ok()
+        .and_then(|text| text.lines().last()?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{GNU_TIME} reported no peak RSS for {what}"));
     let timeval = |t: [i64; 2]| t[0] as f64 + t[1] as f64 / 1e6;
     Sample {
         seconds,
-        rss_mib: usage.maxrss as f64 / 1024.0,
+        rss_mib: peak_kib / 1024.0,
         cpu_seconds: timeval(usage.utime) + timeval(usage.stime),
         other_cpu: others_since(since),
     }

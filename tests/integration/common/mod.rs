@@ -4,6 +4,7 @@ pub mod faulty;
 pub mod project;
 pub mod responder;
 pub mod s3;
+pub mod s3_listing;
 
 /// Every file under `dir` (none when it does not exist), at any depth.
 pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

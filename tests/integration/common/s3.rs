@@ -23,6 +23,8 @@ use s3s::dto::*;
 use s3s::service::S3ServiceBuilder;
 use s3s::{S3, S3Request, S3Response, S3Result};
 
+use super::s3_listing::SortedListing;
+
 pub const ACCESS_KEY: &str = "trtctl-test-access";
 pub const SECRET_KEY: &str = "trtctl-test-secret-9f8e7d";
 
@@ -33,6 +35,8 @@ struct Atomic {
     inner: s3s_fs::FileSystem,
     root: PathBuf,
     conditional: tokio::sync::Mutex<()>,
+    /// Set, LIST pages without a delimiter come from a sorted index (as S3's do).
+    sorted: Option<SortedListing>,
 }
 
 // `S3` is an `#[async_trait]` trait; the methods below are what that macro would generate,
@@ -101,6 +105,14 @@ impl S3 for Atomic {
     {
         Box::pin(async move {
             let bucket = self.root.join(&req.input.bucket);
+            if let Some(sorted) = &self.sorted
+                && req.input.delimiter.is_none()
+            {
+                return match sorted.page(&bucket, req.input) {
+                    Ok(page) => Ok(S3Response::new(page)),
+                    Err(e) => Err(s3s::s3_error!(e, InternalError)),
+                };
+            }
             let mut response = self.inner.list_objects_v2(req).await?;
             for object in response.output.contents.iter_mut().flatten() {
                 if let Some(key) = &object.key {
@@ -129,8 +141,8 @@ impl S3 for Atomic {
     }
 }
 
-/// A public-read bucket: anonymous GET/HEAD/LIST are allowed, everything else needs a signature.
-fn file_e_tag(path: &std::path::Path) -> Option<ETag> {
+/// An ETag from the file's inode, modification time and size: new with every write.
+pub(crate) fn file_e_tag(path: &std::path::Path) -> Option<ETag> {
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(path).ok()?;
     let version = format!(
@@ -143,6 +155,7 @@ fn file_e_tag(path: &std::path::Path) -> Option<ETag> {
     Some(ETag::Strong(version))
 }
 
+/// A public-read bucket: anonymous GET/HEAD/LIST are allowed, everything else needs a signature.
 struct PublicRead;
 
 impl S3Access for PublicRead {
@@ -170,6 +183,13 @@ impl S3Access for PublicRead {
     }
 }
 
+#[derive(Default)]
+struct Options {
+    public_read: bool,
+    one_request_per_connection: bool,
+    sorted_listing: bool,
+}
+
 pub struct S3Server {
     /// `http://127.0.0.1:PORT`
     pub endpoint: String,
@@ -186,12 +206,25 @@ pub struct S3Server {
 impl S3Server {
     /// A private bucket: every request must be signed with `access_key` / `secret_key`.
     pub fn start(access_key: &str, secret_key: &str, bucket: &str) -> S3Server {
-        S3Server::start_with(access_key, secret_key, bucket, false, true)
+        S3Server::start_with(access_key, secret_key, bucket, Options::default())
+    }
+
+    /// A private bucket whose LIST pages cost the page, not the bucket ([`SortedListing`]).
+    pub fn start_sorted_listing(access_key: &str, secret_key: &str, bucket: &str) -> S3Server {
+        let options = Options {
+            sorted_listing: true,
+            ..Options::default()
+        };
+        S3Server::start_with(access_key, secret_key, bucket, options)
     }
 
     /// A bucket that anyone may read, and only `access_key` / `secret_key` may write.
     pub fn start_public_read(access_key: &str, secret_key: &str, bucket: &str) -> S3Server {
-        S3Server::start_with(access_key, secret_key, bucket, true, true)
+        let options = Options {
+            public_read: true,
+            ..Options::default()
+        };
+        S3Server::start_with(access_key, secret_key, bucket, options)
     }
 
     /// A private bucket that closes every connection after one response, so a proxy in front
@@ -201,16 +234,14 @@ impl S3Server {
         secret_key: &str,
         bucket: &str,
     ) -> S3Server {
-        S3Server::start_with(access_key, secret_key, bucket, false, false)
+        let options = Options {
+            one_request_per_connection: true,
+            ..Options::default()
+        };
+        S3Server::start_with(access_key, secret_key, bucket, options)
     }
 
-    fn start_with(
-        access_key: &str,
-        secret_key: &str,
-        bucket: &str,
-        public_read: bool,
-        keep_alive: bool,
-    ) -> S3Server {
+    fn start_with(access_key: &str, secret_key: &str, bucket: &str, options: Options) -> S3Server {
         let dir = tempfile::tempdir().expect("temp dir for the S3 server");
         let root = dir.path().canonicalize().expect("canonical temp dir");
         std::fs::create_dir_all(root.join(bucket)).expect("bucket dir");
@@ -219,9 +250,10 @@ impl S3Server {
             inner: fs,
             root: root.clone(),
             conditional: tokio::sync::Mutex::new(()),
+            sorted: options.sorted_listing.then(SortedListing::default),
         });
         builder.set_auth(SimpleAuth::from_single(access_key, secret_key));
-        if public_read {
+        if options.public_read {
             builder.set_access(PublicRead);
         }
         let service = builder.build();
@@ -244,7 +276,7 @@ impl S3Server {
                     let listener =
                         tokio::net::TcpListener::from_std(listener).expect("tokio listener");
                     let mut http = ConnBuilder::new(TokioExecutor::new());
-                    http.http1().keep_alive(keep_alive);
+                    http.http1().keep_alive(!options.one_request_per_connection);
                     let graceful = GracefulShutdown::new();
                     loop {
                         let socket = tokio::select! {
