@@ -7,6 +7,10 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
+mod summary;
+
+pub use summary::SidecarSummary;
+
 /// Bumped whenever the sidecar layout changes incompatibly.
 pub const SIDECAR_SCHEMA_VERSION: u32 = 1;
 /// Part of every fingerprint, so a change of the encoding invalidates all of them.

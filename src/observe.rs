@@ -8,7 +8,7 @@ use futures::stream::{StreamExt, TryStreamExt};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::identity::{EngineKey, GpuArch, Sidecar, TrtVersion};
+use crate::identity::{EngineKey, Fingerprint, GpuArch, Sidecar, SidecarSummary, TrtVersion};
 use crate::plan::{
     BuildLease, DesiredEngine, RemoteEngine, RemoteSidecar, RemoteState, RemoteTimingCacheState,
     SharedTimingCache,
@@ -16,8 +16,8 @@ use crate::plan::{
 use crate::store::remote::{
     LeaseRecord, ObjectVersion, Remote, RemoteError, retrying, timing_cache_name,
 };
-use crate::store::{self, Cache, CachedSidecar, FamilyDir, FileStamp, LocalEngine, StoreError};
-use crate::trust::{TrustPolicy, Untrusted};
+use crate::store::{self, Cache, FamilyDir, FileStamp, LocalEngine, StoreError};
+use crate::trust::{SignedFacts, TrustPolicy, Untrusted};
 
 mod local_index;
 mod memo_file;
@@ -144,15 +144,14 @@ pub fn observe_local(
                 let size = family.regular_file(&key.file)?.size;
                 // An engine without a sidecar is an interrupted write: it does not exist.
                 let stamp = family.regular_file(&key.sidecar_file())?;
-                let memo = memo.get(key, &stamp).filter(|sidecar| {
-                    sidecar.fingerprint.is_none()
-                        || sidecar.fingerprint.as_ref() == Some(&wanted.fingerprint)
-                });
+                let memo = memo
+                    .get(key, &stamp)
+                    .filter(|sidecar| sidecar.suffices_for(&wanted.fingerprint));
                 if let Some(sidecar) = memo {
                     let sidecar = Ok(sidecar.clone());
                     return Some(LocalLookup::Known(LocalEngine { size, sidecar }));
                 }
-                let sidecar = cache.read_sidecar(key)?.map(CachedSidecar::from);
+                let sidecar = cache.read_sidecar(key)?.map(SidecarSummary::from);
                 Some(LocalLookup::Read(LocalEngine { size, sidecar }, stamp))
             };
             (key, found().unwrap_or(LocalLookup::Absent))
@@ -187,6 +186,9 @@ pub struct TrustCheck<'a> {
 /// A wanted engine the remote listing shows.
 struct Found {
     key: EngineKey,
+    /// The fingerprint the manifest wants: a remembered sidecar with another one is read again,
+    /// for the build inputs that say why it differs (the index keeps none).
+    wanted: Fingerprint,
     size: Option<u64>,
     /// The sidecar's version as listed; `None` when the listing shows no sidecar.
     sidecar: Option<ObjectVersion>,
@@ -209,7 +211,8 @@ pub async fn observe_remote(
     check: &TrustCheck<'_>,
     index: &mut RemoteIndex,
 ) -> Result<RemoteState, RemoteError> {
-    let wanted: BTreeSet<&EngineKey> = desired.iter().map(|d| &d.key).collect();
+    let wanted: HashMap<&EngineKey, &Fingerprint> =
+        desired.iter().map(|d| (&d.key, &d.fingerprint)).collect();
     let to_verify: BTreeSet<&EngineKey> = match check.policy.required() {
         true => desired
             .iter()
@@ -245,7 +248,7 @@ pub async fn observe_remote(
             listing
                 .leases
                 .iter()
-                .filter(|k| wanted.contains(k))
+                .filter(|k| wanted.contains_key(k))
                 .cloned(),
         );
         let keys: BTreeSet<&EngineKey> = listing
@@ -253,12 +256,16 @@ pub async fn observe_remote(
             .keys()
             .chain(listing.sidecars.iter())
             .collect();
-        for key in keys.into_iter().filter(|k| wanted.contains(k)) {
+        for (key, fingerprint) in keys
+            .into_iter()
+            .filter_map(|k| wanted.get(k).map(|f| (k, *f)))
+        {
             let signers = to_verify
                 .contains(key)
                 .then(|| listing.signers.get(key).cloned().unwrap_or_default());
             found.push(Found {
                 key: key.clone(),
+                wanted: fingerprint.clone(),
                 size: listing.engines.get(key).copied(),
                 sidecar: listing.sidecar_versions.get(key).cloned(),
                 signers,
@@ -307,13 +314,17 @@ async fn observe_engine(
 ) -> Result<(EngineKey, RemoteEngine, Option<ObjectVersion>), RemoteError> {
     let Found {
         key,
+        wanted,
         size,
         sidecar: version,
         signers,
     } = found;
     let (sidecar, read_at) = match version {
         None => (RemoteSidecar::Missing, None),
-        Some(v) => match index.get(&key, &v) {
+        Some(v) => match index.get(&key, &v).filter(|known| match known {
+            RemoteSidecar::Valid(summary) => summary.suffices_for(&wanted),
+            _ => true,
+        }) {
             Some(known) => (known, None),
             None => (read_listed_sidecar(remote, &key).await?, Some(v)),
         },
@@ -348,7 +359,7 @@ async fn read_listed_sidecar(
     })
     .await?;
     Ok(match Sidecar::parse_for(&bytes, key) {
-        Ok(s) => RemoteSidecar::Valid(Box::new(s)),
+        Ok(s) => RemoteSidecar::Valid(s.into()),
         Err(e) => RemoteSidecar::Invalid(e.to_string()),
     })
 }
@@ -404,6 +415,7 @@ async fn verify(
             .verify(None, &[], signers)
             .map(|v| v.signer.name().to_string()));
     };
+    let facts = SignedFacts::of_summary(key, sidecar);
     let trusted: Vec<String> = signers
         .iter()
         .filter(|n| policy.trusts_name(n))
@@ -414,7 +426,7 @@ async fn verify(
         false => retrying(|| remote.read_signatures(key, &trusted)).await?,
     };
     Ok(policy
-        .verify(Some(sidecar), &records, signers)
+        .verify(facts.as_ref(), &records, signers)
         .map(|v| v.signer.name().to_string()))
 }
 

@@ -9,10 +9,10 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::identity::{
-    self, BuildInputs, EngineId, EngineKey, Fingerprint, GpuArch, Sidecar, TrtVersion,
+    self, BuildInputs, EngineId, EngineKey, Fingerprint, GpuArch, SidecarSummary, TrtVersion,
 };
 use crate::manifest::Manifest;
-use crate::store::{CachedSidecar, LocalEngine};
+use crate::store::LocalEngine;
 use crate::trust::{TrustPolicy, Untrusted};
 
 mod graph;
@@ -89,7 +89,7 @@ pub struct RemoteEngine {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RemoteSidecar {
-    Valid(Box<Sidecar>),
+    Valid(SidecarSummary),
     Invalid(String),
     /// An engine with no sidecar: written by the earlier tool that kept none.
     Missing,
@@ -390,7 +390,7 @@ fn compare_sidecar(
 
 /// Whether a cached copy may be used under `trust`: when signatures are required, its own
 /// build or a fetch a key trusted now signed.
-pub fn locally_trusted(sidecar: &CachedSidecar, trust: &TrustPolicy) -> bool {
+pub fn locally_trusted(sidecar: &SidecarSummary, trust: &TrustPolicy) -> bool {
     !trust.required() || trust.vouches_for(sidecar.local_trust.as_ref())
 }
 
@@ -434,7 +434,7 @@ fn remote_copy(remote: Option<&RemoteEngine>, wanted: &DesiredEngine, trust: &Tr
     let copy = match (&remote.size, &remote.sidecar) {
         (None, _) => Copy::Stale(Staleness::EngineMissing),
         (_, RemoteSidecar::Valid(s)) => {
-            compare_sidecar(s.fingerprint.as_ref(), s.build.as_ref(), wanted)
+            compare_sidecar(s.fingerprint.as_ref(), s.build.as_deref(), wanted)
         }
         (_, RemoteSidecar::Invalid(why)) => Copy::Stale(Staleness::BadSidecar(why.clone())),
         (_, RemoteSidecar::Missing) => Copy::Legacy,
@@ -615,7 +615,7 @@ pub fn plan(inputs: PlanInputs) -> Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::{Profile, Provenance, SIDECAR_SCHEMA_VERSION};
+    use crate::identity::{Profile, Provenance, SIDECAR_SCHEMA_VERSION, Sidecar};
 
     const ONNX_SHA: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
 
@@ -712,7 +712,7 @@ mod tests {
                 key,
                 RemoteEngine {
                     size: Some(sidecar.engine_size),
-                    sidecar: RemoteSidecar::Valid(Box::new(sidecar)),
+                    sidecar: RemoteSidecar::Valid(sidecar.into()),
                     trust: None,
                 },
             );

@@ -10,7 +10,7 @@ use crate::identity::{LocalTrust, Provenance, SIDECAR_SCHEMA_VERSION, Sidecar};
 use crate::plan::DesiredEngine;
 use crate::store::remote::{Remote, UploadOutcome, retrying};
 use crate::sys::{hostname, now_secs};
-use crate::trust::Verified;
+use crate::trust::{SignedFacts, Verified};
 
 impl Run<'_> {
     fn remote(&self) -> Result<&Remote, ExecError> {
@@ -144,7 +144,11 @@ impl Run<'_> {
         let trusted = |name: &str| policy.trusts_name(name);
         let signatures = retrying(|| remote.signatures(key, &trusted)).await?;
         policy
-            .verify(sidecar, &signatures.records, &signatures.signers)
+            .verify(
+                sidecar.and_then(SignedFacts::of).as_ref(),
+                &signatures.records,
+                &signatures.signers,
+            )
             .map(Some)
             .map_err(|why| ExecError::Untrusted {
                 key: key.clone(),

@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::memo_file;
-use crate::identity::{EngineKey, Fingerprint};
-use crate::store::{CachedSidecar, FileStamp, SIDECAR_INDEX_FILE, StoreError};
+use crate::identity::{EngineKey, Fingerprint, SidecarSummary};
+use crate::store::{FileStamp, SIDECAR_INDEX_FILE, StoreError};
 
 /// The index of format 1 (whole sidecars as JSON lines), removed when this one is written.
 const FORMER_INDEX_FILE: &str = ".sidecar-index.jsonl";
@@ -23,12 +23,12 @@ const INDEX_OF: &str = "local sidecars";
 const ABSENT: &str = "-";
 
 /// One line of the index: the engine, its sidecar's stamp, what the sidecar said.
-type Line = (EngineKey, FileStamp, CachedSidecar);
+type Line = (EngineKey, FileStamp, SidecarSummary);
 
 #[derive(Debug, Default)]
 pub struct LocalIndex {
     path: Option<PathBuf>,
-    entries: HashMap<EngineKey, (FileStamp, CachedSidecar)>,
+    entries: HashMap<EngineKey, (FileStamp, SidecarSummary)>,
     dirty: bool,
 }
 
@@ -49,17 +49,17 @@ impl LocalIndex {
     }
 
     /// What the sidecar of `key` said when its file had `stamp`.
-    pub fn get(&self, key: &EngineKey, stamp: &FileStamp) -> Option<&CachedSidecar> {
+    pub fn get(&self, key: &EngineKey, stamp: &FileStamp) -> Option<&SidecarSummary> {
         self.entries
             .get(key)
             .filter(|(known, _)| known == stamp)
             .map(|(_, sidecar)| sidecar)
     }
 
-    pub fn record(&mut self, key: &EngineKey, stamp: FileStamp, sidecar: &CachedSidecar) {
+    pub fn record(&mut self, key: &EngineKey, stamp: FileStamp, sidecar: &SidecarSummary) {
         let entry = (
             stamp,
-            CachedSidecar {
+            SidecarSummary {
                 build: None,
                 ..sidecar.clone()
             },
@@ -96,7 +96,10 @@ impl LocalIndex {
 /// the engine's size, fingerprint and sha256, then how the engine reached the cache (JSON).
 /// Names hold no tabs (the manifest allows letters, digits, `.`, `-`, `_`). Parsing 10,000 of
 /// these is a few milliseconds, a fifth of the same entries as JSON objects.
-fn encode(bytes: &mut Vec<u8>, (key, (stamp, sidecar)): (&EngineKey, &(FileStamp, CachedSidecar))) {
+fn encode(
+    bytes: &mut Vec<u8>,
+    (key, (stamp, sidecar)): (&EngineKey, &(FileStamp, SidecarSummary)),
+) {
     use std::io::Write;
     let fingerprint = sidecar
         .fingerprint
@@ -144,7 +147,7 @@ fn decode(line: &[u8]) -> Option<Line> {
         ABSENT => None,
         json => Some(serde_json::from_str(json).ok()?),
     };
-    let sidecar = CachedSidecar {
+    let sidecar = SidecarSummary {
         fingerprint,
         engine_sha256,
         engine_size,
@@ -170,7 +173,7 @@ mod tests {
             ctime_ns: -5,
             inode: 9_307_823,
         };
-        let sidecar = CachedSidecar {
+        let sidecar = SidecarSummary {
             fingerprint: fingerprint.map(|f| Fingerprint(f.into())),
             engine_sha256: "ab".repeat(32),
             engine_size: 33,

@@ -16,13 +16,14 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::memo_file;
-use crate::identity::{EngineKey, Sidecar};
+use crate::identity::{EngineKey, SidecarSummary};
 use crate::plan::RemoteSidecar;
 use crate::store::StoreError;
 use crate::store::remote::ObjectVersion;
 
-/// Bumped whenever the line format changes; an index of another version is rebuilt.
-const INDEX_VERSION: u32 = 1;
+/// Bumped whenever the line format changes; an index of another version is rebuilt. 2: what
+/// a plan compares of each sidecar (`SidecarSummary`), not the whole sidecar.
+const INDEX_VERSION: u32 = 2;
 
 /// One line of the file: a sidecar, parsed or refused, and the version it was read at.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,7 +36,7 @@ struct Entry {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum Contents {
-    Sidecar(Box<Sidecar>),
+    Sidecar(SidecarSummary),
     Invalid(String),
 }
 
@@ -82,7 +83,10 @@ impl RemoteIndex {
     /// Records what the sidecar of `key` says at `version`.
     pub fn record(&mut self, key: &EngineKey, version: &ObjectVersion, sidecar: &RemoteSidecar) {
         let contents = match sidecar {
-            RemoteSidecar::Valid(s) => Contents::Sidecar(s.clone()),
+            RemoteSidecar::Valid(s) => Contents::Sidecar(SidecarSummary {
+                build: None,
+                ..s.clone()
+            }),
             RemoteSidecar::Invalid(why) => Contents::Invalid(why.clone()),
             RemoteSidecar::Missing => return,
         };
@@ -126,7 +130,7 @@ fn file_name(remote: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::{self, Provenance};
+    use crate::identity::{self, Provenance, Sidecar};
 
     fn sidecar(key: &EngineKey) -> Sidecar {
         let (_, id) = EngineKey::parse(&key.path()).unwrap();
@@ -165,7 +169,7 @@ mod tests {
         index.record(
             &a,
             &version("\"1\""),
-            &RemoteSidecar::Valid(Box::new(sidecar(&a))),
+            &RemoteSidecar::Valid(sidecar(&a).into()),
         );
         index.record(&b, &version("\"2\""), &RemoteSidecar::Invalid("bad".into()));
         index.save().unwrap();
@@ -173,7 +177,7 @@ mod tests {
         let again = RemoteIndex::load(dir.path(), "s3://bucket/x");
         assert_eq!(
             again.get(&a, &version("\"1\"")),
-            Some(RemoteSidecar::Valid(Box::new(sidecar(&a))))
+            Some(RemoteSidecar::Valid(sidecar(&a).into()))
         );
         assert_eq!(
             again.get(&b, &version("\"2\"")),
@@ -200,7 +204,7 @@ mod tests {
         index.record(
             &a,
             &version("\"1\""),
-            &RemoteSidecar::Valid(Box::new(sidecar(&a))),
+            &RemoteSidecar::Valid(sidecar(&a).into()),
         );
         index.save().unwrap();
         let path = dir.path().join(file_name("s3://b"));
@@ -223,7 +227,7 @@ mod tests {
             e_tag: None,
             ..version("x")
         };
-        index.record(&a, &untagged, &RemoteSidecar::Valid(Box::new(sidecar(&a))));
+        index.record(&a, &untagged, &RemoteSidecar::Valid(sidecar(&a).into()));
         assert_eq!(index.get(&a, &untagged), None);
     }
 
@@ -232,11 +236,7 @@ mod tests {
         let (a, b) = (key("a"), key("b"));
         let mut index = RemoteIndex::in_memory("s3://b");
         for k in [&a, &b] {
-            index.record(
-                k,
-                &version("1"),
-                &RemoteSidecar::Valid(Box::new(sidecar(k))),
-            );
+            index.record(k, &version("1"), &RemoteSidecar::Valid(sidecar(k).into()));
         }
         let keep = a.sidecar_path();
         index.retain_listed("fam", &|path| path == keep);

@@ -1,49 +1,18 @@
-//! Looking up cached engines by name: what a plan compares of each, and the family directory
-//! opened once so that thousands of engines are stat'ed relative to it.
+//! Looking up cached engines by name, in family directories opened once so that thousands of
+//! engines are stat'ed relative to them.
 
 use std::path::Path;
 
+use super::FileStamp;
+use crate::identity::{SidecarError, SidecarSummary};
 use rustix::fd::OwnedFd;
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
-use serde::{Deserialize, Serialize};
-
-use super::FileStamp;
-use crate::identity::{BuildInputs, Fingerprint, LocalTrust, Sidecar, SidecarError};
 
 /// An engine committed to the local cache: its size and what its sidecar says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalEngine {
     pub size: u64,
-    pub sidecar: Result<CachedSidecar, SidecarError>,
-}
-
-/// What a plan compares of a cached engine's sidecar; the sidecar file keeps the rest
-/// (provenance, the engine's identity). Small, so that a no-op plan of 10,000 engines keeps,
-/// clones and drops little.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CachedSidecar {
-    pub fingerprint: Option<Fingerprint>,
-    pub engine_sha256: String,
-    pub engine_size: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub local_trust: Option<LocalTrust>,
-    /// The build inputs recorded: they say why an engine whose fingerprint is not the wanted
-    /// one is stale. Never kept in the sidecar index (`None` there), so a lookup that finds a
-    /// fingerprint other than the wanted one reads the sidecar file instead.
-    #[serde(skip)]
-    pub build: Option<Box<BuildInputs>>,
-}
-
-impl From<Sidecar> for CachedSidecar {
-    fn from(sidecar: Sidecar) -> Self {
-        CachedSidecar {
-            fingerprint: sidecar.fingerprint,
-            engine_sha256: sidecar.engine_sha256,
-            engine_size: sidecar.engine_size,
-            local_trust: sidecar.local_trust,
-            build: sidecar.build.map(Box::new),
-        }
-    }
+    pub sidecar: Result<SidecarSummary, SidecarError>,
 }
 
 /// A family directory of the cache, open. Resolving `{cache}/{family}/{file}` from the root

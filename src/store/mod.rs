@@ -15,7 +15,7 @@ use tempfile::NamedTempFile;
 
 use crate::identity::{self, EngineKey, SIDECAR_SUFFIX, Sidecar, SidecarError};
 
-pub use lookup::{CachedSidecar, FamilyDir, LocalEngine};
+pub use lookup::{FamilyDir, LocalEngine};
 
 /// The seed's default, under the home directory.
 pub const DEFAULT_CACHE_DIR: &str = ".cache/screenalytics/engines";

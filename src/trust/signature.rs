@@ -20,7 +20,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
 use super::keys::validate_key_name;
-use crate::identity::Sidecar;
+use crate::identity::{EngineKey, Sidecar, SidecarSummary};
 
 /// Signatures of `{family}/{file}` live under `{family}/{file}{SIGNATURE_SUFFIX}/{NAME}`.
 pub const SIGNATURE_SUFFIX: &str = ".sig";
@@ -46,6 +46,17 @@ impl SignedFacts {
             key: sidecar.key().path(),
             sha256: sidecar.engine_sha256.clone(),
             size: sidecar.engine_size,
+            fingerprint: fingerprint.0.clone(),
+        })
+    }
+
+    /// The same facts from what a plan keeps of the sidecar of `key`.
+    pub fn of_summary(key: &EngineKey, summary: &SidecarSummary) -> Option<SignedFacts> {
+        let fingerprint = summary.fingerprint.as_ref()?;
+        Some(SignedFacts {
+            key: key.path(),
+            sha256: summary.engine_sha256.clone(),
+            size: summary.engine_size,
             fingerprint: fingerprint.0.clone(),
         })
     }

@@ -145,16 +145,16 @@ impl TrustPolicy {
     /// read; `signers`: every name that has signed it (also those not trusted, or unreadable).
     pub fn verify(
         &self,
-        sidecar: Option<&Sidecar>,
+        facts: Option<&SignedFacts>,
         records: &[SignatureRecord],
         signers: &[String],
     ) -> Result<Verified, Untrusted> {
         if self.keys.is_empty() {
             return Err(Untrusted::NoTrustedKeys);
         }
-        let facts = sidecar.and_then(SignedFacts::of).ok_or(Untrusted::Legacy)?;
+        let facts = facts.ok_or(Untrusted::Legacy)?;
         for record in records {
-            if let Some(key) = self.keys.iter().find(|k| k.verifies(&facts, record)) {
+            if let Some(key) = self.keys.iter().find(|k| k.verifies(facts, record)) {
                 return Ok(Verified {
                     signer: key.clone(),
                     record: record.clone(),
@@ -241,7 +241,11 @@ mod tests {
         for key in [&old, &new] {
             let record = sign(key, &good);
             let verified = policy
-                .verify(Some(&good), std::slice::from_ref(&record), &names(&record))
+                .verify(
+                    SignedFacts::of(&good).as_ref(),
+                    std::slice::from_ref(&record),
+                    &names(&record),
+                )
                 .unwrap();
             assert_eq!(verified.signer, key.public());
         }
@@ -249,7 +253,7 @@ mod tests {
         let record = sign(&old, &good);
         assert_eq!(
             policy.verify(
-                Some(&forged),
+                SignedFacts::of(&forged).as_ref(),
                 std::slice::from_ref(&record),
                 &names(&record)
             ),
@@ -259,20 +263,22 @@ mod tests {
         );
         let theirs = sign(&stranger, &good);
         let err = policy
-            .verify(Some(&good), &[], &names(&theirs))
+            .verify(SignedFacts::of(&good).as_ref(), &[], &names(&theirs))
             .unwrap_err();
         assert!(matches!(err, Untrusted::UnknownSigners { .. }));
         assert!(err.to_string().contains("`evil`"), "{err}");
         assert!(err.to_string().contains("ci-2026, ci-2027"), "{err}");
         assert!(matches!(
-            policy.verify(Some(&good), &[], &[]),
+            policy.verify(SignedFacts::of(&good).as_ref(), &[], &[]),
             Err(Untrusted::Unsigned { .. })
         ));
         assert_eq!(policy.verify(None, &[], &[]), Err(Untrusted::Legacy));
         assert_eq!(
-            TrustPolicy::new(vec![], Some(true))
-                .unwrap()
-                .verify(Some(&good), &[], &[]),
+            TrustPolicy::new(vec![], Some(true)).unwrap().verify(
+                SignedFacts::of(&good).as_ref(),
+                &[],
+                &[]
+            ),
             Err(Untrusted::NoTrustedKeys)
         );
         // A stranger's record stored under a trusted name is a bad signature, not a pass.
@@ -281,7 +287,11 @@ mod tests {
             signature: theirs.signature,
         };
         assert!(matches!(
-            policy.verify(Some(&good), &[impostor], &["ci-2026".into()]),
+            policy.verify(
+                SignedFacts::of(&good).as_ref(),
+                &[impostor],
+                &["ci-2026".into()]
+            ),
             Err(Untrusted::BadSignature { .. })
         ));
     }

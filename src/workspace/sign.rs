@@ -110,7 +110,7 @@ async fn sign_one(
         return Ok(SignOutcome::AlreadySigned);
     }
     if let Err(why @ Untrusted::BadSignature { .. }) =
-        policy.verify(Some(&sidecar), &signatures.records, &signatures.signers)
+        policy.verify(Some(&facts), &signatures.records, &signatures.signers)
     {
         return Ok(SignOutcome::Tampered(why));
     }
