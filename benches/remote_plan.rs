@@ -8,7 +8,8 @@
 //!
 //! The server answers LIST pages from a sorted index, as S3 does (`SortedListing`);
 //! `REMOTE_PLAN_LISTING=walk` keeps s3s-fs's own LIST, which walks the whole bucket per page.
-//! Environment: `REMOTE_PLAN_RUNS` (default 5), `REMOTE_PLAN_ENGINES` (e.g. `10000`).
+//! Environment: `REMOTE_PLAN_RUNS` (default 5), `REMOTE_PLAN_ENGINES` (e.g. `10000`),
+//! `REMOTE_PLAN_TRTCTL` (the binary to time, when the bench runs away from its build tree).
 //! Figures go to docs/benchmarks.md; nothing here asserts a time.
 
 #[path = "../tests/integration/common/faulty.rs"]
@@ -120,9 +121,10 @@ fn bench(engines: usize, runs: usize) {
     let text = std::fs::read_to_string(&local_manifest).unwrap();
     let remote = format!("[remote]\nurl = \"{}\"\n", server.url("engines"));
     std::fs::write(&manifest, text + &remote).unwrap();
-    let binary = env!("CARGO_BIN_EXE_trtctl");
+    let binary = std::env::var("REMOTE_PLAN_TRTCTL")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_trtctl").to_string());
     let plan = |manifest: &Path, endpoint: &str| {
-        let mut command = Command::new(binary);
+        let mut command = Command::new(&binary);
         command
             .args([
                 "plan",
