@@ -8,9 +8,12 @@ use super::WorkspaceError;
 use crate::builder::{BuildError, Builder, Trtexec};
 use crate::exec::Reporter;
 use crate::exec::{ApplyOptions, ApplyReport, Executor, StopSignal};
-use crate::identity::{EngineKey, TrtVersion};
+use crate::identity::{EngineKey, GpuArch, TrtVersion};
 use crate::observe::{self, HashCache, LocalIndex, RemoteIndex, TrustCheck};
-use crate::plan::{self, Decision, DesiredEngine, Force, Plan, PlanInputs, RemoteState, Selector};
+use crate::plan::{
+    self, Decision, DesiredEngine, Force, Plan, PlanInputs, RemoteState, Selector,
+    SharedTimingCache,
+};
 use crate::store::LocalEngine;
 
 impl Workspace {
@@ -45,19 +48,12 @@ impl Workspace {
             &desired,
             targets.iter().chain(force.selected()),
         )?;
-        let remote = self.observe_remote(&desired, &local).await?;
         let archs = self.gpus.archs();
-        let timing_caches = match &self.remote {
-            Some(remote) if self.shares_timing_caches() => {
-                observe::observe_timing_caches(remote, &archs, self.trt_version())
-                    .await
-                    .map_err(|source| WorkspaceError::Remote {
-                        url: remote.url().to_string(),
-                        source,
-                    })?
-            }
-            _ => Vec::new(),
-        };
+        // Independent of each other: one round trip for both, not two.
+        let (remote, timing_caches) = tokio::try_join!(
+            self.observe_remote(&desired, &local),
+            self.observe_timing_caches(&archs)
+        )?;
         let mut plan = plan::plan(PlanInputs {
             manifest: &self.manifest,
             trt_version: self.trt_version(),
@@ -71,6 +67,24 @@ impl Workspace {
         });
         plan.timing_caches = timing_caches;
         Ok(plan)
+    }
+
+    /// The remote's shared timing caches of `archs`, where builds share them.
+    async fn observe_timing_caches(
+        &self,
+        archs: &[GpuArch],
+    ) -> Result<Vec<SharedTimingCache>, WorkspaceError> {
+        match &self.remote {
+            Some(remote) if self.shares_timing_caches() => {
+                observe::observe_timing_caches(remote, archs, self.trt_version())
+                    .await
+                    .map_err(|source| WorkspaceError::Remote {
+                        url: remote.url().to_string(),
+                        source,
+                    })
+            }
+            _ => Ok(Vec::new()),
+        }
     }
 
     /// Whether builds share their timing caches through the remote.
