@@ -286,6 +286,8 @@ impl S3Server {
                             },
                             _ = &mut stop => break,
                         };
+                        // As servers do: no response waits out the client's delayed ACK.
+                        let _ = socket.set_nodelay(true);
                         let conn = http.serve_connection(TokioIo::new(socket), service.clone());
                         let conn = graceful.watch(conn.into_owned());
                         tokio::spawn(async move {
