@@ -21,9 +21,10 @@ pub struct LocalEngine {
 pub struct FamilyDir(OwnedFd);
 
 impl FamilyDir {
-    /// `None` when the directory is missing or is not one (a symlink is not followed).
+    /// `None` when the directory is missing or is not one. (A family directory that is a
+    /// symlink is followed, as a path through it always was; engines and sidecars are not.)
     pub fn open(path: &Path) -> Option<FamilyDir> {
-        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
         rustix::fs::open(path, flags, Mode::empty())
             .ok()
             .map(FamilyDir)
@@ -65,6 +66,8 @@ mod tests {
         assert_eq!(family.regular_file("link.trt"), None);
         assert_eq!(family.regular_file("missing.trt"), None);
         std::os::unix::fs::symlink(dir.path(), dir.path().join("family-link")).unwrap();
-        assert!(FamilyDir::open(&dir.path().join("family-link")).is_none());
+        let linked = FamilyDir::open(&dir.path().join("family-link")).unwrap();
+        assert!(linked.regular_file("a.trt").is_some());
+        assert!(FamilyDir::open(&dir.path().join("a.trt")).is_none());
     }
 }
