@@ -6,12 +6,13 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::common::faulty::{Faults, FaultyProxy, ProxyOptions};
 use crate::common::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
 use trtctl::identity::{
     EngineId, EngineKey, Fingerprint, Provenance, SIDECAR_SCHEMA_VERSION, Sidecar, sha256_hex,
 };
 use trtctl::store::remote::{
-    LeaseClaim, Remote, RemoteEnv, RemoteError, RemoteSettings, UploadOutcome,
+    LeaseClaim, Remote, RemoteEnv, RemoteError, RemoteSettings, UploadOutcome, retrying,
 };
 
 const BUCKET: &str = "screenalytics-artifacts";
@@ -890,4 +891,84 @@ async fn under_its_lease_a_large_engine_skips_staging() {
             .unwrap();
         assert_eq!(again, UploadOutcome::AlreadyPresent, "{name}");
     }
+}
+
+/// A remote for `server`'s bucket reached through `proxy`.
+fn through_proxy(server: &S3Server, proxy: &FaultyProxy) -> Remote {
+    Remote::open(
+        &RemoteSettings {
+            url: server.url("engines"),
+            endpoint: Some(proxy.endpoint.clone()),
+            concurrency: 3,
+            read_timeout: Duration::from_secs(2),
+            ..RemoteSettings::default()
+        },
+        &keys(),
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_ranged_fetch_through_failing_connections_gets_every_byte() {
+    let server = S3Server::start_one_request_per_connection(ACCESS_KEY, SECRET_KEY, BUCKET);
+    let (key, id) = engine("arcface_r100");
+    let len = 40 * MIB + 4_321;
+    let local = local_engine(&key, &id, len, 31, "31");
+    upload(&s3_remote(&server, &keys(), 5 * MIB), &key, &local)
+        .await
+        .unwrap();
+    // Answers refused, connections reset or stalled, and bodies cut half-way: every range
+    // lands whole, resumed or asked for again, or the fetch is tried again as a whole.
+    let (mut faults, mut cut) = (0, 0);
+    for seed in [0x5eed, 7, 42] {
+        let proxy = FaultyProxy::start(&server.endpoint, 40, seed);
+        let remote = through_proxy(&server, &proxy);
+        let (sha, size, bytes, seen) = retrying(|| fetch(&remote, &key)).await.unwrap();
+        assert_eq!(
+            (sha, size, seen),
+            (local.sidecar.engine_sha256.clone(), len, len)
+        );
+        assert!(bytes == local.bytes, "seed {seed}: fetched bytes differ");
+        faults += proxy.faults();
+        cut += proxy.stats.truncated.load(Ordering::SeqCst);
+    }
+    assert!(faults > 0 && cut > 0, "{faults} faults, {cut} bodies cut");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dropping_a_ranged_fetch_stops_its_requests() {
+    let server = S3Server::start(ACCESS_KEY, SECRET_KEY, BUCKET);
+    let (key, id) = engine("arcface_r100");
+    let local = local_engine(&key, &id, 100 * MIB, 32, "32");
+    upload(&s3_remote(&server, &keys(), 16 * MIB), &key, &local)
+        .await
+        .unwrap();
+    let proxy = FaultyProxy::start_with(
+        &server.endpoint,
+        ProxyOptions {
+            percent: 0,
+            seed: 1,
+            faults: Faults::Mixed,
+            rtt: Duration::from_millis(100),
+        },
+    );
+    let remote = through_proxy(&server, &proxy);
+    // Dropped with its first ranges under way and more to ask for.
+    let dropped = tokio::time::timeout(Duration::from_millis(250), fetch(&remote, &key)).await;
+    assert!(dropped.is_err(), "the fetch finished before it was dropped");
+    let stats = &proxy.stats;
+    // The proxy counts a request as soon as it reads it; a request written just before the drop
+    // may take a moment to be read.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let asked = stats.count("GET ");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(stats.count("GET "), asked, "requests sent after the drop");
+    for _ in 0..300 {
+        if stats.in_flight.load(Ordering::SeqCst) == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let open = stats.in_flight.load(Ordering::SeqCst);
+    assert_eq!(open, 0, "requests still open");
 }

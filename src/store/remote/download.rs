@@ -6,20 +6,18 @@ use std::path::PathBuf;
 
 use futures::stream::{StreamExt, TryStreamExt};
 use object_store::path::Path;
-use object_store::{GetOptions, GetRange, GetResultPayload, ObjectMeta, ObjectStoreExt};
+use object_store::{GetResultPayload, ObjectMeta, ObjectStoreExt};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWrite, AsyncWriteExt};
 
 use super::hashing::HashingSink;
+use super::ranged::{self, RangedError, Source};
 use super::{Remote, RemoteError};
 use crate::identity::EngineKey;
 
 const READ_CHUNK: usize = 1024 * 1024;
-/// Ranged downloads fetch this much per request: small enough that many are in flight in
-/// little memory, large enough that request overhead does not show (measured in
-/// docs/benchmarks.md).
+/// Objects over this size are fetched in concurrent ranges; a destination that is not a file
+/// gets ranges of this size, held whole in memory until their turn.
 const RANGE_SIZE: u64 = 4 * 1024 * 1024;
-/// Tries per range of a ranged download; then the whole transfer is retried from the start.
-const RANGE_ATTEMPTS: u32 = 3;
 
 impl Remote {
     /// Streams the engine into `dest` (an already created temp file), hashing on the way;
@@ -32,14 +30,30 @@ impl Remote {
         on_bytes: &(dyn Fn(u64) + Send + Sync),
     ) -> Result<(String, u64), RemoteError> {
         self.checked(key)?;
+        let label = PathBuf::from(format!("temp file for {key}"));
         let temp_err = |source| RemoteError::Io {
-            path: PathBuf::from(format!("temp file for {key}")),
+            path: label.clone(),
             source,
         };
         dest.seek(SeekFrom::Start(0)).await.map_err(temp_err)?;
         dest.set_len(0).await.map_err(temp_err)?;
         let location = self.location(&key.path())?;
-        let digest = self.download(key, &location, dest, on_bytes).await?;
+        let what = format!("fetching {key}");
+        let digest = match self.ranged(key, &location, &what).await? {
+            Some(meta) => {
+                let file = dest.try_clone().await.map_err(temp_err)?.into_std().await;
+                let source = self.source(&meta);
+                let sha256 =
+                    ranged::fetch_into_file(source, file, meta.size, self.concurrency, on_bytes)
+                        .await
+                        .map_err(|e| match e {
+                            RangedError::Store(e) => self.classify(&what, e),
+                            RangedError::Io(source) => temp_err(source),
+                        })?;
+                (sha256, meta.size)
+            }
+            None => self.download_stream(key, &location, dest, on_bytes).await?,
+        };
         dest.flush().await.map_err(temp_err)?;
         Ok(digest)
     }
@@ -53,16 +67,48 @@ impl Remote {
         on_bytes: &(dyn Fn(u64) + Send + Sync),
     ) -> Result<(String, u64), RemoteError> {
         let what = format!("fetching {key}");
-        if self.backend.prefers_ranged_reads() {
-            let meta = self
-                .store
-                .head(location)
-                .await
-                .map_err(|e| self.missing_engine(key, &what, e))?;
-            if meta.size > RANGE_SIZE {
-                return self.download_ranges(&what, &meta, out, on_bytes).await;
-            }
+        match self.ranged(key, location, &what).await? {
+            Some(meta) => self.download_ranges(&what, &meta, out, on_bytes).await,
+            None => self.download_stream(key, location, out, on_bytes).await,
         }
+    }
+
+    /// The object's metadata when it is better fetched in ranges: large, over a network.
+    async fn ranged(
+        &self,
+        key: &EngineKey,
+        location: &Path,
+        what: &str,
+    ) -> Result<Option<ObjectMeta>, RemoteError> {
+        if !self.backend.prefers_ranged_reads() {
+            return Ok(None);
+        }
+        let meta = self
+            .store
+            .head(location)
+            .await
+            .map_err(|e| self.missing_engine(key, what, e))?;
+        Ok(Some(meta).filter(|meta| meta.size > RANGE_SIZE))
+    }
+
+    /// Where ranges of the object `meta` describes are read from, pinned to its ETag.
+    fn source(&self, meta: &ObjectMeta) -> Source {
+        Source {
+            store: self.store.clone(),
+            location: meta.location.clone(),
+            e_tag: meta.e_tag.clone(),
+        }
+    }
+
+    /// One GET, streamed into `out` and hashed on the way.
+    async fn download_stream<W: AsyncWrite + Unpin + ?Sized>(
+        &self,
+        key: &EngineKey,
+        location: &Path,
+        out: &mut W,
+        on_bytes: &(dyn Fn(u64) + Send + Sync),
+    ) -> Result<(String, u64), RemoteError> {
+        let what = format!("fetching {key}");
         let result = match self.store.get(location).await {
             Ok(result) => result,
             Err(e) => return Err(self.missing_engine(key, &what, e)),
@@ -121,9 +167,9 @@ impl Remote {
         }
     }
 
-    /// A large object as concurrent ranged GETs of [`RANGE_SIZE`] (`concurrency` in flight, so
-    /// memory stays at `concurrency × RANGE_SIZE`), hashed and written in order. Every range is
-    /// pinned to the object's ETag: an object replaced half-way fails rather than mixing.
+    /// A large object as concurrent ranged GETs of [`RANGE_SIZE`], hashed and written in order,
+    /// for a destination that is not a file (hashing only): `concurrency` ranges in flight, held
+    /// whole until their turn, so memory stays at `concurrency × RANGE_SIZE`.
     async fn download_ranges<W: AsyncWrite + Unpin + ?Sized>(
         &self,
         what: &str,
@@ -131,57 +177,18 @@ impl Remote {
         out: &mut W,
         on_bytes: &(dyn Fn(u64) + Send + Sync),
     ) -> Result<(String, u64), RemoteError> {
+        let source = self.source(meta);
         let size = meta.size;
         let ranges = (0..size)
             .step_by(RANGE_SIZE as usize)
             .map(|start| start..(start + RANGE_SIZE).min(size));
         let mut parts = futures::stream::iter(ranges)
-            .map(|range| self.get_range(&meta.location, range, meta.e_tag.clone()))
+            .map(|range| ranged::get_range(&source, range))
             .buffered(self.concurrency);
         let mut sink = HashingSink::new(out, format!("download of {}", meta.location), on_bytes);
         while let Some(part) = parts.next().await {
             sink.put(&part.map_err(|e| self.classify(what, e))?).await?;
         }
         Ok(sink.finish())
-    }
-
-    /// One range, whole. A body cut off half-way is asked for again (a GET is idempotent), a
-    /// few times, before the error goes up.
-    async fn get_range(
-        &self,
-        location: &Path,
-        range: std::ops::Range<u64>,
-        e_tag: Option<String>,
-    ) -> object_store::Result<bytes::Bytes> {
-        let options = GetOptions {
-            range: Some(GetRange::Bounded(range.clone())),
-            if_match: e_tag,
-            ..GetOptions::default()
-        };
-        let mut attempt = 1;
-        loop {
-            let result = async {
-                let bytes = self.store.get_opts(location, options.clone()).await?.bytes().await?;
-                if bytes.len() as u64 == range.end - range.start {
-                    Ok(bytes)
-                } else {
-                    Err(object_store::Error::Generic {
-                        store: "S3",
-                        source: format!(
-                            "got {} bytes for the range {range:?}; the object changed or the transfer was cut",
-                            bytes.len()
-                        )
-                        .into(),
-                    })
-                }
-            }
-            .await;
-            match result {
-                Err(object_store::Error::Generic { .. }) if attempt < RANGE_ATTEMPTS => {
-                    attempt += 1;
-                }
-                done => return done,
-            }
-        }
     }
 }

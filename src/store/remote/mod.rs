@@ -68,6 +68,7 @@ mod error;
 mod hashing;
 mod lease;
 mod listing;
+mod ranged;
 mod retry;
 mod signatures;
 mod timing;
@@ -354,6 +355,9 @@ impl Remote {
         )
     }
 }
+
+#[cfg(test)]
+mod test_store;
 
 #[cfg(test)]
 mod tests {

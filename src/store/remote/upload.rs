@@ -4,15 +4,19 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use futures::future::BoxFuture;
-use futures::stream::{FuturesUnordered, StreamExt};
+use std::os::unix::fs::FileExt;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
 use object_store::path::Path;
 use object_store::{
-    CopyMode, CopyOptions, ObjectMeta, ObjectStoreExt, PutMode, PutMultipartOptions, PutOptions,
-    PutPayload,
+    CopyMode, CopyOptions, MultipartUpload, ObjectMeta, ObjectStoreExt, PutMode,
+    PutMultipartOptions, PutOptions, PutPayload,
 };
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::AsyncReadExt;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::task::{JoinError, JoinSet};
 
 use super::{Remote, RemoteError};
 use crate::identity::{self, EngineKey, Sidecar};
@@ -269,7 +273,7 @@ impl Remote {
             .put_multipart(
                 &what,
                 &target,
-                &mut file,
+                file.into_std().await,
                 engine,
                 size,
                 &sidecar.engine_sha256,
@@ -307,66 +311,27 @@ impl Remote {
         self.backend.part_len(self.part_size, size)
     }
 
-    /// Streams the file into a multipart upload with at most `concurrency` parts in flight
-    /// (memory: `concurrency × part size`), hashing on the way; completes it only when the bytes
-    /// hash to `expected_sha`, aborts it otherwise or on any error.
+    /// Uploads the file as a multipart upload (see [`Remote::send_parts`]); completes it only
+    /// when the bytes hash to `expected_sha`, aborts it otherwise or on any error.
     #[allow(clippy::too_many_arguments)]
-    async fn put_multipart<R: AsyncRead + Unpin>(
+    async fn put_multipart(
         &self,
         what: &str,
         target: &Path,
-        file: &mut R,
+        file: std::fs::File,
         source_path: &std::path::Path,
         size: u64,
         expected_sha: &str,
         on_bytes: &(dyn Fn(u64) + Send + Sync),
     ) -> Result<String, RemoteError> {
-        let part_len = self.part_len(size);
         let mut upload = self
             .store
             .put_multipart_opts(target, PutMultipartOptions::default())
             .await
             .map_err(|e| self.classify(what, e))?;
-        let parts = async {
-            let mut hasher = Sha256::new();
-            let mut in_flight: FuturesUnordered<BoxFuture<'static, object_store::Result<u64>>> =
-                FuturesUnordered::new();
-            let (mut read, mut done) = (0u64, 0u64);
-            while read < size {
-                while in_flight.len() >= self.concurrency {
-                    if let Some(finished) = in_flight.next().await {
-                        done += finished.map_err(|e| self.classify(what, e))?;
-                        on_bytes(done);
-                    }
-                }
-                let want = part_len.min(size - read);
-                let mut buf = Vec::with_capacity(want as usize);
-                (&mut *file)
-                    .take(want)
-                    .read_to_end(&mut buf)
-                    .await
-                    .map_err(|source| RemoteError::Io {
-                        path: source_path.to_path_buf(),
-                        source,
-                    })?;
-                if buf.len() as u64 != want {
-                    return Err(RemoteError::LocalMismatch {
-                        path: source_path.to_path_buf(),
-                        detail: "the file shrank while being uploaded".into(),
-                    });
-                }
-                hasher.update(&buf);
-                read += want;
-                let part = upload.put_part(PutPayload::from(buf));
-                in_flight.push(Box::pin(async move { part.await.map(|()| want) }));
-            }
-            while let Some(finished) = in_flight.next().await {
-                done += finished.map_err(|e| self.classify(what, e))?;
-                on_bytes(done);
-            }
-            Ok::<String, RemoteError>(identity::hex(&hasher.finalize()))
-        }
-        .await;
+        let parts = self
+            .send_parts(what, upload.as_mut(), file, source_path, size, on_bytes)
+            .await;
         match parts {
             Ok(sha) if sha == expected_sha => match upload.complete().await {
                 Ok(_) => Ok(sha),
@@ -384,6 +349,151 @@ impl Remote {
                 Err(e)
             }
         }
+    }
+
+    /// Sends the file's parts, `concurrency` at a time, each on its own task (the client signs
+    /// each part, hashing it, before sending it), and hashes the file on a blocking thread
+    /// behind them; returns the sha256 hex. A part holds its slot until it is both sent and
+    /// hashed, and is read on a blocking thread into a buffer that is reused once the client
+    /// lets go of it: memory stays at `concurrency × part size`. Dropping the future aborts the
+    /// parts in flight.
+    async fn send_parts(
+        &self,
+        what: &str,
+        upload: &mut dyn MultipartUpload,
+        file: std::fs::File,
+        source_path: &std::path::Path,
+        size: u64,
+        on_bytes: &(dyn Fn(u64) + Send + Sync),
+    ) -> Result<String, RemoteError> {
+        let part_len = self.part_len(size) as usize;
+        let file = Arc::new(file);
+        let slots = Arc::new(Semaphore::new(self.concurrency));
+        let buffers = Arc::new(PartBuffers::default());
+        let (to_hasher, mut parts) = mpsc::channel::<(Bytes, Slot)>(self.concurrency);
+        let hasher = tokio::task::spawn_blocking(move || {
+            let mut hasher = Sha256::new();
+            while let Some((bytes, slot)) = parts.blocking_recv() {
+                hasher.update(&bytes);
+                // The buffer goes back before the slot: a slot never waits for a buffer.
+                drop(bytes);
+                drop(slot);
+            }
+            identity::hex(&hasher.finalize())
+        });
+        let mut in_flight = JoinSet::new();
+        let mut sent = 0u64;
+        let mut part_sent = |joined: Option<Result<object_store::Result<u64>, JoinError>>| {
+            if let Some(joined) = joined {
+                sent += finished(joined).map_err(|e| self.classify(what, e))?;
+                on_bytes(sent);
+            }
+            Ok::<(), RemoteError>(())
+        };
+        let mut offset = 0u64;
+        while offset < size {
+            let slot = loop {
+                tokio::select! {
+                    slot = slots.clone().acquire_owned() => {
+                        break Arc::new(slot.expect("the part semaphore is never closed"));
+                    }
+                    joined = in_flight.join_next(), if !in_flight.is_empty() => part_sent(joined)?,
+                }
+            };
+            let len = part_len.min((size - offset) as usize);
+            let bytes = buffers
+                .read(file.clone(), offset, len, part_len)
+                .await
+                .map_err(|source| match source.kind() {
+                    std::io::ErrorKind::UnexpectedEof => RemoteError::LocalMismatch {
+                        path: source_path.to_path_buf(),
+                        detail: "the file shrank while being uploaded".into(),
+                    },
+                    _ => RemoteError::Io {
+                        path: source_path.to_path_buf(),
+                        source,
+                    },
+                })?;
+            offset += len as u64;
+            // The hasher ends only when this loop drops the sender.
+            let _ = to_hasher.send((bytes.clone(), slot.clone())).await;
+            let part = upload.put_part(PutPayload::from(bytes));
+            in_flight.spawn(async move {
+                let sent = part.await;
+                drop(slot);
+                sent.map(|()| len as u64)
+            });
+        }
+        drop(to_hasher);
+        while !in_flight.is_empty() {
+            part_sent(in_flight.join_next().await)?;
+        }
+        Ok(finished(hasher.await))
+    }
+}
+
+/// A part's place among the `concurrency` in flight, shared by its upload and the hasher.
+type Slot = Arc<OwnedSemaphorePermit>;
+
+/// The part buffers of one multipart upload, each back in `free` when the last reference to
+/// the part it holds is gone. Reusing them keeps memory flat: buffers freed on other threads
+/// would pile up in the allocator's per-thread arenas.
+#[derive(Default)]
+struct PartBuffers {
+    free: Mutex<Vec<Vec<u8>>>,
+}
+
+/// A part's bytes in a buffer of [`PartBuffers`], as the owner behind a [`Bytes`].
+struct PartBuffer {
+    buf: Vec<u8>,
+    len: usize,
+    home: Arc<PartBuffers>,
+}
+
+impl AsRef<[u8]> for PartBuffer {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+impl Drop for PartBuffer {
+    fn drop(&mut self) {
+        let buf = std::mem::take(&mut self.buf);
+        self.home
+            .free
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(buf);
+    }
+}
+
+impl PartBuffers {
+    /// `len` bytes of `file` from `offset` into a free buffer (or a new one of `capacity`),
+    /// read on a blocking thread.
+    async fn read(
+        self: &Arc<Self>,
+        file: Arc<std::fs::File>,
+        offset: u64,
+        len: usize,
+        capacity: usize,
+    ) -> std::io::Result<Bytes> {
+        let home = self.clone();
+        let read = tokio::task::spawn_blocking(move || {
+            let reused = home.free.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            let mut buf = reused.unwrap_or_else(|| vec![0u8; capacity]);
+            file.read_exact_at(&mut buf[..len], offset)?;
+            Ok(Bytes::from_owner(PartBuffer { buf, len, home }))
+        });
+        finished(read.await)
+    }
+}
+
+/// A task's result; its panic goes on here. The tasks are aborted only with the future that
+/// awaits them, so a join never sees one cancelled.
+fn finished<T>(joined: Result<T, JoinError>) -> T {
+    match joined {
+        Ok(value) => value,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
     }
 }
 
@@ -430,4 +540,154 @@ pub(super) fn nonce() -> String {
     let local = &count as *const u64 as usize;
     let digest = Sha256::digest(format!("{}:{nanos}:{count}:{local}", std::process::id()));
     identity::hex(&digest[..12])
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+    use std::time::Duration;
+
+    use object_store::ObjectStoreExt;
+
+    use super::super::Access;
+    use super::super::backend::Backend;
+    use super::*;
+    use crate::store::remote::test_store::{Behaviour, TestStore, object_bytes};
+
+    const MIB: u64 = 1024 * 1024;
+
+    fn remote_on(store: Arc<TestStore>, part_size: u64, concurrency: usize) -> Remote {
+        Remote {
+            store,
+            backend: Backend::File,
+            prefix: String::new(),
+            display: "test store".into(),
+            writable: true,
+            part_size,
+            concurrency,
+            max_in_flight: 64,
+            lease_ttl: Duration::from_secs(60),
+            secrets: Default::default(),
+            access: Access::Directory,
+        }
+    }
+
+    /// A file of `len` bytes: its handle, its bytes and their sha256.
+    fn local(len: u64) -> (tempfile::NamedTempFile, Vec<u8>, String) {
+        let bytes = object_bytes(len);
+        let temp = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(temp.path(), &bytes).unwrap();
+        let sha = identity::sha256_hex(&bytes);
+        (temp, bytes, sha)
+    }
+
+    async fn put(
+        remote: &Remote,
+        file: &tempfile::NamedTempFile,
+        size: u64,
+        expected_sha: &str,
+        progress: &AtomicU64,
+    ) -> Result<String, RemoteError> {
+        let on_bytes = |done: u64| {
+            progress.fetch_max(done, Ordering::Relaxed);
+        };
+        remote
+            .put_multipart(
+                "uploading",
+                &Path::from("fam/engine.trt"),
+                file.reopen().unwrap(),
+                file.path(),
+                size,
+                expected_sha,
+                &on_bytes,
+            )
+            .await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn parts_go_out_concurrency_at_a_time_and_the_file_is_hashed_behind_them() {
+        let store = Arc::new(TestStore::with(Behaviour {
+            part_pause: Duration::from_millis(30),
+            ..Behaviour::default()
+        }));
+        let remote = remote_on(store.clone(), MIB, 3);
+        let (file, bytes, sha) = local(10 * MIB + 12_345);
+        let progress = AtomicU64::new(0);
+        let got = put(&remote, &file, bytes.len() as u64, &sha, &progress).await;
+        assert_eq!(got.unwrap(), sha);
+        assert_eq!(progress.load(Ordering::Relaxed), bytes.len() as u64);
+        assert_eq!(store.parts_done.load(Ordering::SeqCst), 11);
+        assert_eq!(store.most_parts_in_flight.load(Ordering::SeqCst), 3);
+        let landed = store
+            .get(&Path::from("fam/engine.trt"))
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert!(landed == bytes, "the object differs from the file");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn bytes_that_do_not_hash_to_the_sidecar_are_never_completed() {
+        let store = Arc::new(TestStore::default());
+        let remote = remote_on(store.clone(), MIB, 3);
+        let (file, bytes, sha) = local(3 * MIB);
+        let got = put(
+            &remote,
+            &file,
+            bytes.len() as u64,
+            "0123",
+            &AtomicU64::new(0),
+        )
+        .await;
+        assert_eq!(got.unwrap(), sha);
+        assert!(store.head(&Path::from("fam/engine.trt")).await.is_err());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_file_shorter_than_announced_is_a_local_mismatch() {
+        let store = Arc::new(TestStore::default());
+        let remote = remote_on(store.clone(), MIB, 2);
+        let (file, bytes, sha) = local(3 * MIB);
+        let size = bytes.len() as u64 + 2 * MIB;
+        let got = put(&remote, &file, size, &sha, &AtomicU64::new(0)).await;
+        assert!(
+            matches!(&got, Err(RemoteError::LocalMismatch { detail, .. }) if detail.contains("shrank")),
+            "{got:?}"
+        );
+        assert!(store.head(&Path::from("fam/engine.trt")).await.is_err());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_part_buffer_is_reused_once_let_go() {
+        let buffers = Arc::new(PartBuffers::default());
+        let (file, bytes, _) = local(2 * MIB);
+        let file = Arc::new(file.reopen().unwrap());
+        let part = MIB as usize;
+        let first = buffers.read(file.clone(), 0, part, part).await.unwrap();
+        assert!(first[..] == bytes[..part]);
+        let at = first.as_ptr();
+        drop(first);
+        let second = buffers.read(file, MIB, part, part).await.unwrap();
+        assert!(second[..] == bytes[part..]);
+        assert_eq!(second.as_ptr(), at, "a new buffer instead of the free one");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn dropping_the_upload_stops_its_parts() {
+        let store = Arc::new(TestStore::with(Behaviour {
+            part_pause: Duration::from_millis(300),
+            ..Behaviour::default()
+        }));
+        let remote = remote_on(store.clone(), MIB, 3);
+        let (file, bytes, sha) = local(8 * MIB);
+        let progress = AtomicU64::new(0);
+        let upload = put(&remote, &file, bytes.len() as u64, &sha, &progress);
+        let dropped = tokio::time::timeout(Duration::from_millis(100), upload).await;
+        assert!(dropped.is_err(), "the upload finished before the drop");
+        assert!(store.most_parts_in_flight.load(Ordering::SeqCst) > 0);
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert_eq!(store.parts_done.load(Ordering::SeqCst), 0);
+    }
 }
