@@ -32,7 +32,7 @@ use std::process::Command;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use faulty::{Faults, FaultyProxy, ProxyOptions};
+use faulty::{FaultyProxy, ProxyOptions};
 use s3::{ACCESS_KEY, S3Server, SECRET_KEY};
 
 const BUCKET: &str = "bench";
@@ -152,12 +152,7 @@ fn bench(engines: usize, runs: usize) {
     for rtt_ms in [0, 50] {
         let proxy = FaultyProxy::start_with(
             &server.endpoint,
-            ProxyOptions {
-                percent: 0,
-                seed: 1,
-                faults: Faults::Mixed,
-                rtt: Duration::from_millis(rtt_ms),
-            },
+            ProxyOptions::latency(Duration::from_millis(rtt_ms)),
         );
         let cold_runs = if rtt_ms > 0 { runs.min(3) } else { runs };
         let cold = measure(

@@ -185,12 +185,7 @@ fn requests_in_flight_never_exceed_the_configured_bound() {
     let world = World::new(&["sm_75", "sm_80", "sm_86", "sm_89"], "max_in_flight = 3");
     let proxy = FaultyProxy::start_with(
         &world.server.endpoint,
-        ProxyOptions {
-            percent: 0,
-            seed: 1,
-            faults: Faults::Mixed,
-            rtt: Duration::from_millis(40),
-        },
+        ProxyOptions::latency(Duration::from_millis(40)),
     );
     let (code, actions) = world.plan(&proxy);
     assert_eq!((code, actions.len()), (Some(0), 16));

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::common::faulty::{Faults, FaultyProxy, ProxyOptions};
+use crate::common::faulty::{FaultyProxy, ProxyOptions};
 use crate::common::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
 use trtctl::identity::{
     EngineId, EngineKey, Fingerprint, Provenance, SIDECAR_SCHEMA_VERSION, Sidecar, sha256_hex,
@@ -945,12 +945,7 @@ async fn dropping_a_ranged_fetch_stops_its_requests() {
         .unwrap();
     let proxy = FaultyProxy::start_with(
         &server.endpoint,
-        ProxyOptions {
-            percent: 0,
-            seed: 1,
-            faults: Faults::Mixed,
-            rtt: Duration::from_millis(100),
-        },
+        ProxyOptions::latency(Duration::from_millis(100)),
     );
     let remote = through_proxy(&server, &proxy);
     // Dropped with its first ranges under way and more to ask for.

@@ -110,6 +110,18 @@ pub struct ProxyOptions {
     pub rtt: Duration,
 }
 
+impl ProxyOptions {
+    /// No faults, only `rtt` added to every request: a network's latency.
+    pub fn latency(rtt: Duration) -> ProxyOptions {
+        ProxyOptions {
+            percent: 0,
+            seed: 1,
+            faults: Faults::Mixed,
+            rtt,
+        }
+    }
+}
+
 /// Bodies at least this big (engines, not listings or sidecars) are the ones cut short.
 const CUT_MIN: u64 = 64 * 1024;
 /// Longer than the read timeout the tests give the client.
