@@ -37,13 +37,12 @@ impl FamilyDir {
         if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile {
             return None;
         }
-        let ns = |secs: i64, nanos: u64| i128::from(secs) * 1_000_000_000 + i128::from(nanos);
-        Some(FileStamp {
-            size: stat.st_size as u64,
-            mtime_ns: ns(stat.st_mtime, stat.st_mtime_nsec as u64),
-            ctime_ns: ns(stat.st_ctime, stat.st_ctime_nsec as u64),
-            inode: stat.st_ino,
-        })
+        Some(FileStamp::from_parts(
+            stat.st_size as u64,
+            (stat.st_mtime, stat.st_mtime_nsec as i64),
+            (stat.st_ctime, stat.st_ctime_nsec as i64),
+            stat.st_ino,
+        ))
     }
 }
 

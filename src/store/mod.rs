@@ -93,12 +93,23 @@ impl FileStamp {
 
     pub fn of_metadata(meta: &fs::Metadata) -> FileStamp {
         use std::os::unix::fs::MetadataExt;
-        let ns = |secs: i64, nanos: i64| i128::from(secs) * 1_000_000_000 + i128::from(nanos);
+        FileStamp::from_parts(
+            meta.size(),
+            (meta.mtime(), meta.mtime_nsec()),
+            (meta.ctime(), meta.ctime_nsec()),
+            meta.ino(),
+        )
+    }
+
+    /// From a stat's fields, times as (seconds, nanoseconds): every way of stat-ing a file
+    /// must give the same stamp, or a memo keyed by it would never match.
+    pub fn from_parts(size: u64, mtime: (i64, i64), ctime: (i64, i64), inode: u64) -> FileStamp {
+        let ns = |(secs, nanos): (i64, i64)| i128::from(secs) * 1_000_000_000 + i128::from(nanos);
         FileStamp {
-            size: meta.size(),
-            mtime_ns: ns(meta.mtime(), meta.mtime_nsec()),
-            ctime_ns: ns(meta.ctime(), meta.ctime_nsec()),
-            inode: meta.ino(),
+            size,
+            mtime_ns: ns(mtime),
+            ctime_ns: ns(ctime),
+            inode,
         }
     }
 }
