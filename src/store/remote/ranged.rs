@@ -410,7 +410,6 @@ mod tests {
     use std::time::Duration;
 
     use object_store::{ObjectStoreExt, PutPayload};
-    use sha2::{Digest, Sha256};
 
     use super::*;
     use crate::identity;
@@ -455,10 +454,6 @@ mod tests {
         )
     }
 
-    fn sha256(bytes: &[u8]) -> String {
-        identity::hex(&Sha256::digest(bytes))
-    }
-
     #[test]
     fn even_ranges_cover_the_object_in_a_multiple_of_the_tasks() {
         for (size, tasks) in [
@@ -493,7 +488,7 @@ mod tests {
         };
         let (store, source) = stored(&bytes, behaviour).await;
         let (result, written, progress) = fetch(source, size, 3).await;
-        assert_eq!(result.unwrap(), sha256(&bytes));
+        assert_eq!(result.unwrap(), identity::sha256_hex(&bytes));
         assert!(written == bytes, "the file differs from the object");
         assert_eq!(progress, size);
         let seen = store.seen.lock().unwrap().clone();
@@ -521,7 +516,7 @@ mod tests {
         };
         let (store, source) = stored(&bytes, behaviour).await;
         let (result, written, _) = fetch(source, size, 3).await;
-        assert_eq!(result.unwrap(), sha256(&bytes));
+        assert_eq!(result.unwrap(), identity::sha256_hex(&bytes));
         assert!(written == bytes, "the file differs from the object");
         let gets = store.gets();
         for cut in [first, second] {
@@ -564,7 +559,7 @@ mod tests {
         };
         let (store, source) = stored(&bytes, behaviour).await;
         let (result, _, _) = fetch(source, size, 1).await;
-        assert_eq!(result.unwrap(), sha256(&bytes));
+        assert_eq!(result.unwrap(), identity::sha256_hex(&bytes));
         let seen = store.seen.lock().unwrap().clone();
         let ranges = even_ranges(size, 1);
         assert_eq!(ranges.len(), 3);
