@@ -142,9 +142,13 @@ impl S3 for Atomic {
 }
 
 /// An ETag from the file's inode, modification time and size: new with every write.
-pub(crate) fn file_e_tag(path: &std::path::Path) -> Option<ETag> {
+fn file_e_tag(path: &std::path::Path) -> Option<ETag> {
+    Some(e_tag_of(&std::fs::metadata(path).ok()?))
+}
+
+/// The ETag of a file with `meta`, for a lister that has already stat'ed it.
+pub(crate) fn e_tag_of(meta: &std::fs::Metadata) -> ETag {
     use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::metadata(path).ok()?;
     let version = format!(
         "{:x}-{:x}.{:x}-{:x}",
         meta.ino(),
@@ -152,7 +156,7 @@ pub(crate) fn file_e_tag(path: &std::path::Path) -> Option<ETag> {
         meta.mtime_nsec(),
         meta.size()
     );
-    Some(ETag::Strong(version))
+    ETag::Strong(version)
 }
 
 /// A public-read bucket: anonymous GET/HEAD/LIST are allowed, everything else needs a signature.

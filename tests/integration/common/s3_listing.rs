@@ -178,7 +178,7 @@ fn object(path: &Path, key: &str) -> Option<Object> {
         key: Some(key.to_string()),
         last_modified: Some(Timestamp::from(meta.modified().ok()?)),
         size: Some(meta.len() as i64),
-        e_tag: super::s3::file_e_tag(path),
+        e_tag: Some(super::s3::e_tag_of(&meta)),
         ..Default::default()
     })
 }
