@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::common::faulty::FaultyProxy;
 use crate::common::files_under;
-use crate::common::project::{Project, stderr_of, stdout_of};
+use crate::common::project::{Project, stderr_of, stdout_of, succeeded};
 use crate::common::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
 
 /// Every file under `dir` with its bytes: "nothing changed on disk" is equality of two of these.
@@ -396,7 +396,7 @@ fn faulty_run(percent: u64, seed: u64) -> (usize, usize) {
         .args(["apply", "--gpu-arch", "sm_86"])
         .output()
         .unwrap();
-    assert!(a.status.success(), "{}{}", stdout_of(&a), stderr_of(&a));
+    succeeded(&a);
     assert!(
         stdout_of(&a).contains("4 built") && stdout_of(&a).contains("4 uploaded"),
         "{}",
@@ -407,7 +407,7 @@ fn faulty_run(percent: u64, seed: u64) -> (usize, usize) {
         .args(["apply", "--gpu-arch", "sm_86"])
         .output()
         .unwrap();
-    assert!(b.status.success(), "{}{}", stdout_of(&b), stderr_of(&b));
+    succeeded(&b);
     assert!(
         stdout_of(&b).contains("0 built, 4 fetched from remote"),
         "{}",

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use crate::common::backend::{BUCKET, Backend};
-use crate::common::project::{Project, stderr_of, stdout_of};
+use crate::common::project::{Project, stderr_of, stdout_of, succeeded};
 use crate::common::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
 
 pub(crate) const ENGINE: &str = "arcface/arcface_r100_v1.0_fp16_sm_86_10.3.0.trt";
@@ -54,7 +54,7 @@ fn what_one_machine_builds_the_other_fetches() {
             .args(["apply", "--gpu-arch", "sm_86"])
             .output()
             .unwrap();
-        assert!(a.status.success(), "{}{}", stdout_of(&a), stderr_of(&a));
+        succeeded(&a);
         assert!(
             stdout_of(&a).contains("1 built") && stdout_of(&a).contains("1 uploaded"),
             "{}",
@@ -67,7 +67,7 @@ fn what_one_machine_builds_the_other_fetches() {
         assert!(stdout_of(&plan).contains("↓ fetch"), "{}", stdout_of(&plan));
         fleet.project.clear_builds();
         let b = fleet.machine("b").arg("apply").output().unwrap();
-        assert!(b.status.success(), "{}{}", stdout_of(&b), stderr_of(&b));
+        succeeded(&b);
         assert!(
             stdout_of(&b).contains("0 built, 1 fetched from remote"),
             "{}",
@@ -330,7 +330,7 @@ fn no_upload_builds_and_publishes_nothing_until_asked() {
             .args(["apply", "--gpu-arch", "sm_86", "--no-upload"])
             .output()
             .unwrap();
-        assert!(a.status.success(), "{}{}", stdout_of(&a), stderr_of(&a));
+        succeeded(&a);
         assert!(stdout_of(&a).contains("1 built"), "{}", stdout_of(&a));
         assert!(!fleet.backend.object(ENGINE).exists());
         assert!(!fleet.backend.object(&format!("{ENGINE}.lease")).exists());

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use crate::common::backend::Backend;
 use crate::common::files_under;
-use crate::common::project::{stderr_of, stdout_of};
+use crate::common::project::{stderr_of, stdout_of, succeeded};
 use crate::remote_cli::{ENGINE, Fleet, both};
 
 /// Makes a key with `trtctl key generate`; returns the secret key file and the public key.
@@ -74,7 +74,7 @@ fn an_engine_signed_by_a_trusted_key_is_fetched_and_verified_in_the_cache() {
             .arg("apply")
             .output()
             .unwrap();
-        assert!(b.status.success(), "{}{}", stdout_of(&b), stderr_of(&b));
+        succeeded(&b);
         assert!(stdout_of(&b).contains("1 fetched"), "{}", stdout_of(&b));
         let sidecar =
             std::fs::read_to_string(fleet.cache("b").join(format!("{ENGINE}.json"))).unwrap();
@@ -200,23 +200,14 @@ fn during_rotation_both_keys_are_accepted_and_sign_adds_the_new_signature() {
             .arg("sign")
             .output()
             .unwrap();
-        assert!(
-            sign.status.success(),
-            "{}{}",
-            stdout_of(&sign),
-            stderr_of(&sign)
-        );
-        assert!(
-            stdout_of(&sign).contains(&format!("{ENGINE}: signed")),
-            "{}",
-            stdout_of(&sign)
-        );
+        let signed = succeeded(&sign);
+        assert!(signed.contains(&format!("{ENGINE}: signed")), "{signed}");
         std::fs::remove_file(signature_object(&fleet, "ci-2026")).unwrap();
         let c = trusting(&fleet, "c", &both_keys)
             .arg("apply")
             .output()
             .unwrap();
-        assert!(c.status.success(), "{}{}", stdout_of(&c), stderr_of(&c));
+        succeeded(&c);
         assert!(fleet.cache("c").join(ENGINE).is_file());
         // Signing again is a no-op.
         let again = fleet

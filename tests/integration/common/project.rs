@@ -180,3 +180,14 @@ pub fn stdout_of(output: &std::process::Output) -> String {
 pub fn stderr_of(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
+
+/// The stdout of a command that must have succeeded; both streams are shown when it did not.
+pub fn succeeded(output: &std::process::Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}{}",
+        stdout_of(output),
+        stderr_of(output)
+    );
+    stdout_of(output)
+}
