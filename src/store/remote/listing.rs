@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::lease::LEASE_SUFFIX;
 use super::signatures::split_signature_path;
-use super::{Remote, RemoteError};
+use super::{Remote, RemoteError, retrying};
 use crate::identity::{self, EngineKey, SIDECAR_SUFFIX};
 
 /// Sidecars are small JSON; anything bigger is not one of ours and is not read into memory.
@@ -103,8 +103,19 @@ impl Remote {
             .fold(RemoteListing::default(), RemoteListing::merge))
     }
 
-    /// The names of the family in (`after`, `through`], either end open.
+    /// The names of the family in (`after`, `through`], either end open. A listing cut on the
+    /// way (a connection the client does not retry on its own) is listed again from its start:
+    /// listing is idempotent, and one lost page must not fail a plan of 10,000 engines.
     async fn list_span(
+        &self,
+        family: &str,
+        after: Option<&str>,
+        through: Option<&str>,
+    ) -> Result<RemoteListing, RemoteError> {
+        retrying(|| self.list_span_once(family, after, through)).await
+    }
+
+    async fn list_span_once(
         &self,
         family: &str,
         after: Option<&str>,
