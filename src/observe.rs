@@ -23,7 +23,7 @@ mod local_index;
 mod memo_file;
 mod remote_index;
 
-pub use local_index::LocalIndex;
+pub use local_index::{IndexCursor, LocalIndex};
 pub use remote_index::RemoteIndex;
 
 const HASH_CACHE_FILE: &str = ".onnx-hashes.json";
@@ -135,45 +135,62 @@ pub fn observe_local(
         .map(|family| (family, FamilyDir::open(&cache.root().join(family))))
         .collect();
     let memo = &*index;
-    let lookups: Vec<(&EngineKey, LocalLookup)> = desired
+    // Each thread stats through directories of its own (see `FamilyDir::reopen`), and looks
+    // the index up from where its last lookup ended.
+    let thread_state = || LookupThread {
+        families: families
+            .iter()
+            .map(|(name, dir)| (*name, dir.as_ref().and_then(FamilyDir::reopen)))
+            .collect(),
+        cursor: IndexCursor::default(),
+    };
+    // Keys are cloned here, on every thread, not one by one as the map is filled.
+    let lookups: Vec<(EngineKey, LocalLookup)> = desired
         .par_iter()
-        .map(|wanted| {
+        .map_init(thread_state, |thread, wanted| {
             let key = &wanted.key;
-            let found = || {
-                let family = families.get(key.family.as_str())?.as_ref()?;
+            let mut found = || {
+                let family = thread.families.get(key.family.as_str())?.as_ref()?;
                 let size = family.regular_file(&key.file)?.size;
                 // An engine without a sidecar is an interrupted write: it does not exist.
                 let stamp = family.regular_file(&key.sidecar_file())?;
                 let memo = memo
-                    .get(key, &stamp)
+                    .get(key, &stamp, &mut thread.cursor)
                     .filter(|sidecar| sidecar.suffices_for(&wanted.fingerprint));
                 if let Some(sidecar) = memo {
-                    let sidecar = Ok(sidecar.clone());
+                    let sidecar = Ok(sidecar);
                     return Some(LocalLookup::Known(LocalEngine { size, sidecar }));
                 }
                 let sidecar = cache.read_sidecar(key)?.map(SidecarSummary::from);
                 Some(LocalLookup::Read(LocalEngine { size, sidecar }, stamp))
             };
-            (key, found().unwrap_or(LocalLookup::Absent))
+            let lookup = found().unwrap_or(LocalLookup::Absent);
+            (key.clone(), lookup)
         })
         .collect();
     let mut local = HashMap::with_capacity(lookups.len());
     for (key, lookup) in lookups {
         match lookup {
-            LocalLookup::Absent => index.forget(key),
+            LocalLookup::Absent => index.forget(&key),
             LocalLookup::Known(engine) => {
-                local.insert(key.clone(), engine);
+                local.insert(key, engine);
             }
             LocalLookup::Read(engine, stamp) => {
                 match &engine.sidecar {
-                    Ok(sidecar) => index.record(key, stamp, sidecar),
-                    Err(_) => index.forget(key),
+                    Ok(sidecar) => index.record(&key, stamp, sidecar),
+                    Err(_) => index.forget(&key),
                 }
-                local.insert(key.clone(), engine);
+                local.insert(key, engine);
             }
         }
     }
     local
+}
+
+/// What one thread of `observe_local` keeps between lookups.
+struct LookupThread<'a> {
+    families: HashMap<&'a str, Option<FamilyDir>>,
+    cursor: IndexCursor,
 }
 
 /// What the trust check of the remote needs: the policy, and which engines are usable from the

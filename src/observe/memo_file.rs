@@ -18,13 +18,18 @@ struct Header {
 }
 
 /// The JSON entries of the index at `path`, if it is whole and has `version` and `of` in its
-/// header.
+/// header, parsed in parallel.
 pub(super) fn read<E: DeserializeOwned + Send>(
     path: &Path,
     version: u32,
     of: &str,
 ) -> Option<Vec<E>> {
-    read_lines(path, version, of, |line| serde_json::from_slice(line).ok())
+    let (text, body) = read_text(path, version, of)?;
+    let lines: Vec<&str> = entry_lines(&text[body..]).collect();
+    lines
+        .par_iter()
+        .map(|line| serde_json::from_str(line).ok())
+        .collect()
 }
 
 /// Writes `entries` as JSON lines under a header of `version` and `of`.
@@ -39,22 +44,25 @@ pub(super) fn write<E: Serialize>(
     })
 }
 
-/// The entries of the index at `path`, each line decoded by `decode`; `None` when the header
-/// is not `version` and `of` or any line does not decode.
-pub(super) fn read_lines<E: Send>(
-    path: &Path,
-    version: u32,
-    of: &str,
-    decode: impl Fn(&[u8]) -> Option<E> + Sync,
-) -> Option<Vec<E>> {
-    let bytes = std::fs::read(path).ok()?;
-    let mut lines = bytes.split(|b| *b == b'\n');
-    let header: Header = serde_json::from_slice(lines.next()?).ok()?;
+/// The whole file at `path` and where its first entry starts, when its header is `version` and
+/// `of`: an index looked up in place keeps the text and parses only what a lookup needs.
+pub(super) fn read_text(path: &Path, version: u32, of: &str) -> Option<(String, usize)> {
+    let text = String::from_utf8(std::fs::read(path).ok()?).ok()?;
+    let header_end = text.find('\n').unwrap_or(text.len());
+    let header: Header = serde_json::from_str(&text[..header_end]).ok()?;
     if header.index_version != version || header.of != of {
         return None;
     }
-    let lines: Vec<&[u8]> = lines.collect();
-    lines.par_iter().map(|line| decode(line)).collect()
+    let body = (header_end + 1).min(text.len());
+    Some((text, body))
+}
+
+/// The entry lines of an index's body (none when it is empty: a header alone).
+pub(super) fn entry_lines(body: &str) -> impl Iterator<Item = &str> {
+    (!body.is_empty())
+        .then(|| body.split('\n'))
+        .into_iter()
+        .flatten()
 }
 
 /// Writes `entries` under a header of `version` and `of`, each encoded onto its line by

@@ -30,6 +30,16 @@ impl FamilyDir {
             .map(FamilyDir)
     }
 
+    /// The same directory opened again, for another thread. Threads stat-ing through one open
+    /// directory share its open-file count, and the cache line bouncing between cores made
+    /// 20,000 stats on two threads 20–60 % slower than through one directory each.
+    pub fn reopen(&self) -> Option<FamilyDir> {
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        rustix::fs::openat(&self.0, ".", flags, Mode::empty())
+            .ok()
+            .map(FamilyDir)
+    }
+
     /// The stamp of `name` in this directory when it is a regular file (symlinks, directories
     /// and missing names are `None`).
     pub fn regular_file(&self, name: &str) -> Option<FileStamp> {
@@ -68,5 +78,7 @@ mod tests {
         let linked = FamilyDir::open(&dir.path().join("family-link")).unwrap();
         assert!(linked.regular_file("a.trt").is_some());
         assert!(FamilyDir::open(&dir.path().join("a.trt")).is_none());
+        let reopened = family.reopen().unwrap();
+        assert_eq!(reopened.regular_file("a.trt"), family.regular_file("a.trt"));
     }
 }
