@@ -546,12 +546,24 @@ fn decide(wanted: &DesiredEngine, inputs: &PlanInputs) -> Decision {
 /// Hashes what the plan was decided from, so applying a saved plan can tell if the world moved.
 fn observed_digest(inputs: &PlanInputs) -> String {
     use sha2::Digest;
-    use std::fmt::Write;
     // One line per engine, formatted in parallel chunks (a format and an allocation per engine
-    // were a tenth of a no-op plan of 10,000), hashed in order.
-    let chunks: Vec<String> = inputs
-        .desired
-        .par_chunks(256)
+    // were a tenth of a no-op plan of 10,000), hashed in order, a batch of chunks at a time so
+    // that the text of 10,000 lines (2.5 MB) is never held at once.
+    const CHUNK: usize = 256;
+    let mut hasher = sha2::Sha256::new();
+    for batch in inputs.desired.chunks(CHUNK * 8) {
+        for lines in observed_lines(batch, CHUNK, inputs) {
+            hasher.update(lines.as_bytes());
+        }
+    }
+    identity::hex(&hasher.finalize())
+}
+
+/// The digest's lines of `batch`, in chunks of `chunk` engines formatted in parallel.
+fn observed_lines(batch: &[DesiredEngine], chunk: usize, inputs: &PlanInputs) -> Vec<String> {
+    use std::fmt::Write;
+    batch
+        .par_chunks(chunk)
         .map(|chunk| {
             let mut lines = String::with_capacity(chunk.len() * 256);
             for wanted in chunk {
@@ -579,12 +591,7 @@ fn observed_digest(inputs: &PlanInputs) -> String {
             }
             lines
         })
-        .collect();
-    let mut hasher = sha2::Sha256::new();
-    for lines in &chunks {
-        hasher.update(lines.as_bytes());
-    }
-    identity::hex(&hasher.finalize())
+        .collect()
 }
 
 /// Decides every wanted engine. Pure: same inputs, same plan.
@@ -621,7 +628,7 @@ pub fn plan(inputs: PlanInputs) -> Plan {
         observed_digest,
         steps: inputs
             .desired
-            .into_iter()
+            .into_par_iter()
             .zip(decisions)
             .map(|(engine, decision)| EngineStep { engine, decision })
             .collect(),
