@@ -11,7 +11,7 @@ use super::setup::{runtime, style};
 use crate::gpu;
 use crate::plan::{Decision, Force, Plan};
 use crate::report;
-use crate::workspace::{Environment, Workspace};
+use crate::workspace::{Environment, Workspace, free_in_background};
 
 pub(super) fn run(global: &GlobalArgs, env: &Environment, args: PlanArgs) -> anyhow::Result<u8> {
     let workspace = Workspace::open(&global.manifest, env)?;
@@ -49,7 +49,10 @@ pub(super) fn run(global: &GlobalArgs, env: &Environment, args: PlanArgs) -> any
     if global.verbose > 0 {
         eprintln!("GPUs: {}", describe_gpus(&workspace));
     }
-    Ok(plan_exit_code(&plan, args.detailed_exitcode))
+    let code = plan_exit_code(&plan, args.detailed_exitcode);
+    // The process exits next: nothing waits for the plan's memory to be freed.
+    free_in_background(plan);
+    Ok(code)
 }
 
 fn describe_gpus(workspace: &Workspace) -> String {

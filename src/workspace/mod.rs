@@ -17,5 +17,6 @@ pub use ensure::{
     Source, default_remote, ensure_engine,
 };
 pub use env::Environment;
+pub use pipeline::free_in_background;
 pub use probe::MachineProbe;
 pub use sign::{SignError, SignOutcome};

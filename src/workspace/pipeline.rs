@@ -16,6 +16,12 @@ use crate::plan::{
 };
 use crate::store::LocalEngine;
 
+/// Frees `value` on another thread. What a plan of 10,000 engines observed is 100,000 small
+/// allocations: freeing them took a tenth of a no-op plan, on the thread that has to answer.
+pub fn free_in_background<T: Send + 'static>(value: T) {
+    rayon::spawn(move || drop(value));
+}
+
 impl Workspace {
     pub fn trt_version(&self) -> TrtVersion {
         self.trt.version
@@ -66,6 +72,7 @@ impl Workspace {
             force,
         });
         plan.timing_caches = timing_caches;
+        free_in_background(local);
         Ok(plan)
     }
 
@@ -105,6 +112,7 @@ impl Workspace {
         let local = observe::observe_local(&self.cache, &desired, &mut index);
         // A lost index only costs reads next time; a read-only cache dir must not fail a plan.
         let _ = index.save();
+        free_in_background(index);
         Ok((desired, local))
     }
 
