@@ -567,10 +567,11 @@ fn observed_lines(batch: &[DesiredEngine], chunk: usize, inputs: &PlanInputs) ->
         .map(|chunk| {
             let mut lines = String::with_capacity(chunk.len() * 256);
             for wanted in chunk {
-                // `Cow` formats as its text does: the lines are those of a `String` here.
+                // `Quoted` formats as its text's `Debug` does: the lines are those of a
+                // `String` here.
                 let local = inputs.local.get(&wanted.key).map(|l| match &l.sidecar {
-                    Ok(s) => (l.size, Cow::Borrowed(s.engine_sha256.as_str())),
-                    Err(e) => (l.size, Cow::Owned(e.to_string())),
+                    Ok(s) => (l.size, Quoted(Cow::Borrowed(s.engine_sha256.as_str()))),
+                    Err(e) => (l.size, Quoted(Cow::Owned(e.to_string()))),
                 });
                 let remote = inputs
                     .remote
@@ -592,6 +593,23 @@ fn observed_lines(batch: &[DesiredEngine], chunk: usize, inputs: &PlanInputs) ->
             lines
         })
         .collect()
+}
+
+/// Text that formats with `{:?}` exactly as a `str` does, without escaping it character by
+/// character when nothing in it needs escaping (a digest, 10,000 times a plan).
+struct Quoted<'a>(Cow<'a, str>);
+
+impl fmt::Debug for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let plain = |b: &u8| (b' '..=b'~').contains(b) && !matches!(b, b'"' | b'\\');
+        if self.0.bytes().all(|b| plain(&b)) {
+            f.write_str("\"")?;
+            f.write_str(&self.0)?;
+            f.write_str("\"")
+        } else {
+            fmt::Debug::fmt(&*self.0, f)
+        }
+    }
 }
 
 /// Decides every wanted engine. Pure: same inputs, same plan.
@@ -766,6 +784,21 @@ mod tests {
     }
 
     fn same(_: &mut BuildInputs) {}
+
+    #[test]
+    fn quoted_text_formats_as_a_str_does() {
+        for text in [
+            "ab".repeat(32),
+            "the engine's 3 bytes, sidecar says 4".to_string(),
+            "a \"quoted\" \\ path\twith tab".to_string(),
+            "unicode é and \u{7f} and \u{200b}".to_string(),
+            String::new(),
+        ] {
+            let quoted = Some((7u64, Quoted(Cow::Borrowed(text.as_str()))));
+            let plain = Some((7u64, text.as_str()));
+            assert_eq!(format!("{quoted:?}"), format!("{plain:?}"), "{text}");
+        }
+    }
 
     #[test]
     fn nothing_anywhere_builds_where_a_gpu_exists() {
