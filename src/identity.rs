@@ -7,9 +7,11 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
+mod fingerprint;
 mod hex;
 mod summary;
 
+pub use fingerprint::ModelFingerprints;
 pub use hex::{hex, sha256_hex};
 pub use summary::SidecarSummary;
 

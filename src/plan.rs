@@ -10,7 +10,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::identity::{
-    self, BuildInputs, EngineId, EngineKey, Fingerprint, GpuArch, SidecarSummary, TrtVersion,
+    self, BuildInputs, EngineId, EngineKey, Fingerprint, GpuArch, ModelFingerprints,
+    SidecarSummary, TrtVersion,
 };
 use crate::manifest::Manifest;
 use crate::store::LocalEngine;
@@ -41,21 +42,31 @@ pub fn desired_engines(
     onnx_sha256: &BTreeMap<PathBuf, String>,
     trt: TrtVersion,
 ) -> Vec<DesiredEngine> {
-    // Every (model, precision, arch), in manifest order; fingerprints are hashed in parallel.
-    let combos: Vec<_> = manifest
+    // Each model's share of the fingerprints, hashed once.
+    let models: Vec<_> = manifest
         .models
         .iter()
         .filter_map(|model| onnx_sha256.get(&model.onnx).map(|sha| (model, sha)))
-        .flat_map(|(model, sha)| {
-            model
-                .precisions
-                .iter()
-                .flat_map(move |&p| model.archs.iter().map(move |&a| (model, sha, p, a)))
+        .map(|(model, sha)| {
+            let fingerprints = ModelFingerprints::new(sha, trt, &model.profile, &model.flags);
+            (model, sha, fingerprints)
+        })
+        .collect();
+    // Every (model, precision, arch), in manifest order; fingerprints are hashed in parallel.
+    let combos: Vec<_> = models
+        .iter()
+        .flat_map(|(model, sha, fingerprints)| {
+            model.precisions.iter().flat_map(move |&p| {
+                model
+                    .archs
+                    .iter()
+                    .map(move |&a| (*model, *sha, fingerprints, p, a))
+            })
         })
         .collect();
     combos
         .into_par_iter()
-        .map(|(model, sha, precision, arch)| {
+        .map(|(model, sha, fingerprints, precision, arch)| {
             let id = Manifest::engine_id(model, sha, precision, arch, trt);
             let build = BuildInputs {
                 onnx_sha256: sha.clone(),
@@ -67,7 +78,7 @@ pub fn desired_engines(
             };
             DesiredEngine {
                 key: EngineKey::new(&model.family, &id),
-                fingerprint: build.fingerprint(),
+                fingerprint: fingerprints.of(precision, arch),
                 id,
                 build,
                 onnx: model.onnx.clone(),
