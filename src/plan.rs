@@ -593,7 +593,7 @@ fn observed_lines(batch: &[DesiredEngine], chunk: usize, inputs: &PlanInputs) ->
                             RemoteSidecar::Invalid(e) => e.as_str(),
                             RemoteSidecar::Missing => "legacy",
                         };
-                        (r.size, sidecar, &r.trust)
+                        (r.size, Quoted(Cow::Borrowed(sidecar)), &r.trust)
                     });
                 let _ = writeln!(
                     lines,
