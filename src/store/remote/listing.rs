@@ -221,3 +221,46 @@ impl Remote {
         Ok(Some(bytes.to_vec()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+
+    use object_store::PutPayload;
+    use object_store::path::Path;
+
+    use super::*;
+    use crate::store::remote::test_store::{Behaviour, TestStore, remote_on};
+
+    async fn family_of_three(store: &TestStore) {
+        for name in [
+            "m_v1_fp16_sm_86_10.3.0.trt",
+            "m_v1_fp16_sm_86_10.3.0.trt.json",
+            "m_v1_fp32_sm_86_10.3.0.trt",
+        ] {
+            let location = Path::from(format!("fam/{name}"));
+            store
+                .put(&location, PutPayload::from_static(b"x"))
+                .await
+                .unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn a_listing_cut_on_the_way_is_listed_again_whole() {
+        let whole = Arc::new(TestStore::default());
+        family_of_three(&whole).await;
+        let expected = remote_on(whole, 1, 1).list_family("fam").await.unwrap();
+        assert_eq!(expected.engines.len(), 2);
+
+        let cut = Arc::new(TestStore::with(Behaviour {
+            list_cut_once: true,
+            ..Behaviour::default()
+        }));
+        family_of_three(&cut).await;
+        let listed = remote_on(cut.clone(), 1, 1).list_family("fam").await;
+        assert_eq!(listed.unwrap(), expected);
+        assert_eq!(cut.lists.load(Ordering::SeqCst), 2, "listed again once");
+    }
+}

@@ -1,6 +1,6 @@
-//! An in-memory object store for the transfer tests: answers like [`InMemory`], and records
-//! every ranged GET, can hold one back, cut a body half-way, pace body chunks, and slow and
-//! count multipart parts.
+//! An in-memory object store for the transfer and listing tests: answers like [`InMemory`],
+//! and records every ranged GET, can hold one back, cut a body half-way, pace body chunks, slow
+//! and count multipart parts, and cut a listing after its first object.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -9,6 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::backend::Backend;
+use super::{Access, Remote};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::StreamExt;
@@ -26,6 +28,23 @@ pub(super) fn object_bytes(len: u64) -> Vec<u8> {
     (0..len)
         .map(|i| (i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as u8 ^ (i >> 16) as u8)
         .collect()
+}
+
+/// A remote on `store` at its root, with these transfer settings.
+pub(super) fn remote_on(store: Arc<TestStore>, part_size: u64, concurrency: usize) -> Remote {
+    Remote {
+        store,
+        backend: Backend::File,
+        prefix: String::new(),
+        display: "test store".into(),
+        writable: true,
+        part_size,
+        concurrency,
+        max_in_flight: 64,
+        lease_ttl: Duration::from_secs(60),
+        secrets: Default::default(),
+        access: Access::Directory,
+    }
 }
 
 /// Bodies come in chunks of this size.
@@ -51,6 +70,8 @@ pub(super) struct Behaviour {
     pub chunk_pause: Duration,
     /// A part upload takes this long.
     pub part_pause: Duration,
+    /// The first listing fails after its first object, as a connection lost mid-page does.
+    pub list_cut_once: bool,
 }
 
 #[derive(Default)]
@@ -61,6 +82,7 @@ pub(super) struct TestStore {
     pub parts_in_flight: Arc<AtomicUsize>,
     pub most_parts_in_flight: Arc<AtomicUsize>,
     pub parts_done: Arc<AtomicUsize>,
+    pub lists: AtomicUsize,
 }
 
 impl TestStore {
@@ -194,7 +216,20 @@ impl ObjectStore for TestStore {
     }
 
     fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
-        self.inner.list(prefix)
+        self.lists.fetch_add(1, Ordering::SeqCst);
+        let listed = self.inner.list(prefix);
+        let cut = std::mem::take(&mut self.behaviour.lock().unwrap().list_cut_once);
+        if !cut {
+            return listed;
+        }
+        let lost = object_store::Error::Generic {
+            store: "TestStore",
+            source: "listing cut after its first object".into(),
+        };
+        listed
+            .take(1)
+            .chain(futures::stream::once(async { Err(lost) }))
+            .boxed()
     }
 
     async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {

@@ -549,28 +549,10 @@ mod tests {
 
     use object_store::ObjectStoreExt;
 
-    use super::super::Access;
-    use super::super::backend::Backend;
     use super::*;
-    use crate::store::remote::test_store::{Behaviour, TestStore, object_bytes};
+    use crate::store::remote::test_store::{Behaviour, TestStore, object_bytes, remote_on};
 
     const MIB: u64 = 1024 * 1024;
-
-    fn remote_on(store: Arc<TestStore>, part_size: u64, concurrency: usize) -> Remote {
-        Remote {
-            store,
-            backend: Backend::File,
-            prefix: String::new(),
-            display: "test store".into(),
-            writable: true,
-            part_size,
-            concurrency,
-            max_in_flight: 64,
-            lease_ttl: Duration::from_secs(60),
-            secrets: Default::default(),
-            access: Access::Directory,
-        }
-    }
 
     /// A file of `len` bytes: its handle, its bytes and their sha256.
     fn local(len: u64) -> (tempfile::NamedTempFile, Vec<u8>, String) {
