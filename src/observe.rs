@@ -14,7 +14,7 @@ use crate::plan::{
     SharedTimingCache,
 };
 use crate::store::remote::{
-    LeaseRecord, ObjectVersion, Remote, RemoteError, retrying, timing_cache_name,
+    LeaseRecord, ObjectVersion, Remote, RemoteError, RemoteListing, retrying, timing_cache_name,
 };
 use crate::store::{self, Cache, FamilyDir, FileStamp, LocalEngine, StoreError};
 use crate::trust::{SignedFacts, TrustPolicy, Untrusted};
@@ -218,13 +218,58 @@ struct Found {
 /// many pages is listed in one round trip.
 const ENGINES_PER_SPAN: usize = 450;
 
-/// The LIST of each family (in concurrent spans where it is long), then the sidecars of the
-/// wanted engines found there: from `index` where the listing shows the version it recorded, by
-/// GET otherwise; and, when signatures are required, the signatures of those that may be
-/// fetched. Reads run at most `max_in_flight` at once; `index` learns what was read.
+/// The wanted engines' names, per family: what the remote is listed for.
+pub fn wanted_names(desired: &[DesiredEngine]) -> BTreeMap<String, Vec<String>> {
+    let mut families: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for wanted in desired {
+        families
+            .entry(wanted.key.family.clone())
+            .or_default()
+            .push(wanted.key.file.clone());
+    }
+    families
+}
+
+/// The LIST of each family of `names`, in concurrent spans where it is long: one round trip
+/// however many pages. It owns its inputs, so that it can be sent before the local cache is
+/// looked at and come back meanwhile.
+pub async fn list_wanted(
+    remote: Remote,
+    names: BTreeMap<String, Vec<String>>,
+) -> Result<Vec<(String, RemoteListing)>, RemoteError> {
+    let remote = &remote;
+    futures::future::try_join_all(names.into_iter().map(|(family, mut names)| async move {
+        names.sort_unstable();
+        let bounds: Vec<String> = names
+            .into_iter()
+            .step_by(ENGINES_PER_SPAN)
+            .skip(1)
+            .collect();
+        let listing = remote.list_family_split(&family, &bounds).await?;
+        Ok((family, listing))
+    }))
+    .await
+}
+
+/// [`list_wanted`], then [`resolve_remote`].
 pub async fn observe_remote(
     remote: &Remote,
     desired: &[DesiredEngine],
+    check: &TrustCheck<'_>,
+    index: &mut RemoteIndex,
+) -> Result<RemoteState, RemoteError> {
+    let listings = list_wanted(remote.clone(), wanted_names(desired)).await?;
+    resolve_remote(remote, desired, &listings, check, index).await
+}
+
+/// What the remote holds of the wanted engines, given the `listings` of their families: the
+/// sidecars of those found, from `index` where the listing shows the version it recorded, by
+/// GET otherwise; and, when signatures are required, the signatures of those that may be
+/// fetched. Reads run at most `max_in_flight` at once; `index` learns what was read.
+pub async fn resolve_remote(
+    remote: &Remote,
+    desired: &[DesiredEngine],
+    listings: &[(String, RemoteListing)],
     check: &TrustCheck<'_>,
     index: &mut RemoteIndex,
 ) -> Result<RemoteState, RemoteError> {
@@ -238,27 +283,9 @@ pub async fn observe_remote(
             .collect(),
         false => BTreeSet::new(),
     };
-    let mut families: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for wanted in desired {
-        families
-            .entry(&wanted.key.family)
-            .or_default()
-            .push(wanted.key.file.clone());
-    }
-    let listings = futures::future::try_join_all(families.iter_mut().map(|(family, names)| {
-        names.sort_unstable();
-        let bounds: Vec<String> = names
-            .iter()
-            .step_by(ENGINES_PER_SPAN)
-            .skip(1)
-            .cloned()
-            .collect();
-        async move { remote.list_family_split(family, &bounds).await }
-    }))
-    .await?;
     let mut found: Vec<Found> = Vec::new();
     let mut leased: Vec<EngineKey> = Vec::new();
-    for (family, listing) in families.keys().zip(&listings) {
+    for (family, listing) in listings {
         let listed: BTreeSet<String> = listing.sidecars.iter().map(|k| k.sidecar_path()).collect();
         index.retain_listed(family, &|path| listed.contains(path));
         leased.extend(

@@ -16,13 +16,14 @@ impl Workspace {
     /// the remote's bytes (what deploy hosts will fetch); one only in the local cache (no
     /// remote, or not uploaded yet) by the local bytes.
     pub async fn current_lock(&self) -> Result<Lock, WorkspaceError> {
-        let (desired, local) = self.desired_and_local()?;
-        let remote = self.observe_remote(&desired, &local).await?;
+        let (desired, index) = self.desired_and_index()?;
+        let observed = self.observe(&desired, index, &[]).await?;
         Ok(Lock::resolve(&desired, |wanted| {
-            remote
+            observed
+                .remote
                 .as_ref()
                 .and_then(|state| on_remote(state, wanted))
-                .or_else(|| in_cache(local.get(&wanted.key), wanted))
+                .or_else(|| in_cache(observed.local.get(&wanted.key), wanted))
         }))
     }
 }

@@ -15,6 +15,29 @@ use crate::plan::{
     SharedTimingCache,
 };
 use crate::store::LocalEngine;
+use crate::store::remote::{Remote, RemoteError, RemoteListing};
+use tokio::task::JoinSet;
+
+/// What the local cache, the remote and its shared timing caches hold of the desired engines.
+pub(super) struct Observed {
+    pub local: HashMap<EngineKey, LocalEngine>,
+    pub remote: Option<RemoteState>,
+    pub timing_caches: Vec<SharedTimingCache>,
+}
+
+/// Reads sent to the remote before the local cache is looked at; dropping them (on an early
+/// return) aborts what is still in flight.
+struct RemoteReads<'a> {
+    remote: &'a Remote,
+    listing: JoinSet<Result<Vec<(String, RemoteListing)>, RemoteError>>,
+    timing_caches: JoinSet<Result<Vec<SharedTimingCache>, RemoteError>>,
+}
+
+/// What the task of `set` returned (its panic goes on here); `None` when none was spawned.
+async fn finished<T: 'static>(set: &mut JoinSet<T>) -> Option<T> {
+    let done = set.join_next().await?;
+    Some(done.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic())))
+}
 
 /// Frees `value` on another thread. What a plan of 10,000 engines observed (the local and
 /// remote sidecar indexes, the local observation, the plan) is some 100,000 small allocations:
@@ -49,50 +72,28 @@ impl Workspace {
 
     /// Observes the ONNX files, the cache and the remote, then plans.
     pub async fn plan(&self, targets: &[Selector], force: &Force) -> Result<Plan, WorkspaceError> {
-        let (desired, local) = self.desired_and_local()?;
+        let (desired, index) = self.desired_and_index()?;
         plan::check_selectors(
             &self.manifest.path,
             &desired,
             targets.iter().chain(force.selected()),
         )?;
         let archs = self.gpus.archs();
-        // Independent of each other: one round trip for both, not two.
-        let (remote, timing_caches) = tokio::try_join!(
-            self.observe_remote(&desired, &local),
-            self.observe_timing_caches(&archs)
-        )?;
+        let observed = self.observe(&desired, index, &archs).await?;
         let mut plan = plan::plan(PlanInputs {
             manifest: &self.manifest,
             trt_version: self.trt_version(),
             desired,
             gpu_archs: &archs,
-            local: &local,
-            remote: remote.as_ref(),
+            local: &observed.local,
+            remote: observed.remote.as_ref(),
             trust: &self.trust,
             targets,
             force,
         });
-        plan.timing_caches = timing_caches;
-        free_in_background(local);
+        plan.timing_caches = observed.timing_caches;
+        free_in_background(observed.local);
         Ok(plan)
-    }
-
-    /// The remote's shared timing caches of `archs`, where builds share them.
-    async fn observe_timing_caches(
-        &self,
-        archs: &[GpuArch],
-    ) -> Result<Vec<SharedTimingCache>, WorkspaceError> {
-        match &self.remote {
-            Some(remote) if self.shares_timing_caches() => {
-                observe::observe_timing_caches(remote, archs, self.trt_version())
-                    .await
-                    .map_err(|source| WorkspaceError::Remote {
-                        url: remote.url().to_string(),
-                        source,
-                    })
-            }
-            _ => Ok(Vec::new()),
-        }
     }
 
     /// Whether builds share their timing caches through the remote.
@@ -101,46 +102,97 @@ impl Workspace {
         builder.timing_cache && builder.shared_timing_cache
     }
 
-    /// The desired engines and what the local cache holds of them, through the sidecar index
-    /// kept beside them. The index is read and parsed while the fingerprints are hashed: it
-    /// does not depend on them.
-    pub(super) fn desired_and_local(
+    /// The desired engines, and the local sidecar index, read and parsed while their
+    /// fingerprints are hashed: it does not depend on them.
+    pub(super) fn desired_and_index(
         &self,
-    ) -> Result<(Vec<DesiredEngine>, HashMap<EngineKey, LocalEngine>), WorkspaceError> {
-        let (desired, mut index) =
+    ) -> Result<(Vec<DesiredEngine>, LocalIndex), WorkspaceError> {
+        let (desired, index) =
             rayon::join(|| self.desired(), || LocalIndex::load(self.cache.root()));
-        let desired = desired?;
-        let local = observe::observe_local(&self.cache, &desired, &mut index);
+        Ok((desired?, index))
+    }
+
+    /// What the local cache (through `index`), the remote and its shared timing caches hold
+    /// of `desired`. Of the remote, only the verdicts depend on the local cache: its listing
+    /// and timing caches are asked for first, as tasks of their own, and come back while the
+    /// cache is looked at, a round trip hidden behind the local work instead of added to it.
+    pub(super) async fn observe(
+        &self,
+        desired: &[DesiredEngine],
+        mut index: LocalIndex,
+        archs: &[GpuArch],
+    ) -> Result<Observed, WorkspaceError> {
+        let sent = self.remote.as_ref().map(|remote| {
+            let mut reads = RemoteReads {
+                remote,
+                listing: JoinSet::new(),
+                timing_caches: JoinSet::new(),
+            };
+            let names = observe::wanted_names(desired);
+            reads
+                .listing
+                .spawn(observe::list_wanted(remote.clone(), names));
+            if self.shares_timing_caches() {
+                let (remote, archs, trt) = (remote.clone(), archs.to_vec(), self.trt_version());
+                reads.timing_caches.spawn(async move {
+                    observe::observe_timing_caches(&remote, &archs, trt).await
+                });
+            }
+            reads
+        });
+        let local = observe::observe_local(&self.cache, desired, &mut index);
         // A lost index only costs reads next time; a read-only cache dir must not fail a plan.
         let _ = index.save();
         free_in_background(index);
-        Ok((desired, local))
+        let (remote, timing_caches) = match sent {
+            Some(reads) => {
+                let (state, caches) = self.receive(reads, desired, &local).await?;
+                (Some(state), caches)
+            }
+            None => (None, Vec::new()),
+        };
+        Ok(Observed {
+            local,
+            remote,
+            timing_caches,
+        })
     }
 
-    /// What the remote (if any) holds of the desired engines.
-    pub(super) async fn observe_remote(
+    /// The remote's answers to `reads`, and its verdicts on the desired engines given what the
+    /// local cache holds (`local`: engines usable from it need no signature check).
+    async fn receive(
         &self,
+        mut reads: RemoteReads<'_>,
         desired: &[DesiredEngine],
         local: &HashMap<EngineKey, LocalEngine>,
-    ) -> Result<Option<RemoteState>, WorkspaceError> {
-        let Some(remote) = &self.remote else {
-            return Ok(None);
+    ) -> Result<(RemoteState, Vec<SharedTimingCache>), WorkspaceError> {
+        let remote = reads.remote;
+        let failed = |source| WorkspaceError::Remote {
+            url: remote.url().to_string(),
+            source,
         };
+        let listings = finished(&mut reads.listing)
+            .await
+            .expect("the listing was sent")
+            .map_err(failed)?;
         let trust = TrustCheck {
             policy: &self.trust,
             local,
         };
         let mut index = RemoteIndex::load(self.cache.root(), remote.url());
-        let observed = observe::observe_remote(remote, desired, &trust, &mut index)
+        let state = observe::resolve_remote(remote, desired, &listings, &trust, &mut index)
             .await
-            .map_err(|source| WorkspaceError::Remote {
-                url: remote.url().to_string(),
-                source,
-            })?;
+            .map_err(failed)?;
         // Like the hash cache: a lost index costs GETs next time, never a wrong plan.
         let _ = index.save();
         free_in_background(index);
-        Ok(Some(observed))
+        free_in_background(listings);
+        let timing_caches = finished(&mut reads.timing_caches)
+            .await
+            .transpose()
+            .map_err(failed)?
+            .unwrap_or_default();
+        Ok((state, timing_caches))
     }
 
     /// The builder, when the plan builds anything: trtexec found and checked against the pin.
