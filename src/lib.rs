@@ -18,5 +18,6 @@ pub mod plan;
 pub mod report;
 pub mod store;
 pub mod sys;
+pub mod task;
 pub mod trust;
 pub mod workspace;

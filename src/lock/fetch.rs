@@ -148,11 +148,7 @@ async fn blocking<T: Send + 'static>(
     work: impl FnOnce(&Cache, &LockedEngine) -> T + Send + 'static,
 ) -> T {
     let (cache, engine) = (cache.clone(), engine.clone());
-    match tokio::task::spawn_blocking(move || work(&cache, &engine)).await {
-        Ok(done) => done,
-        // The closure panicked: carry the panic on rather than invent a result.
-        Err(e) => std::panic::resume_unwind(e.into_panic()),
-    }
+    crate::task::joined(tokio::task::spawn_blocking(move || work(&cache, &engine)).await)
 }
 
 /// The remote's sidecar, which must describe the pinned engine: it is what the cache keeps

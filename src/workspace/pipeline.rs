@@ -33,10 +33,9 @@ struct RemoteReads<'a> {
     timing_caches: JoinSet<Result<Vec<SharedTimingCache>, RemoteError>>,
 }
 
-/// What the task of `set` returned (its panic goes on here); `None` when none was spawned.
+/// What the task of `set` returned; `None` when none was spawned.
 async fn finished<T: 'static>(set: &mut JoinSet<T>) -> Option<T> {
-    let done = set.join_next().await?;
-    Some(done.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic())))
+    set.join_next().await.map(crate::task::joined)
 }
 
 /// Frees `value` on another thread. What a plan of 10,000 engines observed (the local and

@@ -10,6 +10,7 @@ use crate::common::files_under;
 /// Every top-level module and its layer: a module may use only modules of a lower layer.
 const LAYERS: &[(&str, u8)] = &[
     ("sys", 0),
+    ("task", 0),
     ("identity", 1),
     ("onnx", 1),
     ("trust", 2),

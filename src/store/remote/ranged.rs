@@ -25,6 +25,7 @@ use tokio::sync::{Notify, Semaphore};
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::hashing::{Frontier, hash_as_written};
+use crate::task::joined;
 
 /// Tries per range, each from where the last one stopped; then the error goes up (and the
 /// caller may retry the whole transfer).
@@ -130,14 +131,7 @@ impl<'a> RangeBody<'a> {
         let left = self.left();
         let body = match (&mut self.body, self.opening.take()) {
             (Some(body), _) => body,
-            (None, Some(mut opening)) => {
-                let opened =
-                    joined((&mut opening.0).await).map_err(|e| object_store::Error::Generic {
-                        store: "S3",
-                        source: e.into(),
-                    })?;
-                self.body.insert(opened?)
-            }
+            (None, Some(mut opening)) => self.body.insert(joined((&mut opening.0).await)?),
             (None, None) => {
                 let result = self
                     .source
@@ -265,7 +259,7 @@ pub(super) async fn fetch_into_file(
         let failed = tokio::select! {
             finished = ranges.join_next() => match finished {
                 None => break,
-                Some(result) => joined(result).map_err(RangedError::from).and_then(|r| r),
+                Some(result) => joined(result),
             },
             () = job.progressed.notified() => {
                 on_bytes(job.written.load(Ordering::Relaxed));
@@ -279,7 +273,7 @@ pub(super) async fn fetch_into_file(
         }
     }
     on_bytes(job.written.load(Ordering::Relaxed));
-    let digest = joined(hasher.await)?;
+    let digest = joined(hasher.await);
     drop(stop);
     match digest? {
         Some(digest) => Ok(digest),
@@ -381,7 +375,7 @@ impl RangeWriter {
     /// Waits for the write in flight, keeping its buffer.
     async fn settle(&mut self) -> io::Result<()> {
         if let Some(writing) = self.writing.take() {
-            let mut buf = joined(writing.await)??;
+            let mut buf = joined(writing.await)?;
             buf.clear();
             self.spare = Some(buf);
         }
@@ -392,17 +386,7 @@ impl RangeWriter {
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> io::Result<T> + Send + 'static,
 ) -> io::Result<T> {
-    joined(tokio::task::spawn_blocking(f).await)?
-}
-
-/// A task's result; its panic goes on in the caller. Tasks here are never cancelled while
-/// awaited (they are aborted only with the future that awaits them).
-fn joined<T>(result: Result<T, tokio::task::JoinError>) -> io::Result<T> {
-    match result {
-        Ok(value) => Ok(value),
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Err(e) => Err(io::Error::other(e)),
-    }
+    joined(tokio::task::spawn_blocking(f).await)
 }
 
 #[cfg(test)]

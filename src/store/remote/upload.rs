@@ -20,6 +20,7 @@ use tokio::task::{JoinError, JoinSet};
 
 use super::{Remote, RemoteError};
 use crate::identity::{self, EngineKey, Sidecar};
+use crate::task::joined;
 use crate::trust::SecretKey;
 
 /// Staging area for multipart uploads, beside the families; `.` is never a family's first char.
@@ -383,9 +384,9 @@ impl Remote {
         });
         let mut in_flight = JoinSet::new();
         let mut sent = 0u64;
-        let mut part_sent = |joined: Option<Result<object_store::Result<u64>, JoinError>>| {
-            if let Some(joined) = joined {
-                sent += finished(joined).map_err(|e| self.classify(what, e))?;
+        let mut part_sent = |done: Option<Result<object_store::Result<u64>, JoinError>>| {
+            if let Some(done) = done {
+                sent += joined(done).map_err(|e| self.classify(what, e))?;
                 on_bytes(sent);
             }
             Ok::<(), RemoteError>(())
@@ -397,7 +398,7 @@ impl Remote {
                     slot = slots.clone().acquire_owned() => {
                         break Arc::new(slot.expect("the part semaphore is never closed"));
                     }
-                    joined = in_flight.join_next(), if !in_flight.is_empty() => part_sent(joined)?,
+                    done = in_flight.join_next(), if !in_flight.is_empty() => part_sent(done)?,
                 }
             };
             let len = part_len.min((size - offset) as usize);
@@ -428,7 +429,7 @@ impl Remote {
         while !in_flight.is_empty() {
             part_sent(in_flight.join_next().await)?;
         }
-        Ok(finished(hasher.await))
+        Ok(joined(hasher.await))
     }
 }
 
@@ -484,16 +485,7 @@ impl PartBuffers {
             file.read_exact_at(&mut buf[..len], offset)?;
             Ok(Bytes::from_owner(PartBuffer { buf, len, home }))
         });
-        finished(read.await)
-    }
-}
-
-/// A task's result; its panic goes on here. The tasks are aborted only with the future that
-/// awaits them, so a join never sees one cancelled.
-fn finished<T>(joined: Result<T, JoinError>) -> T {
-    match joined {
-        Ok(value) => value,
-        Err(e) => std::panic::resume_unwind(e.into_panic()),
+        joined(read.await)
     }
 }
 
