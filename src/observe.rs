@@ -251,17 +251,6 @@ pub async fn list_wanted(
     .await
 }
 
-/// [`list_wanted`], then [`resolve_remote`].
-pub async fn observe_remote(
-    remote: &Remote,
-    desired: &[DesiredEngine],
-    check: &TrustCheck<'_>,
-    index: &mut RemoteIndex,
-) -> Result<RemoteState, RemoteError> {
-    let listings = list_wanted(remote.clone(), wanted_names(desired)).await?;
-    resolve_remote(remote, desired, &listings, check, index).await
-}
-
 /// What the remote holds of the wanted engines, given the `listings` of their families: the
 /// sidecars of those found, from `index` where the listing shows the version it recorded, by
 /// GET otherwise; and, when signatures are required, the signatures of those that may be

@@ -136,9 +136,13 @@ impl World {
             policy: &trust,
             local: &local,
         };
-        let remote = observe::observe_remote(
+        let listings = observe::list_wanted(self.remote.clone(), observe::wanted_names(&desired))
+            .await
+            .unwrap();
+        let remote = observe::resolve_remote(
             &self.remote,
             &desired,
+            &listings,
             &check,
             &mut observe::RemoteIndex::in_memory(self.remote.url()),
         )
