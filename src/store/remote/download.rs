@@ -52,7 +52,10 @@ impl Remote {
                         })?;
                 (sha256, meta.size)
             }
-            None => self.download_stream(key, &location, dest, on_bytes).await?,
+            None => {
+                self.download_stream(key, &what, &location, dest, on_bytes)
+                    .await?
+            }
         };
         dest.flush().await.map_err(temp_err)?;
         Ok(digest)
@@ -69,7 +72,10 @@ impl Remote {
         let what = format!("fetching {key}");
         match self.ranged(key, location, &what).await? {
             Some(meta) => self.download_ranges(&what, &meta, out, on_bytes).await,
-            None => self.download_stream(key, location, out, on_bytes).await,
+            None => {
+                self.download_stream(key, &what, location, out, on_bytes)
+                    .await
+            }
         }
     }
 
@@ -104,14 +110,14 @@ impl Remote {
     async fn download_stream<W: AsyncWrite + Unpin + ?Sized>(
         &self,
         key: &EngineKey,
+        what: &str,
         location: &Path,
         out: &mut W,
         on_bytes: &(dyn Fn(u64) + Send + Sync),
     ) -> Result<(String, u64), RemoteError> {
-        let what = format!("fetching {key}");
         let result = match self.store.get(location).await {
             Ok(result) => result,
-            Err(e) => return Err(self.missing_engine(key, &what, e)),
+            Err(e) => return Err(self.missing_engine(key, what, e)),
         };
         let expected = result.meta.size;
         let mut sink = HashingSink::new(out, format!("download of {key}"), on_bytes);
@@ -138,7 +144,7 @@ impl Remote {
                 while let Some(chunk) = stream
                     .try_next()
                     .await
-                    .map_err(|e| self.classify(&what, e))?
+                    .map_err(|e| self.classify(what, e))?
                 {
                     sink.put(&chunk).await?;
                 }
@@ -147,7 +153,7 @@ impl Remote {
         let (sha256, total) = sink.finish();
         if total != expected {
             return Err(RemoteError::Truncated {
-                what,
+                what: what.to_string(),
                 got: total,
                 expected,
             });
