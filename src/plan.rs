@@ -612,8 +612,8 @@ struct Quoted<'a>(Cow<'a, str>);
 
 impl fmt::Debug for Quoted<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let plain = |b: &u8| (b' '..=b'~').contains(b) && !matches!(b, b'"' | b'\\');
-        if self.0.bytes().all(|b| plain(&b)) {
+        let plain = |b: u8| matches!(b, b' '..=b'~') && b != b'"' && b != b'\\';
+        if self.0.bytes().all(plain) {
             f.write_str("\"")?;
             f.write_str(&self.0)?;
             f.write_str("\"")

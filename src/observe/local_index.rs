@@ -204,10 +204,12 @@ fn names<'a>(text: &'a str, entry: &Entry) -> (&'a [u8], &'a [u8]) {
 /// The entries of the lines of `text` from `body` on (parsed in parallel); `None` if any line
 /// is not one.
 fn locate(text: &str, body: usize) -> Option<Vec<Entry>> {
+    let mut start = body;
     let lines: Vec<Range<usize>> = memo_file::entry_lines(&text[body..])
         .map(|line| {
-            let start = line.as_ptr() as usize - text.as_ptr() as usize;
-            start..start + line.len()
+            let range = start..start + line.len();
+            start = range.end + 1;
+            range
         })
         .collect();
     lines
