@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::identity::{EngineKey, Fingerprint, GpuArch, Sidecar, SidecarSummary, TrtVersion};
 use crate::plan::{
-    BuildLease, DesiredEngine, RemoteEngine, RemoteSidecar, RemoteState, RemoteTimingCacheState,
-    SharedTimingCache,
+    BuildLease, DesiredEngine, LocalEngines, RemoteEngine, RemoteSidecar, RemoteState,
+    RemoteTimingCacheState, SharedTimingCache,
 };
 use crate::store::remote::{
     LeaseRecord, ObjectVersion, Remote, RemoteError, RemoteListing, retrying, timing_cache_name,
@@ -110,11 +110,14 @@ impl HashCache {
     }
 }
 
-/// What one wanted engine's lookup found, and what the index should learn from it.
-enum LocalLookup {
-    Absent,
-    Known(LocalEngine),
-    Read(LocalEngine, FileStamp),
+/// What the local sidecar index learns from one wanted engine's lookup.
+enum IndexUpdate {
+    /// The index knew the sidecar.
+    Keep,
+    /// The sidecar was read: remembered when it parsed.
+    Record(FileStamp),
+    /// No engine, or no sidecar.
+    Forget,
 }
 
 /// Looks up each wanted engine and its sidecar, in parallel. Each is looked up by name in its
@@ -126,7 +129,7 @@ pub fn observe_local(
     cache: &Cache,
     desired: &[DesiredEngine],
     index: &mut LocalIndex,
-) -> HashMap<EngineKey, LocalEngine> {
+) -> LocalEngines {
     let families: HashMap<&str, Option<FamilyDir>> = desired
         .iter()
         .map(|wanted| wanted.key.family.as_str())
@@ -144,8 +147,7 @@ pub fn observe_local(
             .collect(),
         cursor: IndexCursor::default(),
     };
-    // Keys are cloned here, on every thread, not one by one as the map is filled.
-    let lookups: Vec<(EngineKey, LocalLookup)> = desired
+    let (found, updates): (Vec<Option<LocalEngine>>, Vec<IndexUpdate>) = desired
         .par_iter()
         .map_init(thread_state, |thread, wanted| {
             let key = &wanted.key;
@@ -159,32 +161,27 @@ pub fn observe_local(
                     .filter(|sidecar| sidecar.suffices_for(&wanted.fingerprint));
                 if let Some(sidecar) = memo {
                     let sidecar = Ok(sidecar);
-                    return Some(LocalLookup::Known(LocalEngine { size, sidecar }));
+                    return Some((LocalEngine { size, sidecar }, IndexUpdate::Keep));
                 }
                 let sidecar = cache.read_sidecar(key)?.map(SidecarSummary::from);
-                Some(LocalLookup::Read(LocalEngine { size, sidecar }, stamp))
+                Some((LocalEngine { size, sidecar }, IndexUpdate::Record(stamp)))
             };
-            let lookup = found().unwrap_or(LocalLookup::Absent);
-            (key.clone(), lookup)
+            match found() {
+                Some((engine, update)) => (Some(engine), update),
+                None => (None, IndexUpdate::Forget),
+            }
         })
-        .collect();
-    let mut local = HashMap::with_capacity(lookups.len());
-    for (key, lookup) in lookups {
-        match lookup {
-            LocalLookup::Absent => index.forget(&key),
-            LocalLookup::Known(engine) => {
-                local.insert(key, engine);
+        .unzip();
+    for ((wanted, found), update) in desired.iter().zip(&found).zip(updates) {
+        match (update, found) {
+            (IndexUpdate::Keep, _) => {}
+            (IndexUpdate::Record(stamp), Some(LocalEngine { sidecar: Ok(s), .. })) => {
+                index.record(&wanted.key, stamp, s)
             }
-            LocalLookup::Read(engine, stamp) => {
-                match &engine.sidecar {
-                    Ok(sidecar) => index.record(&key, stamp, sidecar),
-                    Err(_) => index.forget(&key),
-                }
-                local.insert(key, engine);
-            }
+            (IndexUpdate::Record(_) | IndexUpdate::Forget, _) => index.forget(&wanted.key),
         }
     }
-    local
+    LocalEngines::new(found)
 }
 
 /// What one thread of `observe_local` keeps between lookups.
@@ -197,7 +194,8 @@ struct LookupThread<'a> {
 /// local cache already (their remote copies are not checked: only what may be fetched is).
 pub struct TrustCheck<'a> {
     pub policy: &'a TrustPolicy,
-    pub local: &'a HashMap<EngineKey, LocalEngine>,
+    /// Position for position with the desired engines.
+    pub local: &'a LocalEngines,
 }
 
 /// A wanted engine the remote listing shows.
@@ -267,8 +265,9 @@ pub async fn resolve_remote(
     let to_verify: BTreeSet<&EngineKey> = match check.policy.required() {
         true => desired
             .iter()
-            .filter(|d| !crate::plan::local_is_usable(check.local.get(&d.key), d, check.policy))
-            .map(|d| &d.key)
+            .enumerate()
+            .filter(|(i, d)| !crate::plan::local_is_usable(check.local.get(*i), d, check.policy))
+            .map(|(_, d)| &d.key)
             .collect(),
         false => BTreeSet::new(),
     };

@@ -18,9 +18,11 @@ use crate::store::LocalEngine;
 use crate::trust::{TrustPolicy, Untrusted};
 
 mod graph;
+mod local;
 mod selector;
 
 pub use graph::Node;
+pub use local::LocalEngines;
 pub use selector::{Force, Selector, SelectorError, UnmatchedSelector, check_selectors};
 
 /// Bumped when the saved-plan JSON changes incompatibly.
@@ -225,7 +227,8 @@ pub struct PlanInputs<'a> {
     pub trt_version: TrtVersion,
     pub desired: Vec<DesiredEngine>,
     pub gpu_archs: &'a [GpuArch],
-    pub local: &'a HashMap<EngineKey, LocalEngine>,
+    /// Position for position with `desired`.
+    pub local: &'a LocalEngines,
     pub remote: Option<&'a RemoteState>,
     pub trust: &'a TrustPolicy,
     pub targets: &'a [Selector],
@@ -465,8 +468,8 @@ fn remote_copy(remote: Option<&RemoteEngine>, wanted: &DesiredEngine, trust: &Tr
     }
 }
 
-fn decide(wanted: &DesiredEngine, inputs: &PlanInputs) -> Decision {
-    let local = local_copy(inputs.local.get(&wanted.key), wanted, inputs.trust);
+fn decide(wanted: &DesiredEngine, local: Option<&LocalEngine>, inputs: &PlanInputs) -> Decision {
+    let local = local_copy(local, wanted, inputs.trust);
     let remote_state = inputs.remote;
     let remote = remote_copy(
         remote_state.and_then(|r| r.engines.get(&wanted.key)),
@@ -562,25 +565,36 @@ fn observed_digest(inputs: &PlanInputs) -> String {
     // that the text of 10,000 lines (2.5 MB) is never held at once.
     const CHUNK: usize = 256;
     let mut hasher = sha2::Sha256::new();
-    for batch in inputs.desired.chunks(CHUNK * 8) {
-        for lines in observed_lines(batch, CHUNK, inputs) {
+    let local = inputs.local.as_slice();
+    for (batch, local) in inputs
+        .desired
+        .chunks(CHUNK * 8)
+        .zip(local.chunks(CHUNK * 8))
+    {
+        for lines in observed_lines(batch, local, CHUNK, inputs) {
             hasher.update(lines.as_bytes());
         }
     }
     identity::hex(&hasher.finalize())
 }
 
-/// The digest's lines of `batch`, in chunks of `chunk` engines formatted in parallel.
-fn observed_lines(batch: &[DesiredEngine], chunk: usize, inputs: &PlanInputs) -> Vec<String> {
+/// The digest's lines of `batch` (what the cache holds of it: `local`), in chunks of `chunk`
+/// engines formatted in parallel.
+fn observed_lines(
+    batch: &[DesiredEngine],
+    local: &[Option<LocalEngine>],
+    chunk: usize,
+    inputs: &PlanInputs,
+) -> Vec<String> {
     use std::fmt::Write;
-    batch
-        .par_chunks(chunk)
-        .map(|chunk| {
+    (batch.par_chunks(chunk))
+        .zip(local.par_chunks(chunk))
+        .map(|(chunk, local)| {
             let mut lines = String::with_capacity(chunk.len() * 256);
-            for wanted in chunk {
+            for (wanted, local) in chunk.iter().zip(local) {
                 // `Quoted` formats as its text's `Debug` does: the lines are those of a
                 // `String` here.
-                let local = inputs.local.get(&wanted.key).map(|l| match &l.sidecar {
+                let local = local.as_ref().map(|l| match &l.sidecar {
                     Ok(s) => (l.size, Quoted(Cow::Borrowed(s.engine_sha256.as_str()))),
                     Err(e) => (l.size, Quoted(Cow::Owned(e.to_string()))),
                 });
@@ -625,17 +639,26 @@ impl fmt::Debug for Quoted<'_> {
 
 /// Decides every wanted engine. Pure: same inputs, same plan.
 pub fn plan(inputs: PlanInputs) -> Plan {
+    assert_eq!(
+        inputs.desired.len(),
+        inputs.local.len(),
+        "the local cache was observed for other engines"
+    );
     let mut inputs = inputs;
+    let narrowed;
     if !inputs.targets.is_empty() {
         let targets = inputs.targets;
-        inputs
-            .desired
-            .retain(|d| targets.iter().any(|t| t.matches(&d.id)));
+        let keep: Vec<bool> = (inputs.desired.iter())
+            .map(|d| targets.iter().any(|t| t.matches(&d.id)))
+            .collect();
+        let mut kept = keep.iter();
+        inputs.desired.retain(|_| *kept.next().unwrap_or(&false));
+        narrowed = inputs.local.retained(&keep);
+        inputs.local = &narrowed;
     }
-    let decisions: Vec<Decision> = inputs
-        .desired
-        .par_iter()
-        .map(|wanted| decide(wanted, &inputs))
+    let decisions: Vec<Decision> = (inputs.desired.par_iter())
+        .zip(inputs.local.as_slice())
+        .map(|(wanted, local)| decide(wanted, local.as_ref(), &inputs))
         .collect();
     let observed_digest = observed_digest(&inputs);
     let archs: BTreeSet<GpuArch> = inputs.gpu_archs.iter().copied().collect();
@@ -725,13 +748,14 @@ mod tests {
         }
 
         fn plan(&self) -> Plan {
+            let desired = self.desired();
             plan(PlanInputs {
                 trust: &TrustPolicy::default(),
                 manifest: &self.manifest,
                 trt_version: TrtVersion::new(10, 3, 0),
-                desired: self.desired(),
+                local: &LocalEngines::by_key(&desired, &self.local),
+                desired,
                 gpu_archs: &self.gpus,
-                local: &self.local,
                 remote: self.remote.as_ref(),
                 targets: &[],
                 force: &self.force,
@@ -1074,21 +1098,26 @@ mod tests {
 
     #[test]
     fn targets_narrow_the_plan() {
-        let w = World::new();
+        let mut w = World::new();
+        // Cached is the second desired engine only: narrowed, the plan must still pair it with
+        // its own cache entry.
+        w.put_local("sm_89", same);
         let targets: Vec<Selector> = vec!["*:*:sm_89".parse().unwrap()];
+        let desired = w.desired();
         let plan = plan(PlanInputs {
             trust: &TrustPolicy::default(),
             manifest: &w.manifest,
             trt_version: TrtVersion::new(10, 3, 0),
-            desired: w.desired(),
+            local: &LocalEngines::by_key(&desired, &w.local),
+            desired,
             gpu_archs: &w.gpus,
-            local: &w.local,
             remote: w.remote.as_ref(),
             targets: &targets,
             force: &Force::Nothing,
         });
         assert_eq!(plan.steps.len(), 1);
         assert_eq!(plan.steps[0].engine.id.gpu_arch, arch("sm_89"));
+        assert_eq!(plan.steps[0].decision, Decision::Upload);
     }
 
     #[test]

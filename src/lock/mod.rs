@@ -128,16 +128,16 @@ pub struct Selection {
 }
 
 impl Lock {
-    /// The lock of a desired set, given what exists for each engine: `(sha256, size)` of the
-    /// committed engine whose fingerprint is the desired one.
+    /// The lock of a desired set, given what exists for each engine (and its position in
+    /// `desired`): `(sha256, size)` of the committed engine whose fingerprint is the desired one.
     pub fn resolve(
         desired: &[DesiredEngine],
-        exists: impl Fn(&DesiredEngine) -> Option<(String, u64)>,
+        exists: impl Fn(usize, &DesiredEngine) -> Option<(String, u64)>,
     ) -> Lock {
         let mut engines = Vec::new();
         let mut missing = Vec::new();
-        for wanted in desired {
-            match exists(wanted) {
+        for (position, wanted) in desired.iter().enumerate() {
+            match exists(position, wanted) {
                 Some((sha256, size)) => engines.push(LockedEngine {
                     key: wanted.key.clone(),
                     id: wanted.id.clone(),
@@ -360,7 +360,7 @@ mod tests {
         ]
     }
 
-    fn pinned(wanted: &DesiredEngine) -> Option<(String, u64)> {
+    fn pinned(_: usize, wanted: &DesiredEngine) -> Option<(String, u64)> {
         (wanted.id.precision.as_str() == "fp16").then(|| ("e".repeat(64), 42))
     }
 
@@ -404,7 +404,7 @@ mod tests {
         changed[1] = desired("arcface_r100_v1.0_fp16_sm_86_10.3.0.trt", "b");
         changed.push(desired("arcface_r100_v1.0_fp16_sm_89_10.3.0.trt", "a"));
         changed.remove(0);
-        let new = Lock::resolve(&changed, |_| None);
+        let new = Lock::resolve(&changed, |_, _| None);
         let lines: Vec<String> = diff(&old, &new).iter().map(ToString::to_string).collect();
         assert_eq!(lines.len(), 3, "{lines:?}");
         assert!(lines[0].starts_with(
@@ -418,7 +418,7 @@ mod tests {
             lines[2],
             "- arcface/arcface_r100_v1.0_fp32_sm_86_10.3.0.trt"
         );
-        let vanished = Lock::resolve(&two(), |_| None);
+        let vanished = Lock::resolve(&two(), |_, _| None);
         assert_eq!(
             diff(&old, &vanished)[0].to_string(),
             "~ arcface/arcface_r100_v1.0_fp16_sm_86_10.3.0.trt: pinned, but exists nowhere now"

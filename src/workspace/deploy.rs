@@ -18,12 +18,12 @@ impl Workspace {
     pub async fn current_lock(&self) -> Result<Lock, WorkspaceError> {
         let (desired, index) = self.desired_and_index()?;
         let observed = self.observe(&desired, index, &[]).await?;
-        Ok(Lock::resolve(&desired, |wanted| {
+        Ok(Lock::resolve(&desired, |position, wanted| {
             observed
                 .remote
                 .as_ref()
                 .and_then(|state| on_remote(state, wanted))
-                .or_else(|| in_cache(observed.local.get(&wanted.key), wanted))
+                .or_else(|| in_cache(observed.local.get(position), wanted))
         }))
     }
 }

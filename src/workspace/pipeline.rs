@@ -1,6 +1,5 @@
 //! The observe → plan → apply pipeline every command runs on a workspace.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 use super::Workspace;
@@ -8,19 +7,18 @@ use super::WorkspaceError;
 use crate::builder::{BuildError, Builder, Trtexec};
 use crate::exec::Reporter;
 use crate::exec::{ApplyOptions, ApplyReport, Executor, StopSignal};
-use crate::identity::{EngineKey, GpuArch, TrtVersion};
+use crate::identity::{GpuArch, TrtVersion};
 use crate::observe::{self, HashCache, LocalIndex, RemoteIndex, TrustCheck};
 use crate::plan::{
-    self, Decision, DesiredEngine, Force, Plan, PlanInputs, RemoteState, Selector,
+    self, Decision, DesiredEngine, Force, LocalEngines, Plan, PlanInputs, RemoteState, Selector,
     SharedTimingCache,
 };
-use crate::store::LocalEngine;
 use crate::store::remote::{Remote, RemoteError, RemoteListing};
 use tokio::task::JoinSet;
 
 /// What the local cache, the remote and its shared timing caches hold of the desired engines.
 pub(super) struct Observed {
-    pub local: HashMap<EngineKey, LocalEngine>,
+    pub local: LocalEngines,
     pub remote: Option<RemoteState>,
     pub timing_caches: Vec<SharedTimingCache>,
 }
@@ -163,7 +161,7 @@ impl Workspace {
         &self,
         mut reads: RemoteReads<'_>,
         desired: &[DesiredEngine],
-        local: &HashMap<EngineKey, LocalEngine>,
+        local: &LocalEngines,
     ) -> Result<(RemoteState, Vec<SharedTimingCache>), WorkspaceError> {
         let remote = reads.remote;
         let failed = |source| WorkspaceError::Remote {
