@@ -645,15 +645,15 @@ pub fn plan(inputs: PlanInputs) -> Plan {
         "the local cache was observed for other engines"
     );
     let mut inputs = inputs;
-    let narrowed;
+    let narrowed: LocalEngines;
     if !inputs.targets.is_empty() {
         let targets = inputs.targets;
-        let keep: Vec<bool> = (inputs.desired.iter())
-            .map(|d| targets.iter().any(|t| t.matches(&d.id)))
-            .collect();
-        let mut kept = keep.iter();
-        inputs.desired.retain(|_| *kept.next().unwrap_or(&false));
-        narrowed = inputs.local.retained(&keep);
+        let desired = std::mem::take(&mut inputs.desired);
+        (inputs.desired, narrowed) = (desired.into_iter())
+            .zip(inputs.local.as_slice())
+            .filter(|(wanted, _)| targets.iter().any(|t| t.matches(&wanted.id)))
+            .map(|(wanted, local)| (wanted, local.clone()))
+            .unzip();
         inputs.local = &narrowed;
     }
     let decisions: Vec<Decision> = (inputs.desired.par_iter())

@@ -6,8 +6,15 @@ use crate::store::LocalEngine;
 /// engines it was observed for. Engines are looked up in the desired engines' order, so what
 /// was found is kept in that order: a map keyed by 10,000 cloned names cost a no-op plan more
 /// to build, hash and free than the lookups it served.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Default)]
 pub struct LocalEngines(Vec<Option<LocalEngine>>);
+
+/// Filled in the desired engines' order (a plan narrowed to targets unzips into it).
+impl Extend<Option<LocalEngine>> for LocalEngines {
+    fn extend<I: IntoIterator<Item = Option<LocalEngine>>>(&mut self, found: I) {
+        self.0.extend(found)
+    }
+}
 
 impl LocalEngines {
     /// `found[i]`: what the cache holds of the `i`-th desired engine.
@@ -21,18 +28,8 @@ impl LocalEngines {
     }
 
     /// How many desired engines were observed.
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Only the positions `keep` marks, in order.
-    pub(super) fn retained(&self, keep: &[bool]) -> LocalEngines {
-        let kept = self.0.iter().zip(keep).filter(|(_, keep)| **keep);
-        LocalEngines(kept.map(|(found, _)| found.clone()).collect())
     }
 
     /// What was found, in the desired engines' order.
