@@ -11,6 +11,7 @@ use object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
 
 use super::config::bad_url;
 use super::error::{RemoteError, one_line};
+use super::unsent::ResendingConnector;
 
 /// S3's smallest part (all but the last), its most parts per upload, its largest single copy.
 pub(super) const S3_MIN_PART: u64 = 5 * 1024 * 1024;
@@ -100,6 +101,7 @@ pub(super) fn s3_builder(
         .with_region(region)
         .with_virtual_hosted_style_request(false)
         .with_client_options(client_options(read_timeout))
+        .with_http_connector(ResendingConnector)
         .with_retry(retry_config())
         .with_copy_if_not_exists(S3CopyIfNotExists::Multipart);
     match endpoint {

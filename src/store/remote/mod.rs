@@ -72,6 +72,7 @@ mod ranged;
 mod retry;
 mod signatures;
 mod timing;
+mod unsent;
 mod upload;
 
 use backend::Backend;
