@@ -3,7 +3,8 @@
 //! round-trip time and counts requests server-side), with a cold and a warm sidecar index, next
 //! to the same plan without a remote. Each cell: the median wall time and CPU time of `RUNS`
 //! runs of the release binary, its peak RSS, the requests it sent and the most in flight at
-//! once. The CPU time tells client work from waiting on the server. Every plan must find
+//! once. The CPU time tells client work from waiting on the server; the server's (and the
+//! proxy's) CPU is this process's own during the run. Every plan must find
 //! nothing to do (`--detailed-exitcode`).
 //!
 //! The server answers LIST pages from a sorted index, as S3 does (`SortedListing`);
@@ -41,6 +42,7 @@ struct Cell {
     wall: f64,
     peak_rss_mib: f64,
     cpu: f64,
+    server_cpu: f64,
     requests: usize,
     max_in_flight: usize,
 }
@@ -69,6 +71,7 @@ fn measure(
         wall: median.seconds,
         peak_rss_mib: samples.iter().map(|s| s.rss_mib).fold(0.0, f64::max),
         cpu: median.cpu_seconds,
+        server_cpu: median.in_process_cpu,
         requests,
         max_in_flight,
     }
@@ -102,8 +105,8 @@ fn remove_indexes(cache: &Path) {
 
 fn print(engines: usize, what: &str, cell: &Cell) {
     println!(
-        "| {engines:>6} | {what:<24} | {:>8.3} s | {:>6.2} s | {:>4.0} MiB | {:>5} | {:>3} |",
-        cell.wall, cell.cpu, cell.peak_rss_mib, cell.requests, cell.max_in_flight
+        "| {engines:>6} | {what:<24} | {:>8.3} s | {:>6.2} s | {:>6.2} s | {:>4.0} MiB | {:>5} | {:>3} |",
+        cell.wall, cell.cpu, cell.server_cpu, cell.peak_rss_mib, cell.requests, cell.max_in_flight
     );
 }
 
@@ -182,9 +185,9 @@ fn main() {
         Err(_) => vec![1_000, 10_000],
     };
     println!(
-        "| engines | remote | no-op `plan` (median of {runs}) | trtctl CPU | peak RSS | requests | most in flight |"
+        "| engines | remote | no-op `plan` (median of {runs}) | trtctl CPU | server CPU | peak RSS | requests | most in flight |"
     );
-    println!("|---:|---|---:|---:|---:|---:|---:|");
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|");
     for engines in sizes {
         bench(engines, runs);
     }

@@ -39,6 +39,8 @@ pub struct Sample {
     pub rss_mib: f64,
     pub cpu_seconds: f64,
     pub other_cpu: f64,
+    /// CPU this process used meanwhile: an in-process server's work for the command.
+    pub in_process_cpu: f64,
 }
 
 /// (CPU seconds the whole machine was busy, CPU seconds of this process and its reaped
@@ -155,11 +157,13 @@ pub fn measure(cmd: &mut Command, what: &str) -> Sample {
         .and_then(|text| text.lines().last()?.trim().parse().ok())
         .unwrap_or(f64::NAN);
     let timeval = |t: [i64; 2]| t[0] as f64 + t[1] as f64 / 1e6;
+    let cpu_seconds = timeval(usage.utime) + timeval(usage.stime);
     Sample {
         seconds,
         rss_mib: peak_kib / 1024.0,
-        cpu_seconds: timeval(usage.utime) + timeval(usage.stime),
+        cpu_seconds,
         other_cpu: others_since(since),
+        in_process_cpu: (cpu_clock().1 - since.1 - cpu_seconds).max(0.0),
     }
 }
 
@@ -174,6 +178,7 @@ pub fn median(samples: &[Sample]) -> Sample {
         rss_mib: pick(|s| s.rss_mib),
         cpu_seconds: pick(|s| s.cpu_seconds),
         other_cpu: samples.iter().map(|s| s.other_cpu).fold(0.0, f64::max),
+        in_process_cpu: pick(|s| s.in_process_cpu),
     }
 }
 

@@ -93,6 +93,9 @@ impl SortedListing {
 
     /// Every key in the bucket, sorted; rebuilt only when a directory changed.
     fn sorted_keys(&self, bucket_dir: &Path) -> io::Result<Arc<Vec<String>>> {
+        if let Some(keys) = self.current_keys() {
+            return Ok(keys);
+        }
         let mut visited = Vec::new();
         let mut keys = Vec::new();
         let mut all_settled = true;
@@ -111,6 +114,18 @@ impl SortedListing {
             keys: keys.clone(),
         });
         Ok(keys)
+    }
+
+    /// The kept keys, while none of the directories they were read from changed: a page then
+    /// costs a stat per directory, not a copy of every name. A new subdirectory, or a file added
+    /// or removed, moves its parent's mtime.
+    fn current_keys(&self) -> Option<Arc<Vec<String>>> {
+        let kept = self.keys.lock().unwrap();
+        let known = kept.as_ref()?;
+        let unchanged = known.dirs.iter().all(|(dir, mtime)| {
+            std::fs::metadata(dir).and_then(|m| m.modified()).ok() == Some(*mtime)
+        });
+        unchanged.then(|| known.keys.clone())
     }
 
     fn walk(
