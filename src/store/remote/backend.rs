@@ -6,12 +6,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use object_store::aws::{AmazonS3Builder, S3CopyIfNotExists};
+use object_store::client::{HttpClient, HttpConnector, ReqwestConnector};
 use object_store::local::LocalFileSystem;
 use object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
+use tokio::sync::Semaphore;
 
 use super::config::bad_url;
 use super::error::{RemoteError, one_line};
-use super::unsent::ResendingConnector;
+use super::in_flight::Bounded;
+use super::unsent::ResendUnsent;
 
 /// S3's smallest part (all but the last), its most parts per upload, its largest single copy.
 pub(super) const S3_MIN_PART: u64 = 5 * 1024 * 1024;
@@ -89,19 +92,38 @@ pub(super) fn client_options(read_timeout: Duration) -> ClientOptions {
         .with_read_timeout(read_timeout)
 }
 
-/// An S3 client for `bucket`; the caller adds credentials (or anonymous access) to it.
+/// The HTTP client of an S3 remote: the object store's own, sending at most as many requests
+/// at once as `in_flight` has permits, and resending requests that never left.
+#[derive(Debug, Clone)]
+pub(super) struct RemoteConnector {
+    pub(super) in_flight: Arc<Semaphore>,
+}
+
+impl HttpConnector for RemoteConnector {
+    fn connect(&self, options: &ClientOptions) -> object_store::Result<HttpClient> {
+        let client = ReqwestConnector::default().connect(options)?;
+        Ok(HttpClient::new(Bounded {
+            inner: HttpClient::new(ResendUnsent(client)),
+            permits: self.in_flight.clone(),
+        }))
+    }
+}
+
+/// An S3 client for `bucket` sending through `connector`; the caller adds credentials (or
+/// anonymous access) to it.
 pub(super) fn s3_builder(
     bucket: &str,
     region: &str,
     endpoint: Option<&str>,
     read_timeout: Duration,
+    connector: &RemoteConnector,
 ) -> AmazonS3Builder {
     let builder = AmazonS3Builder::new()
         .with_bucket_name(bucket)
         .with_region(region)
         .with_virtual_hosted_style_request(false)
         .with_client_options(client_options(read_timeout))
-        .with_http_connector(ResendingConnector)
+        .with_http_connector(connector.clone())
         .with_retry(retry_config())
         .with_copy_if_not_exists(S3CopyIfNotExists::Multipart);
     match endpoint {

@@ -57,6 +57,7 @@ use std::time::Duration;
 use object_store::ObjectStore;
 use object_store::limit::LimitStore;
 use object_store::path::Path;
+use tokio::sync::Semaphore;
 
 use crate::identity::EngineKey;
 
@@ -66,6 +67,7 @@ mod credentials;
 mod download;
 mod error;
 mod hashing;
+mod in_flight;
 mod lease;
 mod listing;
 mod ranged;
@@ -75,7 +77,7 @@ mod timing;
 mod unsent;
 mod upload;
 
-use backend::Backend;
+use backend::{Backend, RemoteConnector};
 pub use config::{
     DEFAULT_CONCURRENCY, DEFAULT_MAX_IN_FLIGHT, DEFAULT_PART_SIZE, DEFAULT_READ_TIMEOUT,
     DEFAULT_REGION, RemoteEnv, RemoteSettings,
@@ -172,20 +174,18 @@ impl fmt::Debug for Remote {
 }
 
 impl Remote {
+    /// The remote of `settings`. Every clone and every caller shares one bound on requests in
+    /// flight: S3's HTTP client holds it per request until the response body is read (see
+    /// [`in_flight`]), a directory's store per call.
     pub fn open(settings: &RemoteSettings, env: &RemoteEnv) -> Result<Remote, RemoteError> {
-        let mut remote = Remote::open_unlimited(settings, env)?;
-        // One semaphore inside the store, shared by every clone and every caller: a request
-        // holds its permit until its body is read, so this bounds sockets, not just calls.
-        remote.store = Arc::new(LimitStore::new(remote.store, remote.max_in_flight));
-        Ok(remote)
-    }
-
-    fn open_unlimited(settings: &RemoteSettings, env: &RemoteEnv) -> Result<Remote, RemoteError> {
         let url = settings.url.trim();
         match RemoteUrl::parse(url)? {
             RemoteUrl::S3 { bucket, prefix } => Remote::open_s3(url, bucket, prefix, settings, env),
             RemoteUrl::File { root } => Ok(Remote {
-                store: backend::open_dir(url, &root)?,
+                store: Arc::new(LimitStore::new(
+                    backend::open_dir(url, &root)?,
+                    settings.max_in_flight.max(1),
+                )),
                 backend: Backend::File,
                 prefix: String::new(),
                 display: format!("file://{}", root.display()),
@@ -236,8 +236,16 @@ impl Remote {
         let chain =
             credentials::resolve(env_keys, &env.aws, explicit_region(settings, env), &secrets)?;
         let endpoint = resolve_endpoint(url, settings, env, chain.profile_endpoint.as_deref())?;
-        let mut builder =
-            backend::s3_builder(&bucket, &chain.region, endpoint, settings.read_timeout);
+        let connector = RemoteConnector {
+            in_flight: Arc::new(Semaphore::new(settings.max_in_flight.max(1))),
+        };
+        let mut builder = backend::s3_builder(
+            &bucket,
+            &chain.region,
+            endpoint,
+            settings.read_timeout,
+            &connector,
+        );
         let writable = match chain.provider {
             Some(provider) => {
                 builder = builder.with_credentials(provider);

@@ -6,28 +6,15 @@
 //! when the dead connection came from its pool, not when it was a fresh one. Since not a byte
 //! of the request was sent, sending it again on another connection is safe for every method.
 
-use object_store::ClientOptions;
-use object_store::client::{
-    HttpClient, HttpConnector, HttpError, HttpRequest, HttpResponse, HttpService, ReqwestConnector,
-};
+use object_store::client::{HttpClient, HttpError, HttpRequest, HttpResponse, HttpService};
 
 /// Sends of one request whose connection closed each time before it left; then the error is
 /// the object store's to retry or report.
 const SENDS: usize = 4;
 
-/// Connects like the object store's own HTTP client, wrapped in [`ResendUnsent`].
-#[derive(Debug, Default)]
-pub(super) struct ResendingConnector;
-
-impl HttpConnector for ResendingConnector {
-    fn connect(&self, options: &ClientOptions) -> object_store::Result<HttpClient> {
-        let client = ReqwestConnector::default().connect(options)?;
-        Ok(HttpClient::new(ResendUnsent(client)))
-    }
-}
-
+/// Sends through the client it wraps, again while the request never left.
 #[derive(Debug)]
-struct ResendUnsent(HttpClient);
+pub(super) struct ResendUnsent(pub(super) HttpClient);
 
 #[async_trait::async_trait]
 impl HttpService for ResendUnsent {
