@@ -2,7 +2,7 @@
 //! the backend for a capability instead of matching on which one it is.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use object_store::aws::{AmazonS3Builder, S3CopyIfNotExists};
@@ -66,7 +66,7 @@ impl Backend {
     }
 }
 
-fn retry_config() -> RetryConfig {
+pub(super) fn retry_config() -> RetryConfig {
     // Transient trouble (5xx, SlowDown, dropped connections, timeouts) is retried with
     // exponential backoff and jitter, at most ~9 s of sleeping in all; 4xx (bad credentials,
     // missing bucket) is never retried and fails at once.
@@ -93,19 +93,44 @@ pub(super) fn client_options(read_timeout: Duration) -> ClientOptions {
 }
 
 /// The HTTP client of an S3 remote: the object store's own, sending at most as many requests
-/// at once as `in_flight` has permits, and resending requests that never left.
+/// at once as `in_flight` has permits, and resending requests that never left. One client per
+/// remote, made at the first `connect`: the object store and trtctl's own listing share its
+/// connections and its bound.
 #[derive(Debug, Clone)]
 pub(super) struct RemoteConnector {
-    pub(super) in_flight: Arc<Semaphore>,
+    in_flight: Arc<Semaphore>,
+    client: Arc<Mutex<Option<HttpClient>>>,
+}
+
+impl RemoteConnector {
+    pub(super) fn new(max_in_flight: usize) -> RemoteConnector {
+        RemoteConnector {
+            in_flight: Arc::new(Semaphore::new(max_in_flight.max(1))),
+            client: Arc::default(),
+        }
+    }
 }
 
 impl HttpConnector for RemoteConnector {
     fn connect(&self, options: &ClientOptions) -> object_store::Result<HttpClient> {
-        let client = ReqwestConnector::default().connect(options)?;
-        Ok(HttpClient::new(Bounded {
-            inner: HttpClient::new(ResendUnsent(client)),
+        let mut made = self.client.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(client) = made.as_ref() {
+            return Ok(client.clone());
+        }
+        let client = HttpClient::new(Bounded {
+            inner: HttpClient::new(ResendUnsent(ReqwestConnector::default().connect(options)?)),
             permits: self.in_flight.clone(),
-        }))
+        });
+        *made = Some(client.clone());
+        Ok(client)
+    }
+}
+
+/// Where the object store sends a bucket's requests (path-style), for requests of trtctl's own.
+pub(super) fn bucket_url(bucket: &str, region: &str, endpoint: Option<&str>) -> String {
+    match endpoint {
+        Some(e) => format!("{}/{bucket}", e.trim_end_matches('/')),
+        None => format!("https://s3.{region}.amazonaws.com/{bucket}"),
     }
 }
 

@@ -10,6 +10,7 @@ use object_store::client::{HttpError, HttpErrorKind};
 
 use super::backend::Backend;
 use super::credentials::CredentialError;
+use super::list_objects::ListFailure;
 
 /// Every message is one line that says what to check, and never holds a secret.
 #[derive(Debug, thiserror::Error)]
@@ -109,82 +110,115 @@ impl RemoteError {
     }
 }
 
-/// Maps an object_store error to one line that says what to check.
-pub(super) fn classify(
-    backend: &Backend,
-    display: &str,
-    writable: bool,
-    secrets: &Secrets,
-    what: &str,
-    err: object_store::Error,
-) -> RemoteError {
-    let secrets = &secrets.snapshot();
-    let text = one_line(&error_chain(&err), secrets);
-    if let object_store::Error::InvalidPath { .. } = err {
-        return RemoteError::Foreign {
-            what: what.to_string(),
-            detail: format!(
-                "the remote holds an object whose name is not a safe path (`.`, `..`, `//` or control characters) ({text})"
-            ),
-        };
-    }
-    let Backend::S3 { bucket, endpoint } = backend else {
-        return RemoteError::Server {
-            what: what.to_string(),
-            remote: display.to_string(),
-            detail: text,
-        };
-    };
-    if let Some(kind) = http_error_kind(&err)
-        && matches!(
-            kind,
-            HttpErrorKind::Connect | HttpErrorKind::Timeout | HttpErrorKind::Request
-        )
-    {
-        return RemoteError::Unreachable {
-            endpoint: endpoint.clone(),
-            detail: one_line(&root_cause(&err), secrets),
-        };
-    }
-    if let Some(failed) = credential_failure(&err) {
-        return RemoteError::CredentialSource(failed.clone());
-    }
-    let (code, message) = s3_error_code(&text);
-    if code.as_deref() == Some("NoSuchBucket") {
-        return RemoteError::NoBucket {
-            bucket: bucket.clone(),
-            endpoint: endpoint.clone(),
-        };
-    }
-    if is_auth_code(code.as_deref())
-        || matches!(
+/// The remote an error came from, as its messages name it.
+pub(super) struct Origin<'a> {
+    pub(super) backend: &'a Backend,
+    pub(super) display: &'a str,
+    pub(super) writable: bool,
+    pub(super) secrets: &'a Secrets,
+}
+
+impl Origin<'_> {
+    /// Maps an object_store error to one line that says what to check.
+    pub(super) fn classify(&self, what: &str, err: object_store::Error) -> RemoteError {
+        let secrets = &self.secrets.snapshot();
+        let text = one_line(&error_chain(&err), secrets);
+        if let object_store::Error::InvalidPath { .. } = err {
+            return RemoteError::Foreign {
+                what: what.to_string(),
+                detail: format!(
+                    "the remote holds an object whose name is not a safe path (`.`, `..`, `//` or control characters) ({text})"
+                ),
+            };
+        }
+        let no_answer = matches!(
+            http_error_kind(&err),
+            Some(HttpErrorKind::Connect | HttpErrorKind::Timeout | HttpErrorKind::Request)
+        );
+        if let Some(unreachable) = self.unreachable(&err).filter(|_| no_answer) {
+            return unreachable;
+        }
+        if let Some(failed) = credential_failure(&err) {
+            return RemoteError::CredentialSource(failed.clone());
+        }
+        let refused = matches!(
             err,
             object_store::Error::PermissionDenied { .. }
                 | object_store::Error::Unauthenticated { .. }
-        )
-    {
-        let reason = match (&code, &message) {
-            (Some(c), Some(m)) => format!("{c}: {m}"),
-            (Some(c), None) => c.clone(),
-            _ => "access denied".to_string(),
-        };
-        let detail = if writable {
-            format!("the remote refused the credentials ({reason})")
-        } else {
-            format!("the remote refused anonymous access ({reason}); no credentials are set")
-        };
-        return RemoteError::Credentials {
-            detail: one_line(&detail, secrets),
-        };
+        );
+        self.answered(what, text, refused)
     }
-    let detail = match (&code, &message) {
-        (Some(c), Some(m)) => format!("{c}: {m}"),
-        _ => text,
-    };
-    RemoteError::Server {
-        what: what.to_string(),
-        remote: display.to_string(),
-        detail,
+
+    /// Maps a failure of trtctl's own LIST request to one line that says what to check.
+    pub(super) fn classify_listing(&self, what: &str, failure: ListFailure) -> RemoteError {
+        let secrets = &self.secrets.snapshot();
+        match failure {
+            ListFailure::Credentials(err) => self.classify(what, err),
+            // No answer, or not all of it: whatever the HTTP stack calls it, the endpoint is
+            // what to check.
+            ListFailure::Transport(err) => self
+                .unreachable(&err)
+                .unwrap_or_else(|| self.server(what, one_line(&error_chain(&err), secrets))),
+            ListFailure::Status { status, body } => {
+                let text = one_line(&format!("HTTP {status}: {body}"), secrets);
+                self.answered(what, text, matches!(status, 401 | 403))
+            }
+            ListFailure::Malformed(why) => self.server(what, one_line(&why.to_string(), secrets)),
+        }
+    }
+
+    /// A request that got no answer, or not all of it, from an S3 endpoint.
+    fn unreachable(&self, err: &(dyn std::error::Error + 'static)) -> Option<RemoteError> {
+        let Backend::S3 { endpoint, .. } = self.backend else {
+            return None;
+        };
+        Some(RemoteError::Unreachable {
+            endpoint: endpoint.clone(),
+            detail: one_line(&root_cause(err), &self.secrets.snapshot()),
+        })
+    }
+
+    /// What an answer `text` (scrubbed, one line) with an S3 error code in it means; `refused`
+    /// when the status alone says the credentials were refused.
+    fn answered(&self, what: &str, text: String, refused: bool) -> RemoteError {
+        let Backend::S3 { bucket, endpoint } = self.backend else {
+            return self.server(what, text);
+        };
+        let (code, message) = s3_error_code(&text);
+        if code.as_deref() == Some("NoSuchBucket") {
+            return RemoteError::NoBucket {
+                bucket: bucket.clone(),
+                endpoint: endpoint.clone(),
+            };
+        }
+        if is_auth_code(code.as_deref()) || refused {
+            let reason = match (&code, &message) {
+                (Some(c), Some(m)) => format!("{c}: {m}"),
+                (Some(c), None) => c.clone(),
+                _ => "access denied".to_string(),
+            };
+            let detail = if self.writable {
+                format!("the remote refused the credentials ({reason})")
+            } else {
+                format!("the remote refused anonymous access ({reason}); no credentials are set")
+            };
+            return RemoteError::Credentials {
+                detail: one_line(&detail, &self.secrets.snapshot()),
+            };
+        }
+        let detail = match (&code, &message) {
+            (Some(c), Some(m)) => format!("{c}: {m}"),
+            _ => text,
+        };
+        self.server(what, detail)
+    }
+
+    fn server(&self, what: &str, detail: String) -> RemoteError {
+        RemoteError::Server {
+            what: what.to_string(),
+            remote: self.display.to_string(),
+            detail,
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use futures::stream::TryStreamExt;
+use object_store::path::Path;
 use object_store::{ObjectMeta, ObjectStoreExt};
 use serde::{Deserialize, Serialize};
 
@@ -71,6 +72,67 @@ enum ObjectKind {
     Lease,
 }
 
+/// A listing of `family` as its objects come in, up to the name `through`.
+struct Span<'a> {
+    family: &'a str,
+    /// The family's key prefix, `…/{family}/`.
+    base: String,
+    through: Option<&'a str>,
+    listing: RemoteListing,
+}
+
+impl Span<'_> {
+    /// Files the object at `location` (a full key); `false` once it is past the span.
+    fn add(&mut self, location: &str, size: u64, version: impl FnOnce() -> ObjectVersion) -> bool {
+        let family = self.family;
+        let listing = &mut self.listing;
+        let Some(name) = location.strip_prefix(&self.base) else {
+            listing.rejected.push(location.to_string());
+            return true;
+        };
+        if self.through.is_some_and(|last| name > last) {
+            return false;
+        }
+        let relative = format!("{family}/{name}");
+        if let Some((engine, signer)) = split_signature_path(&relative) {
+            match EngineKey::parse(engine) {
+                Ok((key, _)) if key.family == family => {
+                    listing
+                        .signers
+                        .entry(key)
+                        .or_default()
+                        .push(signer.to_string());
+                }
+                _ => listing.rejected.push(relative),
+            }
+            return true;
+        }
+        let (engine_name, kind) = if let Some(e) = relative.strip_suffix(SIDECAR_SUFFIX) {
+            (e, ObjectKind::Sidecar)
+        } else if let Some(e) = relative.strip_suffix(LEASE_SUFFIX) {
+            (e, ObjectKind::Lease)
+        } else {
+            (relative.as_str(), ObjectKind::Engine)
+        };
+        match EngineKey::parse(engine_name) {
+            Ok((key, _)) if key.family == family => match kind {
+                ObjectKind::Sidecar => {
+                    listing.sidecar_versions.insert(key.clone(), version());
+                    listing.sidecars.insert(key);
+                }
+                ObjectKind::Lease => {
+                    listing.leases.insert(key);
+                }
+                ObjectKind::Engine => {
+                    listing.engines.insert(key, size);
+                }
+            },
+            _ => listing.rejected.push(relative),
+        }
+        true
+    }
+}
+
 impl Remote {
     /// ONE list call (paginated by the server as needed) under `{prefix}/{family}/`.
     pub async fn list_family(&self, family: &str) -> Result<RemoteListing, RemoteError> {
@@ -103,16 +165,20 @@ impl Remote {
             .fold(RemoteListing::default(), RemoteListing::merge))
     }
 
-    /// The names of the family in (`after`, `through`], either end open. A listing cut on the
-    /// way (a connection the client does not retry on its own) is listed again from its start:
-    /// listing is idempotent, and one lost page must not fail a plan of 10,000 engines.
+    /// The names of the family in (`after`, `through`], either end open. S3's pages are each
+    /// asked again on their own (`S3Lister::page`); the object store's listing stream is not,
+    /// so a listing of it cut on the way is listed again from its start: listing is
+    /// idempotent, and one lost page must not fail a plan of 10,000 engines.
     async fn list_span(
         &self,
         family: &str,
         after: Option<&str>,
         through: Option<&str>,
     ) -> Result<RemoteListing, RemoteError> {
-        retrying(|| self.list_span_once(family, after, through)).await
+        match self.lister {
+            Some(_) => self.list_span_once(family, after, through).await,
+            None => retrying(|| self.list_span_once(family, after, through)).await,
+        }
     }
 
     async fn list_span_once(
@@ -127,70 +193,60 @@ impl Remote {
             why: e.to_string(),
         })?;
         let dir = self.location(family)?;
-        let base = format!("{}/", dir.as_ref());
-        let mut listing = RemoteListing::default();
+        let start = after
+            .map(|name| self.location(&format!("{family}/{name}")))
+            .transpose()?;
         let what = format!("listing {family}/");
-        let mut stream = match after {
-            Some(name) => self
-                .store
-                .list_with_offset(Some(&dir), &self.location(&format!("{family}/{name}"))?),
-            None => self.store.list(Some(&dir)),
+        let mut span = Span {
+            family,
+            base: format!("{}/", dir.as_ref()),
+            through,
+            listing: RemoteListing::default(),
         };
-        while let Some(meta) = stream
-            .try_next()
-            .await
-            .map_err(|e| self.classify(&what, e))?
-        {
-            let location = meta.location.as_ref();
-            if let Some(last) = through
-                && location.strip_prefix(&base).is_some_and(|name| name > last)
+        let Some(lister) = &self.lister else {
+            let mut stream = match &start {
+                Some(start) => self.store.list_with_offset(Some(&dir), start),
+                None => self.store.list(Some(&dir)),
+            };
+            while let Some(meta) = stream
+                .try_next()
+                .await
+                .map_err(|e| self.classify(&what, e))?
             {
-                break;
-            }
-            let Some(name) = location.strip_prefix(&base) else {
-                listing.rejected.push(location.to_string());
-                continue;
-            };
-            let relative = format!("{family}/{name}");
-            if let Some((engine, signer)) = split_signature_path(&relative) {
-                match EngineKey::parse(engine) {
-                    Ok((key, _)) if key.family == family => {
-                        listing
-                            .signers
-                            .entry(key)
-                            .or_default()
-                            .push(signer.to_string());
-                    }
-                    _ => listing.rejected.push(relative),
+                let version = || ObjectVersion::of(&meta);
+                if !span.add(meta.location.as_ref(), meta.size, version) {
+                    break;
                 }
-                continue;
             }
-            let (engine_name, kind) = if let Some(e) = relative.strip_suffix(SIDECAR_SUFFIX) {
-                (e, ObjectKind::Sidecar)
-            } else if let Some(e) = relative.strip_suffix(LEASE_SUFFIX) {
-                (e, ObjectKind::Lease)
-            } else {
-                (relative.as_str(), ObjectKind::Engine)
-            };
-            match EngineKey::parse(engine_name) {
-                Ok((key, _)) if key.family == family => match kind {
-                    ObjectKind::Sidecar => {
-                        listing
-                            .sidecar_versions
-                            .insert(key.clone(), ObjectVersion::of(&meta));
-                        listing.sidecars.insert(key);
-                    }
-                    ObjectKind::Lease => {
-                        listing.leases.insert(key);
-                    }
-                    ObjectKind::Engine => {
-                        listing.engines.insert(key, meta.size);
-                    }
-                },
-                _ => listing.rejected.push(relative),
+            return Ok(span.listing);
+        };
+        let mut token = None;
+        loop {
+            let page = lister
+                .page(
+                    &span.base,
+                    start.as_ref().map(|s| s.as_ref()),
+                    token.as_deref(),
+                )
+                .await
+                .map_err(|e| self.origin().classify_listing(&what, e))?;
+            for object in page.objects {
+                // Names the object store would refuse as paths are refused here too.
+                Path::parse(&object.key).map_err(|e| self.classify(&what, e.into()))?;
+                let version = || ObjectVersion {
+                    e_tag: object.e_tag.clone(),
+                    size: object.size,
+                    last_modified_ms: object.last_modified_ms,
+                };
+                if !span.add(&object.key, object.size, version) {
+                    return Ok(span.listing);
+                }
+            }
+            match page.next {
+                Some(next) => token = Some(next),
+                None => return Ok(span.listing),
             }
         }
-        Ok(listing)
     }
 
     /// The sidecar's bytes, or `None` when there is none.

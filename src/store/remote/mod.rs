@@ -57,7 +57,6 @@ use std::time::Duration;
 use object_store::ObjectStore;
 use object_store::limit::LimitStore;
 use object_store::path::Path;
-use tokio::sync::Semaphore;
 
 use crate::identity::EngineKey;
 
@@ -69,6 +68,7 @@ mod error;
 mod hashing;
 mod in_flight;
 mod lease;
+mod list_objects;
 mod listing;
 mod ranged;
 mod retry;
@@ -82,13 +82,15 @@ pub use config::{
     DEFAULT_CONCURRENCY, DEFAULT_MAX_IN_FLIGHT, DEFAULT_PART_SIZE, DEFAULT_READ_TIMEOUT,
     DEFAULT_REGION, RemoteEnv, RemoteSettings,
 };
-use config::{RemoteUrl, explicit_region, resolve_endpoint};
+use config::{RemoteUrl, bad_url, explicit_region, resolve_endpoint};
 use credentials::EnvKeys;
 pub use credentials::{AwsEnv, CredentialError, CredentialSource, looks_like_ec2};
 pub use error::RemoteError;
-use error::{Secrets, strip_userinfo};
+use error::{Secrets, one_line, strip_userinfo};
 pub use lease::{DEFAULT_LEASE_TTL, HeldLease, LEASE_SUFFIX, LeaseClaim, LeaseRecord};
+use list_objects::S3Lister;
 pub use listing::{ObjectVersion, RemoteListing};
+use object_store::client::HttpConnector;
 pub use retry::{Transient, retrying};
 pub use signatures::Signatures;
 pub use timing::{
@@ -102,6 +104,8 @@ use upload::nonce;
 #[derive(Clone)]
 pub struct Remote {
     store: Arc<dyn ObjectStore>,
+    /// S3's LIST, sent by trtctl itself; `None` lists through `store`.
+    lister: Option<S3Lister>,
     backend: Backend,
     /// Raw path segments under the bucket / directory, without surrounding `/`; may be empty.
     prefix: String,
@@ -182,6 +186,7 @@ impl Remote {
         match RemoteUrl::parse(url)? {
             RemoteUrl::S3 { bucket, prefix } => Remote::open_s3(url, bucket, prefix, settings, env),
             RemoteUrl::File { root } => Ok(Remote {
+                lister: None,
                 store: Arc::new(LimitStore::new(
                     backend::open_dir(url, &root)?,
                     settings.max_in_flight.max(1),
@@ -236,9 +241,7 @@ impl Remote {
         let chain =
             credentials::resolve(env_keys, &env.aws, explicit_region(settings, env), &secrets)?;
         let endpoint = resolve_endpoint(url, settings, env, chain.profile_endpoint.as_deref())?;
-        let connector = RemoteConnector {
-            in_flight: Arc::new(Semaphore::new(settings.max_in_flight.max(1))),
-        };
+        let connector = RemoteConnector::new(settings.max_in_flight);
         let mut builder = backend::s3_builder(
             &bucket,
             &chain.region,
@@ -246,6 +249,15 @@ impl Remote {
             settings.read_timeout,
             &connector,
         );
+        let lister = S3Lister {
+            client: connector
+                .connect(&backend::client_options(settings.read_timeout))
+                .map_err(|e| bad_url(url, one_line(&e.to_string(), &secrets.snapshot())))?,
+            bucket_url: backend::bucket_url(&bucket, &chain.region, endpoint),
+            region: chain.region.clone(),
+            credentials: chain.provider.clone(),
+            retry: backend::retry_config(),
+        };
         let writable = match chain.provider {
             Some(provider) => {
                 builder = builder.with_credentials(provider);
@@ -269,6 +281,7 @@ impl Remote {
         };
         Ok(Remote {
             store,
+            lister: Some(lister),
             backend: Backend::S3 {
                 bucket,
                 endpoint: endpoint.clone(),
@@ -354,14 +367,16 @@ impl Remote {
 
     /// Maps an object_store error to one line that says what to check.
     fn classify(&self, what: &str, err: object_store::Error) -> RemoteError {
-        error::classify(
-            &self.backend,
-            &self.display,
-            self.writable,
-            &self.secrets,
-            what,
-            err,
-        )
+        self.origin().classify(what, err)
+    }
+
+    fn origin(&self) -> error::Origin<'_> {
+        error::Origin {
+            backend: &self.backend,
+            display: &self.display,
+            writable: self.writable,
+            secrets: &self.secrets,
+        }
     }
 }
 

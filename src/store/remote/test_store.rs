@@ -34,6 +34,7 @@ pub(super) fn object_bytes(len: u64) -> Vec<u8> {
 pub(super) fn remote_on(store: Arc<TestStore>, part_size: u64, concurrency: usize) -> Remote {
     Remote {
         store,
+        lister: None,
         backend: Backend::File,
         prefix: String::new(),
         display: "test store".into(),
