@@ -7,6 +7,8 @@
 //! credential provider, and sends through the remote's HTTP client, so the bound on requests
 //! in flight and the resending of requests that never left apply to it as to every request.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use object_store::RetryConfig;
 use object_store::aws::{AwsAuthorizer, AwsCredentialProvider};
@@ -238,16 +240,16 @@ pub(super) fn parse_page(xml: &[u8]) -> Result<ListPage, NotAPage> {
     Ok(page)
 }
 
-/// The text of the element just started, entities resolved.
+/// The text of the element just started, entities resolved, nothing trimmed: a key may end in
+/// a space.
 fn text_of(
     reader: &mut quick_xml::Reader<&[u8]>,
     name: quick_xml::name::QName<'_>,
 ) -> Result<String, NotAPage> {
-    let end = name.as_ref().to_vec();
-    let raw = reader.read_text(quick_xml::name::QName(&end))?;
+    let raw = reader.read_text(name)?;
     let raw = raw.decode().map_err(|e| NotAPage(e.to_string()))?;
     quick_xml::escape::unescape(&raw)
-        .map(|text| text.trim().to_string())
+        .map(Cow::into_owned)
         .map_err(|e| NotAPage(e.to_string()))
 }
 
@@ -346,6 +348,10 @@ mod tests {
         );
         let last = PAGE.replace("<IsTruncated>true", "<IsTruncated>false");
         assert_eq!(parse_page(last.as_bytes()).unwrap().next, None);
+        // A key is taken as it is: one ending in a space is not the engine without it.
+        let spaced = PAGE.replace(".trt.json</Key>", ".trt.json </Key>");
+        let objects = parse_page(spaced.as_bytes()).unwrap().objects;
+        assert_eq!(objects[1].key, "engines/fam/a.trt.json ");
     }
 
     #[test]

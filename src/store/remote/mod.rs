@@ -180,7 +180,7 @@ impl fmt::Debug for Remote {
 impl Remote {
     /// The remote of `settings`. Every clone and every caller shares one bound on requests in
     /// flight: S3's HTTP client holds it per request until the response body is read (see
-    /// [`in_flight`]), a directory's store per call.
+    /// `in_flight`), a directory's store per call.
     pub fn open(settings: &RemoteSettings, env: &RemoteEnv) -> Result<Remote, RemoteError> {
         let url = settings.url.trim();
         match RemoteUrl::parse(url)? {
