@@ -173,8 +173,10 @@ impl FaultyProxy {
         let (shutdown, mut stop) = tokio::sync::oneshot::channel::<()>();
         let counters = stats.clone();
         let thread = std::thread::spawn(move || {
+            // Up to 8 threads: relaying a benchmark's listings must not be what it measures.
+            let threads = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
             let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
+                .worker_threads(threads)
                 .enable_all()
                 .build()
                 .expect("proxy runtime");

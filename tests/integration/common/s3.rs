@@ -271,8 +271,14 @@ impl S3Server {
         let thread = std::thread::Builder::new()
             .name("s3-test-server".into())
             .spawn(move || {
+                // The bench's server answers on every core, as s3s-fs's own binary does; the
+                // tests' servers on two threads each.
+                let threads = match options.sorted_listing {
+                    true => std::thread::available_parallelism().map_or(2, |n| n.get()),
+                    false => 2,
+                };
                 let runtime = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
+                    .worker_threads(threads)
                     .enable_all()
                     .build()
                     .expect("server runtime");
