@@ -43,11 +43,11 @@ pub struct ObjectVersion {
 }
 
 impl RemoteListing {
-    fn merge(mut self, other: RemoteListing) -> RemoteListing {
-        self.engines.extend(other.engines);
-        self.sidecars.extend(other.sidecars);
-        self.sidecar_versions.extend(other.sidecar_versions);
-        self.leases.extend(other.leases);
+    fn merge(mut self, mut other: RemoteListing) -> RemoteListing {
+        self.engines.append(&mut other.engines);
+        self.sidecars.append(&mut other.sidecars);
+        self.sidecar_versions.append(&mut other.sidecar_versions);
+        self.leases.append(&mut other.leases);
         for (key, signers) in other.signers {
             self.signers.entry(key).or_default().extend(signers);
         }
@@ -150,19 +150,31 @@ impl Remote {
         if !self.backend.lists_in_order() || bounds.is_empty() {
             return self.list_family(family).await;
         }
-        let mut bounds: Vec<&str> = bounds.iter().map(String::as_str).collect();
+        let mut bounds = bounds.to_vec();
         bounds.sort_unstable();
         bounds.dedup();
         // Span i holds the names in (bounds[i-1], bounds[i]]; the first starts at the
-        // beginning, the last runs to the end: every name falls in exactly one.
-        let spans = (0..=bounds.len()).map(|i| {
-            let after = i.checked_sub(1).map(|j| bounds[j]);
-            self.list_span(family, after, bounds.get(i).copied())
-        });
-        let parts = futures::future::try_join_all(spans).await?;
-        Ok(parts
-            .into_iter()
-            .fold(RemoteListing::default(), RemoteListing::merge))
+        // beginning, the last runs to the end: every name falls in exactly one. Each span is a
+        // task of its own, so that the pages are read on every worker thread, not all on the
+        // one that polls the plan; the tasks end with the set if one span fails.
+        let mut spans = tokio::task::JoinSet::new();
+        for i in 0..=bounds.len() {
+            let remote = self.clone();
+            let family = family.to_string();
+            let after = i.checked_sub(1).map(|j| bounds[j].clone());
+            let through = bounds.get(i).cloned();
+            spans.spawn(async move {
+                remote
+                    .list_span(&family, after.as_deref(), through.as_deref())
+                    .await
+            });
+        }
+        let mut listing = RemoteListing::default();
+        while let Some(span) = spans.join_next().await {
+            let span = span.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
+            listing = listing.merge(span);
+        }
+        Ok(listing)
     }
 
     /// The names of the family in (`after`, `through`], either end open. S3's pages are each
