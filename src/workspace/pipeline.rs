@@ -28,6 +28,8 @@ pub(super) struct Observed {
 struct RemoteReads<'a> {
     remote: &'a Remote,
     listing: JoinSet<Result<Vec<(String, RemoteListing)>, RemoteError>>,
+    /// The remote sidecar index, read from disk while the listing is on its way.
+    index: JoinSet<RemoteIndex>,
     timing_caches: JoinSet<Result<Vec<SharedTimingCache>, RemoteError>>,
 }
 
@@ -123,12 +125,17 @@ impl Workspace {
             let mut reads = RemoteReads {
                 remote,
                 listing: JoinSet::new(),
+                index: JoinSet::new(),
                 timing_caches: JoinSet::new(),
             };
             let names = observe::wanted_names(desired);
             reads
                 .listing
                 .spawn(observe::list_wanted(remote.clone(), names));
+            let (root, url) = (self.cache.root().to_path_buf(), remote.url().to_string());
+            reads
+                .index
+                .spawn_blocking(move || RemoteIndex::load(&root, &url));
             if self.shares_timing_caches() {
                 let (remote, archs, trt) = (remote.clone(), archs.to_vec(), self.trt_version());
                 reads.timing_caches.spawn(async move {
@@ -176,7 +183,9 @@ impl Workspace {
             policy: &self.trust,
             local,
         };
-        let mut index = RemoteIndex::load(self.cache.root(), remote.url());
+        let mut index = finished(&mut reads.index)
+            .await
+            .expect("the index was being read");
         let state = observe::resolve_remote(remote, desired, &listings, &trust, &mut index)
             .await
             .map_err(failed)?;
