@@ -967,3 +967,44 @@ async fn dropping_a_ranged_fetch_stops_its_requests() {
     let open = stats.in_flight.load(Ordering::SeqCst);
     assert_eq!(open, 0, "requests still open");
 }
+
+#[tokio::test]
+async fn a_family_of_many_pages_lists_the_same_whole_or_in_spans() {
+    let backend = Backend::s3(16 * MIB);
+    let family = backend.objects.join("m");
+    std::fs::create_dir_all(&family).unwrap();
+    let name = |i: usize| format!("m{i:04}_v1_fp16_sm_86_10.3.0.trt");
+    // 1,200 engines with sidecars, some leased and signed, one stray name: four LIST pages.
+    for i in 0..1_200 {
+        std::fs::write(family.join(name(i)), b"e").unwrap();
+        std::fs::write(family.join(format!("{}.json", name(i))), b"{}").unwrap();
+    }
+    for i in [0, 450, 451, 899, 1_199] {
+        std::fs::write(family.join(format!("{}.lease", name(i))), b"{}").unwrap();
+        std::fs::create_dir_all(family.join(format!("{}.sig", name(i)))).unwrap();
+        for signer in ["ci", "release"] {
+            std::fs::write(family.join(format!("{}.sig/{signer}", name(i))), b"s").unwrap();
+        }
+    }
+    std::fs::write(family.join("stray.bin"), b"x").unwrap();
+
+    let whole = backend.remote.list_family("m").await.unwrap();
+    assert_eq!((whole.engines.len(), whole.sidecars.len()), (1_200, 1_200));
+    assert_eq!(whole.sidecar_versions.len(), 1_200);
+    assert_eq!(whole.leases.len(), 5);
+    assert!(whole.signers.values().all(|s| s == &["ci", "release"]));
+    assert_eq!(whole.signers.len(), 5);
+    assert_eq!(whole.rejected, vec!["m/stray.bin".to_string()]);
+    for bounds in [
+        vec![name(450), name(900)],
+        vec![name(0), name(1_199)],
+        vec![name(899), name(451), name(450), name(450)],
+    ] {
+        let split = backend
+            .remote
+            .list_family_split("m", &bounds)
+            .await
+            .unwrap();
+        assert_eq!(split, whole, "split at {bounds:?}");
+    }
+}

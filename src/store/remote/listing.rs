@@ -43,16 +43,34 @@ pub struct ObjectVersion {
 }
 
 impl RemoteListing {
-    fn merge(mut self, mut other: RemoteListing) -> RemoteListing {
-        self.engines.append(&mut other.engines);
-        self.sidecars.append(&mut other.sidecars);
-        self.sidecar_versions.append(&mut other.sidecar_versions);
-        self.leases.append(&mut other.leases);
-        for (key, signers) in other.signers {
-            self.signers.entry(key).or_default().extend(signers);
+    /// The listings of consecutive spans, in key order, as one. Each map is built once from
+    /// its entries, already sorted: merging span by span into a growing map cost a sixth of a
+    /// warm 10,000-engine plan.
+    fn concat(mut spans: Vec<RemoteListing>) -> RemoteListing {
+        fn all<C>(spans: &mut [RemoteListing], field: impl Fn(&mut RemoteListing) -> &mut C) -> C
+        where
+            C: Default + IntoIterator + FromIterator<C::Item>,
+        {
+            spans
+                .iter_mut()
+                .flat_map(|span| std::mem::take(field(span)))
+                .collect()
         }
-        self.rejected.extend(other.rejected);
-        self
+        let mut signers: BTreeMap<EngineKey, Vec<String>> = BTreeMap::new();
+        for (key, names) in spans
+            .iter_mut()
+            .flat_map(|s| std::mem::take(&mut s.signers))
+        {
+            signers.entry(key).or_default().extend(names);
+        }
+        RemoteListing {
+            engines: all(&mut spans, |s| &mut s.engines),
+            sidecars: all(&mut spans, |s| &mut s.sidecars),
+            sidecar_versions: all(&mut spans, |s| &mut s.sidecar_versions),
+            leases: all(&mut spans, |s| &mut s.leases),
+            signers,
+            rejected: all(&mut spans, |s| &mut s.rejected),
+        }
     }
 }
 
@@ -164,17 +182,19 @@ impl Remote {
             let after = i.checked_sub(1).map(|j| bounds[j].clone());
             let through = bounds.get(i).cloned();
             spans.spawn(async move {
-                remote
-                    .list_span(&family, after.as_deref(), through.as_deref())
-                    .await
+                let span = remote.list_span(&family, after.as_deref(), through.as_deref());
+                (i, span.await)
             });
         }
-        let mut listing = RemoteListing::default();
-        while let Some(span) = spans.join_next().await {
-            let span = span.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
-            listing = listing.merge(span);
+        let mut listed = Vec::with_capacity(spans.len());
+        while let Some(joined) = spans.join_next().await {
+            let (i, span) = joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+            listed.push((i, span?));
         }
-        Ok(listing)
+        listed.sort_unstable_by_key(|(i, _)| *i);
+        Ok(RemoteListing::concat(
+            listed.into_iter().map(|(_, span)| span).collect(),
+        ))
     }
 
     /// The names of the family in (`after`, `through`], either end open. S3's pages are each
