@@ -164,6 +164,10 @@ impl Origin<'_> {
                 self.answered(what, text, matches!(status, 401 | 403))
             }
             ListFailure::Malformed(why) => self.server(what, one_line(&why.to_string(), secrets)),
+            ListFailure::Unsendable(err) => RemoteError::BadUrl {
+                url: self.display.to_string(),
+                why: one_line(&format!("{what}: {err}"), secrets),
+            },
         }
     }
 

@@ -59,6 +59,9 @@ pub(super) enum ListFailure {
     Transport(HttpError),
     #[error(transparent)]
     Credentials(object_store::Error),
+    /// The endpoint and names do not make a request (never sent).
+    #[error("{0}")]
+    Unsendable(http::Error),
     #[error("HTTP {status}")]
     Status { status: u16, body: String },
     #[error(transparent)]
@@ -89,7 +92,7 @@ impl ListFailure {
         match self {
             ListFailure::Transport(_) | ListFailure::Malformed(_) => true,
             ListFailure::Status { status, .. } => *status >= 500 || *status == 429,
-            ListFailure::Credentials(_) => false,
+            ListFailure::Credentials(_) | ListFailure::Unsendable(_) => false,
         }
     }
 }
@@ -143,7 +146,7 @@ impl S3Lister {
             .method(http::Method::GET)
             .uri(&url)
             .body(HttpRequestBody::empty())
-            .map_err(|e| NotAPage(format!("cannot form the request: {e}")))?;
+            .map_err(ListFailure::Unsendable)?;
         if let Some(provider) = &self.credentials {
             let credential = provider
                 .get_credential()
@@ -371,6 +374,21 @@ mod tests {
             let err = parse_page(broken.as_bytes()).unwrap_err().to_string();
             assert!(err.contains(why), "{err}");
         }
+    }
+
+    #[test]
+    fn server_trouble_is_asked_again_refusals_are_not() {
+        let status = |status| ListFailure::Status {
+            status,
+            body: String::new(),
+        };
+        for transient in [500, 503, 429] {
+            assert!(status(transient).is_transient(), "{transient}");
+        }
+        for refused in [400, 403, 404, 301] {
+            assert!(!status(refused).is_transient(), "{refused}");
+        }
+        assert!(ListFailure::Malformed(NotAPage::new("cut")).is_transient());
     }
 
     #[test]
