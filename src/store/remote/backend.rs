@@ -2,7 +2,7 @@
 //! the backend for a capability instead of matching on which one it is.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use object_store::aws::{AmazonS3Builder, S3CopyIfNotExists};
@@ -92,37 +92,27 @@ pub(super) fn client_options(read_timeout: Duration) -> ClientOptions {
         .with_read_timeout(read_timeout)
 }
 
-/// The HTTP client of an S3 remote: the object store's own, sending at most as many requests
-/// at once as `in_flight` has permits, and resending requests that never left. One client per
-/// remote, made at the first `connect`: the object store and trtctl's own listing share its
-/// connections and its bound.
-#[derive(Debug, Clone)]
-pub(super) struct RemoteConnector {
-    in_flight: Arc<Semaphore>,
-    client: Arc<Mutex<Option<HttpClient>>>,
+/// The HTTP client of an S3 remote: the object store's own, sending at most `max_in_flight`
+/// requests at once, and resending requests that never left. Made once per remote: the object
+/// store and trtctl's own listing share its connections and its bound.
+pub(super) fn http_client(
+    options: &ClientOptions,
+    max_in_flight: usize,
+) -> object_store::Result<HttpClient> {
+    let client = ReqwestConnector::default().connect(options)?;
+    Ok(HttpClient::new(Bounded {
+        inner: HttpClient::new(ResendUnsent(client)),
+        permits: Arc::new(Semaphore::new(max_in_flight.max(1))),
+    }))
 }
 
-impl RemoteConnector {
-    pub(super) fn new(max_in_flight: usize) -> RemoteConnector {
-        RemoteConnector {
-            in_flight: Arc::new(Semaphore::new(max_in_flight.max(1))),
-            client: Arc::default(),
-        }
-    }
-}
+/// Hands the object store a client made beforehand.
+#[derive(Debug)]
+struct Prebuilt(HttpClient);
 
-impl HttpConnector for RemoteConnector {
-    fn connect(&self, options: &ClientOptions) -> object_store::Result<HttpClient> {
-        let mut made = self.client.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(client) = made.as_ref() {
-            return Ok(client.clone());
-        }
-        let client = HttpClient::new(Bounded {
-            inner: HttpClient::new(ResendUnsent(ReqwestConnector::default().connect(options)?)),
-            permits: self.in_flight.clone(),
-        });
-        *made = Some(client.clone());
-        Ok(client)
+impl HttpConnector for Prebuilt {
+    fn connect(&self, _options: &ClientOptions) -> object_store::Result<HttpClient> {
+        Ok(self.0.clone())
     }
 }
 
@@ -134,21 +124,21 @@ pub(super) fn bucket_url(bucket: &str, region: &str, endpoint: Option<&str>) -> 
     }
 }
 
-/// An S3 client for `bucket` sending through `connector`; the caller adds credentials (or
-/// anonymous access) to it.
+/// An S3 client for `bucket` sending through `client` (made with `options`); the caller adds
+/// credentials (or anonymous access) to it.
 pub(super) fn s3_builder(
     bucket: &str,
     region: &str,
     endpoint: Option<&str>,
-    read_timeout: Duration,
-    connector: &RemoteConnector,
+    options: &ClientOptions,
+    client: &HttpClient,
 ) -> AmazonS3Builder {
     let builder = AmazonS3Builder::new()
         .with_bucket_name(bucket)
         .with_region(region)
         .with_virtual_hosted_style_request(false)
-        .with_client_options(client_options(read_timeout))
-        .with_http_connector(connector.clone())
+        .with_client_options(options.clone())
+        .with_http_connector(Prebuilt(client.clone()))
         .with_retry(retry_config())
         .with_copy_if_not_exists(S3CopyIfNotExists::Multipart);
     match endpoint {

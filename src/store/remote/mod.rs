@@ -77,7 +77,7 @@ mod timing;
 mod unsent;
 mod upload;
 
-use backend::{Backend, RemoteConnector};
+use backend::Backend;
 pub use config::{
     DEFAULT_CONCURRENCY, DEFAULT_MAX_IN_FLIGHT, DEFAULT_PART_SIZE, DEFAULT_READ_TIMEOUT,
     DEFAULT_REGION, RemoteEnv, RemoteSettings,
@@ -90,7 +90,6 @@ use error::{Secrets, one_line, strip_userinfo};
 pub use lease::{DEFAULT_LEASE_TTL, HeldLease, LEASE_SUFFIX, LeaseClaim, LeaseRecord};
 use list_objects::S3Lister;
 pub use listing::{ObjectVersion, RemoteListing};
-use object_store::client::HttpConnector;
 pub use retry::{Transient, retrying};
 pub use signatures::Signatures;
 pub use timing::{
@@ -241,18 +240,12 @@ impl Remote {
         let chain =
             credentials::resolve(env_keys, &env.aws, explicit_region(settings, env), &secrets)?;
         let endpoint = resolve_endpoint(url, settings, env, chain.profile_endpoint.as_deref())?;
-        let connector = RemoteConnector::new(settings.max_in_flight);
-        let mut builder = backend::s3_builder(
-            &bucket,
-            &chain.region,
-            endpoint,
-            settings.read_timeout,
-            &connector,
-        );
+        let options = backend::client_options(settings.read_timeout);
+        let client = backend::http_client(&options, settings.max_in_flight)
+            .map_err(|e| bad_url(url, one_line(&e.to_string(), &secrets.snapshot())))?;
+        let mut builder = backend::s3_builder(&bucket, &chain.region, endpoint, &options, &client);
         let lister = S3Lister {
-            client: connector
-                .connect(&backend::client_options(settings.read_timeout))
-                .map_err(|e| bad_url(url, one_line(&e.to_string(), &secrets.snapshot())))?,
+            client,
             bucket_url: backend::bucket_url(&bucket, &chain.region, endpoint),
             region: chain.region.clone(),
             credentials: chain.provider.clone(),
