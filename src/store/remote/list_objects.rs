@@ -16,6 +16,8 @@ use object_store::client::{HttpClient, HttpError, HttpRequestBody};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use quick_xml::events::Event;
 
+use super::retry::{Backoff, Transient, retrying_by};
+
 /// What SigV4 leaves unencoded in a query: RFC 3986's unreserved characters.
 const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
@@ -85,7 +87,7 @@ impl From<quick_xml::Error> for NotAPage {
     }
 }
 
-impl ListFailure {
+impl Transient for ListFailure {
     /// Whether asking again may help: a dropped connection, a server error or SlowDown, a page
     /// that came garbled; not refused credentials or a missing bucket.
     fn is_transient(&self) -> bool {
@@ -99,32 +101,22 @@ impl ListFailure {
 
 impl S3Lister {
     /// The page of the keys under `prefix` after `start_after`, or the page `token` continues
-    /// to; asked again after a transient failure, with the object store's backoff.
+    /// to; asked again after a transient failure, on the object store's schedule.
     pub(super) async fn page(
         &self,
         prefix: &str,
         start_after: Option<&str>,
         token: Option<&str>,
     ) -> Result<ListPage, ListFailure> {
-        let started = std::time::Instant::now();
-        let mut delay = self.retry.backoff.init_backoff;
-        let mut retries = 0;
-        loop {
-            match self.page_once(prefix, start_after, token).await {
-                Err(failure)
-                    if failure.is_transient()
-                        && retries < self.retry.max_retries
-                        && started.elapsed() + delay < self.retry.retry_timeout =>
-                {
-                    tokio::time::sleep(jittered(delay)).await;
-                    delay = delay
-                        .mul_f64(self.retry.backoff.base)
-                        .min(self.retry.backoff.max_backoff);
-                    retries += 1;
-                }
-                done => return done,
-            }
-        }
+        let backoff = Backoff {
+            retries: self.retry.max_retries,
+            first_wait: self.retry.backoff.init_backoff,
+            factor: self.retry.backoff.base,
+            longest_wait: self.retry.backoff.max_backoff,
+            give_up_after: Some(self.retry.retry_timeout),
+            jitter: true,
+        };
+        retrying_by(&backoff, || self.page_once(prefix, start_after, token)).await
     }
 
     async fn page_once(
@@ -175,16 +167,6 @@ impl S3Lister {
         }
         Ok(parse_page(&body)?)
     }
-}
-
-/// Between half and all of `delay`: clients backed off together do not come back together.
-fn jittered(delay: std::time::Duration) -> std::time::Duration {
-    let mut byte = [0u8; 1];
-    let share = match getrandom::getrandom(&mut byte) {
-        Ok(()) => 0.5 + f64::from(byte[0]) / 510.0,
-        Err(_) => 1.0,
-    };
-    delay.mul_f64(share)
 }
 
 fn encoded(value: &str) -> String {
