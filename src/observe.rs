@@ -198,6 +198,12 @@ pub struct TrustCheck<'a> {
     pub local: &'a LocalEngines,
 }
 
+/// A wanted engine the remote listing shows, settled without a request or to be read.
+enum Lookup<'a> {
+    Settled(EngineKey, RemoteEngine),
+    ToRead(Found<'a>),
+}
+
 /// A wanted engine the remote listing shows.
 struct Found<'a> {
     key: &'a EngineKey,
@@ -274,71 +280,31 @@ pub async fn resolve_remote(
     check: &TrustCheck<'_>,
     index: &mut RemoteIndex,
 ) -> Result<RemoteState, RemoteError> {
-    let wanted: HashMap<&EngineKey, &Fingerprint> =
-        desired.iter().map(|d| (&d.key, &d.fingerprint)).collect();
-    let to_verify: BTreeSet<&EngineKey> = match check.policy.required() {
-        true => desired
-            .iter()
-            .enumerate()
-            .filter(|(i, d)| !crate::plan::local_is_usable(check.local.get(*i), d, check.policy))
-            .map(|(_, d)| &d.key)
-            .collect(),
-        false => BTreeSet::new(),
-    };
-    let mut found: Vec<Found> = Vec::new();
-    let mut leased: Vec<EngineKey> = Vec::new();
-    let no_signers: &[String] = &[];
-    for (family, listing) in listings {
-        let listed: BTreeSet<String> = listing.sidecars.iter().map(|k| k.sidecar_path()).collect();
-        index.retain_listed(family, &|path| listed.contains(path));
-        leased.extend(
-            listing
-                .leases
-                .iter()
-                .filter(|k| wanted.contains_key(k))
-                .cloned(),
-        );
-        let keys: BTreeSet<&EngineKey> = listing
-            .engines
-            .keys()
-            .chain(listing.sidecars.iter())
-            .collect();
-        for (key, fingerprint) in keys
-            .into_iter()
-            .filter_map(|k| wanted.get(k).map(|f| (k, *f)))
-        {
-            let signers = to_verify
-                .contains(key)
-                .then(|| listing.signers.get(key).map_or(no_signers, Vec::as_slice));
-            found.push(Found {
-                key,
-                wanted: fingerprint,
-                size: listing.engines.get(key).copied(),
-                sidecar: listing.sidecar_versions.get(key),
-                signers,
-            });
-        }
-    }
-    // Most engines of a no-op plan are settled by the listing and the index alone: they skip
-    // the stream of requests (10,000 futures, each moved about as it is polled).
-    let mut observed = HashMap::with_capacity(found.len());
+    let families: HashMap<&str, &RemoteListing> = listings
+        .iter()
+        .map(|(family, listing)| (family.as_str(), listing))
+        .collect();
+    let listing_of = |key: &EngineKey| families.get(key.family.as_str()).copied();
+    index.retain_listed(|key| listing_of(key).is_none_or(|l| l.sidecar_versions.contains_key(key)));
+    let looked_up = look_up(desired, &listing_of, check, index);
+    let mut observed = HashMap::with_capacity(looked_up.len());
     let mut to_read = Vec::new();
-    for found in found {
-        match found.known_sidecar(index) {
-            Some(sidecar) if found.signers.is_none() => {
-                let engine = RemoteEngine {
-                    size: found.size,
-                    sidecar,
-                    trust: None,
-                };
-                observed.insert(found.key.clone(), engine);
+    for lookup in looked_up {
+        match lookup {
+            Lookup::Settled(key, engine) => {
+                observed.insert(key, engine);
             }
-            _ => to_read.push(found),
+            Lookup::ToRead(found) => to_read.push(found),
         }
     }
-    let index_view = &*index;
+    let leased: Vec<EngineKey> = desired
+        .iter()
+        .filter(|d| listing_of(&d.key).is_some_and(|l| l.leases.contains(&d.key)))
+        .map(|d| d.key.clone())
+        .collect();
     // The futures are made before the stream, so that it holds one concrete type (a closure
     // over borrowed engines there trips the compiler's check that the plan's future is Send).
+    let index_view = &*index;
     let reads: Vec<_> = to_read
         .into_iter()
         .map(|found| observe_engine(remote, found, index_view, check.policy))
@@ -370,6 +336,52 @@ pub async fn resolve_remote(
         engines: observed,
         leases: leases.into_iter().flatten().collect(),
     })
+}
+
+/// Each wanted engine in the listing of its family (`listing_of`), settled there, with
+/// `index`, when no request is needed. Looked up one by one, in parallel: most of a no-op
+/// plan's engines are settled so, and skip the stream of requests.
+fn look_up<'a>(
+    desired: &'a [DesiredEngine],
+    listing_of: &(impl Fn(&EngineKey) -> Option<&'a RemoteListing> + Sync),
+    check: &TrustCheck<'_>,
+    index: &RemoteIndex,
+) -> Vec<Lookup<'a>> {
+    let no_signers: &[String] = &[];
+    desired
+        .par_iter()
+        .enumerate()
+        .filter_map(|(i, wanted)| {
+            let key = &wanted.key;
+            let listing = listing_of(key)?;
+            let size = listing.engines.get(key).copied();
+            let sidecar = listing.sidecar_versions.get(key);
+            if size.is_none() && sidecar.is_none() {
+                return None;
+            }
+            let signers = (check.policy.required()
+                && !crate::plan::local_is_usable(check.local.get(i), wanted, check.policy))
+            .then(|| listing.signers.get(key).map_or(no_signers, Vec::as_slice));
+            let found = Found {
+                key,
+                wanted: &wanted.fingerprint,
+                size,
+                sidecar,
+                signers,
+            };
+            Some(match found.known_sidecar(index) {
+                Some(sidecar) if found.signers.is_none() => Lookup::Settled(
+                    key.clone(),
+                    RemoteEngine {
+                        size,
+                        sidecar,
+                        trust: None,
+                    },
+                ),
+                _ => Lookup::ToRead(found),
+            })
+        })
+        .collect()
 }
 
 /// One listed engine: its sidecar (remembered, or read and then `Some` of the version it was

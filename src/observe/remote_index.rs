@@ -12,11 +12,12 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::memo_file;
-use crate::identity::{EngineKey, SidecarSummary};
+use crate::identity::{EngineKey, SIDECAR_SUFFIX, SidecarSummary};
 use crate::plan::RemoteSidecar;
 use crate::store::StoreError;
 use crate::store::remote::ObjectVersion;
@@ -25,10 +26,18 @@ use crate::store::remote::ObjectVersion;
 /// a plan compares of each sidecar (`SidecarSummary`), not the whole sidecar.
 const INDEX_VERSION: u32 = 2;
 
-/// One line of the file: a sidecar, parsed or refused, and the version it was read at.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct Entry {
+/// One line of the file: a sidecar (its path in the remote), parsed or refused, and the
+/// version it was read at. Written from borrowed parts (`V`, `C` references), read owned.
+#[derive(Debug, Serialize, Deserialize)]
+struct Entry<V = ObjectVersion, C = Contents> {
     key: String,
+    version: V,
+    contents: C,
+}
+
+/// What the index remembers of one sidecar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Memo {
     version: ObjectVersion,
     contents: Contents,
 }
@@ -44,7 +53,9 @@ enum Contents {
 pub struct RemoteIndex {
     path: Option<PathBuf>,
     remote: String,
-    entries: HashMap<String, Entry>,
+    /// Keyed by engine, not by sidecar path: a plan looks up 10,000 of them, and a path would be
+    /// a string made for each lookup.
+    entries: HashMap<EngineKey, Memo>,
     dirty: bool,
 }
 
@@ -53,8 +64,18 @@ impl RemoteIndex {
     /// version (then the next save rewrites it).
     pub fn load(cache_dir: &Path, remote: &str) -> RemoteIndex {
         let path = cache_dir.join(file_name(remote));
-        let entries = memo_file::read::<Entry>(&path, INDEX_VERSION, remote)
-            .map(|entries| entries.into_iter().map(|e| (e.key.clone(), e)).collect());
+        let entries = memo_file::read::<Entry>(&path, INDEX_VERSION, remote).map(|entries| {
+            entries
+                .into_iter()
+                .filter_map(|e| {
+                    let memo = Memo {
+                        version: e.version,
+                        contents: e.contents,
+                    };
+                    Some((engine_of(&e.key)?, memo))
+                })
+                .collect()
+        });
         RemoteIndex {
             path: Some(path),
             remote: remote.to_string(),
@@ -73,8 +94,8 @@ impl RemoteIndex {
 
     /// What the sidecar of `key` said when it was at `version`, if that was recorded.
     pub fn get(&self, key: &EngineKey, version: &ObjectVersion) -> Option<RemoteSidecar> {
-        let entry = self.entries.get(&key.sidecar_path())?;
-        (version.e_tag.is_some() && entry.version == *version).then(|| match &entry.contents {
+        let memo = self.entries.get(key)?;
+        (version.e_tag.is_some() && memo.version == *version).then(|| match &memo.contents {
             Contents::Sidecar(s) => RemoteSidecar::Valid(s.clone()),
             Contents::Invalid(why) => RemoteSidecar::Invalid(why.clone()),
         })
@@ -93,22 +114,27 @@ impl RemoteIndex {
         if version.e_tag.is_none() {
             return;
         }
-        let entry = Entry {
-            key: key.sidecar_path(),
+        let memo = Memo {
             version: version.clone(),
             contents,
         };
-        self.entries.insert(entry.key.clone(), entry);
+        self.entries.insert(key.clone(), memo);
         self.dirty = true;
     }
 
-    /// Drops the entries of `family` whose sidecar the LIST no longer shows.
-    pub fn retain_listed(&mut self, family: &str, listed: &dyn Fn(&str) -> bool) {
-        let before = self.entries.len();
-        let prefix = format!("{family}/");
-        self.entries
-            .retain(|path, _| !path.starts_with(&prefix) || listed(path));
-        self.dirty |= self.entries.len() != before;
+    /// Drops the entries whose sidecar the LIST no longer shows (`listed` is false), looked at
+    /// in parallel.
+    pub fn retain_listed(&mut self, listed: impl Fn(&EngineKey) -> bool + Sync) {
+        let gone: Vec<EngineKey> = self
+            .entries
+            .par_iter()
+            .filter(|(key, _)| !listed(key))
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in &gone {
+            self.entries.remove(key);
+        }
+        self.dirty |= !gone.is_empty();
     }
 
     /// Writes the index back (temp file, fsync, rename) if anything changed.
@@ -116,8 +142,23 @@ impl RemoteIndex {
         let Some(path) = self.path.as_ref().filter(|_| self.dirty) else {
             return Ok(());
         };
-        memo_file::write(path, INDEX_VERSION, &self.remote, self.entries.values())
+        let entries = self.entries.iter().map(|(key, memo)| Entry {
+            key: key.sidecar_path(),
+            version: &memo.version,
+            contents: &memo.contents,
+        });
+        memo_file::write(path, INDEX_VERSION, &self.remote, entries)
     }
+}
+
+/// The engine whose sidecar is at `path` (`{family}/{file}.json`); `None` for anything else,
+/// which the index then forgets.
+fn engine_of(path: &str) -> Option<EngineKey> {
+    let (family, sidecar) = path.split_once('/')?;
+    Some(EngineKey {
+        family: family.to_string(),
+        file: sidecar.strip_suffix(SIDECAR_SUFFIX)?.to_string(),
+    })
 }
 
 /// One file per remote: a hash of its URL, so no URL character reaches a file name.
@@ -238,8 +279,7 @@ mod tests {
         for k in [&a, &b] {
             index.record(k, &version("1"), &RemoteSidecar::Valid(sidecar(k).into()));
         }
-        let keep = a.sidecar_path();
-        index.retain_listed("fam", &|path| path == keep);
+        index.retain_listed(|key| *key == a);
         assert!(index.get(&a, &version("1")).is_some());
         assert!(index.get(&b, &version("1")).is_none());
     }

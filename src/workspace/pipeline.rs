@@ -91,7 +91,7 @@ impl Workspace {
             force,
         });
         plan.timing_caches = observed.timing_caches;
-        free_in_background(observed.local);
+        free_in_background((observed.local, observed.remote));
         Ok(plan)
     }
 
