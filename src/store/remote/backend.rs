@@ -81,7 +81,7 @@ pub(super) fn retry_config() -> RetryConfig {
     }
 }
 
-pub(super) fn client_options(read_timeout: Duration) -> ClientOptions {
+pub(super) fn client_options(read_timeout: Duration, tls: bool) -> ClientOptions {
     // No overall request timeout: a multi-GB engine streams for longer than any fixed bound.
     // A stalled connection is caught by the read timeout instead (time to the response
     // headers, then between body reads), and interrupted downloads resume where they stopped.
@@ -90,6 +90,18 @@ pub(super) fn client_options(read_timeout: Duration) -> ClientOptions {
         .with_connect_timeout(Duration::from_secs(5))
         .with_timeout_disabled()
         .with_read_timeout(read_timeout)
+        .with_no_system_certificates(!tls)
+}
+
+/// Whether requests to `endpoint` (`None`: AWS) may use TLS, and so need the system's root
+/// certificates: reading them is a third of the client's start-up before a plan's first
+/// request. Only a plain-HTTP endpoint reached without a proxy (`proxied`) never does.
+pub(super) fn may_use_tls(endpoint: Option<&str>, proxied: bool) -> bool {
+    let plain_http = endpoint.is_some_and(|e| {
+        e.get(..7)
+            .is_some_and(|s| s.eq_ignore_ascii_case("http://"))
+    });
+    proxied || !plain_http
 }
 
 /// The HTTP client of an S3 remote: the object store's own, sending at most `max_in_flight`
@@ -186,5 +198,24 @@ mod tests {
         assert!(!s3.can_copy_whole(huge));
         assert!(Backend::File.can_copy_whole(huge));
         assert_eq!(Backend::File.part_len(1024, huge), 1024);
+    }
+
+    #[test]
+    fn only_plain_http_reached_directly_goes_without_root_certificates() {
+        for endpoint in ["http://127.0.0.1:9000", "HTTP://minio:9000/"] {
+            assert!(!may_use_tls(Some(endpoint), false), "{endpoint}");
+            assert!(
+                may_use_tls(Some(endpoint), true),
+                "{endpoint} through a proxy"
+            );
+        }
+        assert!(may_use_tls(Some("https://minio:9000"), false));
+        assert!(may_use_tls(None, false), "AWS itself");
+        let skipped = |tls| {
+            client_options(Duration::from_secs(1), tls)
+                .get_config_value(&object_store::ClientConfigKey::NoSystemCertificates)
+        };
+        assert_eq!(skipped(false).as_deref(), Some("true"));
+        assert_eq!(skipped(true).as_deref(), Some("false"));
     }
 }

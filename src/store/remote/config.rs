@@ -78,7 +78,20 @@ pub struct RemoteEnv {
     pub embedded: Option<String>,
     /// The rest of the AWS chain: profiles, web identity, container, instance role.
     pub aws: AwsEnv,
+    /// `HTTP_PROXY`, `HTTPS_PROXY` or `ALL_PROXY` (either case) is set: the HTTP client takes
+    /// its proxy from them, and a proxy may speak TLS even to a plain-HTTP endpoint.
+    pub proxied: bool,
 }
+
+/// Where the HTTP client (reqwest) takes a proxy from.
+const PROXY_VARIABLES: [&str; 6] = [
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+];
 
 impl RemoteEnv {
     /// Also reads the host's DMI data (files, no packet) unless the metadata service is off.
@@ -116,6 +129,7 @@ impl RemoteEnv {
             region: var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")),
             keys_from_artifacts: artifacts_keys,
             embedded: var("TRTCTL_REMOTE_EMBEDDED"),
+            proxied: PROXY_VARIABLES.iter().any(|name| var(name).is_some()),
             aws: AwsEnv::from_lookup(var),
         }
     }
@@ -302,6 +316,15 @@ mod tests {
                 .find(|(k, _)| *k == name)
                 .map(|(_, v)| v.to_string())
         })
+    }
+
+    #[test]
+    fn any_proxy_variable_marks_the_client_proxied() {
+        assert!(!env_of(&[]).proxied);
+        for name in PROXY_VARIABLES {
+            assert!(env_of(&[(name, "http://proxy:3128")]).proxied, "{name}");
+        }
+        assert!(!env_of(&[("HTTPS_PROXY", " ")]).proxied, "empty is unset");
     }
 
     #[test]

@@ -240,7 +240,8 @@ impl Remote {
         let chain =
             credentials::resolve(env_keys, &env.aws, explicit_region(settings, env), &secrets)?;
         let endpoint = resolve_endpoint(url, settings, env, chain.profile_endpoint.as_deref())?;
-        let options = backend::client_options(settings.read_timeout);
+        let tls = backend::may_use_tls(endpoint, env.proxied);
+        let options = backend::client_options(settings.read_timeout, tls);
         let client = backend::http_client(&options, settings.max_in_flight)
             .map_err(|e| bad_url(url, one_line(&e.to_string(), &secrets.snapshot())))?;
         let mut builder = backend::s3_builder(&bucket, &chain.region, endpoint, &options, &client);
