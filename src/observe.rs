@@ -285,7 +285,7 @@ pub async fn resolve_remote(
         .map(|(family, listing)| (family.as_str(), listing))
         .collect();
     let listing_of = |key: &EngineKey| families.get(key.family.as_str()).copied();
-    index.retain_listed(|key| listing_of(key).is_none_or(|l| l.sidecar_versions.contains_key(key)));
+    index.retain_listed(|key| listing_of(key).is_none_or(|l| l.sidecars.contains_key(key)));
     let looked_up = look_up(desired, &listing_of, check, index);
     let mut observed = HashMap::with_capacity(looked_up.len());
     let mut to_read = Vec::new();
@@ -355,7 +355,7 @@ fn look_up<'a>(
             let key = &wanted.key;
             let listing = listing_of(key)?;
             let size = listing.engines.get(key).copied();
-            let sidecar = listing.sidecar_versions.get(key);
+            let sidecar = listing.sidecars.get(key);
             if size.is_none() && sidecar.is_none() {
                 return None;
             }
