@@ -236,18 +236,6 @@ impl Found<'_> {
 /// many pages is listed in one round trip.
 const ENGINES_PER_SPAN: usize = 450;
 
-/// The wanted engines' names, per family: what the remote is listed for.
-pub fn wanted_names(desired: &[DesiredEngine]) -> BTreeMap<String, Vec<String>> {
-    let mut families: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for wanted in desired {
-        families
-            .entry(wanted.key.family.clone())
-            .or_default()
-            .push(wanted.key.file.clone());
-    }
-    families
-}
-
 /// The LIST of each family of `names`, in concurrent spans where it is long: one round trip
 /// however many pages. It owns its inputs, so that it can be sent before the local cache is
 /// looked at and come back meanwhile.

@@ -2,7 +2,7 @@
 //! Pure: every input is observed before it runs, and it does no I/O.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::path::PathBuf;
 
@@ -10,84 +10,24 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::identity::{
-    self, BuildInputs, EngineId, EngineKey, Fingerprint, GpuArch, ModelFingerprints,
-    SidecarSummary, TrtVersion,
+    self, BuildInputs, EngineKey, Fingerprint, GpuArch, SidecarSummary, TrtVersion,
 };
 use crate::manifest::Manifest;
 use crate::store::LocalEngine;
 use crate::trust::{TrustPolicy, Untrusted};
 
+mod desired;
 mod graph;
 mod local;
 mod selector;
 
+pub use desired::{DesiredEngine, desired_engines, wanted_names};
 pub use graph::Node;
 pub use local::LocalEngines;
 pub use selector::{Force, Selector, SelectorError, UnmatchedSelector, check_selectors};
 
 /// Bumped when the saved-plan JSON changes incompatibly.
 pub const PLAN_FORMAT_VERSION: u32 = 1;
-
-/// One engine the manifest wants, with everything its bytes depend on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DesiredEngine {
-    pub key: EngineKey,
-    pub id: EngineId,
-    pub fingerprint: Fingerprint,
-    pub build: BuildInputs,
-    pub onnx: PathBuf,
-}
-
-/// Expands the manifest into engines, given each ONNX file's sha256 and the TensorRT version.
-pub fn desired_engines(
-    manifest: &Manifest,
-    onnx_sha256: &BTreeMap<PathBuf, String>,
-    trt: TrtVersion,
-) -> Vec<DesiredEngine> {
-    // Each model's share of the fingerprints, hashed once.
-    let models: Vec<_> = manifest
-        .models
-        .iter()
-        .filter_map(|model| onnx_sha256.get(&model.onnx).map(|sha| (model, sha)))
-        .map(|(model, sha)| {
-            let fingerprints = ModelFingerprints::new(sha, trt, &model.profile, &model.flags);
-            (model, sha, fingerprints)
-        })
-        .collect();
-    // Every (model, precision, arch), in manifest order; fingerprints are hashed in parallel.
-    let combos: Vec<_> = models
-        .iter()
-        .flat_map(|(model, sha, fingerprints)| {
-            model.precisions.iter().flat_map(move |&p| {
-                model
-                    .archs
-                    .iter()
-                    .map(move |&a| (*model, *sha, fingerprints, p, a))
-            })
-        })
-        .collect();
-    combos
-        .into_par_iter()
-        .map(|(model, sha, fingerprints, precision, arch)| {
-            let id = Manifest::engine_id(model, sha, precision, arch, trt);
-            let build = BuildInputs {
-                onnx_sha256: sha.clone(),
-                precision,
-                gpu_arch: arch,
-                trt_version: trt,
-                profile: model.profile.clone(),
-                flags: model.flags.clone(),
-            };
-            DesiredEngine {
-                key: EngineKey::new(&model.family, &id),
-                fingerprint: fingerprints.of(precision, arch),
-                id,
-                build,
-                onnx: model.onnx.clone(),
-            }
-        })
-        .collect()
-}
 
 /// What the remote holds for one engine name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -690,8 +630,10 @@ pub fn plan(inputs: PlanInputs) -> Plan {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
-    use crate::identity::{Profile, Provenance, SIDECAR_SCHEMA_VERSION, Sidecar};
+    use crate::identity::{EngineId, Profile, Provenance, SIDECAR_SCHEMA_VERSION, Sidecar};
 
     const ONNX_SHA: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
 

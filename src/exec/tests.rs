@@ -136,7 +136,8 @@ impl World {
             policy: &trust,
             local: &local,
         };
-        let listings = observe::list_wanted(self.remote.clone(), observe::wanted_names(&desired))
+        let names = plan::wanted_names(&self.manifest, &digests, trt);
+        let listings = observe::list_wanted(self.remote.clone(), names)
             .await
             .unwrap();
         let remote = observe::resolve_remote(

@@ -16,8 +16,8 @@ impl Workspace {
     /// the remote's bytes (what deploy hosts will fetch); one only in the local cache (no
     /// remote, or not uploaded yet) by the local bytes.
     pub async fn current_lock(&self) -> Result<Lock, WorkspaceError> {
-        let (desired, index) = self.desired_and_index()?;
-        let observed = self.observe(&desired, index, &[]).await?;
+        let (desired, index, reads) = self.desired_and_index(&[])?;
+        let observed = self.observe(&desired, index, reads).await?;
         Ok(Lock::resolve(&desired, |position, wanted| {
             observed
                 .remote

@@ -1,5 +1,6 @@
 //! The observe → plan → apply pipeline every command runs on a workspace.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::Workspace;
@@ -25,7 +26,7 @@ pub(super) struct Observed {
 
 /// Reads sent to the remote before the local cache is looked at; dropping them (on an early
 /// return) aborts what is still in flight.
-struct RemoteReads<'a> {
+pub(super) struct RemoteReads<'a> {
     remote: &'a Remote,
     listing: JoinSet<Result<Vec<(String, RemoteListing)>, RemoteError>>,
     /// The remote sidecar index, read from disk while the listing is on its way.
@@ -52,6 +53,16 @@ impl Workspace {
 
     /// The engines the manifest wants, once its ONNX files are hashed (or found in the hash cache).
     pub fn desired(&self) -> Result<Vec<DesiredEngine>, WorkspaceError> {
+        let digests = self.onnx_digests()?;
+        Ok(plan::desired_engines(
+            &self.manifest,
+            &digests,
+            self.trt_version(),
+        ))
+    }
+
+    /// Each model's ONNX digest, hashed or found in the hash cache.
+    fn onnx_digests(&self) -> Result<BTreeMap<PathBuf, String>, WorkspaceError> {
         let files: Vec<PathBuf> = self
             .manifest
             .models
@@ -62,23 +73,19 @@ impl Workspace {
         let digests = hashes.digest(&files)?;
         // A lost hash cache only costs a re-hash next time; a read-only cache dir must not fail a plan.
         let _ = hashes.save();
-        Ok(plan::desired_engines(
-            &self.manifest,
-            &digests.sha256,
-            self.trt_version(),
-        ))
+        Ok(digests.sha256)
     }
 
     /// Observes the ONNX files, the cache and the remote, then plans.
     pub async fn plan(&self, targets: &[Selector], force: &Force) -> Result<Plan, WorkspaceError> {
-        let (desired, index) = self.desired_and_index()?;
+        let archs = self.gpus.archs();
+        let (desired, index, reads) = self.desired_and_index(&archs)?;
         plan::check_selectors(
             &self.manifest.path,
             &desired,
             targets.iter().chain(force.selected()),
         )?;
-        let archs = self.gpus.archs();
-        let observed = self.observe(&desired, index, &archs).await?;
+        let observed = self.observe(&desired, index, reads).await?;
         let mut plan = plan::plan(PlanInputs {
             manifest: &self.manifest,
             trt_version: self.trt_version(),
@@ -101,54 +108,71 @@ impl Workspace {
         builder.timing_cache && builder.shared_timing_cache
     }
 
-    /// The desired engines, and the local sidecar index, read and parsed while their
-    /// fingerprints are hashed: it does not depend on them.
+    /// The desired engines and the local sidecar index, with the remote's reads already sent:
+    /// its listing is sent once the engines' names are known (from the ONNX digests), and comes
+    /// back while their fingerprints are hashed and the index is read and parsed.
     pub(super) fn desired_and_index(
         &self,
-    ) -> Result<(Vec<DesiredEngine>, LocalIndex), WorkspaceError> {
-        let (desired, index) =
-            rayon::join(|| self.desired(), || LocalIndex::load(self.cache.root()));
-        Ok((desired?, index))
+        archs: &[GpuArch],
+    ) -> Result<(Vec<DesiredEngine>, LocalIndex, Option<RemoteReads<'_>>), WorkspaceError> {
+        let digests = self.onnx_digests()?;
+        let trt = self.trt_version();
+        let reads = self.remote.as_ref().map(|remote| {
+            let names = plan::wanted_names(&self.manifest, &digests, trt);
+            self.send_reads(remote, names, archs)
+        });
+        let (desired, index) = rayon::join(
+            || plan::desired_engines(&self.manifest, &digests, trt),
+            || LocalIndex::load(self.cache.root()),
+        );
+        Ok((desired, index, reads))
     }
 
-    /// What the local cache (through `index`), the remote and its shared timing caches hold
-    /// of `desired`. Of the remote, only the verdicts depend on the local cache: its listing
-    /// and timing caches are asked for first, as tasks of their own, and come back while the
-    /// cache is looked at, a round trip hidden behind the local work instead of added to it.
+    /// Sends the remote's reads, each a task of its own: the listing of `names` and the shared
+    /// timing caches for `archs`; the local memo of its sidecars is read meanwhile.
+    fn send_reads<'a>(
+        &self,
+        remote: &'a Remote,
+        names: BTreeMap<String, Vec<String>>,
+        archs: &[GpuArch],
+    ) -> RemoteReads<'a> {
+        let mut reads = RemoteReads {
+            remote,
+            listing: JoinSet::new(),
+            index: JoinSet::new(),
+            timing_caches: JoinSet::new(),
+        };
+        reads
+            .listing
+            .spawn(observe::list_wanted(remote.clone(), names));
+        let (root, url) = (self.cache.root().to_path_buf(), remote.url().to_string());
+        reads
+            .index
+            .spawn_blocking(move || RemoteIndex::load(&root, &url));
+        if self.shares_timing_caches() {
+            let (remote, archs, trt) = (remote.clone(), archs.to_vec(), self.trt_version());
+            reads
+                .timing_caches
+                .spawn(async move { observe::observe_timing_caches(&remote, &archs, trt).await });
+        }
+        reads
+    }
+
+    /// What the local cache (through `index`) and the remote (answering `reads`) hold of
+    /// `desired`. Of the remote, only the verdicts depend on the local cache: its answers come
+    /// back while the cache is looked at, a round trip hidden behind the local work instead of
+    /// added to it.
     pub(super) async fn observe(
         &self,
         desired: &[DesiredEngine],
         mut index: LocalIndex,
-        archs: &[GpuArch],
+        reads: Option<RemoteReads<'_>>,
     ) -> Result<Observed, WorkspaceError> {
-        let sent = self.remote.as_ref().map(|remote| {
-            let mut reads = RemoteReads {
-                remote,
-                listing: JoinSet::new(),
-                index: JoinSet::new(),
-                timing_caches: JoinSet::new(),
-            };
-            let names = observe::wanted_names(desired);
-            reads
-                .listing
-                .spawn(observe::list_wanted(remote.clone(), names));
-            let (root, url) = (self.cache.root().to_path_buf(), remote.url().to_string());
-            reads
-                .index
-                .spawn_blocking(move || RemoteIndex::load(&root, &url));
-            if self.shares_timing_caches() {
-                let (remote, archs, trt) = (remote.clone(), archs.to_vec(), self.trt_version());
-                reads.timing_caches.spawn(async move {
-                    observe::observe_timing_caches(&remote, &archs, trt).await
-                });
-            }
-            reads
-        });
         let local = observe::observe_local(&self.cache, desired, &mut index);
         // A lost index only costs reads next time; a read-only cache dir must not fail a plan.
         let _ = index.save();
         free_in_background(index);
-        let (remote, timing_caches) = match sent {
+        let (remote, timing_caches) = match reads {
             Some(reads) => {
                 let (state, caches) = self.receive(reads, desired, &local).await?;
                 (Some(state), caches)

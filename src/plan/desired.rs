@@ -1,0 +1,137 @@
+//! What the manifest wants: its engines, named and fingerprinted.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::identity::{
+    BuildInputs, EngineId, EngineKey, Fingerprint, ModelFingerprints, TrtVersion,
+};
+use crate::manifest::Manifest;
+
+/// One engine the manifest wants, with everything its bytes depend on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DesiredEngine {
+    pub key: EngineKey,
+    pub id: EngineId,
+    pub fingerprint: Fingerprint,
+    pub build: BuildInputs,
+    pub onnx: PathBuf,
+}
+
+/// Expands the manifest into engines, given each ONNX file's sha256 and the TensorRT version.
+pub fn desired_engines(
+    manifest: &Manifest,
+    onnx_sha256: &BTreeMap<PathBuf, String>,
+    trt: TrtVersion,
+) -> Vec<DesiredEngine> {
+    // Each model's share of the fingerprints, hashed once.
+    let models: Vec<_> = manifest
+        .models
+        .iter()
+        .filter_map(|model| onnx_sha256.get(&model.onnx).map(|sha| (model, sha)))
+        .map(|(model, sha)| {
+            let fingerprints = ModelFingerprints::new(sha, trt, &model.profile, &model.flags);
+            (model, sha, fingerprints)
+        })
+        .collect();
+    // Every (model, precision, arch), in manifest order; fingerprints are hashed in parallel.
+    let combos: Vec<_> = models
+        .iter()
+        .flat_map(|(model, sha, fingerprints)| {
+            model.precisions.iter().flat_map(move |&p| {
+                model
+                    .archs
+                    .iter()
+                    .map(move |&a| (*model, *sha, fingerprints, p, a))
+            })
+        })
+        .collect();
+    combos
+        .into_par_iter()
+        .map(|(model, sha, fingerprints, precision, arch)| {
+            let id = Manifest::engine_id(model, sha, precision, arch, trt);
+            let build = BuildInputs {
+                onnx_sha256: sha.clone(),
+                precision,
+                gpu_arch: arch,
+                trt_version: trt,
+                profile: model.profile.clone(),
+                flags: model.flags.clone(),
+            };
+            DesiredEngine {
+                key: EngineKey::new(&model.family, &id),
+                fingerprint: fingerprints.of(precision, arch),
+                id,
+                build,
+                onnx: model.onnx.clone(),
+            }
+        })
+        .collect()
+}
+
+/// The names of the engines the manifest wants, per family: what the remote is listed for,
+/// known from the ONNX digests alone, before any fingerprint is hashed.
+pub fn wanted_names(
+    manifest: &Manifest,
+    onnx_sha256: &BTreeMap<PathBuf, String>,
+    trt: TrtVersion,
+) -> BTreeMap<String, Vec<String>> {
+    let mut families: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for model in &manifest.models {
+        let Some(sha) = onnx_sha256.get(&model.onnx) else {
+            continue;
+        };
+        let names = families.entry(model.family.clone()).or_default();
+        for &precision in &model.precisions {
+            names.extend(
+                model
+                    .archs
+                    .iter()
+                    .map(|&arch| Manifest::engine_id(model, sha, precision, arch, trt).file_name()),
+            );
+        }
+    }
+    families
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_names_wanted_before_hashing_are_the_desired_engines_names() {
+        let dir = tempfile::tempdir().unwrap();
+        for file in ["a.onnx", "b.onnx", "c.onnx"] {
+            std::fs::write(dir.path().join(file), b"x").unwrap();
+        }
+        let manifest = Manifest::parse(
+            &dir.path().join("engines.toml"),
+            "trt_version = \"10.3.0\"\n\
+             [defaults]\narchs = [\"sm_86\", \"sm_89\"]\nbatch = { min = 1, opt = 8, max = 16 }\n\
+             [[model]]\nname = \"a\"\nonnx = \"a.onnx\"\nversion = \"v1\"\nprecisions = [\"fp16\", \"fp32\"]\n\
+             [[model]]\nname = \"b\"\nfamily = \"other\"\nonnx = \"b.onnx\"\nversion = \"auto\"\n\
+             [[model]]\nname = \"unhashed\"\nonnx = \"c.onnx\"\n",
+        )
+        .unwrap();
+        let hashes = BTreeMap::from([
+            (manifest.models[0].onnx.clone(), "ab".repeat(32)),
+            (manifest.models[1].onnx.clone(), "12345678".repeat(8)),
+        ]);
+        let trt = TrtVersion::new(10, 3, 0);
+        let mut expected: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for engine in desired_engines(&manifest, &hashes, trt) {
+            let names = expected.entry(engine.key.family).or_default();
+            names.push(engine.key.file);
+        }
+        assert_eq!(expected.values().map(Vec::len).sum::<usize>(), 6);
+        assert!(
+            expected["other"]
+                .iter()
+                .all(|n| n.starts_with("b_12345678_"))
+        );
+        assert_eq!(wanted_names(&manifest, &hashes, trt), expected);
+    }
+}
