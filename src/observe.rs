@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::identity::{EngineKey, Fingerprint, GpuArch, Sidecar, SidecarSummary, TrtVersion};
 use crate::plan::{
-    BuildLease, DesiredEngine, LocalEngines, RemoteEngine, RemoteSidecar, RemoteState,
-    RemoteTimingCacheState, SharedTimingCache,
+    BuildLease, DesiredEngine, LocalEngines, RemoteEngine, RemoteEngines, RemoteSidecar,
+    RemoteState, RemoteTimingCacheState, SharedTimingCache,
 };
 use crate::store::remote::{
     LeaseRecord, ObjectVersion, Remote, RemoteError, RemoteListing, retrying, timing_cache_name,
@@ -200,7 +200,7 @@ pub struct TrustCheck<'a> {
 
 /// A wanted engine the remote listing shows, settled without a request or to be read.
 enum Lookup<'a> {
-    Settled(EngineKey, RemoteEngine),
+    Settled(RemoteEngine),
     ToRead(Found<'a>),
 }
 
@@ -274,17 +274,18 @@ pub async fn resolve_remote(
         .collect();
     let listing_of = |key: &EngineKey| families.get(key.family.as_str()).copied();
     index.retain_listed(|key| listing_of(key).is_none_or(|l| l.sidecars.contains_key(key)));
-    let looked_up = look_up(desired, &listing_of, check, index);
-    let mut observed = HashMap::with_capacity(looked_up.len());
     let mut to_read = Vec::new();
-    for lookup in looked_up {
-        match lookup {
-            Lookup::Settled(key, engine) => {
-                observed.insert(key, engine);
+    let mut observed: Vec<Option<RemoteEngine>> = look_up(desired, &listing_of, check, index)
+        .into_iter()
+        .enumerate()
+        .map(|(position, lookup)| match lookup? {
+            Lookup::Settled(engine) => Some(engine),
+            Lookup::ToRead(found) => {
+                to_read.push((position, found));
+                None
             }
-            Lookup::ToRead(found) => to_read.push(found),
-        }
-    }
+        })
+        .collect();
     let leased: Vec<EngineKey> = desired
         .iter()
         .filter(|d| listing_of(&d.key).is_some_and(|l| l.leases.contains(&d.key)))
@@ -295,18 +296,22 @@ pub async fn resolve_remote(
     let index_view = &*index;
     let reads: Vec<_> = to_read
         .into_iter()
-        .map(|found| observe_engine(remote, found, index_view, check.policy))
+        .map(|(position, found)| async move {
+            let key = found.key;
+            let (engine, read_at) = observe_engine(remote, found, index_view, check.policy).await?;
+            Ok::<_, RemoteError>((position, key, engine, read_at))
+        })
         .collect();
-    let engines: Vec<(EngineKey, RemoteEngine, Option<ObjectVersion>)> =
+    let engines: Vec<(usize, &EngineKey, RemoteEngine, Option<ObjectVersion>)> =
         futures::stream::iter(reads)
             .buffer_unordered(remote.max_in_flight())
             .try_collect()
             .await?;
-    for (key, engine, read_at) in engines {
+    for (position, key, engine, read_at) in engines {
         if let Some(version) = read_at {
-            index.record(&key, &version, &engine.sidecar);
+            index.record(key, &version, &engine.sidecar);
         }
-        observed.insert(key, engine);
+        observed[position] = Some(engine);
     }
     let now = crate::sys::now_secs();
     let leases: Vec<_> = futures::stream::iter(leased)
@@ -321,25 +326,25 @@ pub async fn resolve_remote(
         url: remote.url().to_string(),
         writable: remote.writable(),
         access: remote.access().describe(),
-        engines: observed,
+        engines: RemoteEngines::new(observed),
         leases: leases.into_iter().flatten().collect(),
     })
 }
 
-/// Each wanted engine in the listing of its family (`listing_of`), settled there, with
-/// `index`, when no request is needed. Looked up one by one, in parallel: most of a no-op
-/// plan's engines are settled so, and skip the stream of requests.
+/// Each wanted engine in the listing of its family (`listing_of`), position for position: not
+/// listed, or settled there with `index` when no request is needed. Looked up one by one, in
+/// parallel: most of a no-op plan's engines are settled so, and skip the stream of requests.
 fn look_up<'a>(
     desired: &'a [DesiredEngine],
     listing_of: &(impl Fn(&EngineKey) -> Option<&'a RemoteListing> + Sync),
     check: &TrustCheck<'_>,
     index: &RemoteIndex,
-) -> Vec<Lookup<'a>> {
+) -> Vec<Option<Lookup<'a>>> {
     let no_signers: &[String] = &[];
     desired
         .par_iter()
         .enumerate()
-        .filter_map(|(i, wanted)| {
+        .map(|(i, wanted)| {
             let key = &wanted.key;
             let listing = listing_of(key)?;
             let size = listing.engines.get(key).copied();
@@ -358,14 +363,11 @@ fn look_up<'a>(
                 signers,
             };
             Some(match found.known_sidecar(index) {
-                Some(sidecar) if found.signers.is_none() => Lookup::Settled(
-                    key.clone(),
-                    RemoteEngine {
-                        size,
-                        sidecar,
-                        trust: None,
-                    },
-                ),
+                Some(sidecar) if found.signers.is_none() => Lookup::Settled(RemoteEngine {
+                    size,
+                    sidecar,
+                    trust: None,
+                }),
                 _ => Lookup::ToRead(found),
             })
         })
@@ -379,7 +381,7 @@ async fn observe_engine(
     found: Found<'_>,
     index: &RemoteIndex,
     policy: &TrustPolicy,
-) -> Result<(EngineKey, RemoteEngine, Option<ObjectVersion>), RemoteError> {
+) -> Result<(RemoteEngine, Option<ObjectVersion>), RemoteError> {
     let key = found.key;
     let (sidecar, read_at) = match found.known_sidecar(index) {
         Some(known) => (known, None),
@@ -397,7 +399,7 @@ async fn observe_engine(
         sidecar,
         trust,
     };
-    Ok((key.clone(), engine, read_at))
+    Ok((engine, read_at))
 }
 
 /// A sidecar the LIST just showed. Absent on the GET is an inconsistency (a server that lost

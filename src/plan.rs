@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
+use std::ops::Range;
 use std::path::PathBuf;
 
 use rayon::prelude::*;
@@ -18,12 +19,12 @@ use crate::trust::{TrustPolicy, Untrusted};
 
 mod desired;
 mod graph;
-mod local;
+mod per_engine;
 mod selector;
 
 pub use desired::{DesiredEngine, desired_engines, wanted_names};
 pub use graph::Node;
-pub use local::LocalEngines;
+pub use per_engine::{LocalEngines, PerEngine, RemoteEngines};
 pub use selector::{Force, Selector, SelectorError, UnmatchedSelector, check_selectors};
 
 /// Bumped when the saved-plan JSON changes incompatibly.
@@ -56,9 +57,23 @@ pub struct RemoteState {
     /// How the remote is reached (credential source, region, endpoint, or the stand-in);
     /// `None` for a plain directory.
     pub access: Option<String>,
-    pub engines: HashMap<EngineKey, RemoteEngine>,
+    /// Position for position with the desired engines it was observed for.
+    pub engines: RemoteEngines,
     /// Build leases on wanted engines: another builder is at work (or crashed, if expired).
     pub leases: HashMap<EngineKey, BuildLease>,
+}
+
+impl RemoteState {
+    /// The state of the desired engines that are `selected` (position for position).
+    fn narrowed(&self, selected: &[bool]) -> RemoteState {
+        RemoteState {
+            url: self.url.clone(),
+            writable: self.writable,
+            access: self.access.clone(),
+            engines: self.engines.narrowed(selected),
+            leases: self.leases.clone(),
+        }
+    }
 }
 
 /// Another builder's lease on an engine, as observed.
@@ -408,11 +423,12 @@ fn remote_copy(remote: Option<&RemoteEngine>, wanted: &DesiredEngine, trust: &Tr
     }
 }
 
-fn decide(wanted: &DesiredEngine, local: Option<&LocalEngine>, inputs: &PlanInputs) -> Decision {
-    let local = local_copy(local, wanted, inputs.trust);
+/// The decision on the desired engine at `position`.
+fn decide(position: usize, wanted: &DesiredEngine, inputs: &PlanInputs) -> Decision {
+    let local = local_copy(inputs.local.get(position), wanted, inputs.trust);
     let remote_state = inputs.remote;
     let remote = remote_copy(
-        remote_state.and_then(|r| r.engines.get(&wanted.key)),
+        remote_state.and_then(|r| r.engines.get(position)),
         wanted,
         inputs.trust,
     );
@@ -504,43 +520,37 @@ fn observed_digest(inputs: &PlanInputs) -> String {
     // were a tenth of a no-op plan of 10,000), hashed in order, a batch of chunks at a time so
     // that the text of 10,000 lines (2.5 MB) is never held at once.
     const CHUNK: usize = 256;
+    const BATCH: usize = CHUNK * 8;
     let mut hasher = sha2::Sha256::new();
-    let local = inputs.local.as_slice();
-    for (batch, local) in inputs
-        .desired
-        .chunks(CHUNK * 8)
-        .zip(local.chunks(CHUNK * 8))
-    {
-        for lines in observed_lines(batch, local, CHUNK, inputs) {
+    let engines = inputs.desired.len();
+    for first in (0..engines).step_by(BATCH) {
+        for lines in observed_lines(first..engines.min(first + BATCH), CHUNK, inputs) {
             hasher.update(lines.as_bytes());
         }
     }
     identity::hex(&hasher.finalize())
 }
 
-/// The digest's lines of `batch` (what the cache holds of it: `local`), in chunks of `chunk`
-/// engines formatted in parallel.
-fn observed_lines(
-    batch: &[DesiredEngine],
-    local: &[Option<LocalEngine>],
-    chunk: usize,
-    inputs: &PlanInputs,
-) -> Vec<String> {
+/// The digest's lines of the desired engines at `positions`, in chunks of `chunk` engines
+/// formatted in parallel.
+fn observed_lines(positions: Range<usize>, chunk: usize, inputs: &PlanInputs) -> Vec<String> {
     use std::fmt::Write;
-    (batch.par_chunks(chunk))
-        .zip(local.par_chunks(chunk))
-        .map(|(chunk, local)| {
-            let mut lines = String::with_capacity(chunk.len() * 256);
-            for (wanted, local) in chunk.iter().zip(local) {
+    let first = positions.start;
+    (inputs.desired[positions].par_chunks(chunk))
+        .enumerate()
+        .map(|(k, engines)| {
+            let mut lines = String::with_capacity(engines.len() * 256);
+            for (j, wanted) in engines.iter().enumerate() {
+                let position = first + k * chunk + j;
                 // `Quoted` formats as its text's `Debug` does: the lines are those of a
                 // `String` here.
-                let local = local.as_ref().map(|l| match &l.sidecar {
+                let local = inputs.local.get(position).map(|l| match &l.sidecar {
                     Ok(s) => (l.size, Quoted(Cow::Borrowed(s.engine_sha256.as_str()))),
                     Err(e) => (l.size, Quoted(Cow::Owned(e.to_string()))),
                 });
                 let remote = inputs
                     .remote
-                    .and_then(|r| r.engines.get(&wanted.key))
+                    .and_then(|r| r.engines.get(position))
                     .map(|r| {
                         let sidecar = match &r.sidecar {
                             RemoteSidecar::Valid(s) => s.engine_sha256.as_str(),
@@ -584,21 +594,29 @@ pub fn plan(inputs: PlanInputs) -> Plan {
         inputs.local.len(),
         "the local cache was observed for other engines"
     );
+    assert!(
+        (inputs.remote).is_none_or(|r| r.engines.len() == inputs.desired.len()),
+        "the remote was observed for other engines"
+    );
     let mut inputs = inputs;
-    let narrowed: LocalEngines;
+    let narrowed_local: LocalEngines;
+    let narrowed_remote: Option<RemoteState>;
     if !inputs.targets.is_empty() {
         let targets = inputs.targets;
+        let selected: Vec<bool> = (inputs.desired.iter())
+            .map(|wanted| targets.iter().any(|t| t.matches(&wanted.id)))
+            .collect();
         let desired = std::mem::take(&mut inputs.desired);
-        (inputs.desired, narrowed) = (desired.into_iter())
-            .zip(inputs.local.as_slice())
-            .filter(|(wanted, _)| targets.iter().any(|t| t.matches(&wanted.id)))
-            .map(|(wanted, local)| (wanted, local.clone()))
-            .unzip();
-        inputs.local = &narrowed;
+        inputs.desired = (desired.into_iter().zip(&selected))
+            .filter_map(|(wanted, selected)| selected.then_some(wanted))
+            .collect();
+        narrowed_local = inputs.local.narrowed(&selected);
+        narrowed_remote = inputs.remote.map(|r| r.narrowed(&selected));
+        inputs.local = &narrowed_local;
+        inputs.remote = narrowed_remote.as_ref();
     }
-    let decisions: Vec<Decision> = (inputs.desired.par_iter())
-        .zip(inputs.local.as_slice())
-        .map(|(wanted, local)| decide(wanted, local.as_ref(), &inputs))
+    let decisions: Vec<Decision> = (inputs.desired.par_iter().enumerate())
+        .map(|(position, wanted)| decide(position, wanted, &inputs))
         .collect();
     let observed_digest = observed_digest(&inputs);
     let archs: BTreeSet<GpuArch> = inputs.gpu_archs.iter().copied().collect();
@@ -642,7 +660,9 @@ mod tests {
         manifest: Manifest,
         gpus: Vec<GpuArch>,
         local: HashMap<EngineKey, LocalEngine>,
+        /// Its `engines` stay empty: the plan's are those of `remote_engines`.
         remote: Option<RemoteState>,
+        remote_engines: HashMap<EngineKey, RemoteEngine>,
         force: Force,
     }
 
@@ -669,9 +689,10 @@ mod tests {
                     url: "s3://b/engines".into(),
                     writable: true,
                     access: None,
-                    engines: HashMap::new(),
+                    engines: RemoteEngines::default(),
                     leases: HashMap::new(),
                 }),
+                remote_engines: HashMap::new(),
                 force: Force::Nothing,
             }
         }
@@ -691,6 +712,7 @@ mod tests {
 
         fn plan(&self) -> Plan {
             let desired = self.desired();
+            let remote = self.remote_state(&desired);
             plan(PlanInputs {
                 trust: &TrustPolicy::default(),
                 manifest: &self.manifest,
@@ -698,9 +720,17 @@ mod tests {
                 local: &LocalEngines::by_key(&desired, &self.local),
                 desired,
                 gpu_archs: &self.gpus,
-                remote: self.remote.as_ref(),
+                remote: remote.as_ref(),
                 targets: &[],
                 force: &self.force,
+            })
+        }
+
+        /// The remote as observed for `desired`.
+        fn remote_state(&self, desired: &[DesiredEngine]) -> Option<RemoteState> {
+            self.remote.as_ref().map(|r| RemoteState {
+                engines: RemoteEngines::by_key(desired, &self.remote_engines),
+                ..r.clone()
             })
         }
 
@@ -727,7 +757,7 @@ mod tests {
 
         fn put_remote(&mut self, arch_name: &str, change: impl Fn(&mut BuildInputs)) {
             let (key, sidecar) = self.sidecar(arch_name, change);
-            self.remote.as_mut().unwrap().engines.insert(
+            self.remote_engines.insert(
                 key,
                 RemoteEngine {
                     size: Some(sidecar.engine_size),
@@ -837,7 +867,7 @@ mod tests {
         let mut w = World::new();
         w.put_local("sm_86", same);
         let key = w.engine("sm_86").key;
-        w.remote.as_mut().unwrap().engines.insert(
+        w.remote_engines.insert(
             key,
             RemoteEngine {
                 size: Some(10),
@@ -989,7 +1019,7 @@ mod tests {
     fn legacy_remote_engines_are_fetched_and_kept() {
         let mut w = World::new();
         let key = w.engine("sm_89").key;
-        w.remote.as_mut().unwrap().engines.insert(
+        w.remote_engines.insert(
             key,
             RemoteEngine {
                 size: Some(5),
@@ -1041,11 +1071,13 @@ mod tests {
     #[test]
     fn targets_narrow_the_plan() {
         let mut w = World::new();
-        // Cached is the second desired engine only: narrowed, the plan must still pair it with
-        // its own cache entry.
+        // Cached is the second desired engine only, and the remote holds the first only:
+        // narrowed, the plan must still pair it with its own entries.
         w.put_local("sm_89", same);
+        w.put_remote("sm_86", same);
         let targets: Vec<Selector> = vec!["*:*:sm_89".parse().unwrap()];
         let desired = w.desired();
+        let remote = w.remote_state(&desired);
         let plan = plan(PlanInputs {
             trust: &TrustPolicy::default(),
             manifest: &w.manifest,
@@ -1053,7 +1085,7 @@ mod tests {
             local: &LocalEngines::by_key(&desired, &w.local),
             desired,
             gpu_archs: &w.gpus,
-            remote: w.remote.as_ref(),
+            remote: remote.as_ref(),
             targets: &targets,
             force: &Force::Nothing,
         });

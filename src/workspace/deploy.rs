@@ -22,14 +22,19 @@ impl Workspace {
             observed
                 .remote
                 .as_ref()
-                .and_then(|state| on_remote(state, wanted))
+                .and_then(|state| on_remote(state, position, wanted))
                 .or_else(|| in_cache(observed.local.get(position), wanted))
         }))
     }
 }
 
-fn on_remote(state: &RemoteState, wanted: &DesiredEngine) -> Option<(String, u64)> {
-    let engine = state.engines.get(&wanted.key)?;
+/// The remote's copy of `wanted`, the desired engine at `position`, when it may be locked.
+fn on_remote(
+    state: &RemoteState,
+    position: usize,
+    wanted: &DesiredEngine,
+) -> Option<(String, u64)> {
+    let engine = state.engines.get(position)?;
     // Where signatures are required, an engine no trusted key signed is not locked.
     if matches!(engine.trust, Some(Err(_))) {
         return None;
