@@ -970,8 +970,10 @@ async fn dropping_a_ranged_fetch_stops_its_requests() {
 
 #[tokio::test]
 async fn a_family_of_many_pages_lists_the_same_whole_or_in_spans() {
-    let backend = Backend::s3(16 * MIB);
-    let family = backend.objects.join("m");
+    let server = S3Server::start(ACCESS_KEY, SECRET_KEY, BUCKET);
+    let proxy = FaultyProxy::start_with(&server.endpoint, ProxyOptions::latency(Duration::ZERO));
+    let remote = through_proxy(&server, &proxy);
+    let family = server.object_path("engines").join("m");
     std::fs::create_dir_all(&family).unwrap();
     let name = |i: usize| format!("m{i:04}_v1_fp16_sm_86_10.3.0.trt");
     // 1,200 engines with sidecars, some leased and signed, one stray name: four LIST pages.
@@ -988,7 +990,7 @@ async fn a_family_of_many_pages_lists_the_same_whole_or_in_spans() {
     }
     std::fs::write(family.join("stray.bin"), b"x").unwrap();
 
-    let whole = backend.remote.list_family("m").await.unwrap();
+    let whole = remote.list_family("m").await.unwrap();
     assert_eq!((whole.engines.len(), whole.sidecars.len()), (1_200, 1_200));
     assert_eq!(whole.leases.len(), 5);
     assert!(whole.signers.values().all(|s| s == &["ci", "release"]));
@@ -999,11 +1001,22 @@ async fn a_family_of_many_pages_lists_the_same_whole_or_in_spans() {
         vec![name(0), name(1_199)],
         vec![name(899), name(451), name(450), name(450)],
     ] {
-        let split = backend
-            .remote
-            .list_family_split("m", &bounds)
-            .await
-            .unwrap();
-        assert_eq!(split, whole, "split at {bounds:?}");
+        // A first page of the span's size, and one too short for it: the span goes on.
+        let mut requests = Vec::new();
+        for keys_per_span in [916, 7] {
+            proxy.stats.reset();
+            let split = remote
+                .list_family_split("m", &bounds, keys_per_span)
+                .await
+                .unwrap();
+            assert_eq!(split, whole, "split at {bounds:?}, {keys_per_span} keys");
+            requests.push(proxy.stats.total());
+        }
+        assert!(requests[0] < requests[1], "{requests:?} requests");
     }
+    // Three spans of at most 916 names each: a page each.
+    proxy.stats.reset();
+    let bounds = [name(300), name(750)];
+    remote.list_family_split("m", &bounds, 916).await.unwrap();
+    assert_eq!(proxy.stats.total(), 3);
 }

@@ -101,12 +101,14 @@ impl Transient for ListFailure {
 
 impl S3Lister {
     /// The page of the keys under `prefix` after `start_after`, or the page `token` continues
-    /// to; asked again after a transient failure, on the object store's schedule.
+    /// to, of at most `max_keys` keys (the server's page, 1,000 on S3, when `None`); asked again
+    /// after a transient failure, on the object store's schedule.
     pub(super) async fn page(
         &self,
         prefix: &str,
         start_after: Option<&str>,
         token: Option<&str>,
+        max_keys: Option<usize>,
     ) -> Result<ListPage, ListFailure> {
         let backoff = Backoff {
             retries: self.retry.max_retries,
@@ -116,7 +118,10 @@ impl S3Lister {
             give_up_after: Some(self.retry.retry_timeout),
             jitter: true,
         };
-        retrying_by(&backoff, || self.page_once(prefix, start_after, token)).await
+        retrying_by(&backoff, || {
+            self.page_once(prefix, start_after, token, max_keys)
+        })
+        .await
     }
 
     async fn page_once(
@@ -124,6 +129,7 @@ impl S3Lister {
         prefix: &str,
         start_after: Option<&str>,
         token: Option<&str>,
+        max_keys: Option<usize>,
     ) -> Result<ListPage, ListFailure> {
         let mut url = format!("{}?list-type=2&prefix={}", self.bucket_url, encoded(prefix));
         if let Some(after) = start_after {
@@ -133,6 +139,9 @@ impl S3Lister {
         if let Some(token) = token {
             url.push_str("&continuation-token=");
             url.push_str(&encoded(token));
+        }
+        if let Some(max_keys) = max_keys {
+            url.push_str(&format!("&max-keys={max_keys}"));
         }
         let mut request = http::Request::builder()
             .method(http::Method::GET)

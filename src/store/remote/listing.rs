@@ -101,6 +101,23 @@ enum ObjectKind {
     Lease,
 }
 
+/// Which names of a family to list: those in (`after`, `through`], either end open, the first
+/// page of at most `first_page` names when given.
+#[derive(Debug, Clone, Copy)]
+struct SpanRequest<'a> {
+    after: Option<&'a str>,
+    through: Option<&'a str>,
+    first_page: Option<usize>,
+}
+
+impl SpanRequest<'_> {
+    const WHOLE: SpanRequest<'static> = SpanRequest {
+        after: None,
+        through: None,
+        first_page: None,
+    };
+}
+
 /// A listing of `family` as its objects come in, up to the name `through`.
 struct Span<'a> {
     family: &'a str,
@@ -164,16 +181,19 @@ impl Span<'_> {
 impl Remote {
     /// ONE list call (paginated by the server as needed) under `{prefix}/{family}/`.
     pub async fn list_family(&self, family: &str) -> Result<RemoteListing, RemoteError> {
-        self.list_span(family, None, None).await
+        self.list_span(family, SpanRequest::WHOLE).await
     }
 
     /// The family listed as concurrent spans split at `bounds` (object names relative to the
     /// family, e.g. engine file names, any order): one round trip for a family of many pages
-    /// where the store lists in key order (S3); one plain listing elsewhere.
+    /// where the store lists in key order (S3); one plain listing elsewhere. Each span asks
+    /// first for a page of `keys_per_span` names (S3 has no end to a LIST but its page size: a
+    /// full page would list past the span), then for full pages while the span goes on.
     pub async fn list_family_split(
         &self,
         family: &str,
         bounds: &[String],
+        keys_per_span: usize,
     ) -> Result<RemoteListing, RemoteError> {
         if !self.backend.lists_in_order() || bounds.is_empty() {
             return self.list_family(family).await;
@@ -192,8 +212,12 @@ impl Remote {
             let after = i.checked_sub(1).map(|j| bounds[j].clone());
             let through = bounds.get(i).cloned();
             spans.spawn(async move {
-                let span = remote.list_span(&family, after.as_deref(), through.as_deref());
-                (i, span.await)
+                let span = SpanRequest {
+                    after: after.as_deref(),
+                    through: through.as_deref(),
+                    first_page: Some(keys_per_span),
+                };
+                (i, remote.list_span(&family, span).await)
             });
         }
         let mut listed = Vec::with_capacity(spans.len());
@@ -207,27 +231,29 @@ impl Remote {
         ))
     }
 
-    /// The names of the family in (`after`, `through`], either end open. S3's pages are each
-    /// asked again on their own (`S3Lister::page`); the object store's listing stream is not,
-    /// so a listing of it cut on the way is listed again from its start: listing is
-    /// idempotent, and one lost page must not fail a plan of 10,000 engines.
+    /// The names of the family in the span. S3's pages are each asked again on their own
+    /// (`S3Lister::page`); the object store's listing stream is not, so a listing of it cut on
+    /// the way is listed again from its start: listing is idempotent, and one lost page must
+    /// not fail a plan of 10,000 engines.
     async fn list_span(
         &self,
         family: &str,
-        after: Option<&str>,
-        through: Option<&str>,
+        span: SpanRequest<'_>,
     ) -> Result<RemoteListing, RemoteError> {
         match self.lister {
-            Some(_) => self.list_span_once(family, after, through).await,
-            None => retrying(|| self.list_span_once(family, after, through)).await,
+            Some(_) => self.list_span_once(family, span).await,
+            None => retrying(|| self.list_span_once(family, span)).await,
         }
     }
 
     async fn list_span_once(
         &self,
         family: &str,
-        after: Option<&str>,
-        through: Option<&str>,
+        SpanRequest {
+            after,
+            through,
+            first_page,
+        }: SpanRequest<'_>,
     ) -> Result<RemoteListing, RemoteError> {
         identity::validate_family(family).map_err(|e| RemoteError::InvalidName {
             name: family.to_string(),
@@ -263,12 +289,14 @@ impl Remote {
             return Ok(span.listing);
         };
         let mut token = None;
+        let mut max_keys = first_page;
         loop {
             let page = lister
                 .page(
                     &span.base,
                     start.as_ref().map(|s| s.as_ref()),
                     token.as_deref(),
+                    max_keys.take(),
                 )
                 .await
                 .map_err(|e| self.origin().classify_listing(&what, e))?;
