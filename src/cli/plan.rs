@@ -50,8 +50,10 @@ pub(super) fn run(global: &GlobalArgs, env: &Environment, args: PlanArgs) -> any
         eprintln!("GPUs: {}", describe_gpus(&workspace));
     }
     let code = plan_exit_code(&plan, args.detailed_exitcode);
-    // The process exits next: nothing waits for the plan's memory to be freed.
+    // The process exits next: nothing waits for the plan's memory to be freed, nor for the
+    // runtime's threads to stop and drop the remote's connections.
     free_in_background(plan);
+    runtime.shutdown_background();
     Ok(code)
 }
 
