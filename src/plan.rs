@@ -4,7 +4,6 @@
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
-use std::ops::Range;
 use std::path::PathBuf;
 
 use rayon::prelude::*;
@@ -513,61 +512,58 @@ fn decide(position: usize, wanted: &DesiredEngine, inputs: &PlanInputs) -> Decis
     }
 }
 
-/// Hashes what the plan was decided from, so applying a saved plan can tell if the world moved.
+/// Hashes what the plan was decided from, so applying a saved plan can tell if the world moved:
+/// a line per engine, formatted and hashed a chunk at a time in parallel, then the chunks'
+/// digests in order. (Formatting and hashing the 3 MB of 10,000 lines on one thread was half of
+/// a warm remote plan's decision time.)
 fn observed_digest(inputs: &PlanInputs) -> String {
     use sha2::Digest;
-    // One line per engine, formatted in parallel chunks (a format and an allocation per engine
-    // were a tenth of a no-op plan of 10,000), hashed in order, a batch of chunks at a time so
-    // that the text of 10,000 lines (2.5 MB) is never held at once.
     const CHUNK: usize = 256;
-    const BATCH: usize = CHUNK * 8;
+    let chunks: Vec<[u8; 32]> = (inputs.desired.par_chunks(CHUNK).enumerate())
+        .map(|(k, engines)| {
+            let mut lines = String::with_capacity(engines.len() * 256);
+            write_observed_lines(k * CHUNK, engines, inputs, &mut lines);
+            sha2::Sha256::digest(lines.as_bytes()).into()
+        })
+        .collect();
     let mut hasher = sha2::Sha256::new();
-    let engines = inputs.desired.len();
-    for first in (0..engines).step_by(BATCH) {
-        for lines in observed_lines(first..engines.min(first + BATCH), CHUNK, inputs) {
-            hasher.update(lines.as_bytes());
-        }
+    for chunk in &chunks {
+        hasher.update(chunk);
     }
     identity::hex(&hasher.finalize())
 }
 
-/// The digest's lines of the desired engines at `positions`, in chunks of `chunk` engines
-/// formatted in parallel.
-fn observed_lines(positions: Range<usize>, chunk: usize, inputs: &PlanInputs) -> Vec<String> {
+/// The digest's lines of `engines`, the desired engines from position `first` on.
+fn write_observed_lines(
+    first: usize,
+    engines: &[DesiredEngine],
+    inputs: &PlanInputs,
+    lines: &mut String,
+) {
     use std::fmt::Write;
-    let first = positions.start;
-    (inputs.desired[positions].par_chunks(chunk))
-        .enumerate()
-        .map(|(k, engines)| {
-            let mut lines = String::with_capacity(engines.len() * 256);
-            for (j, wanted) in engines.iter().enumerate() {
-                let position = first + k * chunk + j;
-                // `Quoted` formats as its text's `Debug` does: the lines are those of a
-                // `String` here.
-                let local = inputs.local.get(position).map(|l| match &l.sidecar {
-                    Ok(s) => (l.size, Quoted(Cow::Borrowed(s.engine_sha256.as_str()))),
-                    Err(e) => (l.size, Quoted(Cow::Owned(e.to_string()))),
-                });
-                let remote = inputs
-                    .remote
-                    .and_then(|r| r.engines.get(position))
-                    .map(|r| {
-                        let sidecar = match &r.sidecar {
-                            RemoteSidecar::Valid(s) => s.engine_sha256.as_str(),
-                            RemoteSidecar::Invalid(e) => e.as_str(),
-                            RemoteSidecar::Missing => "legacy",
-                        };
-                        (r.size, Quoted(Cow::Borrowed(sidecar)), &r.trust)
-                    });
-                let _ = writeln!(
-                    lines,
-                    "{}={}|{local:?}|{remote:?}",
-                    wanted.key, wanted.fingerprint
-                );
-            }
-            lines
-        })
-        .collect()
+    for (j, wanted) in engines.iter().enumerate() {
+        let position = first + j;
+        // `Quoted` formats as its text's `Debug` does: the lines are those of a `String` here.
+        let local = inputs.local.get(position).map(|l| match &l.sidecar {
+            Ok(s) => (l.size, Quoted(Cow::Borrowed(s.engine_sha256.as_str()))),
+            Err(e) => (l.size, Quoted(Cow::Owned(e.to_string()))),
+        });
+        let remote = (inputs.remote)
+            .and_then(|r| r.engines.get(position))
+            .map(|r| {
+                let sidecar = match &r.sidecar {
+                    RemoteSidecar::Valid(s) => s.engine_sha256.as_str(),
+                    RemoteSidecar::Invalid(e) => e.as_str(),
+                    RemoteSidecar::Missing => "legacy",
+                };
+                (r.size, Quoted(Cow::Borrowed(sidecar)), &r.trust)
+            });
+        let _ = writeln!(
+            lines,
+            "{}={}|{local:?}|{remote:?}",
+            wanted.key, wanted.fingerprint
+        );
+    }
 }
 
 /// Text that formats with `{:?}` exactly as a `str` does, without escaping it character by
@@ -615,10 +611,15 @@ pub fn plan(inputs: PlanInputs) -> Plan {
         inputs.local = &narrowed_local;
         inputs.remote = narrowed_remote.as_ref();
     }
-    let decisions: Vec<Decision> = (inputs.desired.par_iter().enumerate())
-        .map(|(position, wanted)| decide(position, wanted, &inputs))
-        .collect();
     let observed_digest = observed_digest(&inputs);
+    // Decided as the steps are made: `decide` looks at everything but the desired engines.
+    let desired = std::mem::take(&mut inputs.desired);
+    let steps = (desired.into_par_iter().enumerate())
+        .map(|(position, engine)| EngineStep {
+            decision: decide(position, &engine, &inputs),
+            engine,
+        })
+        .collect();
     let archs: BTreeSet<GpuArch> = inputs.gpu_archs.iter().copied().collect();
     Plan {
         format_version: PLAN_FORMAT_VERSION,
@@ -636,12 +637,7 @@ pub fn plan(inputs: PlanInputs) -> Plan {
         force_rebuild: inputs.force.selectors(),
         no_upload: false,
         observed_digest,
-        steps: inputs
-            .desired
-            .into_par_iter()
-            .zip(decisions)
-            .map(|(engine, decision)| EngineStep { engine, decision })
-            .collect(),
+        steps,
         timing_caches: Vec::new(),
     }
 }
