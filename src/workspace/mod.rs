@@ -6,6 +6,7 @@ mod assemble;
 mod deploy;
 mod ensure;
 mod env;
+mod freeing;
 mod pipeline;
 mod probe;
 mod sign;
@@ -17,6 +18,6 @@ pub use ensure::{
     Source, default_remote, ensure_engine,
 };
 pub use env::Environment;
-pub use pipeline::free_in_background;
+pub use freeing::free_in_background;
 pub use probe::MachineProbe;
 pub use sign::{SignError, SignOutcome};

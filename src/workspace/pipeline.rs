@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use super::Workspace;
 use super::WorkspaceError;
+use super::freeing::free_in_background;
 use crate::builder::{BuildError, Builder, Trtexec};
 use crate::exec::Reporter;
 use crate::exec::{ApplyOptions, ApplyReport, Executor, StopSignal};
@@ -37,13 +38,6 @@ pub(super) struct RemoteReads<'a> {
 /// What the task of `set` returned; `None` when none was spawned.
 async fn finished<T: 'static>(set: &mut JoinSet<T>) -> Option<T> {
     set.join_next().await.map(crate::task::joined)
-}
-
-/// Frees `value` on another thread. What a plan of 10,000 engines observed (the local and
-/// remote sidecar indexes, the local observation, the plan) is some 100,000 small allocations:
-/// freeing them took a tenth of a no-op plan, on the thread that has to answer.
-pub fn free_in_background<T: Send + 'static>(value: T) {
-    rayon::spawn(move || drop(value));
 }
 
 impl Workspace {
