@@ -14,7 +14,8 @@ use crate::plan::{
     RemoteState, RemoteTimingCacheState, SharedTimingCache,
 };
 use crate::store::remote::{
-    LeaseRecord, ObjectVersion, Remote, RemoteError, RemoteListing, retrying, timing_cache_name,
+    LeaseRecord, ObjectVersion, Remote, RemoteError, SpanSize, WantedListing, retrying,
+    timing_cache_name,
 };
 use crate::store::{self, Cache, FamilyDir, FileStamp, LocalEngine, StoreError};
 use crate::trust::{SignedFacts, TrustPolicy, Untrusted};
@@ -248,19 +249,14 @@ const KEYS_BESIDE_SPAN: usize = 16;
 pub async fn list_wanted(
     remote: Remote,
     names: BTreeMap<String, Vec<String>>,
-) -> Result<Vec<(String, RemoteListing)>, RemoteError> {
+) -> Result<Vec<(String, WantedListing)>, RemoteError> {
     let remote = &remote;
-    futures::future::try_join_all(names.into_iter().map(|(family, mut names)| async move {
-        names.sort_unstable();
-        let bounds: Vec<String> = names
-            .into_iter()
-            .step_by(ENGINES_PER_SPAN)
-            .skip(1)
-            .collect();
-        let keys_per_span = 2 * ENGINES_PER_SPAN + KEYS_BESIDE_SPAN;
-        let listing = remote
-            .list_family_split(&family, &bounds, keys_per_span)
-            .await?;
+    let size = SpanSize {
+        engines: ENGINES_PER_SPAN,
+        keys: 2 * ENGINES_PER_SPAN + KEYS_BESIDE_SPAN,
+    };
+    futures::future::try_join_all(names.into_iter().map(|(family, names)| async move {
+        let listing = remote.list_wanted(&family, names, size).await?;
         Ok((family, listing))
     }))
     .await
@@ -273,16 +269,16 @@ pub async fn list_wanted(
 pub async fn resolve_remote(
     remote: &Remote,
     desired: &[DesiredEngine],
-    listings: &[(String, RemoteListing)],
+    listings: &[(String, WantedListing)],
     check: &TrustCheck<'_>,
     index: &mut RemoteIndex,
 ) -> Result<RemoteState, RemoteError> {
-    let families: HashMap<&str, &RemoteListing> = listings
+    let families: HashMap<&str, &WantedListing> = listings
         .iter()
         .map(|(family, listing)| (family.as_str(), listing))
         .collect();
     let listing_of = |key: &EngineKey| families.get(key.family.as_str()).copied();
-    index.retain_listed(|key| listing_of(key).is_none_or(|l| l.sidecars.contains_key(key)));
+    index.retain_listed(|key| listing_of(key).is_none_or(|l| l.shows_sidecar(&key.file)));
     let mut to_read = Vec::new();
     let mut observed: Vec<Option<RemoteEngine>> = look_up(desired, &listing_of, check, index)
         .into_iter()
@@ -297,7 +293,11 @@ pub async fn resolve_remote(
         .collect();
     let leased: Vec<EngineKey> = desired
         .iter()
-        .filter(|d| listing_of(&d.key).is_some_and(|l| l.leases.contains(&d.key)))
+        .filter(|d| {
+            listing_of(&d.key)
+                .and_then(|l| l.get(&d.key.file))
+                .is_some_and(|listed| listed.leased)
+        })
         .map(|d| d.key.clone())
         .collect();
     // The futures are made before the stream, so that it holds one concrete type (a closure
@@ -345,25 +345,23 @@ pub async fn resolve_remote(
 /// parallel: most of a no-op plan's engines are settled so, and skip the stream of requests.
 fn look_up<'a>(
     desired: &'a [DesiredEngine],
-    listing_of: &(impl Fn(&EngineKey) -> Option<&'a RemoteListing> + Sync),
+    listing_of: &(impl Fn(&EngineKey) -> Option<&'a WantedListing> + Sync),
     check: &TrustCheck<'_>,
     index: &RemoteIndex,
 ) -> Vec<Option<Lookup<'a>>> {
-    let no_signers: &[String] = &[];
     desired
         .par_iter()
         .enumerate()
         .map(|(i, wanted)| {
             let key = &wanted.key;
-            let listing = listing_of(key)?;
-            let size = listing.engines.get(key).copied();
-            let sidecar = listing.sidecars.get(key);
+            let listed = listing_of(key)?.get(&key.file)?;
+            let (size, sidecar) = (listed.size, listed.sidecar.as_ref());
             if size.is_none() && sidecar.is_none() {
                 return None;
             }
             let signers = (check.policy.required()
                 && !crate::plan::local_is_usable(check.local.get(i), wanted, check.policy))
-            .then(|| listing.signers.get(key).map_or(no_signers, Vec::as_slice));
+            .then_some(listed.signers.as_slice());
             let found = Found {
                 key,
                 wanted: &wanted.fingerprint,

@@ -15,7 +15,7 @@ use crate::plan::{
     self, Decision, DesiredEngine, Force, LocalEngines, Plan, PlanInputs, RemoteState, Selector,
     SharedTimingCache,
 };
-use crate::store::remote::{Remote, RemoteError, RemoteListing};
+use crate::store::remote::{Remote, RemoteError, WantedListing};
 use tokio::task::JoinSet;
 
 /// What the local cache, the remote and its shared timing caches hold of the desired engines.
@@ -29,7 +29,7 @@ pub(super) struct Observed {
 /// return) aborts what is still in flight.
 pub(super) struct RemoteReads<'a> {
     remote: &'a Remote,
-    listing: JoinSet<Result<Vec<(String, RemoteListing)>, RemoteError>>,
+    listing: JoinSet<Result<Vec<(String, WantedListing)>, RemoteError>>,
     /// The remote sidecar index, read from disk while the listing is on its way.
     index: JoinSet<RemoteIndex>,
     timing_caches: JoinSet<Result<Vec<SharedTimingCache>, RemoteError>>,

@@ -12,7 +12,8 @@ use trtctl::identity::{
     EngineId, EngineKey, Fingerprint, Provenance, SIDECAR_SCHEMA_VERSION, Sidecar, sha256_hex,
 };
 use trtctl::store::remote::{
-    LeaseClaim, Remote, RemoteEnv, RemoteError, RemoteSettings, UploadOutcome, retrying,
+    LeaseClaim, ListedEngine, Remote, RemoteEnv, RemoteError, RemoteListing, RemoteSettings,
+    SpanSize, UploadOutcome, retrying,
 };
 
 const BUCKET: &str = "screenalytics-artifacts";
@@ -968,8 +969,22 @@ async fn dropping_a_ranged_fetch_stops_its_requests() {
     assert_eq!(open, 0, "requests still open");
 }
 
+/// What `whole` shows of the engine `file` of family `m`, as a listing of wanted engines has it.
+fn as_listed(whole: &RemoteListing, file: &str) -> ListedEngine {
+    let key = EngineKey {
+        family: "m".into(),
+        file: file.into(),
+    };
+    ListedEngine {
+        size: whole.engines.get(&key).copied(),
+        sidecar: whole.sidecars.get(&key).cloned(),
+        leased: whole.leases.contains(&key),
+        signers: whole.signers.get(&key).cloned().unwrap_or_default(),
+    }
+}
+
 #[tokio::test]
-async fn a_family_of_many_pages_lists_the_same_whole_or_in_spans() {
+async fn a_family_of_many_pages_lists_the_same_whole_or_in_spans_of_wanted_engines() {
     let server = S3Server::start(ACCESS_KEY, SECRET_KEY, BUCKET);
     let proxy = FaultyProxy::start_with(&server.endpoint, ProxyOptions::latency(Duration::ZERO));
     let remote = through_proxy(&server, &proxy);
@@ -996,27 +1011,54 @@ async fn a_family_of_many_pages_lists_the_same_whole_or_in_spans() {
     assert!(whole.signers.values().all(|s| s == &["ci", "release"]));
     assert_eq!(whole.signers.len(), 5);
     assert_eq!(whole.rejected, vec!["m/stray.bin".to_string()]);
-    for bounds in [
-        vec![name(450), name(900)],
-        vec![name(0), name(1_199)],
-        vec![name(899), name(451), name(450), name(450)],
-    ] {
+    let absent = "m9999_v1_fp16_sm_86_10.3.0.trt".to_string();
+    let all: Vec<String> = (0..1_200).map(name).collect();
+    // Any order, twice over, with an engine the remote does not have.
+    let some: Vec<String> = [899, 451, 450, 450, 0, 1_199, 3, 700]
+        .into_iter()
+        .map(name)
+        .chain([absent.clone()])
+        .collect();
+    for (wanted, engines) in [(&all, 450), (&all, 97), (&some, 2), (&some, 450)] {
         // A first page of the span's size, and one too short for it: the span goes on.
         let mut requests = Vec::new();
-        for keys_per_span in [916, 7] {
+        for keys in [2 * engines + 16, 7] {
             proxy.stats.reset();
-            let split = remote
-                .list_family_split("m", &bounds, keys_per_span)
-                .await
-                .unwrap();
-            assert_eq!(split, whole, "split at {bounds:?}, {keys_per_span} keys");
+            let size = SpanSize { engines, keys };
+            let listed = remote.list_wanted("m", wanted.clone(), size).await.unwrap();
             requests.push(proxy.stats.total());
+            for file in wanted {
+                let shown = listed
+                    .get(file)
+                    .unwrap_or_else(|| panic!("{file} not wanted"));
+                assert_eq!(shown, &as_listed(&whole, file), "{file}, {size:?}");
+            }
+            for i in 0..1_200 {
+                assert_eq!(listed.get(&name(i)).is_some(), wanted.contains(&name(i)));
+            }
+            // Every sidecar listed is shown, wanted or not: what the memo of sidecars keeps.
+            assert!((0..1_200).all(|i| listed.shows_sidecar(&name(i))));
+            assert!(!listed.shows_sidecar(&absent));
         }
-        assert!(requests[0] < requests[1], "{requests:?} requests");
+        // One span is one plain listing, with no first page of its own; spans of every engine
+        // ask first for a page of their size (sparse ones list far past it anyway).
+        let spans = wanted
+            .iter()
+            .collect::<BTreeSet<_>>()
+            .len()
+            .div_ceil(engines);
+        if spans == 1 {
+            assert_eq!(requests[0], requests[1], "{requests:?} requests");
+        } else if wanted == &all {
+            assert!(requests[0] < requests[1], "{requests:?} requests");
+        }
     }
-    // Three spans of at most 916 names each: a page each.
+    // Three spans of 450 engines with their sidecars, leases and signatures: a page each.
     proxy.stats.reset();
-    let bounds = [name(300), name(750)];
-    remote.list_family_split("m", &bounds, 916).await.unwrap();
+    let size = SpanSize {
+        engines: 450,
+        keys: 916,
+    };
+    remote.list_wanted("m", all, size).await.unwrap();
     assert_eq!(proxy.stats.total(), 3);
 }

@@ -1,4 +1,5 @@
-//! Listing a family and reading sidecars: what `plan` asks of a remote.
+//! Listing a family, span by span into a sink, and reading sidecars. `doctor` files every name
+//! ([`RemoteListing`]); a plan files only the engines it wants (`wanted_listing`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -41,50 +42,6 @@ pub struct ObjectVersion {
     pub last_modified_ms: i64,
 }
 
-impl RemoteListing {
-    /// The listings of consecutive spans, in key order, as one. Each map is built once from
-    /// its entries, already sorted (merging span by span into a growing map cost a sixth of a
-    /// warm 10,000-engine plan), and the two big ones at once.
-    fn concat(mut spans: Vec<RemoteListing>) -> RemoteListing {
-        fn all<C>(spans: &mut [RemoteListing], field: impl Fn(&mut RemoteListing) -> &mut C) -> C
-        where
-            C: Default + IntoIterator + FromIterator<C::Item>,
-        {
-            spans
-                .iter_mut()
-                .flat_map(|span| std::mem::take(field(span)))
-                .collect()
-        }
-        let mut signers: BTreeMap<EngineKey, Vec<String>> = BTreeMap::new();
-        for (key, names) in spans
-            .iter_mut()
-            .flat_map(|s| std::mem::take(&mut s.signers))
-        {
-            signers.entry(key).or_default().extend(names);
-        }
-        let (engine_spans, sidecar_spans): (Vec<_>, Vec<_>) = spans
-            .iter_mut()
-            .map(|s| {
-                (
-                    std::mem::take(&mut s.engines),
-                    std::mem::take(&mut s.sidecars),
-                )
-            })
-            .unzip();
-        let (engines, sidecars) = rayon::join(
-            || engine_spans.into_iter().flatten().collect(),
-            || sidecar_spans.into_iter().flatten().collect(),
-        );
-        RemoteListing {
-            engines,
-            sidecars,
-            leases: all(&mut spans, |s| &mut s.leases),
-            signers,
-            rejected: all(&mut spans, |s| &mut s.rejected),
-        }
-    }
-}
-
 impl ObjectVersion {
     fn of(meta: &ObjectMeta) -> ObjectVersion {
         ObjectVersion {
@@ -95,85 +52,124 @@ impl ObjectVersion {
     }
 }
 
-enum ObjectKind {
+/// What an object under a family is, by its name relative to the family: which engine's it is
+/// (a name not yet checked) and as what.
+pub(super) struct ObjectName<'a> {
+    pub(super) engine: &'a str,
+    pub(super) kind: ObjectKind<'a>,
+}
+
+pub(super) enum ObjectKind<'a> {
     Engine,
     Sidecar,
     Lease,
+    /// A signature, by the name of its signer.
+    Signature(&'a str),
+}
+
+impl ObjectName<'_> {
+    pub(super) fn of(name: &str) -> ObjectName<'_> {
+        if let Some((engine, signer)) = split_signature_path(name) {
+            return ObjectName {
+                engine,
+                kind: ObjectKind::Signature(signer),
+            };
+        }
+        let (engine, kind) = if let Some(e) = name.strip_suffix(SIDECAR_SUFFIX) {
+            (e, ObjectKind::Sidecar)
+        } else if let Some(e) = name.strip_suffix(LEASE_SUFFIX) {
+            (e, ObjectKind::Lease)
+        } else {
+            (name, ObjectKind::Engine)
+        };
+        ObjectName { engine, kind }
+    }
+}
+
+/// Where the objects of a listing go, in key order. Each kind of listing files what it is after.
+pub(super) trait ListingSink {
+    /// An object named `name` relative to the family's prefix; its version is made on demand.
+    fn add(&mut self, name: &str, size: u64, version: impl FnOnce() -> ObjectVersion);
+    /// An object the server listed outside the family's prefix.
+    fn outside(&mut self, location: &str);
+}
+
+/// Every name of a family, classified: what `doctor` looks at.
+struct WholeFamily<'a> {
+    family: &'a str,
+    listing: RemoteListing,
+}
+
+impl ListingSink for WholeFamily<'_> {
+    fn add(&mut self, name: &str, size: u64, version: impl FnOnce() -> ObjectVersion) {
+        let family = self.family;
+        let listing = &mut self.listing;
+        let object = ObjectName::of(name);
+        let key = match EngineKey::parse(&format!("{family}/{}", object.engine)) {
+            Ok((key, _)) if key.family == family => key,
+            _ => return listing.rejected.push(format!("{family}/{name}")),
+        };
+        match object.kind {
+            ObjectKind::Engine => {
+                listing.engines.insert(key, size);
+            }
+            ObjectKind::Sidecar => {
+                listing.sidecars.insert(key, version());
+            }
+            ObjectKind::Lease => {
+                listing.leases.insert(key);
+            }
+            ObjectKind::Signature(signer) => {
+                listing
+                    .signers
+                    .entry(key)
+                    .or_default()
+                    .push(signer.to_string());
+            }
+        }
+    }
+
+    fn outside(&mut self, location: &str) {
+        self.listing.rejected.push(location.to_string());
+    }
 }
 
 /// Which names of a family to list: those in (`after`, `through`], either end open, the first
 /// page of at most `first_page` names when given.
 #[derive(Debug, Clone, Copy)]
-struct SpanRequest<'a> {
-    after: Option<&'a str>,
-    through: Option<&'a str>,
-    first_page: Option<usize>,
+pub(super) struct SpanRequest<'a> {
+    pub(super) after: Option<&'a str>,
+    pub(super) through: Option<&'a str>,
+    pub(super) first_page: Option<usize>,
 }
 
 impl SpanRequest<'_> {
-    const WHOLE: SpanRequest<'static> = SpanRequest {
+    pub(super) const WHOLE: SpanRequest<'static> = SpanRequest {
         after: None,
         through: None,
         first_page: None,
     };
 }
 
-/// A listing of `family` as its objects come in, up to the name `through`.
-struct Span<'a> {
-    family: &'a str,
+/// A listing of a family as its objects come in, up to the name `through`.
+struct Span<'a, S> {
     /// The family's key prefix, `…/{family}/`.
     base: String,
     through: Option<&'a str>,
-    listing: RemoteListing,
+    sink: S,
 }
 
-impl Span<'_> {
+impl<S: ListingSink> Span<'_, S> {
     /// Files the object at `location` (a full key); `false` once it is past the span.
     fn add(&mut self, location: &str, size: u64, version: impl FnOnce() -> ObjectVersion) -> bool {
-        let family = self.family;
-        let listing = &mut self.listing;
         let Some(name) = location.strip_prefix(&self.base) else {
-            listing.rejected.push(location.to_string());
+            self.sink.outside(location);
             return true;
         };
         if self.through.is_some_and(|last| name > last) {
             return false;
         }
-        let relative = format!("{family}/{name}");
-        if let Some((engine, signer)) = split_signature_path(&relative) {
-            match EngineKey::parse(engine) {
-                Ok((key, _)) if key.family == family => {
-                    listing
-                        .signers
-                        .entry(key)
-                        .or_default()
-                        .push(signer.to_string());
-                }
-                _ => listing.rejected.push(relative),
-            }
-            return true;
-        }
-        let (engine_name, kind) = if let Some(e) = relative.strip_suffix(SIDECAR_SUFFIX) {
-            (e, ObjectKind::Sidecar)
-        } else if let Some(e) = relative.strip_suffix(LEASE_SUFFIX) {
-            (e, ObjectKind::Lease)
-        } else {
-            (relative.as_str(), ObjectKind::Engine)
-        };
-        match EngineKey::parse(engine_name) {
-            Ok((key, _)) if key.family == family => match kind {
-                ObjectKind::Sidecar => {
-                    listing.sidecars.insert(key, version());
-                }
-                ObjectKind::Lease => {
-                    listing.leases.insert(key);
-                }
-                ObjectKind::Engine => {
-                    listing.engines.insert(key, size);
-                }
-            },
-            _ => listing.rejected.push(relative),
-        }
+        self.sink.add(name, size, version);
         true
     }
 }
@@ -181,72 +177,31 @@ impl Span<'_> {
 impl Remote {
     /// ONE list call (paginated by the server as needed) under `{prefix}/{family}/`.
     pub async fn list_family(&self, family: &str) -> Result<RemoteListing, RemoteError> {
-        self.list_span(family, SpanRequest::WHOLE).await
+        let whole = || WholeFamily {
+            family,
+            listing: RemoteListing::default(),
+        };
+        let listed = self.list_span(family, SpanRequest::WHOLE, whole).await?;
+        Ok(listed.listing)
     }
 
-    /// The family listed as concurrent spans split at `bounds` (object names relative to the
-    /// family, e.g. engine file names, any order): one round trip for a family of many pages
-    /// where the store lists in key order (S3); one plain listing elsewhere. Each span asks
-    /// first for a page of `keys_per_span` names (S3 has no end to a LIST but its page size: a
-    /// full page would list past the span), then for full pages while the span goes on.
-    pub async fn list_family_split(
-        &self,
-        family: &str,
-        bounds: &[String],
-        keys_per_span: usize,
-    ) -> Result<RemoteListing, RemoteError> {
-        if !self.backend.lists_in_order() || bounds.is_empty() {
-            return self.list_family(family).await;
-        }
-        let mut bounds = bounds.to_vec();
-        bounds.sort_unstable();
-        bounds.dedup();
-        // Span i holds the names in (bounds[i-1], bounds[i]]; the first starts at the
-        // beginning, the last runs to the end: every name falls in exactly one. Each span is a
-        // task of its own, so that the pages are read on every worker thread, not all on the
-        // one that polls the plan; the tasks end with the set if one span fails.
-        let mut spans = tokio::task::JoinSet::new();
-        for i in 0..=bounds.len() {
-            let remote = self.clone();
-            let family = family.to_string();
-            let after = i.checked_sub(1).map(|j| bounds[j].clone());
-            let through = bounds.get(i).cloned();
-            spans.spawn(async move {
-                let span = SpanRequest {
-                    after: after.as_deref(),
-                    through: through.as_deref(),
-                    first_page: Some(keys_per_span),
-                };
-                (i, remote.list_span(&family, span).await)
-            });
-        }
-        let mut listed = Vec::with_capacity(spans.len());
-        while let Some(joined) = spans.join_next().await {
-            let (i, span) = joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
-            listed.push((i, span?));
-        }
-        listed.sort_unstable_by_key(|(i, _)| *i);
-        Ok(RemoteListing::concat(
-            listed.into_iter().map(|(_, span)| span).collect(),
-        ))
-    }
-
-    /// The names of the family in the span. S3's pages are each asked again on their own
-    /// (`S3Lister::page`); the object store's listing stream is not, so a listing of it cut on
-    /// the way is listed again from its start: listing is idempotent, and one lost page must
-    /// not fail a plan of 10,000 engines.
-    async fn list_span(
+    /// The names of the family in the span, filed by a sink from `new_sink`. S3's pages are
+    /// each asked again on their own (`S3Lister::page`); the object store's listing stream is
+    /// not, so a listing of it cut on the way is listed again from its start, into a new sink:
+    /// listing is idempotent, and one lost page must not fail a plan of 10,000 engines.
+    pub(super) async fn list_span<S: ListingSink>(
         &self,
         family: &str,
         span: SpanRequest<'_>,
-    ) -> Result<RemoteListing, RemoteError> {
+        new_sink: impl Fn() -> S,
+    ) -> Result<S, RemoteError> {
         match self.lister {
-            Some(_) => self.list_span_once(family, span).await,
-            None => retrying(|| self.list_span_once(family, span)).await,
+            Some(_) => self.list_span_once(family, span, new_sink()).await,
+            None => retrying(|| self.list_span_once(family, span, new_sink())).await,
         }
     }
 
-    async fn list_span_once(
+    async fn list_span_once<S: ListingSink>(
         &self,
         family: &str,
         SpanRequest {
@@ -254,7 +209,8 @@ impl Remote {
             through,
             first_page,
         }: SpanRequest<'_>,
-    ) -> Result<RemoteListing, RemoteError> {
+        sink: S,
+    ) -> Result<S, RemoteError> {
         identity::validate_family(family).map_err(|e| RemoteError::InvalidName {
             name: family.to_string(),
             kind: "family",
@@ -266,10 +222,9 @@ impl Remote {
             .transpose()?;
         let what = format!("listing {family}/");
         let mut span = Span {
-            family,
             base: format!("{}/", dir.as_ref()),
             through,
-            listing: RemoteListing::default(),
+            sink,
         };
         let Some(lister) = &self.lister else {
             let mut stream = match &start {
@@ -286,7 +241,7 @@ impl Remote {
                     break;
                 }
             }
-            return Ok(span.listing);
+            return Ok(span.sink);
         };
         let mut token = None;
         let mut max_keys = first_page;
@@ -309,12 +264,12 @@ impl Remote {
                     last_modified_ms: object.last_modified_ms,
                 };
                 if !span.add(&object.key, object.size, version) {
-                    return Ok(span.listing);
+                    return Ok(span.sink);
                 }
             }
             match page.next {
                 Some(next) => token = Some(next),
-                None => return Ok(span.listing),
+                None => return Ok(span.sink),
             }
         }
     }

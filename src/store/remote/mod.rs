@@ -76,6 +76,7 @@ mod signatures;
 mod timing;
 mod unsent;
 mod upload;
+mod wanted_listing;
 
 use backend::Backend;
 pub use config::{
@@ -98,6 +99,7 @@ pub use timing::{
 };
 pub use upload::UploadOutcome;
 use upload::nonce;
+pub use wanted_listing::{ListedEngine, SpanSize, WantedListing};
 
 /// An opened remote. Cheap to clone.
 #[derive(Clone)]
