@@ -227,7 +227,7 @@ pub(super) fn parse_page(xml: &[u8]) -> Result<ListPage, NotAPage> {
         return Err(NotAPage::new("cut short: no </ListBucketResult>"));
     }
     page.next = match (truncated, token) {
-        (true, Some(token)) if !token.is_empty() => Some(token),
+        (true, Some(token)) if !token.is_empty() => Some(token.into_owned()),
         (true, _) => return Err(NotAPage::new("truncated without a NextContinuationToken")),
         (false, _) => None,
     };
@@ -235,16 +235,18 @@ pub(super) fn parse_page(xml: &[u8]) -> Result<ListPage, NotAPage> {
 }
 
 /// The text of the element just started, entities resolved, nothing trimmed: a key may end in
-/// a space.
-fn text_of(
-    reader: &mut quick_xml::Reader<&[u8]>,
+/// a space. Borrowed from the page where nothing was escaped: most fields are only parsed.
+fn text_of<'i>(
+    reader: &mut quick_xml::Reader<&'i [u8]>,
     name: quick_xml::name::QName<'_>,
-) -> Result<String, NotAPage> {
+) -> Result<Cow<'i, str>, NotAPage> {
     let raw = reader.read_text(name)?;
     let raw = raw.decode().map_err(|e| NotAPage(e.to_string()))?;
-    quick_xml::escape::unescape(&raw)
-        .map(Cow::into_owned)
-        .map_err(|e| NotAPage(e.to_string()))
+    let unescaped = quick_xml::escape::unescape(&raw).map_err(|e| NotAPage(e.to_string()))?;
+    Ok(match unescaped {
+        Cow::Borrowed(_) => raw,
+        Cow::Owned(text) => Cow::Owned(text),
+    })
 }
 
 /// An object's fields as they are read.
@@ -257,16 +259,16 @@ struct Partial {
 }
 
 impl Partial {
-    fn set(&mut self, field: &[u8], text: String) -> Result<(), NotAPage> {
+    fn set(&mut self, field: &[u8], text: Cow<'_, str>) -> Result<(), NotAPage> {
         match field {
-            b"Key" => self.key = Some(text),
+            b"Key" => self.key = Some(text.into_owned()),
             b"Size" => {
                 let size = text
                     .parse()
                     .map_err(|_| NotAPage(format!("bad <Size> `{text}`")))?;
                 self.size = Some(size);
             }
-            b"ETag" => self.e_tag = Some(text).filter(|t| !t.is_empty()),
+            b"ETag" => self.e_tag = Some(text.into_owned()).filter(|t| !t.is_empty()),
             _ => {
                 let at: DateTime<Utc> = text
                     .parse()
