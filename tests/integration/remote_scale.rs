@@ -181,6 +181,57 @@ fn a_damaged_index_is_ignored_and_rebuilt() {
 }
 
 #[test]
+fn the_index_keeps_what_another_manifest_wants_and_forgets_what_the_remote_lost() {
+    let world = World::new(&["sm_86", "sm_89"], "");
+    let proxy = clean_proxy(&world.server);
+    assert_eq!(world.plan(&proxy).0, Some(0));
+    assert_eq!(sidecar_gets(&proxy), 8, "cold index: every sidecar read");
+    // A manifest of arcface on sm_86 only: arcface's sm_89 engines are listed, not wanted.
+    let whole = std::fs::read_to_string(world.project.path().join("engines.toml")).unwrap();
+    let (arcface, _scrfd) = whole.rsplit_once("[[model]]").unwrap();
+    let narrow = world.project.path().join("arcface.toml");
+    std::fs::write(&narrow, arcface.replace(", \"sm_89\"", "")).unwrap();
+    let plan_narrow = |proxy: &FaultyProxy| {
+        let output = world
+            .machine("cache-b", &proxy.endpoint)
+            .args(["plan", "-q", "--detailed-exitcode", "-f"])
+            .arg(&narrow)
+            .args(&world.gpus)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
+    };
+    proxy.stats.reset();
+    plan_narrow(&proxy);
+    assert_eq!(sidecar_gets(&proxy), 0);
+    proxy.stats.reset();
+    assert_eq!(world.plan(&proxy).0, Some(0));
+    assert_eq!(
+        sidecar_gets(&proxy),
+        0,
+        "the narrow plan kept the others' memo"
+    );
+
+    let lost = world
+        .remote_sidecars()
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("arcface_r100_v1.0_fp16_sm_89"))
+        .unwrap();
+    std::fs::remove_file(&lost).unwrap();
+    std::fs::remove_file(lost.with_extension("")).unwrap();
+    let name = lost.file_name().unwrap().to_string_lossy().into_owned();
+    let index = &world.index_files("cache-b")[0];
+    assert!(std::fs::read_to_string(index).unwrap().contains(&name));
+    plan_narrow(&proxy);
+    let kept = std::fs::read_to_string(index).unwrap();
+    assert!(
+        !kept.contains(&name),
+        "{name} is remembered after the remote lost it"
+    );
+    assert_eq!(kept.matches(".trt.json").count(), 7, "{kept}");
+}
+
+#[test]
 fn requests_in_flight_never_exceed_the_configured_bound() {
     let world = World::new(&["sm_75", "sm_80", "sm_86", "sm_89"], "max_in_flight = 3");
     let proxy = FaultyProxy::start_with(
