@@ -280,25 +280,22 @@ pub async fn resolve_remote(
     let listing_of = |key: &EngineKey| families.get(key.family.as_str()).copied();
     index.retain_listed(|key| listing_of(key).is_none_or(|l| l.shows_sidecar(&key.file)));
     let mut to_read = Vec::new();
+    let mut leased = Vec::new();
     let mut observed: Vec<Option<RemoteEngine>> = look_up(desired, &listing_of, check, index)
         .into_iter()
         .enumerate()
-        .map(|(position, lookup)| match lookup? {
-            Lookup::Settled(engine) => Some(engine),
-            Lookup::ToRead(found) => {
-                to_read.push((position, found));
-                None
+        .map(|(position, (lookup, is_leased))| {
+            if is_leased {
+                leased.push(desired[position].key.clone());
+            }
+            match lookup? {
+                Lookup::Settled(engine) => Some(engine),
+                Lookup::ToRead(found) => {
+                    to_read.push((position, found));
+                    None
+                }
             }
         })
-        .collect();
-    let leased: Vec<EngineKey> = desired
-        .iter()
-        .filter(|d| {
-            listing_of(&d.key)
-                .and_then(|l| l.get(&d.key.file))
-                .is_some_and(|listed| listed.leased)
-        })
-        .map(|d| d.key.clone())
         .collect();
     // The futures are made before the stream, so that it holds one concrete type (a closure
     // over borrowed engines there trips the compiler's check that the plan's future is Send).
@@ -341,23 +338,26 @@ pub async fn resolve_remote(
 }
 
 /// Each wanted engine in the listing of its family (`listing_of`), position for position: not
-/// listed, or settled there with `index` when no request is needed. Looked up one by one, in
-/// parallel: most of a no-op plan's engines are settled so, and skip the stream of requests.
+/// listed, or settled there with `index` when no request is needed; and whether a lease is on
+/// it. Looked up one by one, in parallel: most of a no-op plan's engines are settled so, and
+/// skip the stream of requests.
 fn look_up<'a>(
     desired: &'a [DesiredEngine],
     listing_of: &(impl Fn(&EngineKey) -> Option<&'a WantedListing> + Sync),
     check: &TrustCheck<'_>,
     index: &RemoteIndex,
-) -> Vec<Option<Lookup<'a>>> {
+) -> Vec<(Option<Lookup<'a>>, bool)> {
     desired
         .par_iter()
         .enumerate()
         .map(|(i, wanted)| {
             let key = &wanted.key;
-            let listed = listing_of(key)?.get(&key.file)?;
+            let Some(listed) = listing_of(key).and_then(|l| l.get(&key.file)) else {
+                return (None, false);
+            };
             let (size, sidecar) = (listed.size, listed.sidecar.as_ref());
             if size.is_none() && sidecar.is_none() {
-                return None;
+                return (None, listed.leased);
             }
             let signers = (check.policy.required()
                 && !crate::plan::local_is_usable(check.local.get(i), wanted, check.policy))
@@ -369,14 +369,15 @@ fn look_up<'a>(
                 sidecar,
                 signers,
             };
-            Some(match found.known_sidecar(index) {
+            let lookup = match found.known_sidecar(index) {
                 Some(sidecar) if found.signers.is_none() => Lookup::Settled(RemoteEngine {
                     size,
                     sidecar,
                     trust: None,
                 }),
                 _ => Lookup::ToRead(found),
-            })
+            };
+            (Some(lookup), listed.leased)
         })
         .collect()
 }
