@@ -9,10 +9,12 @@ use sha2::{Digest, Sha256};
 
 mod fingerprint;
 mod hex;
+mod sidecar;
 mod summary;
 
 pub use fingerprint::ModelFingerprints;
 pub use hex::{hex, sha256_hex};
+pub use sidecar::{LocalTrust, Provenance, Sidecar, SidecarError};
 pub use summary::SidecarSummary;
 
 /// Bumped whenever the sidecar layout changes incompatibly.
@@ -557,138 +559,6 @@ impl fmt::Display for Fingerprint {
 impl Fingerprint {
     pub fn short(&self) -> &str {
         &self.0[..self.0.len().min(12)]
-    }
-}
-
-/// `{file}.json` beside every engine, written last: the engine exists only once it does.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Sidecar {
-    pub schema_version: u32,
-    pub family: String,
-    #[serde(flatten)]
-    pub id: EngineId,
-    /// Absent for engines adopted from a legacy bucket, whose build inputs nobody recorded.
-    pub fingerprint: Option<Fingerprint>,
-    pub engine_sha256: String,
-    pub engine_size: u64,
-    pub build: Option<BuildInputs>,
-    pub provenance: Provenance,
-    /// Local copies only, never published: how the engine reached this cache.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub local_trust: Option<LocalTrust>,
-}
-
-/// How a cached engine reached this cache: what `[trust]` asks of it before it is used.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "origin")]
-pub enum LocalTrust {
-    /// Built on this machine: its own work.
-    Built,
-    /// Fetched from a remote. `signer` (`NAME:base64`) and `signature` (the record) are set when
-    /// a trusted key's signature was verified at fetch time.
-    Fetched {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        signer: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        signature: Option<String>,
-    },
-}
-
-/// Who made the engine, where and when; informative, never compared.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Provenance {
-    pub gpu_name: Option<String>,
-    pub builder: Option<String>,
-    pub trtctl_version: String,
-    pub host: Option<String>,
-    pub build_duration_ms: Option<u64>,
-    /// Seconds since the Unix epoch.
-    pub created_at: u64,
-    /// Set when the engine came from a bucket without sidecars: its bytes were never verified.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub legacy: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SidecarError {
-    #[error("sidecar is not valid JSON for schema {SIDECAR_SCHEMA_VERSION}: {0}")]
-    Malformed(String),
-    #[error("sidecar has schema version {found}, this trtctl reads {SIDECAR_SCHEMA_VERSION}")]
-    Schema { found: u64 },
-    #[error("sidecar describes `{found}`, but sits beside `{expected}`")]
-    WrongEngine { found: String, expected: String },
-    #[error("sidecar's fingerprint does not match its own build inputs")]
-    Inconsistent,
-}
-
-impl Sidecar {
-    /// Parses and checks a sidecar found beside `key`'s engine.
-    pub fn parse_for(bytes: &[u8], key: &EngineKey) -> Result<Sidecar, SidecarError> {
-        // One parse on the happy path; the schema version is looked for only to explain a failure.
-        let sidecar: Sidecar = match serde_json::from_slice::<Sidecar>(bytes) {
-            Ok(sidecar) if sidecar.schema_version == SIDECAR_SCHEMA_VERSION => sidecar,
-            Ok(sidecar) => {
-                return Err(SidecarError::Schema {
-                    found: u64::from(sidecar.schema_version),
-                });
-            }
-            Err(e) => {
-                #[derive(Deserialize)]
-                struct Header {
-                    schema_version: u64,
-                }
-                return Err(match serde_json::from_slice::<Header>(bytes) {
-                    Ok(h) if h.schema_version != u64::from(SIDECAR_SCHEMA_VERSION) => {
-                        SidecarError::Schema {
-                            found: h.schema_version,
-                        }
-                    }
-                    _ => SidecarError::Malformed(e.to_string()),
-                });
-            }
-        };
-        let described = EngineKey::new(&sidecar.family, &sidecar.id);
-        if &described != key {
-            return Err(SidecarError::WrongEngine {
-                found: described.to_string(),
-                expected: key.to_string(),
-            });
-        }
-        Ok(sidecar)
-    }
-
-    /// Whether the recorded build inputs hash to the recorded fingerprint. Planning trusts the
-    /// fingerprint alone (cheap, for thousands of sidecars); fetch and `cache verify` check this.
-    pub fn check_consistent(&self) -> Result<(), SidecarError> {
-        match (&self.fingerprint, &self.build) {
-            (Some(fingerprint), Some(build)) if &build.fingerprint() != fingerprint => {
-                Err(SidecarError::Inconsistent)
-            }
-            _ => Ok(()),
-        }
-    }
-
-    pub fn to_json(&self) -> Vec<u8> {
-        let mut bytes = serde_json::to_vec_pretty(self).expect("sidecar serializes");
-        bytes.push(b'\n');
-        bytes
-    }
-
-    /// What is published: the sidecar without what only this cache knows of it.
-    pub fn to_remote_json(&self) -> Vec<u8> {
-        match self.local_trust {
-            None => self.to_json(),
-            Some(_) => Sidecar {
-                local_trust: None,
-                ..self.clone()
-            }
-            .to_json(),
-        }
-    }
-
-    pub fn key(&self) -> EngineKey {
-        EngineKey::new(&self.family, &self.id)
     }
 }
 
