@@ -354,18 +354,63 @@ pub struct EngineId {
 /// file `.tmp-{file}.XXXXXX` adds 12).
 pub const MAX_ENGINE_FILE_NAME: usize = 255 - 25;
 
+/// `{model_name}_{model_version}_{precision}_`: the part of an engine's file name before its arch.
+fn write_name_head(out: &mut String, model_name: &str, model_version: &str, precision: Precision) {
+    use std::fmt::Write;
+    let _ = write!(out, "{model_name}_{model_version}_{precision}_");
+}
+
+/// `{gpu_arch}_{trt_version}.trt`: the rest of an engine's file name.
+fn write_name_tail(out: &mut String, gpu_arch: GpuArch, trt_version: TrtVersion) {
+    use std::fmt::Write;
+    let _ = write!(out, "{gpu_arch}_{trt_version}{ENGINE_EXTENSION}");
+}
+
 impl EngineId {
     /// `{model_name}_{model_version}_{precision}_{gpu_arch}_{trt_version}.trt`, as the seed named them.
     pub fn file_name(&self) -> String {
-        use std::fmt::Write;
         // Allocated once at about its final size (`format!` regrew it), 10,000 times a plan.
         let mut name = String::with_capacity(self.model_name.len() + self.model_version.len() + 32);
-        let _ = write!(
-            name,
-            "{}_{}_{}_{}_{}{ENGINE_EXTENSION}",
-            self.model_name, self.model_version, self.precision, self.gpu_arch, self.trt_version
+        write_name_head(
+            &mut name,
+            &self.model_name,
+            &self.model_version,
+            self.precision,
         );
+        write_name_tail(&mut name, self.gpu_arch, self.trt_version);
         name
+    }
+
+    /// The file names of one model version's engines, arch by arch within precision by
+    /// precision (the order a manifest expands them in), each its `EngineId`'s `file_name`.
+    /// What the names share is formatted once: a plan sends for 10,000 of them first thing.
+    pub fn file_names(
+        model_name: &str,
+        model_version: &str,
+        precisions: &[Precision],
+        archs: &[GpuArch],
+        trt: TrtVersion,
+    ) -> Vec<String> {
+        let tails: Vec<String> = archs
+            .iter()
+            .map(|&arch| {
+                let mut tail = String::new();
+                write_name_tail(&mut tail, arch, trt);
+                tail
+            })
+            .collect();
+        let mut names = Vec::with_capacity(precisions.len() * archs.len());
+        for &precision in precisions {
+            let mut head = String::new();
+            write_name_head(&mut head, model_name, model_version, precision);
+            names.extend(tails.iter().map(|tail| {
+                let mut name = String::with_capacity(head.len() + tail.len());
+                name.push_str(&head);
+                name.push_str(tail);
+                name
+            }));
+        }
+        names
     }
 
     /// Parses a file name back, from the right: model names may contain `_`, the other parts may not.
@@ -574,6 +619,32 @@ mod tests {
             gpu_arch: arch.parse().unwrap(),
             trt_version: trt.parse().unwrap(),
         }
+    }
+
+    #[test]
+    fn names_formatted_together_are_each_engines_file_name() {
+        let archs: Vec<GpuArch> = ["sm_75", "sm_86", "sm_90"]
+            .iter()
+            .map(|a| a.parse().unwrap())
+            .collect();
+        let precisions = [Precision::Fp16, Precision::Int8];
+        let trt: TrtVersion = "10.3.0".parse().unwrap();
+        let names = EngineId::file_names("arcface_r100", "v1.0", &precisions, &archs, trt);
+        let one_by_one: Vec<String> = precisions
+            .iter()
+            .flat_map(|&precision| {
+                archs.iter().map(move |&gpu_arch| EngineId {
+                    model_name: "arcface_r100".into(),
+                    model_version: "v1.0".into(),
+                    precision,
+                    gpu_arch,
+                    trt_version: trt,
+                })
+            })
+            .map(|id| id.file_name())
+            .collect();
+        assert_eq!(names, one_by_one);
+        assert_eq!(names[1], "arcface_r100_v1.0_fp16_sm_86_10.3.0.trt");
     }
 
     #[test]

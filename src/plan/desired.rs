@@ -84,15 +84,17 @@ pub fn wanted_names(
         let Some(sha) = onnx_sha256.get(&model.onnx) else {
             continue;
         };
-        let names = families.entry(model.family.clone()).or_default();
-        for &precision in &model.precisions {
-            names.extend(
-                model
-                    .archs
-                    .iter()
-                    .map(|&arch| Manifest::engine_id(model, sha, precision, arch, trt).file_name()),
-            );
-        }
+        let version = model.version.resolve(sha);
+        families
+            .entry(model.family.clone())
+            .or_default()
+            .extend(EngineId::file_names(
+                &model.name,
+                &version,
+                &model.precisions,
+                &model.archs,
+                trt,
+            ));
     }
     families
 }
