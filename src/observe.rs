@@ -278,10 +278,16 @@ pub async fn resolve_remote(
         .map(|(family, listing)| (family.as_str(), listing))
         .collect();
     let listing_of = |key: &EngineKey| families.get(key.family.as_str()).copied();
-    index.retain_listed(|key| listing_of(key).is_none_or(|l| l.shows_sidecar(&key.file)));
+    // What the index holds that the LIST no longer shows is found beside the lookups, not
+    // before them: the plan waits for the lookups alone.
+    let (unlisted, lookups) = rayon::join(
+        || index.unlisted(|key| listing_of(key).is_none_or(|l| l.shows_sidecar(&key.file))),
+        || look_up(desired, &listing_of, check, index),
+    );
+    index.forget_all(&unlisted);
     let mut to_read = Vec::new();
     let mut leased = Vec::new();
-    let mut observed: Vec<Option<RemoteEngine>> = look_up(desired, &listing_of, check, index)
+    let mut observed: Vec<Option<RemoteEngine>> = lookups
         .into_iter()
         .enumerate()
         .map(|(position, (lookup, is_leased))| {

@@ -67,8 +67,10 @@ impl RemoteIndex {
     pub fn load(cache_dir: &Path, remote: &str) -> RemoteIndex {
         let path = cache_dir.join(file_name(remote));
         let entries = memo_file::read::<Entry>(&path, INDEX_VERSION, remote).map(|entries| {
-            entries
-                .into_iter()
+            // Keyed in parallel; the map, one thread's work, is made at its size once (growing
+            // it rehashed 10,000 keys on the way, while the plan's listing was in flight).
+            let memos: Vec<(EngineKey, Memo)> = entries
+                .into_par_iter()
                 .filter_map(|e| {
                     let memo = Memo {
                         version: e.version,
@@ -76,7 +78,11 @@ impl RemoteIndex {
                     };
                     Some((engine_of(&e.key)?, memo))
                 })
-                .collect()
+                .collect();
+            let mut entries =
+                HashMap::with_capacity_and_hasher(memos.len(), RandomState::default());
+            entries.extend(memos);
+            entries
         });
         RemoteIndex {
             path: Some(path),
@@ -124,19 +130,21 @@ impl RemoteIndex {
         self.dirty = true;
     }
 
-    /// Drops the entries whose sidecar the LIST no longer shows (`listed` is false), looked at
-    /// in parallel.
-    pub fn retain_listed(&mut self, listed: impl Fn(&EngineKey) -> bool + Sync) {
-        let gone: Vec<EngineKey> = self
-            .entries
+    /// The entries whose sidecar the LIST no longer shows (`listed` is false), looked at in
+    /// parallel.
+    pub fn unlisted(&self, listed: impl Fn(&EngineKey) -> bool + Sync) -> Vec<EngineKey> {
+        self.entries
             .par_iter()
             .filter(|(key, _)| !listed(key))
             .map(|(key, _)| key.clone())
-            .collect();
-        for key in &gone {
-            self.entries.remove(key);
+            .collect()
+    }
+
+    /// Drops the entries of `keys`.
+    pub fn forget_all(&mut self, keys: &[EngineKey]) {
+        for key in keys {
+            self.dirty |= self.entries.remove(key).is_some();
         }
-        self.dirty |= !gone.is_empty();
     }
 
     /// Writes the index back (temp file, fsync, rename) if anything changed.
@@ -281,7 +289,11 @@ mod tests {
         for k in [&a, &b] {
             index.record(k, &version("1"), &RemoteSidecar::Valid(sidecar(k).into()));
         }
-        index.retain_listed(|key| *key == a);
+        let unlisted = index.unlisted(|key| *key == a);
+        assert_eq!(unlisted, std::slice::from_ref(&b));
+        index.dirty = false;
+        index.forget_all(&unlisted);
+        assert!(index.dirty, "what was dropped is saved");
         assert!(index.get(&a, &version("1")).is_some());
         assert!(index.get(&b, &version("1")).is_none());
     }

@@ -165,7 +165,11 @@ impl Remote {
             .skip(1)
             .cloned()
             .collect();
-        let positions: Arc<Positions> = Arc::new(names.into_iter().zip(0..).collect());
+        // Made at its size: grown, it rehashed 10,000 names before the first span was sent.
+        let mut positions =
+            Positions::with_capacity_and_hasher(names.len(), RandomState::default());
+        positions.extend(names.into_iter().zip(0..));
+        let positions = Arc::new(positions);
         if !self.backend.lists_in_order() || bounds.is_empty() {
             let span = || WantedSpan::new(positions.clone());
             let whole = self.list_span(family, SpanRequest::WHOLE, span).await?;
