@@ -7,13 +7,13 @@ use anyhow::Context;
 use super::args::{ApplyArgs, GlobalArgs};
 use super::entry::{EXIT_ERROR, EXIT_INTERRUPTED};
 use super::lock;
-use super::setup::{runtime, style};
+use super::setup::{style, workspace_and_runtime};
 use crate::builder::Builder;
 use crate::exec::Reporter;
 use crate::exec::{ApplyOptions, StopSignal, with_signals};
 use crate::plan::{Force, Plan, Selector};
 use crate::report::{self, JsonReporter, PlainReporter, TtyReporter};
-use crate::workspace::{Environment, Workspace};
+use crate::workspace::Environment;
 
 fn read_saved_plan(path: &std::path::Path) -> anyhow::Result<Plan> {
     let bytes =
@@ -66,11 +66,10 @@ pub(super) fn run(global: &GlobalArgs, env: &Environment, args: ApplyArgs) -> an
             args.no_upload,
         ),
     };
-    let mut workspace = Workspace::open(&manifest, env)?;
+    let (mut workspace, runtime) = workspace_and_runtime(&manifest, env)?;
     if args.no_shared_timing_cache {
         workspace.manifest.builder.shared_timing_cache = false;
     }
-    let runtime = runtime()?;
     if args.locked
         && let Some(code) = lock::gate(&runtime, &workspace, &manifest)?
     {

@@ -7,15 +7,14 @@ use anyhow::Context;
 use super::args::{GlobalArgs, PlanArgs};
 use super::entry::{EXIT_CHANGES, EXIT_UNSATISFIABLE};
 use super::lock;
-use super::setup::{runtime, style};
+use super::setup::{style, workspace_and_runtime};
 use crate::gpu;
 use crate::plan::{Decision, Force, Plan};
 use crate::report;
 use crate::workspace::{Environment, Workspace, free_in_background};
 
 pub(super) fn run(global: &GlobalArgs, env: &Environment, args: PlanArgs) -> anyhow::Result<u8> {
-    let workspace = Workspace::open(&global.manifest, env)?;
-    let runtime = runtime()?;
+    let (workspace, runtime) = workspace_and_runtime(&global.manifest, env)?;
     if args.locked
         && let Some(code) = lock::gate(&runtime, &workspace, &global.manifest)?
     {

@@ -6,7 +6,7 @@ use anyhow::Context;
 
 use super::args::{ColorArg, GlobalArgs};
 use crate::report::{self, ColorChoice, Style};
-use crate::workspace::Environment;
+use crate::workspace::{Environment, Workspace};
 
 pub(super) fn environment(global: &GlobalArgs) -> Environment {
     Environment {
@@ -35,4 +35,19 @@ pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")
+}
+
+/// The workspace of `manifest`, and the runtime, started on another thread meanwhile: its worker
+/// threads take a millisecond or more to start on a machine of many cores, and a no-op plan
+/// takes some twenty.
+pub(super) fn workspace_and_runtime(
+    manifest: &std::path::Path,
+    env: &Environment,
+) -> anyhow::Result<(Workspace, tokio::runtime::Runtime)> {
+    std::thread::scope(|scope| {
+        let runtime = scope.spawn(runtime);
+        let workspace = Workspace::open(manifest, env);
+        let runtime = runtime.join().expect("starting the runtime does not panic");
+        Ok((workspace?, runtime?))
+    })
 }
