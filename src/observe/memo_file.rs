@@ -1,11 +1,10 @@
 //! The file format of the indexes kept in the cache dir: a header line naming the format
 //! version and what the index is of, then one entry a line (JSON, or an index's own compact
-//! encoding), parsed in parallel. Written atomically; anything unexpected reads as no index at
+//! encoding). Written atomically; anything unexpected reads as no index at
 //! all, so a damaged one is rebuilt.
 
 use std::path::Path;
 
-use rayon::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -18,16 +17,11 @@ struct Header {
 }
 
 /// The JSON entries of the index at `path`, if it is whole and has `version` and `of` in its
-/// header, parsed in parallel.
-pub(super) fn read<E: DeserializeOwned + Send>(
-    path: &Path,
-    version: u32,
-    of: &str,
-) -> Option<Vec<E>> {
+/// header, parsed on the calling thread: it is read beside work that fills rayon's pool, which
+/// would run a parallel parse only once that work was done.
+pub(super) fn read<E: DeserializeOwned>(path: &Path, version: u32, of: &str) -> Option<Vec<E>> {
     let (text, body) = read_text(path, version, of)?;
-    let lines: Vec<&str> = entry_lines(&text[body..]).collect();
-    lines
-        .par_iter()
+    entry_lines(&text[body..])
         .map(|line| serde_json::from_str(line).ok())
         .collect()
 }

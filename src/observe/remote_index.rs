@@ -67,22 +67,17 @@ impl RemoteIndex {
     pub fn load(cache_dir: &Path, remote: &str) -> RemoteIndex {
         let path = cache_dir.join(file_name(remote));
         let entries = memo_file::read::<Entry>(&path, INDEX_VERSION, remote).map(|entries| {
-            // Keyed in parallel; the map, one thread's work, is made at its size once (growing
-            // it rehashed 10,000 keys on the way, while the plan's listing was in flight).
-            let memos: Vec<(EngineKey, Memo)> = entries
-                .into_par_iter()
-                .filter_map(|e| {
-                    let memo = Memo {
-                        version: e.version,
-                        contents: e.contents,
-                    };
-                    Some((engine_of(&e.key)?, memo))
-                })
-                .collect();
-            let mut entries =
-                HashMap::with_capacity_and_hasher(memos.len(), RandomState::default());
-            entries.extend(memos);
-            entries
+            // Made at its size once: grown, it rehashed 10,000 keys on the way.
+            let mut memos =
+                HashMap::with_capacity_and_hasher(entries.len(), RandomState::default());
+            memos.extend(entries.into_iter().filter_map(|e| {
+                let memo = Memo {
+                    version: e.version,
+                    contents: e.contents,
+                };
+                Some((engine_of(&e.key)?, memo))
+            }));
+            memos
         });
         RemoteIndex {
             path: Some(path),
