@@ -234,9 +234,9 @@ impl Found<'_> {
 
 /// Wanted engines per listing span: with an engine and a sidecar each, one LIST page (S3
 /// returns up to 1,000 names a page) with room for leases and foreign names, so a family of
-/// many pages is listed in one round trip. (Spans of 157 for 10,000 engines, 64 of them,
-/// cost the 2-core bench machine's server more than their parallel pages saved: warm plans
-/// 0.123-0.132 s in 23 spans against 0.134-0.141 s in 64.)
+/// many pages is listed in one round trip. (Smaller spans came back later, not sooner: 10,000
+/// engines in 64 spans of 157 took warm plans 0.134-0.141 s against 0.123-0.132 s in 23 on 2
+/// cores, and 0.051-0.071 s against 0.043-0.046 s on 16; 40 spans of 250 took 0.057-0.058 s.)
 const ENGINES_PER_SPAN: usize = 450;
 
 /// The names a span's first page has room for beside each wanted engine's object and sidecar:
