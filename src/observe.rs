@@ -278,8 +278,8 @@ pub async fn resolve_remote(
         .map(|(family, listing)| (family.as_str(), listing))
         .collect();
     let listing_of = |key: &EngineKey| families.get(key.family.as_str()).copied();
-    // What the index holds that the LIST no longer shows is found beside the lookups, not
-    // before them: the plan waits for the lookups alone.
+    // What the index holds that the LIST no longer shows is found while the lookups run, not
+    // before them: the join waits for the longer of the two, not for their sum.
     let (unlisted, lookups) = rayon::join(
         || index.unlisted(|key| listing_of(key).is_none_or(|l| l.shows_sidecar(&key.file))),
         || look_up(desired, &listing_of, check, index),
