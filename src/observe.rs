@@ -20,11 +20,14 @@ use crate::store::remote::{
 use crate::store::{self, Cache, FamilyDir, FileStamp, LocalEngine, StoreError};
 use crate::trust::{SignedFacts, TrustPolicy, Untrusted};
 
+mod line_memo;
 mod local_index;
 mod memo_file;
 mod remote_index;
+mod summary_fields;
 
-pub use local_index::{IndexCursor, LocalIndex};
+pub use line_memo::IndexCursor;
+pub use local_index::LocalIndex;
 pub use remote_index::RemoteIndex;
 
 const HASH_CACHE_FILE: &str = ".onnx-hashes.json";
@@ -221,14 +224,20 @@ struct Found<'a> {
 impl Found<'_> {
     /// The sidecar, when it takes no request to know: none listed, or remembered by `index` at
     /// the listed version (and, if valid, enough for the wanted fingerprint).
-    fn known_sidecar(&self, index: &RemoteIndex) -> Option<RemoteSidecar> {
+    fn known_sidecar(
+        &self,
+        index: &RemoteIndex,
+        cursor: &mut IndexCursor,
+    ) -> Option<RemoteSidecar> {
         let Some(version) = self.sidecar else {
             return Some(RemoteSidecar::Missing);
         };
-        index.get(self.key, version).filter(|known| match known {
-            RemoteSidecar::Valid(summary) => summary.suffices_for(self.wanted),
-            _ => true,
-        })
+        index
+            .get(self.key, version, cursor)
+            .filter(|known| match known {
+                RemoteSidecar::Valid(summary) => summary.suffices_for(self.wanted),
+                _ => true,
+            })
     }
 }
 
@@ -281,7 +290,11 @@ pub async fn resolve_remote(
     // What the index holds that the LIST no longer shows is found while the lookups run, not
     // before them: the join waits for the longer of the two, not for their sum.
     let (unlisted, lookups) = rayon::join(
-        || index.unlisted(|key| listing_of(key).is_none_or(|l| l.shows_sidecar(&key.file))),
+        || {
+            index.unlisted(|family, file| {
+                (families.get(family)).is_none_or(|listing| listing.shows_sidecar(file))
+            })
+        },
         || look_up(desired, &listing_of, check, index),
     );
     index.forget_all(&unlisted);
@@ -356,7 +369,7 @@ fn look_up<'a>(
     desired
         .par_iter()
         .enumerate()
-        .map(|(i, wanted)| {
+        .map_init(IndexCursor::default, |cursor, (i, wanted)| {
             let key = &wanted.key;
             let Some(listed) = listing_of(key).and_then(|l| l.get(&key.file)) else {
                 return (None, false);
@@ -375,7 +388,7 @@ fn look_up<'a>(
                 sidecar,
                 signers,
             };
-            let lookup = match found.known_sidecar(index) {
+            let lookup = match found.known_sidecar(index, cursor) {
                 Some(sidecar) if found.signers.is_none() => Lookup::Settled(RemoteEngine {
                     size,
                     sidecar,
@@ -397,7 +410,7 @@ async fn observe_engine(
     policy: &TrustPolicy,
 ) -> Result<(RemoteEngine, Option<ObjectVersion>), RemoteError> {
     let key = found.key;
-    let (sidecar, read_at) = match found.known_sidecar(index) {
+    let (sidecar, read_at) = match found.known_sidecar(index, &mut IndexCursor::default()) {
         Some(known) => (known, None),
         None => (
             read_listed_sidecar(remote, key).await?,

@@ -145,7 +145,7 @@ impl World {
             &desired,
             &listings,
             &check,
-            &mut observe::RemoteIndex::in_memory(self.remote.url()),
+            &mut observe::RemoteIndex::in_memory(),
         )
         .await
         .unwrap();

@@ -1,11 +1,10 @@
 //! The file format of the indexes kept in the cache dir: a header line naming the format
-//! version and what the index is of, then one entry a line (JSON, or an index's own compact
-//! encoding). Written atomically; anything unexpected reads as no index at
-//! all, so a damaged one is rebuilt.
+//! version and what the index is of, then one entry a line in the index's own encoding.
+//! Written atomically; a file whose header is not the one expected reads as no index at all, so
+//! a damaged one is rebuilt.
 
 use std::path::Path;
 
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::store::{self, StoreError};
@@ -14,28 +13,6 @@ use crate::store::{self, StoreError};
 struct Header {
     index_version: u32,
     of: String,
-}
-
-/// The JSON entries of the index at `path`, if it is whole and has `version` and `of` in its
-/// header, parsed on the calling thread: it is read beside work that fills rayon's pool, which
-/// would run a parallel parse only once that work was done.
-pub(super) fn read<E: DeserializeOwned>(path: &Path, version: u32, of: &str) -> Option<Vec<E>> {
-    let (text, body) = read_text(path, version, of)?;
-    entry_lines(&text[body..])
-        .map(|line| serde_json::from_str(line).ok())
-        .collect()
-}
-
-/// Writes `entries` as JSON lines under a header of `version` and `of`.
-pub(super) fn write<E: Serialize>(
-    path: &Path,
-    version: u32,
-    of: &str,
-    entries: impl Iterator<Item = E>,
-) -> Result<(), StoreError> {
-    write_lines(path, version, of, entries, |bytes, entry| {
-        serde_json::to_writer(bytes, &entry).expect("index entry serializes")
-    })
 }
 
 /// The whole file at `path` and where its first entry starts, when its header is `version` and

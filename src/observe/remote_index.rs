@@ -7,104 +7,131 @@
 //! different ETag, and every write a new last-modified time; trtctl never overwrites a sidecar
 //! in place (create-only, or delete then create). Objects the LIST shows without an ETag are
 //! never memoised. The index is only a memo: a missing, foreign-version or damaged file is
-//! ignored and rebuilt from GETs, and one per remote URL keeps two remotes apart.
+//! ignored and rebuilt from GETs, a damaged line is read again and rewritten, and one file per
+//! remote URL keeps two remotes apart.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use foldhash::fast::RandomState;
-use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::memo_file;
-use crate::identity::{EngineKey, SIDECAR_SUFFIX, SidecarSummary};
+use super::line_memo::{IndexCursor, LineMemo, MemoLine};
+use super::summary_fields;
+use crate::identity::{EngineKey, SidecarSummary};
 use crate::plan::RemoteSidecar;
 use crate::store::StoreError;
 use crate::store::remote::ObjectVersion;
 
 /// Bumped whenever the line format changes; an index of another version is rebuilt. 2: what
-/// a plan compares of each sidecar (`SidecarSummary`), not the whole sidecar.
-const INDEX_VERSION: u32 = 2;
+/// a plan compares of each sidecar (`SidecarSummary`), not the whole sidecar. 3: tab-separated
+/// lines, sorted, looked up in place.
+const INDEX_VERSION: u32 = 3;
 
-/// One line of the file: a sidecar (its path in the remote), parsed or refused, and the
-/// version it was read at. Written from borrowed parts (`V`, `C` references), read owned.
-#[derive(Debug, Serialize, Deserialize)]
-struct Entry<V = ObjectVersion, C = Contents> {
-    key: String,
-    version: V,
-    contents: C,
-}
-
-/// What the index remembers of one sidecar.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What the index remembers of one sidecar: the version it was read at, and what it said.
+#[derive(Debug, Clone, PartialEq)]
 struct Memo {
     version: ObjectVersion,
     contents: Contents,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq)]
 enum Contents {
     Sidecar(SidecarSummary),
     Invalid(String),
 }
 
-#[derive(Debug, Default)]
+const VALID: &str = "valid";
+const INVALID: &str = "invalid";
+
+/// A line's fields: the ETag, size and last-modified time listed, then `valid` and the
+/// summary, or `invalid` and why (a JSON string, which escapes any tab or newline).
+impl MemoLine for Memo {
+    fn encode(&self, bytes: &mut Vec<u8>) {
+        use std::io::Write;
+        let version = &self.version;
+        let e_tag = version.e_tag.as_deref().unwrap_or_default();
+        let _ = write!(
+            bytes,
+            "{e_tag}\t{}\t{}\t",
+            version.size, version.last_modified_ms
+        );
+        match &self.contents {
+            Contents::Sidecar(summary) => {
+                let _ = write!(bytes, "{VALID}\t");
+                summary_fields::encode(bytes, summary);
+            }
+            Contents::Invalid(why) => {
+                let _ = write!(bytes, "{INVALID}\t");
+                serde_json::to_writer(bytes, why).expect("a string serializes");
+            }
+        }
+    }
+
+    fn decode(fields: &str) -> Option<Memo> {
+        let mut fields = fields.split('\t');
+        let version = ObjectVersion {
+            e_tag: Some(fields.next()?.to_string()),
+            size: fields.next()?.parse().ok()?,
+            last_modified_ms: fields.next()?.parse().ok()?,
+        };
+        let contents = match fields.next()? {
+            VALID => Contents::Sidecar(summary_fields::decode(&mut fields)?),
+            INVALID => Contents::Invalid(serde_json::from_str(fields.next()?).ok()?),
+            _ => return None,
+        };
+        fields
+            .next()
+            .is_none()
+            .then_some(Memo { version, contents })
+    }
+}
+
+#[derive(Debug)]
 pub struct RemoteIndex {
-    path: Option<PathBuf>,
-    remote: String,
-    /// Keyed by engine, not by sidecar path: a plan looks up 10,000 of them, and a path would be
-    /// a string made for each lookup. Hashed fast (SipHash was a twentieth of a warm plan's CPU):
-    /// the keys are the index's own, not a remote's.
-    entries: HashMap<EngineKey, Memo, RandomState>,
-    dirty: bool,
+    memo: LineMemo<Memo>,
+    /// The index of format 2 (JSON lines) beside it, if it is kept on disk.
+    former: Option<std::path::PathBuf>,
 }
 
 impl RemoteIndex {
     /// The index of `remote` kept under `cache_dir`; empty when missing, damaged or of another
     /// version (then the next save rewrites it).
     pub fn load(cache_dir: &Path, remote: &str) -> RemoteIndex {
-        let path = cache_dir.join(file_name(remote));
-        let entries = memo_file::read::<Entry>(&path, INDEX_VERSION, remote).map(|entries| {
-            // Made at its size once: grown, it rehashed 10,000 keys on the way.
-            let mut memos =
-                HashMap::with_capacity_and_hasher(entries.len(), RandomState::default());
-            memos.extend(entries.into_iter().filter_map(|e| {
-                let memo = Memo {
-                    version: e.version,
-                    contents: e.contents,
-                };
-                Some((engine_of(&e.key)?, memo))
-            }));
-            memos
-        });
+        let name = file_name(remote);
         RemoteIndex {
-            path: Some(path),
-            remote: remote.to_string(),
-            dirty: entries.is_none(),
-            entries: entries.unwrap_or_default(),
+            memo: LineMemo::load(cache_dir.join(&name), INDEX_VERSION, remote),
+            former: Some(cache_dir.join(format!("{name}.jsonl"))),
         }
     }
 
     /// An index that starts empty and is never saved.
-    pub fn in_memory(remote: &str) -> RemoteIndex {
+    pub fn in_memory() -> RemoteIndex {
         RemoteIndex {
-            remote: remote.to_string(),
-            ..RemoteIndex::default()
+            memo: LineMemo::in_memory(),
+            former: None,
         }
     }
 
-    /// What the sidecar of `key` said when it was at `version`, if that was recorded.
-    pub fn get(&self, key: &EngineKey, version: &ObjectVersion) -> Option<RemoteSidecar> {
-        let memo = self.entries.get(key)?;
-        (version.e_tag.is_some() && memo.version == *version).then(|| match &memo.contents {
-            Contents::Sidecar(s) => RemoteSidecar::Valid(s.clone()),
-            Contents::Invalid(why) => RemoteSidecar::Invalid(why.clone()),
+    /// What the sidecar of `key` said when it was at `version`, if that was recorded
+    /// (`cursor`: see [`IndexCursor`]).
+    pub fn get(
+        &self,
+        key: &EngineKey,
+        version: &ObjectVersion,
+        cursor: &mut IndexCursor,
+    ) -> Option<RemoteSidecar> {
+        version.e_tag.as_ref()?;
+        let memo = self.memo.get(key, cursor)?;
+        if memo.version != *version {
+            return None;
+        }
+        Some(match memo.contents {
+            Contents::Sidecar(s) => RemoteSidecar::Valid(s),
+            Contents::Invalid(why) => RemoteSidecar::Invalid(why),
         })
     }
 
-    /// Records what the sidecar of `key` says at `version`.
+    /// Records what the sidecar of `key` says at `version`. A version listed without an ETag,
+    /// or with a tab or newline in it, is not recorded: it would not be known again.
     pub fn record(&mut self, key: &EngineKey, version: &ObjectVersion, sidecar: &RemoteSidecar) {
         let contents = match sidecar {
             RemoteSidecar::Valid(s) => Contents::Sidecar(SidecarSummary {
@@ -114,63 +141,41 @@ impl RemoteIndex {
             RemoteSidecar::Invalid(why) => Contents::Invalid(why.clone()),
             RemoteSidecar::Missing => return,
         };
-        if version.e_tag.is_none() {
-            return;
+        let writable = |e_tag: &String| !e_tag.contains(['\t', '\n']);
+        if version.e_tag.as_ref().is_some_and(writable) {
+            let version = version.clone();
+            self.memo.record(key, Memo { version, contents });
         }
-        let memo = Memo {
-            version: version.clone(),
-            contents,
-        };
-        self.entries.insert(key.clone(), memo);
-        self.dirty = true;
     }
 
-    /// The entries whose sidecar the LIST no longer shows (`listed` is false), looked at in
-    /// parallel.
-    pub fn unlisted(&self, listed: impl Fn(&EngineKey) -> bool + Sync) -> Vec<EngineKey> {
-        self.entries
-            .par_iter()
-            .filter(|(key, _)| !listed(key))
-            .map(|(key, _)| key.clone())
-            .collect()
+    /// The engines remembered whose sidecar the LIST no longer shows (`listed`, given the
+    /// family and the engine's file, is false), looked at in parallel.
+    pub fn unlisted(&self, listed: impl Fn(&str, &str) -> bool + Sync) -> Vec<EngineKey> {
+        self.memo.refused_by(listed)
     }
 
     /// Drops the entries of `keys`.
     pub fn forget_all(&mut self, keys: &[EngineKey]) {
         for key in keys {
-            self.dirty |= self.entries.remove(key).is_some();
+            self.memo.forget(key);
         }
     }
 
     /// Writes the index back (temp file, fsync, rename) if anything changed.
     pub fn save(&self) -> Result<(), StoreError> {
-        let Some(path) = self.path.as_ref().filter(|_| self.dirty) else {
-            return Ok(());
-        };
-        let entries = self.entries.iter().map(|(key, memo)| Entry {
-            key: key.sidecar_path(),
-            version: &memo.version,
-            contents: &memo.contents,
-        });
-        memo_file::write(path, INDEX_VERSION, &self.remote, entries)
+        let written = self.memo.save()?;
+        if let Some(former) = self.former.as_ref().filter(|_| written) {
+            let _ = std::fs::remove_file(former);
+        }
+        Ok(())
     }
-}
-
-/// The engine whose sidecar is at `path` (`{family}/{file}.json`); `None` for anything else,
-/// which the index then forgets.
-fn engine_of(path: &str) -> Option<EngineKey> {
-    let (family, sidecar) = path.split_once('/')?;
-    Some(EngineKey {
-        family: family.to_string(),
-        file: sidecar.strip_suffix(SIDECAR_SUFFIX)?.to_string(),
-    })
 }
 
 /// One file per remote: a hash of its URL, so no URL character reaches a file name.
 fn file_name(remote: &str) -> String {
     let digest = Sha256::digest(remote.as_bytes());
     let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-    format!(".remote-sidecars-{hex}.jsonl")
+    format!(".remote-sidecars-{hex}")
 }
 
 #[cfg(test)]
@@ -178,9 +183,9 @@ mod tests {
     use super::*;
     use crate::identity::{self, Provenance, Sidecar};
 
-    fn sidecar(key: &EngineKey) -> Sidecar {
+    fn sidecar(key: &EngineKey) -> RemoteSidecar {
         let (_, id) = EngineKey::parse(&key.path()).unwrap();
-        Sidecar {
+        let sidecar = Sidecar {
             schema_version: identity::SIDECAR_SCHEMA_VERSION,
             family: key.family.clone(),
             id,
@@ -190,7 +195,8 @@ mod tests {
             build: None,
             provenance: Provenance::default(),
             local_trust: None,
-        }
+        };
+        RemoteSidecar::Valid(sidecar.into())
     }
 
     fn version(e_tag: &str) -> ObjectVersion {
@@ -207,89 +213,93 @@ mod tests {
             .0
     }
 
+    fn get(index: &RemoteIndex, key: &EngineKey, version: &ObjectVersion) -> Option<RemoteSidecar> {
+        index.get(key, version, &mut IndexCursor::default())
+    }
+
     #[test]
     fn entries_survive_a_save_and_answer_only_for_their_version() {
         let dir = tempfile::tempdir().unwrap();
         let (a, b) = (key("a"), key("b"));
+        let why = RemoteSidecar::Invalid("bad:\tline\nbreak \"quoted\"".into());
         let mut index = RemoteIndex::load(dir.path(), "s3://bucket/x");
-        index.record(
-            &a,
-            &version("\"1\""),
-            &RemoteSidecar::Valid(sidecar(&a).into()),
-        );
-        index.record(&b, &version("\"2\""), &RemoteSidecar::Invalid("bad".into()));
+        index.record(&a, &version("\"1\""), &sidecar(&a));
+        index.record(&b, &version("\"2\""), &why);
         index.save().unwrap();
 
         let again = RemoteIndex::load(dir.path(), "s3://bucket/x");
-        assert_eq!(
-            again.get(&a, &version("\"1\"")),
-            Some(RemoteSidecar::Valid(sidecar(&a).into()))
-        );
-        assert_eq!(
-            again.get(&b, &version("\"2\"")),
-            Some(RemoteSidecar::Invalid("bad".into()))
-        );
-        assert_eq!(again.get(&a, &version("\"9\"")), None, "new ETag");
+        assert_eq!(get(&again, &a, &version("\"1\"")), Some(sidecar(&a)));
+        assert_eq!(get(&again, &b, &version("\"2\"")), Some(why));
+        assert_eq!(get(&again, &a, &version("\"9\"")), None, "new ETag");
         let moved = ObjectVersion {
             last_modified_ms: 2,
             ..version("\"1\"")
         };
-        assert_eq!(again.get(&a, &moved), None, "rewritten");
-        assert!(
-            RemoteIndex::load(dir.path(), "s3://other")
-                .entries
-                .is_empty()
-        );
+        assert_eq!(get(&again, &a, &moved), None, "rewritten");
+        let other = RemoteIndex::load(dir.path(), "s3://other");
+        assert_eq!(get(&other, &a, &version("\"1\"")), None, "another remote");
     }
 
     #[test]
-    fn a_damaged_index_is_ignored_and_rewritten() {
+    fn a_damaged_line_is_read_again_and_the_former_index_goes() {
         let dir = tempfile::tempdir().unwrap();
-        let a = key("a");
+        let (a, b) = (key("a"), key("b"));
+        let former = dir.path().join(format!("{}.jsonl", file_name("s3://b")));
+        std::fs::write(&former, "{}").unwrap();
         let mut index = RemoteIndex::load(dir.path(), "s3://b");
-        index.record(
-            &a,
-            &version("\"1\""),
-            &RemoteSidecar::Valid(sidecar(&a).into()),
-        );
+        index.record(&a, &version("\"1\""), &sidecar(&a));
+        index.record(&b, &version("\"1\""), &sidecar(&b));
         index.save().unwrap();
+        assert!(!former.exists());
         let path = dir.path().join(file_name("s3://b"));
         let mut bytes = std::fs::read(&path).unwrap();
         bytes.truncate(bytes.len() - 7);
         std::fs::write(&path, &bytes).unwrap();
 
-        let damaged = RemoteIndex::load(dir.path(), "s3://b");
-        assert!(damaged.entries.is_empty() && damaged.dirty);
+        let mut damaged = RemoteIndex::load(dir.path(), "s3://b");
+        assert_eq!(get(&damaged, &a, &version("\"1\"")), Some(sidecar(&a)));
+        assert_eq!(get(&damaged, &b, &version("\"1\"")), None);
+        damaged.record(&b, &version("\"1\""), &sidecar(&b));
         damaged.save().unwrap();
-        assert_eq!(RemoteIndex::load(dir.path(), "s3://b").entries.len(), 0);
-        assert!(memo_file::read::<Entry>(&path, INDEX_VERSION, "s3://b").is_some());
+        let again = RemoteIndex::load(dir.path(), "s3://b");
+        assert_eq!(get(&again, &b, &version("\"1\"")), Some(sidecar(&b)));
     }
 
     #[test]
-    fn objects_without_an_etag_are_not_memoised() {
+    fn objects_without_a_writable_etag_are_not_memoised() {
         let a = key("a");
-        let mut index = RemoteIndex::in_memory("s3://b");
+        let mut index = RemoteIndex::in_memory();
         let untagged = ObjectVersion {
             e_tag: None,
             ..version("x")
         };
-        index.record(&a, &untagged, &RemoteSidecar::Valid(sidecar(&a).into()));
-        assert_eq!(index.get(&a, &untagged), None);
+        index.record(&a, &untagged, &sidecar(&a));
+        assert_eq!(get(&index, &a, &untagged), None);
+        for e_tag in ["\"a\tb\"", "\"a\nb\""] {
+            index.record(&a, &version(e_tag), &sidecar(&a));
+            assert_eq!(get(&index, &a, &version(e_tag)), None);
+        }
     }
 
     #[test]
     fn sidecars_gone_from_the_listing_are_dropped() {
+        let dir = tempfile::tempdir().unwrap();
         let (a, b) = (key("a"), key("b"));
-        let mut index = RemoteIndex::in_memory("s3://b");
+        let mut index = RemoteIndex::load(dir.path(), "s3://b");
         for k in [&a, &b] {
-            index.record(k, &version("1"), &RemoteSidecar::Valid(sidecar(k).into()));
+            index.record(k, &version("1"), &sidecar(k));
         }
-        let unlisted = index.unlisted(|key| *key == a);
+        index.save().unwrap();
+        let mut index = RemoteIndex::load(dir.path(), "s3://b");
+        let unlisted = index.unlisted(|family, file| family == a.family && file == a.file);
         assert_eq!(unlisted, std::slice::from_ref(&b));
-        index.dirty = false;
         index.forget_all(&unlisted);
-        assert!(index.dirty, "what was dropped is saved");
-        assert!(index.get(&a, &version("1")).is_some());
-        assert!(index.get(&b, &version("1")).is_none());
+        index.save().unwrap();
+        let index = RemoteIndex::load(dir.path(), "s3://b");
+        assert!(get(&index, &a, &version("1")).is_some());
+        assert!(
+            get(&index, &b, &version("1")).is_none(),
+            "what was dropped is saved"
+        );
     }
 }

@@ -218,8 +218,10 @@ fn the_index_keeps_what_another_manifest_wants_and_forgets_what_the_remote_lost(
         .find(|p| p.to_string_lossy().contains("arcface_r100_v1.0_fp16_sm_89"))
         .unwrap();
     std::fs::remove_file(&lost).unwrap();
-    std::fs::remove_file(lost.with_extension("")).unwrap();
-    let name = lost.file_name().unwrap().to_string_lossy().into_owned();
+    let engine = lost.with_extension("");
+    std::fs::remove_file(&engine).unwrap();
+    // The index names each engine by family and file, one line each after its header.
+    let name = format!("\t{}\t", engine.file_name().unwrap().to_string_lossy());
     let index = &world.index_files("cache-b")[0];
     assert!(std::fs::read_to_string(index).unwrap().contains(&name));
     plan_narrow(&proxy);
@@ -228,7 +230,7 @@ fn the_index_keeps_what_another_manifest_wants_and_forgets_what_the_remote_lost(
         !kept.contains(&name),
         "{name} is remembered after the remote lost it"
     );
-    assert_eq!(kept.matches(".trt.json").count(), 7, "{kept}");
+    assert_eq!(kept.lines().skip(1).count(), 7, "{kept}");
 }
 
 #[test]
