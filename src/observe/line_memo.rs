@@ -287,6 +287,15 @@ mod tests {
         LineMemo::load(dir.join("index"), VERSION, OF)
     }
 
+    /// Writes `lines` as the index's body, verbatim, under a header of `version`.
+    fn write_raw(dir: &Path, version: u32, lines: &[&str]) {
+        let path = dir.join("index");
+        memo_file::write_lines(&path, version, OF, lines.iter(), |bytes, line| {
+            bytes.extend_from_slice(line.as_bytes())
+        })
+        .unwrap();
+    }
+
     fn written(dir: &Path) -> Vec<String> {
         let text = std::fs::read_to_string(dir.join("index")).unwrap();
         text.lines().skip(1).map(str::to_string).collect()
@@ -355,11 +364,7 @@ mod tests {
             "arcface\ta.trt\t1",
             "arcface\tb.trt\t2",
         ];
-        let path = dir.path().join("index");
-        memo_file::write_lines(&path, VERSION, OF, lines.into_iter(), |bytes, line| {
-            bytes.extend_from_slice(line.as_bytes())
-        })
-        .unwrap();
+        write_raw(dir.path(), VERSION, &lines);
         let index = load(dir.path());
         let cursor = &mut IndexCursor::default();
         assert_eq!(index.get(&key("a.trt"), cursor), Some(Number(1)));
@@ -374,12 +379,11 @@ mod tests {
     #[test]
     fn a_garbled_line_is_a_miss_and_rewritten_when_recorded() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("index");
-        let lines = ["arcface\ta.trt\tx1", "arcface\tb.trt\t2"];
-        memo_file::write_lines(&path, VERSION, OF, lines.into_iter(), |bytes, line| {
-            bytes.extend_from_slice(line.as_bytes())
-        })
-        .unwrap();
+        write_raw(
+            dir.path(),
+            VERSION,
+            &["arcface\ta.trt\tx1", "arcface\tb.trt\t2"],
+        );
         let mut index = load(dir.path());
         assert_eq!(index.get(&key("a.trt"), &mut IndexCursor::default()), None);
         index.record(&key("a.trt"), Number(1));
@@ -393,19 +397,12 @@ mod tests {
     #[test]
     fn a_line_without_names_or_another_header_is_no_index() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("index");
-        let write = |version, line: &str| {
-            memo_file::write_lines(&path, version, OF, std::iter::once(line), |bytes, line| {
-                bytes.extend_from_slice(line.as_bytes())
-            })
-            .unwrap()
-        };
-        write(VERSION, "arcface-a.trt-1");
+        write_raw(dir.path(), VERSION, &["arcface-a.trt-1"]);
         assert!(load(dir.path()).loaded.is_empty());
-        write(VERSION + 1, "arcface\ta.trt\t1");
+        write_raw(dir.path(), VERSION + 1, &["arcface\ta.trt\t1"]);
         let index = load(dir.path());
         assert!(index.loaded.is_empty() && index.dirty);
-        write(VERSION, "arcface\ta.trt\t1");
+        write_raw(dir.path(), VERSION, &["arcface\ta.trt\t1"]);
         assert_eq!(load(dir.path()).loaded.len(), 1);
     }
 
