@@ -202,10 +202,11 @@ pub struct TrustCheck<'a> {
     pub local: &'a LocalEngines,
 }
 
-/// A wanted engine the remote listing shows, settled without a request or to be read.
+/// A wanted engine the remote listing shows, settled without a request or to be asked about:
+/// its sidecar read, or (already `Some` from the index) its signatures checked.
 enum Lookup<'a> {
     Settled(RemoteEngine),
-    ToRead(Found<'a>),
+    ToAsk(Found<'a>, Option<RemoteSidecar>),
 }
 
 /// A wanted engine the remote listing shows.
@@ -298,7 +299,7 @@ pub async fn resolve_remote(
         || look_up(desired, &listing_of, check, index),
     );
     index.forget_all(&unlisted);
-    let mut to_read = Vec::new();
+    let mut to_ask = Vec::new();
     let mut leased = Vec::new();
     let mut observed: Vec<Option<RemoteEngine>> = lookups
         .into_iter()
@@ -309,8 +310,8 @@ pub async fn resolve_remote(
             }
             match lookup? {
                 Lookup::Settled(engine) => Some(engine),
-                Lookup::ToRead(found) => {
-                    to_read.push((position, found));
+                Lookup::ToAsk(found, known) => {
+                    to_ask.push((position, found, known));
                     None
                 }
             }
@@ -318,12 +319,11 @@ pub async fn resolve_remote(
         .collect();
     // The futures are made before the stream, so that it holds one concrete type (a closure
     // over borrowed engines there trips the compiler's check that the plan's future is Send).
-    let index_view = &*index;
-    let reads: Vec<_> = to_read
+    let reads: Vec<_> = to_ask
         .into_iter()
-        .map(|(position, found)| async move {
+        .map(|(position, found, known)| async move {
             let key = found.key;
-            let (engine, read_at) = observe_engine(remote, found, index_view, check.policy).await?;
+            let (engine, read_at) = observe_engine(remote, found, known, check.policy).await?;
             Ok::<_, RemoteError>((position, key, engine, read_at))
         })
         .collect();
@@ -394,23 +394,23 @@ fn look_up<'a>(
                     sidecar,
                     trust: None,
                 }),
-                _ => Lookup::ToRead(found),
+                known => Lookup::ToAsk(found, known),
             };
             (Some(lookup), listed.leased)
         })
         .collect()
 }
 
-/// One listed engine: its sidecar (remembered, or read and then `Some` of the version it was
-/// read at) and, when asked for, the trusted keys' verdict on it.
+/// One listed engine: its sidecar (`known` from the index, or read and then `Some` of the
+/// version it was read at) and, when asked for, the trusted keys' verdict on it.
 async fn observe_engine(
     remote: &Remote,
     found: Found<'_>,
-    index: &RemoteIndex,
+    known: Option<RemoteSidecar>,
     policy: &TrustPolicy,
 ) -> Result<(RemoteEngine, Option<ObjectVersion>), RemoteError> {
     let key = found.key;
-    let (sidecar, read_at) = match found.known_sidecar(index, &mut IndexCursor::default()) {
+    let (sidecar, read_at) = match known {
         Some(known) => (known, None),
         None => (
             read_listed_sidecar(remote, key).await?,
