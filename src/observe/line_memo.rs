@@ -37,12 +37,14 @@ struct Located {
     file_len: usize,
 }
 
-/// Where an index is kept, and what its header says.
+/// Where an index is kept, what its header says, and the file of an earlier format it
+/// replaces (removed once this one is written).
 #[derive(Debug)]
 struct MemoFile {
     path: PathBuf,
     version: u32,
     of: String,
+    former: PathBuf,
 }
 
 #[derive(Debug)]
@@ -61,8 +63,8 @@ pub(super) struct LineMemo<M> {
 
 impl<M: MemoLine> LineMemo<M> {
     /// The index at `path` if its header is `version` and `of`; empty when missing or damaged
-    /// (then the next save rewrites it).
-    pub(super) fn load(path: PathBuf, version: u32, of: &str) -> LineMemo<M> {
+    /// (then the next save rewrites it, and removes `former`).
+    pub(super) fn load(path: PathBuf, version: u32, of: &str, former: PathBuf) -> LineMemo<M> {
         let read = memo_file::read_text(&path, version, of)
             .and_then(|(text, body)| locate(&text, body).map(|loaded| (text, loaded)));
         let dirty = read.is_none();
@@ -78,6 +80,7 @@ impl<M: MemoLine> LineMemo<M> {
             path,
             version,
             of: of.to_string(),
+            former,
         };
         LineMemo {
             file: Some(file),
@@ -181,6 +184,7 @@ impl<M: MemoLine> LineMemo<M> {
                 Saved::Recorded(key, memo) => encode(bytes, key, memo),
             },
         )?;
+        let _ = std::fs::remove_file(&file.former);
         Ok(true)
     }
 
@@ -284,7 +288,7 @@ mod tests {
     }
 
     fn load(dir: &Path) -> LineMemo<Number> {
-        LineMemo::load(dir.join("index"), VERSION, OF)
+        LineMemo::load(dir.join("index"), VERSION, OF, dir.join("former"))
     }
 
     /// Writes `lines` as the index's body, verbatim, under a header of `version`.

@@ -7,7 +7,7 @@
 //! rename its inode), so an entry whose stamp still matches describes the bytes on disk. Only
 //! sidecars that parsed are memoised; a damaged one is read again every time.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::line_memo::{IndexCursor, LineMemo, MemoLine};
 use super::summary_fields;
@@ -56,8 +56,6 @@ impl MemoLine for Memo {
 #[derive(Debug)]
 pub struct LocalIndex {
     memo: LineMemo<Memo>,
-    /// The index of format 1 beside it, if it is kept on disk.
-    former: Option<PathBuf>,
 }
 
 impl Default for LocalIndex {
@@ -65,7 +63,6 @@ impl Default for LocalIndex {
     fn default() -> Self {
         LocalIndex {
             memo: LineMemo::in_memory(),
-            former: None,
         }
     }
 }
@@ -73,10 +70,12 @@ impl Default for LocalIndex {
 impl LocalIndex {
     /// The index kept in `cache_dir`; empty when missing or damaged (then rebuilt).
     pub fn load(cache_dir: &Path) -> LocalIndex {
-        let path = cache_dir.join(SIDECAR_INDEX_FILE);
+        let (path, former) = (
+            cache_dir.join(SIDECAR_INDEX_FILE),
+            cache_dir.join(FORMER_INDEX_FILE),
+        );
         LocalIndex {
-            memo: LineMemo::load(path, INDEX_VERSION, INDEX_OF),
-            former: Some(cache_dir.join(FORMER_INDEX_FILE)),
+            memo: LineMemo::load(path, INDEX_VERSION, INDEX_OF, former),
         }
     }
 
@@ -108,11 +107,7 @@ impl LocalIndex {
 
     /// Writes the index back if anything changed; losing it only costs reads next time.
     pub fn save(&self) -> Result<(), StoreError> {
-        let written = self.memo.save()?;
-        if let Some(former) = self.former.as_ref().filter(|_| written) {
-            let _ = std::fs::remove_file(former);
-        }
-        Ok(())
+        self.memo.save().map(drop)
     }
 }
 

@@ -88,8 +88,6 @@ impl MemoLine for Memo {
 #[derive(Debug)]
 pub struct RemoteIndex {
     memo: LineMemo<Memo>,
-    /// The index of format 2 (JSON lines) beside it, if it is kept on disk.
-    former: Option<std::path::PathBuf>,
 }
 
 impl RemoteIndex {
@@ -97,9 +95,10 @@ impl RemoteIndex {
     /// version (then the next save rewrites it).
     pub fn load(cache_dir: &Path, remote: &str) -> RemoteIndex {
         let name = file_name(remote);
+        // Format 2 was JSON lines, kept beside under the same name.
+        let former = cache_dir.join(format!("{name}.jsonl"));
         RemoteIndex {
-            memo: LineMemo::load(cache_dir.join(&name), INDEX_VERSION, remote),
-            former: Some(cache_dir.join(format!("{name}.jsonl"))),
+            memo: LineMemo::load(cache_dir.join(&name), INDEX_VERSION, remote, former),
         }
     }
 
@@ -107,7 +106,6 @@ impl RemoteIndex {
     pub fn in_memory() -> RemoteIndex {
         RemoteIndex {
             memo: LineMemo::in_memory(),
-            former: None,
         }
     }
 
@@ -163,11 +161,7 @@ impl RemoteIndex {
 
     /// Writes the index back (temp file, fsync, rename) if anything changed.
     pub fn save(&self) -> Result<(), StoreError> {
-        let written = self.memo.save()?;
-        if let Some(former) = self.former.as_ref().filter(|_| written) {
-            let _ = std::fs::remove_file(former);
-        }
-        Ok(())
+        self.memo.save().map(drop)
     }
 }
 
