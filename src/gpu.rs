@@ -36,6 +36,10 @@ pub struct GpuInventory {
     /// The NVIDIA kernel driver, e.g. `580.65.06`, where the system says.
     pub driver_version: Option<String>,
     pub source: GpuSource,
+    /// The GPUs CUDA shows when `gpus` are simulated (`--gpu-arch` on a GPU host): builds run on
+    /// these alone. Empty when `gpus` were detected, or where CUDA shows none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub host_gpus: Vec<GpuInfo>,
 }
 
 impl GpuInventory {
@@ -54,6 +58,7 @@ impl GpuInventory {
                 cuda_driver_version: Some(cuda),
                 driver_version: nvidia_driver_version(),
                 source: GpuSource::Cuda,
+                host_gpus: Vec::new(),
             },
             Err(reason) => GpuInventory {
                 gpus: Vec::new(),
@@ -62,8 +67,62 @@ impl GpuInventory {
                 source: GpuSource::Unavailable {
                     reason: reason.to_string(),
                 },
+                host_gpus: Vec::new(),
             },
         }
+    }
+
+    /// Plans for `archs` instead (none: these GPUs as they are). Whatever real GPUs were
+    /// detected stay the ones that build: a plan may be made as if an sm_86 were here, an engine
+    /// may not be built as if it were.
+    pub fn simulating(self, archs: &[GpuArch]) -> GpuInventory {
+        if archs.is_empty() {
+            return self;
+        }
+        let host_gpus = match self.source {
+            GpuSource::Cuda => self.gpus,
+            GpuSource::Override => self.host_gpus,
+            GpuSource::Unavailable { .. } => Vec::new(),
+        };
+        GpuInventory {
+            host_gpus,
+            cuda_driver_version: self.cuda_driver_version,
+            driver_version: self.driver_version,
+            ..GpuInventory::simulated(archs)
+        }
+    }
+
+    /// Whether CUDA shows real GPUs on this host: then nothing built under simulation is used.
+    pub fn on_gpu_host(&self) -> bool {
+        match self.source {
+            GpuSource::Cuda => !self.gpus.is_empty(),
+            GpuSource::Override => !self.host_gpus.is_empty(),
+            GpuSource::Unavailable { .. } => false,
+        }
+    }
+
+    /// The GPUs that builds run on: the host's real ones, or the simulated ones where CUDA
+    /// shows none (a test or a GPU-less CI job, whose engines are marked simulated).
+    pub fn build_gpus(&self) -> &[GpuInfo] {
+        if self.host_gpus.is_empty() {
+            &self.gpus
+        } else {
+            &self.host_gpus
+        }
+    }
+
+    /// Whether builds here are simulated: no real GPU, so no real engine either.
+    pub fn builds_simulated(&self) -> bool {
+        !self.on_gpu_host()
+    }
+
+    /// `0: NVIDIA H100 80GB HBM3 (sm_90), 1: …`: the GPUs builds run on, for messages.
+    pub fn describe_build_gpus(&self) -> String {
+        self.build_gpus()
+            .iter()
+            .map(|g| format!("{}: {} ({})", g.index, g.name, g.arch))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// One stand-in GPU per entry; repeating an arch means several GPUs of it.
@@ -82,6 +141,7 @@ impl GpuInventory {
             cuda_driver_version: None,
             driver_version: None,
             source: GpuSource::Override,
+            host_gpus: Vec::new(),
         }
     }
 
@@ -91,10 +151,6 @@ impl GpuInventory {
         archs.sort();
         archs.dedup();
         archs
-    }
-
-    pub fn gpus_of(&self, arch: GpuArch) -> Vec<&GpuInfo> {
-        self.gpus.iter().filter(|g| g.arch == arch).collect()
     }
 }
 
@@ -499,8 +555,12 @@ mod tests {
         assert!(inv.gpus.iter().all(|g| g.memory_bytes == 0));
         assert_eq!(inv.source, GpuSource::Override);
         assert_eq!(inv.archs(), vec![GpuArch::new(8, 6), GpuArch::new(8, 9)]);
-        assert_eq!(inv.gpus_of(GpuArch::new(8, 6)).len(), 2);
-        assert!(inv.gpus_of(GpuArch::new(9, 0)).is_empty());
+        assert_eq!(
+            inv.build_gpus().len(),
+            3,
+            "no real GPU: the simulated ones build"
+        );
+        assert!(inv.builds_simulated());
     }
 
     /// Holds on machines with and without a GPU: either real GPUs or a reason, never a panic.

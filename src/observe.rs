@@ -200,6 +200,8 @@ pub struct TrustCheck<'a> {
     pub policy: &'a TrustPolicy,
     /// Position for position with the desired engines.
     pub local: &'a LocalEngines,
+    /// CUDA shows real GPUs here: a local engine built under simulation is no usable copy.
+    pub gpu_host: bool,
 }
 
 /// A wanted engine the remote listing shows, settled without a request or to be asked about:
@@ -379,7 +381,12 @@ fn look_up<'a>(
                 return (None, listed.leased);
             }
             let signers = (check.policy.required()
-                && !crate::plan::local_is_usable(check.local.get(i), wanted, check.policy))
+                && !crate::plan::local_is_usable(
+                    check.local.get(i),
+                    wanted,
+                    check.policy,
+                    check.gpu_host,
+                ))
             .then_some(listed.signers.as_slice());
             let found = Found {
                 key,

@@ -9,18 +9,18 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::identity::{
-    self, BuildInputs, EngineKey, Fingerprint, GpuArch, SidecarSummary, TrtVersion,
-};
+use crate::identity::{self, EngineKey, GpuArch, TrtVersion};
 use crate::manifest::Manifest;
-use crate::store::LocalEngine;
 use crate::trust::{TrustPolicy, Untrusted};
 
+mod copies;
 mod desired;
 mod graph;
 mod per_engine;
 mod selector;
 
+use copies::{Copy, local_copy, remote_copy};
+pub use copies::{RemoteEngine, RemoteSidecar, Staleness, local_is_usable, locally_trusted};
 pub use desired::{DesiredEngine, desired_engines, wanted_names};
 pub use graph::Node;
 pub use per_engine::{LocalEngines, PerEngine, RemoteEngines};
@@ -28,26 +28,6 @@ pub use selector::{Force, Selector, SelectorError, UnmatchedSelector, check_sele
 
 /// Bumped when the saved-plan JSON changes incompatibly.
 pub const PLAN_FORMAT_VERSION: u32 = 1;
-
-/// What the remote holds for one engine name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RemoteEngine {
-    /// `None` when only a sidecar is there (an upload that died before its engine landed is
-    /// impossible: the engine goes first, so this is a foreign or damaged bucket).
-    pub size: Option<u64>,
-    pub sidecar: RemoteSidecar,
-    /// When signatures are required and the engine may be fetched: the trusted key that signed
-    /// it (its name), or why none did. `None` when not checked.
-    pub trust: Option<Result<String, Untrusted>>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RemoteSidecar {
-    Valid(SidecarSummary),
-    Invalid(String),
-    /// An engine with no sidecar: written by the earlier tool that kept none.
-    Missing,
-}
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RemoteState {
@@ -89,36 +69,6 @@ pub struct BuildLease {
     /// Its holder was a process of this host that no longer runs.
     #[serde(default)]
     pub holder_gone: bool,
-}
-
-/// Why a local or remote copy cannot be used as is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "why", content = "detail")]
-pub enum Staleness {
-    OnnxChanged,
-    ProfileChanged,
-    FlagsChanged,
-    Forced,
-    /// The sidecar is unreadable, of another schema, or describes other inputs.
-    BadSidecar(String),
-    /// A sidecar without its engine file.
-    EngineMissing,
-    /// Signatures are required and this copy was fetched without a trusted key's signature.
-    Unverified,
-}
-
-impl fmt::Display for Staleness {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Staleness::OnnxChanged => f.write_str("ONNX changed"),
-            Staleness::ProfileChanged => f.write_str("shapes changed"),
-            Staleness::FlagsChanged => f.write_str("builder flags changed"),
-            Staleness::Forced => f.write_str("forced"),
-            Staleness::BadSidecar(why) => write!(f, "sidecar unusable: {why}"),
-            Staleness::EngineMissing => f.write_str("engine file missing"),
-            Staleness::Unverified => f.write_str("fetched without a trusted signature"),
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -181,6 +131,8 @@ pub struct PlanInputs<'a> {
     pub trt_version: TrtVersion,
     pub desired: Vec<DesiredEngine>,
     pub gpu_archs: &'a [GpuArch],
+    /// CUDA shows real GPUs here: engines built under simulation are never used.
+    pub gpu_host: bool,
     /// Position for position with `desired`.
     pub local: &'a LocalEngines,
     pub remote: Option<&'a RemoteState>,
@@ -205,6 +157,10 @@ pub struct Plan {
     pub manifest_sha256: String,
     pub trt_version: TrtVersion,
     pub gpu_archs: Vec<GpuArch>,
+    /// `--gpu-arch` on a GPU host: the plan is made as if `gpu_archs` were here, and only these,
+    /// the host's real GPUs, build.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub host_gpus: Vec<String>,
     pub remote: Option<RemoteSummary>,
     /// The `--target` selectors the plan was made with; applying a saved plan uses them again.
     pub targets: Vec<String>,
@@ -320,123 +276,31 @@ impl Plan {
     }
 }
 
-/// How a cached copy compares with what is wanted.
-enum Copy {
-    Current,
-    /// Usable but unverifiable: adopted from a bucket without sidecars.
-    Legacy,
-    Stale(Staleness),
-    /// Signatures are required and no trusted key signed the remote copy.
-    Untrusted(Untrusted),
-    Absent,
-}
-
-/// A copy's recorded fingerprint against the wanted one; its recorded build inputs say why
-/// they differ.
-fn compare_sidecar(
-    fingerprint: Option<&Fingerprint>,
-    build: Option<&BuildInputs>,
-    wanted: &DesiredEngine,
-) -> Copy {
-    let Some(fingerprint) = fingerprint else {
-        return Copy::Legacy;
-    };
-    if *fingerprint == wanted.fingerprint {
-        return Copy::Current;
-    }
-    let Some(build) = build else {
-        return Copy::Stale(Staleness::BadSidecar("no build inputs recorded".into()));
-    };
-    let why = if build.onnx_sha256 != wanted.build.onnx_sha256 {
-        Staleness::OnnxChanged
-    } else if build.profile != wanted.build.profile {
-        Staleness::ProfileChanged
-    } else {
-        Staleness::FlagsChanged
-    };
-    Copy::Stale(why)
-}
-
-/// Whether a cached copy may be used under `trust`: when signatures are required, its own
-/// build or a fetch a key trusted now signed.
-pub fn locally_trusted(sidecar: &SidecarSummary, trust: &TrustPolicy) -> bool {
-    !trust.required() || trust.vouches_for(sidecar.local_trust.as_ref())
-}
-
-/// Whether the cached copy is current and may be used: its remote copy need not be checked.
-pub fn local_is_usable(
-    local: Option<&LocalEngine>,
-    wanted: &DesiredEngine,
-    trust: &TrustPolicy,
-) -> bool {
-    matches!(local_copy(local, wanted, trust), Copy::Current)
-}
-
-fn local_copy(local: Option<&LocalEngine>, wanted: &DesiredEngine, trust: &TrustPolicy) -> Copy {
-    match local {
-        None => Copy::Absent,
-        Some(LocalEngine {
-            sidecar: Err(why), ..
-        }) => Copy::Stale(Staleness::BadSidecar(why.to_string())),
-        Some(LocalEngine {
-            sidecar: Ok(s),
-            size,
-        }) if s.engine_size != *size => Copy::Stale(Staleness::BadSidecar(format!(
-            "engine is {size} bytes, sidecar says {}",
-            s.engine_size
-        ))),
-        Some(LocalEngine { sidecar: Ok(s), .. }) => {
-            match compare_sidecar(s.fingerprint.as_ref(), s.build.as_deref(), wanted) {
-                Copy::Current | Copy::Legacy if !locally_trusted(s, trust) => {
-                    Copy::Stale(Staleness::Unverified)
-                }
-                copy => copy,
-            }
-        }
-    }
-}
-
-fn remote_copy(remote: Option<&RemoteEngine>, wanted: &DesiredEngine, trust: &TrustPolicy) -> Copy {
-    let Some(remote) = remote else {
-        return Copy::Absent;
-    };
-    let copy = match (&remote.size, &remote.sidecar) {
-        (None, _) => Copy::Stale(Staleness::EngineMissing),
-        (_, RemoteSidecar::Valid(s)) => {
-            compare_sidecar(s.fingerprint.as_ref(), s.build.as_deref(), wanted)
-        }
-        (_, RemoteSidecar::Invalid(why)) => Copy::Stale(Staleness::BadSidecar(why.clone())),
-        (_, RemoteSidecar::Missing) => Copy::Legacy,
-    };
-    match (copy, &remote.trust) {
-        (Copy::Current | Copy::Legacy, Some(Err(why))) if trust.required() => {
-            Copy::Untrusted(why.clone())
-        }
-        // Required but not checked (observation skipped it): never fetched on faith.
-        (Copy::Current | Copy::Legacy, None) if trust.required() => {
-            Copy::Untrusted(Untrusted::Unsigned {
-                trusted: trust.key_names(),
-            })
-        }
-        (copy, _) => copy,
-    }
-}
-
 /// The decision on the desired engine at `position`.
 fn decide(position: usize, wanted: &DesiredEngine, inputs: &PlanInputs) -> Decision {
-    let local = local_copy(inputs.local.get(position), wanted, inputs.trust);
+    let local = local_copy(
+        inputs.local.get(position),
+        wanted,
+        inputs.trust,
+        inputs.gpu_host,
+    );
     let remote_state = inputs.remote;
     let remote = remote_copy(
         remote_state.and_then(|r| r.engines.get(position)),
         wanted,
         inputs.trust,
+        inputs.gpu_host,
     );
     let writable = remote_state.is_some_and(|r| r.writable);
     let can_build = inputs.gpu_archs.contains(&wanted.id.gpu_arch);
     // Only an empty slot is uploaded to: create-only writes never replace what another machine put there.
     let remote_slot_free = remote_state.is_some() && matches!(remote, Copy::Absent);
     let upload_after_build = writable && remote_slot_free;
-    let remote_note = |remote: &Copy| match remote {
+    let remote_note = |remote: &Copy| {
+        match remote {
+        Copy::Stale(Staleness::Simulated) => Some(
+            "the remote copy was built under simulation, without a GPU: not fetched, not replaced; delete it from the remote".into()
+        ),
         Copy::Stale(why) => Some(format!(
             "remote holds another build under this name ({why}): not replaced; bump the model's `version`"
         )),
@@ -444,6 +308,7 @@ fn decide(position: usize, wanted: &DesiredEngine, inputs: &PlanInputs) -> Decis
             "the remote copy is untrusted ({why}): not replaced"
         )),
         _ => None,
+    }
     };
 
     if inputs.force.applies(&wanted.id) {
@@ -659,6 +524,7 @@ pub fn plan(inputs: PlanInputs) -> Plan {
         manifest_sha256: inputs.manifest.sha256.clone(),
         trt_version: inputs.trt_version,
         gpu_archs: archs.into_iter().collect(),
+        host_gpus: Vec::new(),
         remote: inputs.remote.map(|r| RemoteSummary {
             url: r.url.clone(),
             writable: r.writable,
@@ -678,7 +544,10 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::identity::{EngineId, Profile, Provenance, SIDECAR_SCHEMA_VERSION, Sidecar};
+    use crate::identity::{
+        BuildInputs, EngineId, Profile, Provenance, SIDECAR_SCHEMA_VERSION, Sidecar,
+    };
+    use crate::store::LocalEngine;
 
     const ONNX_SHA: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
 
@@ -686,6 +555,9 @@ mod tests {
         _dir: tempfile::TempDir,
         manifest: Manifest,
         gpus: Vec<GpuArch>,
+        gpu_host: bool,
+        /// Copies put from now on were built under simulation.
+        simulated: bool,
         local: HashMap<EngineKey, LocalEngine>,
         /// Its `engines` stay empty: the plan's are those of `remote_engines`.
         remote: Option<RemoteState>,
@@ -711,6 +583,8 @@ mod tests {
                 _dir: dir,
                 manifest,
                 gpus: vec![arch("sm_86")],
+                gpu_host: false,
+                simulated: false,
                 local: HashMap::new(),
                 remote: Some(RemoteState {
                     url: "s3://b/engines".into(),
@@ -747,6 +621,7 @@ mod tests {
                 local: &LocalEngines::by_key(&desired, &self.local),
                 desired,
                 gpu_archs: &self.gpus,
+                gpu_host: self.gpu_host,
                 remote: remote.as_ref(),
                 targets: &[],
                 force: &self.force,
@@ -810,7 +685,10 @@ mod tests {
                 engine_sha256: "00".repeat(32),
                 engine_size: 10,
                 build: Some(build),
-                provenance: Provenance::default(),
+                provenance: Provenance {
+                    simulated: self.simulated,
+                    ..Provenance::default()
+                },
                 local_trust: None,
             };
             (wanted.key, sidecar)
@@ -1093,6 +971,41 @@ mod tests {
     }
 
     #[test]
+    fn a_gpu_host_never_uses_an_engine_built_under_simulation() {
+        let mut w = World::new();
+        w.simulated = true;
+        w.put_local("sm_86", same);
+        w.put_remote("sm_86", same);
+        w.put_remote("sm_89", same);
+        assert_eq!(w.decision("sm_86"), Decision::UpToDate { note: None });
+        assert_eq!(
+            w.decision("sm_89"),
+            Decision::Fetch {
+                stale: None,
+                legacy: false
+            }
+        );
+        w.gpu_host = true;
+        let Decision::Build {
+            stale: Some(Staleness::Simulated),
+            upload: false,
+            note: Some(note),
+            lease: None,
+        } = w.decision("sm_86")
+        else {
+            panic!("{:?}", w.decision("sm_86"));
+        };
+        assert!(note.contains("built under simulation"), "{note}");
+        assert_eq!(
+            w.decision("sm_89"),
+            Decision::CannotBuild {
+                arch: arch("sm_89"),
+                stale: None
+            }
+        );
+    }
+
+    #[test]
     fn force_rebuilds_selected_engines_only() {
         let mut w = World::new();
         w.gpus = vec![arch("sm_86"), arch("sm_89")];
@@ -1129,6 +1042,7 @@ mod tests {
             local: &LocalEngines::by_key(&desired, &w.local),
             desired,
             gpu_archs: &w.gpus,
+            gpu_host: w.gpu_host,
             remote: remote.as_ref(),
             targets: &targets,
             force: &Force::Nothing,

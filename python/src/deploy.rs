@@ -36,7 +36,8 @@ pub fn fetch(
     let (locked, path) = deployment
         .read_lock(lock.as_deref())
         .map_err(|e| errors::from_deploy(DeployError::Lock(e)))?;
-    let archs = env.gpus().archs();
+    let gpus = env.gpus();
+    let archs = gpus.archs();
     if archs.is_empty() {
         return Err(errors::no_gpu(
             "no local GPU found to fetch engines for; pass gpu_arch=[\"sm_NN\"] (or set TRTCTL_GPU_ARCH)",
@@ -55,7 +56,13 @@ pub fn fetch(
     let results = run_interruptible(
         py,
         &stop,
-        lock::fetch_pinned(&deployment.cache, remote, &selection.engines, jobs),
+        lock::fetch_pinned(
+            &deployment.cache,
+            remote,
+            &selection.engines,
+            jobs,
+            gpus.on_gpu_host(),
+        ),
     )?;
     let mut installed = Vec::with_capacity(results.len());
     for (engine, result) in selection.engines.iter().zip(results) {

@@ -39,7 +39,7 @@ fn workspace_class(err: &WorkspaceError) -> &'static str {
 fn action_class(err: &ExecError) -> &'static str {
     match err {
         ExecError::Build(_) | ExecError::NoBuilder => "BuildError",
-        ExecError::NoGpu { .. } => "GpuError",
+        ExecError::NoGpu { .. } | ExecError::NotThisHostsArch { .. } => "GpuError",
         ExecError::Remote(_)
         | ExecError::RemoteSidecarGone { .. }
         | ExecError::RemoteChanged { .. }
@@ -107,7 +107,9 @@ pub fn from_deploy(err: DeployError) -> PyErr {
 /// An engine the lock pins that could not be installed.
 pub fn from_fetch(err: FetchError) -> PyErr {
     let class = match &err {
-        FetchError::SidecarDiffers { .. } | FetchError::BytesDiffer { .. } => "IntegrityError",
+        FetchError::SidecarDiffers { .. }
+        | FetchError::BytesDiffer { .. }
+        | FetchError::Simulated { .. } => "IntegrityError",
         FetchError::Store { .. } => "CacheError",
         FetchError::NotOnRemote { .. }
         | FetchError::BadSidecar { .. }

@@ -118,7 +118,9 @@ def build_or_load_engine(
         version: Model version (default: the first 8 hex digits of the ONNX sha256).
         family: Cache directory and remote prefix (default: the name up to its first ``_``).
         gpu: Build on this CUDA device index (default: the first GPU).
-        gpu_arch: Plan as if a GPU of this arch (``"sm_86"``) were here; skips GPU detection.
+        gpu_arch: Plan as if a GPU of this arch (``"sm_86"``) were here. Where CUDA shows real
+            GPUs, a build for an arch none of them has raises :class:`GpuError`; where it shows
+            none, the build is simulated and its sidecar says so.
         trt_version: The TensorRT version to name and build for (default: the local one).
         cache_dir: The local engine cache (default: ``TENSORRT_CACHE_DIR``, else
             ``~/.cache/screenalytics/engines``).

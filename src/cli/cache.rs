@@ -68,7 +68,7 @@ pub fn run(global: &GlobalArgs, env: &Environment, command: CacheCommand) -> any
         }
         CacheCommand::Verify { fix } => {
             let (cache, trust) = cache_and_trust(global, env)?;
-            verify(&cache, &trust, fix)
+            verify(&cache, &trust, env.gpus().on_gpu_host(), fix)
         }
     }
 }
@@ -237,39 +237,50 @@ fn clean(
 }
 
 /// Cached engines whose recorded trust does not hold: (engine, problem).
-fn untrusted(
+/// Engines whose sidecar vouches for them but that this host must not use: labelled
+/// `untrusted` (no trusted key signed them) or `simulated` (built without a GPU, on a GPU host).
+fn unusable(
     cache: &Cache,
     inventory: &Inventory,
     trust: &TrustPolicy,
-) -> Vec<(EngineKey, String)> {
+    gpu_host: bool,
+) -> Vec<(&'static str, (EngineKey, String))> {
     inventory
         .entries
         .iter()
         .filter_map(|e| match cache.read_sidecar(&e.key)? {
+            Ok(sidecar) if gpu_host && sidecar.provenance.simulated => Some((
+                "simulated",
+                (
+                    e.key.clone(),
+                    "built under simulation, without a GPU: no engine this host's GPUs can run"
+                        .to_string(),
+                ),
+            )),
             Ok(sidecar) => trust
                 .check_cached(&sidecar)
                 .err()
-                .map(|why| (e.key.clone(), why.to_string())),
+                .map(|why| ("untrusted", (e.key.clone(), why.to_string()))),
             Err(_) => None,
         })
         .collect()
 }
 
-fn verify(cache: &Cache, trust: &TrustPolicy, fix: bool) -> anyhow::Result<u8> {
+fn verify(cache: &Cache, trust: &TrustPolicy, gpu_host: bool, fix: bool) -> anyhow::Result<u8> {
     let inventory = cache.inventory()?;
     let corrupt: Vec<(EngineKey, String)> = cache
         .verify(&inventory)
         .into_iter()
         .map(|c| (c.key, c.problem))
         .collect();
-    let untrusted: Vec<(EngineKey, String)> = untrusted(cache, &inventory, trust)
+    let unusable: Vec<(&str, (EngineKey, String))> = unusable(cache, &inventory, trust, gpu_host)
         .into_iter()
-        .filter(|(key, _)| !corrupt.iter().any(|(k, _)| k == key))
+        .filter(|(_, (key, _))| !corrupt.iter().any(|(k, _)| k == key))
         .collect();
     let labelled = corrupt
         .iter()
         .map(|p| ("corrupt", p))
-        .chain(untrusted.iter().map(|p| ("untrusted", p)));
+        .chain(unusable.iter().map(|(label, p)| (*label, p)));
     for (label, (key, problem)) in labelled {
         println!("{label}: {key}: {problem}");
         if fix {
@@ -285,12 +296,16 @@ fn verify(cache: &Cache, trust: &TrustPolicy, fix: bool) -> anyhow::Result<u8> {
         .iter()
         .filter(|e| e.state != SidecarState::Missing)
         .count();
-    let untrusted_note = match untrusted.len() {
-        0 => String::new(),
-        n => format!(", {n} untrusted"),
-    };
+    let count_of = |wanted: &str| unusable.iter().filter(|(l, _)| *l == wanted).count();
+    let notes: String = ["untrusted", "simulated"]
+        .into_iter()
+        .filter_map(|label| match count_of(label) {
+            0 => None,
+            n => Some(format!(", {n} {label}")),
+        })
+        .collect();
     println!(
-        "{checked} engines checked, {} corrupt{untrusted_note}.",
+        "{checked} engines checked, {} corrupt{notes}.",
         corrupt.len()
     );
     // Timing caches have no sidecar to check against: trtexec is their judge, and apply sets
@@ -308,7 +323,7 @@ fn verify(cache: &Cache, trust: &TrustPolicy, fix: bool) -> anyhow::Result<u8> {
         inventory.timing_caches.len() - rejected.len(),
         rejected.len()
     );
-    Ok(if corrupt.is_empty() && untrusted.is_empty() {
+    Ok(if corrupt.is_empty() && unusable.is_empty() {
         0
     } else {
         EXIT_ERROR

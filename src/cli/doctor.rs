@@ -143,7 +143,18 @@ fn render_gpus(gpus: &GpuInventory) -> String {
     .flatten()
     .collect();
     let mut out = format!("GPUs ({}):\n", versions.join(", "));
-    for g in &gpus.gpus {
+    list_gpus(&mut out, &gpus.gpus);
+    if !gpus.host_gpus.is_empty() {
+        out.push_str("GPUs of this host (the only ones that build):\n");
+        list_gpus(&mut out, &gpus.host_gpus);
+    } else if gpus.source == GpuSource::Override {
+        out.push_str("No real GPU here: builds are simulated, and marked so in their sidecars.\n");
+    }
+    out
+}
+
+fn list_gpus(out: &mut String, gpus: &[gpu::GpuInfo]) {
+    for g in gpus {
         out.push_str(&format!(
             "  {}  {}  {}  {}\n",
             g.index,
@@ -152,7 +163,6 @@ fn render_gpus(gpus: &GpuInventory) -> String {
             human_bytes(g.memory_bytes)
         ));
     }
-    out
 }
 
 fn render(d: &Doctor) -> String {

@@ -22,7 +22,7 @@ pub(super) fn run(global: &GlobalArgs, env: &Environment, args: FetchArgs) -> u8
             return EXIT_BAD_INPUT;
         }
     };
-    let (deployment, selection) = selection;
+    let (deployment, selection, gpu_host) = selection;
     let Some(remote) = deployment.remote.as_ref() else {
         print_error(&anyhow::anyhow!(
             "{} has no [remote]: fetch needs one to install pinned engines from; add `[remote] url = \"s3://bucket/prefix\"`",
@@ -36,6 +36,7 @@ pub(super) fn run(global: &GlobalArgs, env: &Environment, args: FetchArgs) -> u8
             remote,
             &selection.engines,
             args.jobs,
+            gpu_host,
         )),
         Err(err) => {
             print_error(&err);
@@ -57,22 +58,24 @@ pub(super) fn run(global: &GlobalArgs, env: &Environment, args: FetchArgs) -> u8
     }
 }
 
-/// Everything checked before the first byte is fetched: manifest, lock, archs, selectors.
+/// Everything checked before the first byte is fetched: manifest, lock, archs, selectors; and
+/// whether this is a GPU host.
 fn select(
     global: &GlobalArgs,
     env: &Environment,
     args: &FetchArgs,
-) -> anyhow::Result<(Deployment, Selection)> {
+) -> anyhow::Result<(Deployment, Selection, bool)> {
     let deployment = Deployment::open(&global.manifest, env)?;
     let (lock, path) = deployment.read_lock(args.lock.as_deref())?;
-    let archs = env.gpus().archs();
+    let gpus = env.gpus();
+    let archs = gpus.archs();
     if archs.is_empty() {
         anyhow::bail!(
             "no local GPU found to fetch engines for; pass --gpu-arch sm_NN (or set TRTCTL_GPU_ARCH)"
         );
     }
     let selection = lock.select(&path, &archs, &args.target)?;
-    Ok((deployment, selection))
+    Ok((deployment, selection, gpus.on_gpu_host()))
 }
 
 fn print_lines(quiet: bool, selection: &Selection, results: &[Result<Fetched, lock::FetchError>]) {

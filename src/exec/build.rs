@@ -21,7 +21,6 @@ impl Run<'_> {
     ) -> Result<Outcome, ExecError> {
         let builder = self.exec.builder.ok_or(ExecError::NoBuilder)?;
         let arch = engine.id.gpu_arch;
-        let gpu_name = self.exec.gpus.gpus_of(arch).first().map(|g| g.name.clone());
         let gpu = match gpu {
             Some(gpu) => Some(gpu),
             None => self.gpu_pool.acquire(arch).await,
@@ -46,7 +45,7 @@ impl Run<'_> {
             timing_cache: self.exec.timing_cache.then(|| {
                 timing_cache_file(cache.root(), engine.id.gpu_arch, engine.id.trt_version)
             }),
-            device: gpu.index,
+            device: gpu.gpu.index,
         };
         if let Some(timing) = &job.timing_cache {
             if let Some(dir) = timing.parent() {
@@ -58,12 +57,14 @@ impl Run<'_> {
         let built = self
             .build_with_timing_fallback(builder, &job, &engine.key.file)
             .await?;
+        let gpu_name = gpu.gpu.name.clone();
         drop(gpu);
         // The engine is labelled with the ONNX digest from before the build: a file rewritten
         // meanwhile would publish an engine under a digest it was not built from.
         recheck_onnx(engine, onnx_before).await?;
         let provenance = Provenance {
-            gpu_name,
+            gpu_name: Some(gpu_name),
+            simulated: self.exec.gpus.builds_simulated(),
             builder: Some(built.builder),
             trtctl_version: env!("CARGO_PKG_VERSION").to_string(),
             host: hostname(),

@@ -53,6 +53,14 @@ pub enum ExecError {
     NoBuilder,
     #[error("no local GPU of {arch}")]
     NoGpu { arch: GpuArch },
+    #[error(
+        "refusing to build {key}: this host's GPUs are {host_gpus}, none of them {arch}, and an engine built on one of them would not run on {arch} (`--gpu-arch` / TRTCTL_GPU_ARCH plan as if, they never build as if); build it on a builder with an {arch} GPU, or leave it out with `--target`"
+    )]
+    NotThisHostsArch {
+        key: EngineKey,
+        arch: GpuArch,
+        host_gpus: String,
+    },
     #[error("no remote configured")]
     NoRemote,
     #[error(

@@ -130,6 +130,9 @@ impl Run<'_> {
                     .await;
                 vec![(ActionKind::Fetch, file, outcome)]
             }
+            Decision::Build { upload, .. } if !self.gpu_pool.has(engine.id.gpu_arch) => {
+                self.refuse_build(engine, *upload)
+            }
             Decision::Build { upload, stale, .. } => {
                 let forced = *stale == Some(Staleness::Forced);
                 // Leases guard what would be published; a forced rebuild is wanted regardless.
@@ -166,6 +169,31 @@ impl Run<'_> {
             }
             Decision::UpToDate { .. } | Decision::CannotBuild { .. } => Vec::new(),
         }
+    }
+
+    /// A build no GPU here can do (a plan made as if another arch were here) fails before
+    /// anything runs, and stops nothing else: fetches and uploads of real engines go on.
+    fn refuse_build(&self, engine: &DesiredEngine, upload: bool) -> StepResult {
+        let file = engine.key.file.clone();
+        let arch = engine.id.gpu_arch;
+        let gpus = self.exec.gpus;
+        let refusal = if gpus.on_gpu_host() {
+            ExecError::NotThisHostsArch {
+                key: engine.key.clone(),
+                arch,
+                host_gpus: gpus.describe_build_gpus(),
+            }
+        } else {
+            ExecError::NoGpu { arch }
+        };
+        let refused = Outcome::Failed(Arc::new(refusal));
+        self.finish(ActionKind::Build, &file, &refused, Duration::ZERO);
+        let mut results = vec![(ActionKind::Build, file.clone(), refused)];
+        if upload {
+            let skipped = self.skip(ActionKind::Upload, &file, SkipReason::BuildIncomplete);
+            results.push((ActionKind::Upload, file, skipped));
+        }
+        results
     }
 
     pub(super) async fn build_then_upload(

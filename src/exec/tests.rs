@@ -135,6 +135,7 @@ impl World {
         let check = observe::TrustCheck {
             policy: &trust,
             local: &local,
+            gpu_host: false,
         };
         let names = plan::wanted_names(&self.manifest, &digests, trt);
         let listings = observe::list_wanted(self.remote.clone(), names)
@@ -154,6 +155,7 @@ impl World {
             trt_version: trt,
             desired,
             gpu_archs: &gpus.archs(),
+            gpu_host: gpus.on_gpu_host(),
             local: &local,
             remote: Some(&remote),
             trust: &trust,

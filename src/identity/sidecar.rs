@@ -39,10 +39,14 @@ pub enum LocalTrust {
     },
 }
 
-/// Who made the engine, where and when; informative, never compared.
+/// Who made the engine, where and when. Informative, except `simulated`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Provenance {
     pub gpu_name: Option<String>,
+    /// Built where CUDA showed no GPU (a test, a GPU-less CI job): the bytes are whatever the
+    /// trtexec there wrote, no engine a GPU can run. A host with real GPUs never uses one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub simulated: bool,
     pub builder: Option<String>,
     pub trtctl_version: String,
     pub host: Option<String>,

@@ -14,6 +14,9 @@ pub struct SidecarSummary {
     pub engine_size: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub local_trust: Option<LocalTrust>,
+    /// Built under simulation: never used on a host with real GPUs.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub simulated: bool,
     /// The build inputs recorded: they say why an engine whose fingerprint is not the wanted
     /// one is stale. Never kept in the sidecar indexes (`None` there), so a lookup that finds a
     /// fingerprint other than the wanted one reads the sidecar itself.
@@ -28,6 +31,7 @@ impl From<Sidecar> for SidecarSummary {
             engine_sha256: sidecar.engine_sha256,
             engine_size: sidecar.engine_size,
             local_trust: sidecar.local_trust,
+            simulated: sidecar.provenance.simulated,
             build: sidecar.build.map(Box::new),
         }
     }

@@ -51,25 +51,31 @@ pub enum FetchError {
         lock_sha256: String,
         lock_size: u64,
     },
+    #[error(
+        "{key}: the remote engine was built under simulation, without a GPU (by a test or a GPU-less CI job): no engine this host's GPUs can run; nothing was cached. Build it on a GPU builder of its arch (`trtctl apply`), then `trtctl lock` again"
+    )]
+    Simulated { key: EngineKey },
     #[error("{key}: {source}")]
     Remote { key: EngineKey, source: RemoteError },
     #[error("{key}: {source}")]
     Store { key: EngineKey, source: StoreError },
 }
 
-/// Fetches every engine of `engines`, `jobs` at a time; one result per engine, in order.
+/// Fetches every engine of `engines`, `jobs` at a time; one result per engine, in order. On a
+/// GPU host (`gpu_host`), an engine built under simulation is refused.
 pub async fn fetch_pinned(
     cache: &Cache,
     remote: &Remote,
     engines: &[LockedEngine],
     jobs: usize,
+    gpu_host: bool,
 ) -> Vec<Result<Fetched, FetchError>> {
     // The futures are made first and boxed, so no closure sits in the stream's type: the
     // compiler can then prove the whole fetch Send, which the Python binding needs to run it
     // with the GIL released.
     let fetches: Vec<_> = engines
         .iter()
-        .map(|engine| fetch_one(cache, remote, engine).boxed())
+        .map(|engine| fetch_one(cache, remote, engine, gpu_host).boxed())
         .collect();
     futures::stream::iter(fetches)
         .buffered(jobs.max(1))
@@ -77,11 +83,13 @@ pub async fn fetch_pinned(
         .await
 }
 
-/// Whether the cache holds exactly the pinned bytes (hashed, not taken from the sidecar's word).
-fn cached_exactly(cache: &Cache, engine: &LockedEngine) -> bool {
+/// Whether the cache holds exactly the pinned bytes (hashed, not taken from the sidecar's word),
+/// and bytes this host may use.
+fn cached_exactly(cache: &Cache, engine: &LockedEngine, gpu_host: bool) -> bool {
     let sidecar_agrees = matches!(
         cache.read_sidecar(&engine.key),
         Some(Ok(s)) if s.engine_sha256 == engine.sha256 && s.engine_size == engine.size
+            && !(gpu_host && s.provenance.simulated)
     );
     sidecar_agrees
         && store::hash_file(&cache.engine_path(&engine.key))
@@ -92,6 +100,7 @@ async fn fetch_one(
     cache: &Cache,
     remote: &Remote,
     engine: &LockedEngine,
+    gpu_host: bool,
 ) -> Result<Fetched, FetchError> {
     let key = &engine.key;
     let store_err = |source| FetchError::Store {
@@ -106,10 +115,17 @@ async fn fetch_one(
     let _lock = blocking(cache, engine, |cache, engine| cache.lock(&engine.key))
         .await
         .map_err(store_err)?;
-    if blocking(cache, engine, cached_exactly).await {
+    if blocking(cache, engine, move |cache, engine| {
+        cached_exactly(cache, engine, gpu_host)
+    })
+    .await
+    {
         return Ok(Fetched::Cached);
     }
     let sidecar = remote_sidecar(remote, engine).await?;
+    if gpu_host && sidecar.provenance.simulated {
+        return Err(FetchError::Simulated { key: key.clone() });
+    }
     let temp = cache.temp_engine(key).map_err(store_err)?;
     // Each attempt reopens the temp file; `fetch_engine` truncates it before writing.
     let (sha256, size) = retrying(|| async {

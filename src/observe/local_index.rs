@@ -16,8 +16,9 @@ use crate::store::{FileStamp, SIDECAR_INDEX_FILE, StoreError};
 
 /// The index of format 1 (whole sidecars as JSON lines), removed when this one is written.
 const FORMER_INDEX_FILE: &str = ".sidecar-index.jsonl";
-/// Bumped whenever the line format (or what is kept of a sidecar) changes.
-const INDEX_VERSION: u32 = 2;
+/// Bumped whenever the line format (or what is kept of a sidecar) changes. 3: whether the
+/// engine was built under simulation.
+const INDEX_VERSION: u32 = 3;
 const INDEX_OF: &str = "local sidecars";
 
 /// What the index remembers of one sidecar: its file's stamp, and what it said.
@@ -136,6 +137,7 @@ mod tests {
                 engine_sha256: "ab".repeat(32),
                 engine_size: 33,
                 local_trust,
+                simulated: false,
                 build: None,
             },
         }

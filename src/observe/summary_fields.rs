@@ -1,6 +1,6 @@
 //! How both sidecar indexes write what a plan compares of a sidecar on their lines: the
-//! engine's size, fingerprint and sha256, then how the engine reached the cache (JSON, which
-//! escapes any tab or newline in it). Parsing 10,000 of these is a few milliseconds, a fifth
+//! engine's size, fingerprint and sha256, how the engine reached the cache (JSON, which
+//! escapes any tab or newline in it), then whether it was built under simulation. Parsing 10,000 of these is a few milliseconds, a fifth
 //! of the same summaries as JSON objects.
 
 use std::io::Write;
@@ -9,6 +9,8 @@ use crate::identity::{Fingerprint, SidecarSummary};
 
 /// Written in place of a field that is absent.
 const ABSENT: &str = "-";
+/// The last field of an engine built under simulation.
+const SIMULATED: &str = "simulated";
 
 /// Appends the fields of `summary`, separated by tabs (its build inputs are never kept).
 pub(super) fn encode(bytes: &mut Vec<u8>, summary: &SidecarSummary) {
@@ -22,10 +24,11 @@ pub(super) fn encode(bytes: &mut Vec<u8>, summary: &SidecarSummary) {
         .map(|t| serde_json::to_string(t).expect("serializes"));
     let _ = write!(
         bytes,
-        "{}\t{fingerprint}\t{}\t{}",
+        "{}\t{fingerprint}\t{}\t{}\t{}",
         summary.engine_size,
         summary.engine_sha256,
         trust.as_deref().unwrap_or(ABSENT),
+        if summary.simulated { SIMULATED } else { ABSENT },
     );
 }
 
@@ -38,11 +41,17 @@ pub(super) fn decode<'a>(fields: &mut impl Iterator<Item = &'a str>) -> Option<S
         None => None,
         Some(json) => Some(serde_json::from_str(json).ok()?),
     };
+    let simulated = match fields.next()? {
+        SIMULATED => true,
+        ABSENT => false,
+        _ => return None,
+    };
     Some(SidecarSummary {
         fingerprint,
         engine_sha256,
         engine_size,
         local_trust,
+        simulated,
         build: None,
     })
 }
@@ -62,6 +71,7 @@ mod tests {
             engine_sha256: "ab".repeat(32),
             engine_size: 33,
             local_trust,
+            simulated: false,
             build: None,
         }
     }
@@ -84,6 +94,10 @@ mod tests {
             summary(Some(&"cd".repeat(32)), None),
             summary(None, Some(LocalTrust::Built)),
             summary(Some(&"ef".repeat(32)), Some(signed)),
+            SidecarSummary {
+                simulated: true,
+                ..summary(None, None)
+            },
         ] {
             assert_eq!(round_trip(&summary), Some(summary));
         }
@@ -93,8 +107,13 @@ mod tests {
     fn short_or_garbled_fields_are_no_summary() {
         let fields = |text: &str| decode(&mut text.split('\t'));
         assert!(fields("33\t-\tabab").is_none());
-        assert!(fields("3x\t-\tabab\t-").is_none());
-        assert!(fields("33\t-\tabab\t{not json").is_none());
-        assert!(fields("33\t-\tabab\t-").is_some());
+        assert!(fields("3x\t-\tabab\t-\t-").is_none());
+        assert!(fields("33\t-\tabab\t{not json\t-").is_none());
+        assert!(
+            fields("33\t-\tabab\t-").is_none(),
+            "a line of an earlier format"
+        );
+        assert!(fields("33\t-\tabab\t-\tperhaps").is_none());
+        assert!(fields("33\t-\tabab\t-\t-").is_some());
     }
 }

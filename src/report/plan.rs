@@ -149,9 +149,17 @@ pub fn render_plan(plan: &Plan, style: Style) -> String {
         ),
         None => "none".to_string(),
     };
+    let as_if = if plan.host_gpus.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (as if, by --gpu-arch; only this host's {} build)",
+            plan.host_gpus.join(", ")
+        )
+    };
     let _ = writeln!(
         out,
-        "TensorRT {} · local GPUs: {archs} · remote: {remote}",
+        "TensorRT {} · local GPUs: {archs}{as_if} · remote: {remote}",
         plan.trt_version
     );
     if let Some(line) = timing_caches_line(&plan.timing_caches) {

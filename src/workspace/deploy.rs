@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::assemble::resolve_storage;
 use super::{Environment, Workspace, WorkspaceError};
+use crate::identity::SidecarSummary;
 use crate::lock::{self, Lock, LockError};
 use crate::manifest::Manifest;
 use crate::plan::{DesiredEngine, RemoteSidecar, RemoteState};
@@ -14,26 +15,31 @@ use crate::store::{Cache, LocalEngine};
 impl Workspace {
     /// The lock of what exists now for the desired set. An engine on the remote is pinned by
     /// the remote's bytes (what deploy hosts will fetch); one only in the local cache (no
-    /// remote, or not uploaded yet) by the local bytes.
+    /// remote, or not uploaded yet) by the local bytes. On a GPU host, nothing built under
+    /// simulation is locked.
     pub async fn current_lock(&self) -> Result<Lock, WorkspaceError> {
         let (desired, index, reads) = self.desired_and_index(&[])?;
         let observed = self.observe(&desired, index, reads).await?;
+        let gpu_host = self.gpus.on_gpu_host();
+        let usable = |(sidecar, _): &(&SidecarSummary, u64)| !(sidecar.simulated && gpu_host);
         Ok(Lock::resolve(&desired, |position, wanted| {
             observed
                 .remote
                 .as_ref()
                 .and_then(|state| on_remote(state, position, wanted))
-                .or_else(|| in_cache(observed.local.get(position), wanted))
+                .filter(usable)
+                .or_else(|| in_cache(observed.local.get(position), wanted).filter(usable))
+                .map(|(sidecar, size)| (sidecar.engine_sha256.clone(), size))
         }))
     }
 }
 
 /// The remote's copy of `wanted`, the desired engine at `position`, when it may be locked.
-fn on_remote(
-    state: &RemoteState,
+fn on_remote<'a>(
+    state: &'a RemoteState,
     position: usize,
     wanted: &DesiredEngine,
-) -> Option<(String, u64)> {
+) -> Option<(&'a SidecarSummary, u64)> {
     let engine = state.engines.get(position)?;
     // Where signatures are required, an engine no trusted key signed is not locked.
     if matches!(engine.trust, Some(Err(_))) {
@@ -44,19 +50,22 @@ fn on_remote(
             if sidecar.fingerprint.as_ref() == Some(&wanted.fingerprint)
                 && engine.size == Some(sidecar.engine_size) =>
         {
-            Some((sidecar.engine_sha256.clone(), sidecar.engine_size))
+            Some((sidecar, sidecar.engine_size))
         }
         _ => None,
     }
 }
 
-fn in_cache(local: Option<&LocalEngine>, wanted: &DesiredEngine) -> Option<(String, u64)> {
+fn in_cache<'a>(
+    local: Option<&'a LocalEngine>,
+    wanted: &DesiredEngine,
+) -> Option<(&'a SidecarSummary, u64)> {
     match &local?.sidecar {
         Ok(sidecar)
             if sidecar.fingerprint.as_ref() == Some(&wanted.fingerprint)
                 && local?.size == sidecar.engine_size =>
         {
-            Some((sidecar.engine_sha256.clone(), sidecar.engine_size))
+            Some((sidecar, sidecar.engine_size))
         }
         _ => None,
     }

@@ -16,7 +16,8 @@ pub const SIGNING_KEY_FILE_ENV: &str = "TRTCTL_SIGNING_KEY_FILE";
 pub struct Environment {
     pub cache_dir: Option<PathBuf>,
     pub home: Option<PathBuf>,
-    /// `--gpu-arch` / `TRTCTL_GPU_ARCH`: plan as if these GPUs were here.
+    /// `--gpu-arch` / `TRTCTL_GPU_ARCH`: plan as if these GPUs were here (builds still need a
+    /// real GPU of the arch where CUDA shows any).
     pub gpu_archs: Vec<GpuArch>,
     pub trt_version: Option<String>,
     /// `TRTCTL_REMOTE`: the remote of `ensure` when none is passed (`s3://…` or `file:///dir`).
@@ -30,13 +31,10 @@ pub struct Environment {
 }
 
 impl Environment {
-    /// The GPUs to plan for: the simulated ones asked for, else what CUDA finds.
+    /// The GPUs to plan for: the simulated ones asked for, else what CUDA finds. CUDA is asked
+    /// either way: what it shows is what builds.
     pub fn gpus(&self) -> GpuInventory {
-        if self.gpu_archs.is_empty() {
-            GpuInventory::detect()
-        } else {
-            GpuInventory::simulated(&self.gpu_archs)
-        }
+        GpuInventory::detect().simulating(&self.gpu_archs)
     }
 
     /// Reads every variable trtctl honours; the one place the library looks at the environment.

@@ -9,6 +9,7 @@ use super::freeing::free_in_background;
 use crate::builder::{BuildError, Builder, Trtexec};
 use crate::exec::Reporter;
 use crate::exec::{ApplyOptions, ApplyReport, Executor, StopSignal};
+use crate::gpu::GpuSource;
 use crate::identity::{GpuArch, TrtVersion};
 use crate::observe::{self, HashCache, LocalIndex, RemoteIndex, TrustCheck};
 use crate::plan::{
@@ -85,6 +86,7 @@ impl Workspace {
             trt_version: self.trt_version(),
             desired,
             gpu_archs: &archs,
+            gpu_host: self.gpus.on_gpu_host(),
             local: &observed.local,
             remote: observed.remote.as_ref(),
             trust: &self.trust,
@@ -92,6 +94,11 @@ impl Workspace {
             force,
         });
         plan.timing_caches = observed.timing_caches;
+        if self.gpus.source == GpuSource::Override {
+            plan.host_gpus = (self.gpus.host_gpus.iter())
+                .map(|g| format!("{}: {} ({})", g.index, g.name, g.arch))
+                .collect();
+        }
         free_in_background((observed.local, observed.remote));
         Ok(plan)
     }
@@ -200,6 +207,7 @@ impl Workspace {
         let trust = TrustCheck {
             policy: &self.trust,
             local,
+            gpu_host: self.gpus.on_gpu_host(),
         };
         let mut index = finished(&mut reads.index)
             .await

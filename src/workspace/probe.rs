@@ -17,13 +17,13 @@ pub struct MachineProbe {
 }
 
 impl MachineProbe {
-    /// The GPUs to plan for: the simulated ones `env` asks for, else what CUDA found the first time.
+    /// The GPUs to plan for: the simulated ones `env` asks for, else what CUDA found the first
+    /// time. CUDA is asked either way: what it shows is what builds.
     pub fn gpus(&self, env: &Environment) -> GpuInventory {
-        if env.gpu_archs.is_empty() {
-            self.gpus.get_or_init(GpuInventory::detect).clone()
-        } else {
-            GpuInventory::simulated(&env.gpu_archs)
-        }
+        self.gpus
+            .get_or_init(GpuInventory::detect)
+            .clone()
+            .simulating(&env.gpu_archs)
     }
 
     /// The local TensorRT: `TRTCTL_TRT_VERSION`, else what the trtexec found on the search path
@@ -49,17 +49,16 @@ mod tests {
     use crate::identity::{GpuArch, TrtVersion};
 
     #[test]
-    fn simulated_gpus_bypass_detection() {
+    fn simulated_gpus_are_planned_for_and_cuda_is_still_asked() {
         let probe = MachineProbe::default();
         let env = Environment {
             gpu_archs: vec![GpuArch::new(8, 6), GpuArch::new(8, 9)],
             ..Environment::default()
         };
-        assert_eq!(
-            probe.gpus(&env).archs(),
-            vec![GpuArch::new(8, 6), GpuArch::new(8, 9)]
-        );
-        assert!(probe.gpus.get().is_none(), "nothing detected");
+        let gpus = probe.gpus(&env);
+        assert_eq!(gpus.archs(), vec![GpuArch::new(8, 6), GpuArch::new(8, 9)]);
+        let detected = probe.gpus.get().expect("CUDA was asked");
+        assert_eq!(gpus.on_gpu_host(), detected.on_gpu_host());
     }
 
     #[test]

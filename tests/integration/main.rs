@@ -9,6 +9,7 @@ mod credential_chain;
 mod ensure_cli;
 mod export_cli;
 mod fetch_cli;
+mod gpu_host;
 mod lock_cli;
 mod plan_cli;
 mod reliability;

@@ -2,49 +2,10 @@
 //! fetches. Every case runs against a real S3 server (s3s-fs, signatures checked) and against
 //! a `file://` remote.
 
-use std::path::PathBuf;
-
 use crate::common::backend::{BUCKET, Backend};
-use crate::common::project::{Project, stderr_of, stdout_of, succeeded};
+use crate::common::fleet::{ENGINE, Fleet, both};
+use crate::common::project::{stderr_of, stdout_of, succeeded};
 use crate::common::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
-
-pub(crate) const ENGINE: &str = "arcface/arcface_r100_v1.0_fp16_sm_86_10.3.0.trt";
-
-/// Two "machines": separate cache dirs, one manifest with the shared remote.
-pub(crate) struct Fleet {
-    pub(crate) project: Project,
-    pub(crate) backend: Backend,
-}
-
-impl Fleet {
-    pub(crate) fn new(backend: Backend) -> Fleet {
-        let project = Project::new();
-        project.add_model("arcface_r100");
-        project.write_manifest(&format!(
-            "trt_version = \"10.3.0\"\n[remote]\nurl = \"{}\"\npart_size_mib = 5\n[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\nprecisions = [\"fp16\"]\narchs = [\"sm_86\"]\nbatch = {{ min = 1, opt = 8, max = 16 }}\n",
-            backend.url()
-        ));
-        Fleet { project, backend }
-    }
-
-    pub(crate) fn machine(&self, name: &str) -> assert_cmd::Command {
-        let mut cmd = self.project.trtctl();
-        cmd.env("TENSORRT_CACHE_DIR", self.cache(name));
-        for (key, value) in self.backend.env() {
-            cmd.env(key, value);
-        }
-        cmd
-    }
-
-    pub(crate) fn cache(&self, name: &str) -> PathBuf {
-        self.project.path().join(format!("cache-{name}"))
-    }
-}
-
-pub(crate) fn both(test: impl Fn(Fleet)) {
-    test(Fleet::new(Backend::s3()));
-    test(Fleet::new(Backend::dir()));
-}
 
 #[test]
 fn what_one_machine_builds_the_other_fetches() {

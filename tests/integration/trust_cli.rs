@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use crate::common::backend::Backend;
 use crate::common::files_under;
+use crate::common::fleet::{ENGINE, Fleet, both};
 use crate::common::project::{stderr_of, stdout_of, succeeded};
-use crate::remote_cli::{ENGINE, Fleet, both};
 
 /// Makes a key with `trtctl key generate`; returns the secret key file and the public key.
 fn generate(fleet: &Fleet, name: &str) -> (PathBuf, String) {

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Iterator, List
@@ -117,3 +118,18 @@ def native_binary() -> str:
     binary = Path(os.environ.get("TRTCTL_NATIVE", REPO / "target" / "debug" / "trtctl"))
     assert binary.exists(), f"no native trtctl at {binary}: run `cargo build` first"
     return str(binary)
+
+
+@pytest.fixture(scope="session")
+def stub_libcuda(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The stand-in CUDA driver (tests/fixtures/libcuda), built with the system's C compiler:
+    the directory to put on LD_LIBRARY_PATH of a child process that should see GPUs."""
+    out = tmp_path_factory.mktemp("stub-libcuda")
+    source = REPO / "tests" / "fixtures" / "libcuda" / "stub_cuda.c"
+    compiler = os.environ.get("CC", "cc")
+    subprocess.run(
+        [compiler, "-shared", "-fPIC", "-O1", "-Wall", "-Werror", "-o", str(out / "libcuda.so.1"), str(source)],
+        check=True,
+    )
+    shutil.copy(out / "libcuda.so.1", out / "libcuda.so")
+    return str(out)

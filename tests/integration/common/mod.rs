@@ -1,6 +1,8 @@
 pub mod backend;
+pub mod cuda;
 pub mod deploy;
 pub mod faulty;
+pub mod fleet;
 pub mod project;
 pub mod responder;
 pub mod s3;

@@ -1,5 +1,6 @@
 //! A throwaway project for driving the real `trtctl` binary: a manifest, ONNX models, a cache
-//! dir and the stand-in trtexec, with an environment that nothing on the host leaks into.
+//! dir, the stand-in trtexec and the stand-in CUDA driver, with an environment that nothing on
+//! the host leaks into.
 
 use std::path::{Path, PathBuf};
 
@@ -65,6 +66,10 @@ const SCRUBBED: &[&str] = &[
     "STUB_COUNT_DIR",
     "TRTCTL_TRUSTED_KEYS",
     "TRTCTL_SIGNING_KEY_FILE",
+    "CUDA_VISIBLE_DEVICES",
+    "STUB_CUDA_GPUS",
+    "STUB_CUDA_DRIVER_VERSION",
+    "STUB_GPU_EXCLUSIVE",
 ];
 
 pub struct Project {
@@ -126,6 +131,9 @@ impl Project {
             .env("TENSORRT_CACHE_DIR", self.cache())
             .env("TRTEXEC", STUB_TRTEXEC)
             .env("STUB_COUNT_DIR", self.path().join("runs"))
+            // The stand-in CUDA driver, showing no GPU until a test sets STUB_CUDA_GPUS: a
+            // host's real GPUs never steer a test.
+            .env("LD_LIBRARY_PATH", super::cuda::stub_libcuda_dir())
             // Never a packet to the real metadata address, even on an EC2 test host; tests
             // of the instance role point it at their own responder.
             .env("AWS_EC2_METADATA_DISABLED", "true");
