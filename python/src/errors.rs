@@ -52,7 +52,7 @@ fn action_class(err: &ExecError) -> &'static str {
         | ExecError::Io { .. }
         | ExecError::NotCached { .. }
         | ExecError::DiskFull { .. } => "CacheError",
-        ExecError::OnnxChanged { .. } => "InputError",
+        ExecError::OnnxChanged { .. } | ExecError::UntrustedSigner { .. } => "InputError",
         ExecError::Worker(_) => "Error",
     }
 }
