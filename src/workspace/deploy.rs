@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 
 use super::assemble::resolve_storage;
 use super::{Environment, Workspace, WorkspaceError};
-use crate::lock::{self, Lock, LockError};
+use crate::identity::Fingerprint;
+use crate::lock::{self, Lock, LockError, RemoteConflict};
 use crate::manifest::Manifest;
-use crate::plan::{DesiredEngine, RemoteSidecar, RemoteState};
+use crate::plan::{DesiredEngine, RemoteEngine, RemoteSidecar, RemoteState};
 use crate::store::remote::Remote;
 use crate::store::{Cache, LocalEngine};
 
@@ -15,9 +16,29 @@ impl Workspace {
     /// The lock of what exists now for the desired set. An engine on the remote is pinned by
     /// the remote's bytes (what deploy hosts will fetch); one only in the local cache (no
     /// remote, or not uploaded yet) by the local bytes.
+    ///
+    /// An engine only the local cache holds while the remote holds another build under its
+    /// name is refused ([`LockError::RemoteHoldsAnother`]): no host could fetch it.
     pub async fn current_lock(&self) -> Result<Lock, WorkspaceError> {
         let (desired, index, reads) = self.desired_and_index(&[])?;
         let observed = self.observe(&desired, index, reads).await?;
+        let conflicts: Vec<RemoteConflict> = desired
+            .iter()
+            .enumerate()
+            .filter_map(|(position, wanted)| {
+                let state = observed.remote.as_ref()?;
+                let remote = other_build(state.engines.get(position)?, wanted)?;
+                in_cache(observed.local.get(position), wanted)?;
+                Some(RemoteConflict {
+                    key: wanted.key.clone(),
+                    local: wanted.fingerprint.clone(),
+                    remote,
+                })
+            })
+            .collect();
+        if !conflicts.is_empty() {
+            return Err(LockError::RemoteHoldsAnother { conflicts }.into());
+        }
         Ok(Lock::resolve(&desired, |position, wanted| {
             observed
                 .remote
@@ -46,6 +67,17 @@ fn on_remote(
         {
             Some((sidecar.engine_sha256.clone(), sidecar.engine_size))
         }
+        _ => None,
+    }
+}
+
+/// The fingerprint of another build that the remote holds under `wanted`'s name.
+fn other_build(engine: &RemoteEngine, wanted: &DesiredEngine) -> Option<Fingerprint> {
+    match &engine.sidecar {
+        RemoteSidecar::Valid(sidecar) => sidecar
+            .fingerprint
+            .clone()
+            .filter(|fingerprint| *fingerprint != wanted.fingerprint),
         _ => None,
     }
 }
