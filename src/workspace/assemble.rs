@@ -109,7 +109,8 @@ fn signer(settings: &TrustSettings, env: &Environment) -> Result<Option<SecretKe
         .transpose()
 }
 
-fn resolve_trt(manifest: &Manifest, env: &Environment) -> Result<TrtFact, WorkspaceError> {
+/// The TensorRT version the manifest builds for: its pin, or the local TensorRT's.
+pub fn resolve_trt(manifest: &Manifest, env: &Environment) -> Result<TrtFact, WorkspaceError> {
     if let TrtPin::Pinned(version) = manifest.trt_version {
         return Ok(TrtFact {
             version,

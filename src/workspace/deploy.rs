@@ -114,6 +114,15 @@ impl Deployment {
     pub fn open(manifest_path: &Path, env: &Environment) -> Result<Deployment, DeployError> {
         let manifest =
             Manifest::load_without_onnx(manifest_path).map_err(WorkspaceError::Manifest)?;
+        Ok(Deployment::with_manifest(manifest, env)?)
+    }
+
+    /// The cache and the remote around a manifest already loaded (see
+    /// [`Manifest::load_without_onnx`]).
+    pub fn with_manifest(
+        manifest: Manifest,
+        env: &Environment,
+    ) -> Result<Deployment, WorkspaceError> {
         let (cache, remote) = resolve_storage(&manifest, env)?;
         Ok(Deployment {
             manifest,
