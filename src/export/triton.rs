@@ -272,13 +272,18 @@ fn place(source: &Path, dest: &Path) -> Result<(), ExportError> {
             Err(_) => fs::copy(source, path).and_then(|_| fs::File::open(path)?.sync_all()),
         })
         .map_err(io(dir))?;
+    let temp_path = temp.path().to_path_buf();
     temp.persist(dest).map_err(|e| ExportError::Io {
         path: dest.to_path_buf(),
         source: e.error,
     })?;
-    fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io(dir))
+    // Renaming a name over another link to the same file (`dest` already is this engine) does
+    // nothing and leaves both names: the temp one goes here.
+    match fs::remove_file(&temp_path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&temp_path)(e)),
+        _ => {}
+    }
+    Ok(store::sync_dir(dir)?)
 }
 
 #[cfg(test)]

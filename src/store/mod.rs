@@ -162,7 +162,7 @@ pub fn hash_file_unused(path: &Path) -> Result<(String, u64), StoreError> {
 }
 
 /// Makes a rename durable: the directory entry is on disk once this returns.
-fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+pub fn sync_dir(dir: &Path) -> Result<(), StoreError> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(io_err(dir))

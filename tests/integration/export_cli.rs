@@ -9,7 +9,7 @@ use protobuf::reflect::{FileDescriptor, MessageDescriptor, ReflectValueRef};
 
 use crate::common::backend::Backend;
 use crate::common::deploy::{FP16_SM86, Stage};
-use crate::common::project::{stderr_of, stdout_of};
+use crate::common::project::{stderr_of, stdout_of, succeeded};
 
 const FP16_SM89: &str = "arcface/arcface_r100_v1.0_fp16_sm_89_10.3.0.trt";
 const PROTO_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/triton");
@@ -64,8 +64,8 @@ fn the_vendored_schema_rejects_unknown_fields() {
     assert!(parse(USER_CONFIG).is_ok());
 }
 
-#[test]
-fn export_triton_writes_a_repository_triton_parses_and_keeps_user_fields() {
+/// A host that fetched every arch the lock pins.
+fn fetched_host() -> Stage {
     let stage = Stage::new(Backend::dir());
     stage.build_and_lock();
     stage
@@ -73,6 +73,12 @@ fn export_triton_writes_a_repository_triton_parses_and_keeps_user_fields() {
         .args(["fetch", "--gpu-arch", "sm_86,sm_89"])
         .assert()
         .success();
+    stage
+}
+
+#[test]
+fn export_triton_writes_a_repository_triton_parses_and_keeps_user_fields() {
+    let stage = fetched_host();
     let repo = stage.host.path().join("models-repo");
     let config_path = repo.join("arcface_r100/config.pbtxt");
     std::fs::create_dir_all(config_path.parent().unwrap()).unwrap();
@@ -196,5 +202,38 @@ fn two_engines_for_one_arch_are_refused_and_nothing_is_written() {
             .contains("is not in the local cache as pinned; run `trtctl fetch --lock` first"),
         "{}",
         stderr_of(&out)
+    );
+}
+
+/// The host's export of both archs' fp16 engines to version 1 of `repo`.
+fn export(stage: &Stage, repo: &Path) -> std::process::Output {
+    let out = stage
+        .host()
+        .args(["export", "triton", "--target", "*:fp16", "--repo"])
+        .arg(repo)
+        .output()
+        .unwrap();
+    succeeded(&out);
+    out
+}
+
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn exporting_again_leaves_no_temp_file_behind() {
+    let stage = fetched_host();
+    let repo = stage.host.path().join("models-repo");
+    export(&stage, &repo);
+    export(&stage, &repo);
+    assert_eq!(
+        names_in(&repo.join("arcface_r100/1")),
+        ["model_sm_86.plan", "model_sm_89.plan"]
     );
 }
