@@ -237,3 +237,23 @@ fn exporting_again_leaves_no_temp_file_behind() {
         ["model_sm_86.plan", "model_sm_89.plan"]
     );
 }
+
+#[test]
+fn an_existing_model_plan_is_removed_so_triton_cannot_fall_back_to_it() {
+    let stage = fetched_host();
+    let repo = stage.host.path().join("models-repo");
+    let version_dir = repo.join("arcface_r100/1");
+    std::fs::create_dir_all(&version_dir).unwrap();
+    std::fs::write(version_dir.join("model.plan"), b"an engine of another arch").unwrap();
+    let out = export(&stage, &repo);
+    assert!(
+        stderr_of(&out)
+            .contains("model.plan: Triton would load it on a GPU whose arch has no engine here"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert_eq!(
+        names_in(&version_dir),
+        ["model_sm_86.plan", "model_sm_89.plan"]
+    );
+}
