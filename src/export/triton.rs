@@ -278,7 +278,8 @@ fn render_config(
 }
 
 /// Puts `source` at `dest` atomically: a hard link (no copy of a large engine) or, across
-/// filesystems, a copy; either under a temp name, synced, then renamed over `dest`.
+/// filesystems, a copy; either under a temp name, synced, then renamed over `dest`. An existing
+/// `dest` keeps its mode (a Triton of another uid was given access to it).
 fn place(source: &Path, dest: &Path) -> Result<(), ExportError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
@@ -293,6 +294,9 @@ fn place(source: &Path, dest: &Path) -> Result<(), ExportError> {
             Err(_) => fs::copy(source, path).and_then(|_| fs::File::open(path)?.sync_all()),
         })
         .map_err(io(dir))?;
+    if let Ok(existing) = fs::metadata(dest) {
+        fs::set_permissions(temp.path(), existing.permissions()).map_err(io(temp.path()))?;
+    }
     let temp_path = temp.path().to_path_buf();
     temp.persist(dest).map_err(|e| ExportError::Io {
         path: dest.to_path_buf(),
