@@ -463,9 +463,14 @@ impl EngineId {
         Ok(id)
     }
 
-    /// The family a model belongs to when the manifest names none: its name up to the first `_`.
+    /// The family a model belongs to when the manifest names none: its name up to the first
+    /// `_`, or the whole name when that is empty (`_probe`): an empty family would put the
+    /// engines in the cache dir itself, where nothing lists them.
     pub fn default_family(model_name: &str) -> &str {
-        model_name.split('_').next().unwrap_or(model_name)
+        match model_name.split('_').next() {
+            Some(prefix) if !prefix.is_empty() => prefix,
+            _ => model_name,
+        }
     }
 }
 
@@ -645,6 +650,14 @@ mod tests {
             .collect();
         assert_eq!(names, one_by_one);
         assert_eq!(names[1], "arcface_r100_v1.0_fp16_sm_86_10.3.0.trt");
+    }
+
+    #[test]
+    fn the_default_family_is_the_name_up_to_its_first_underscore_and_never_empty() {
+        assert_eq!(EngineId::default_family("arcface_r100"), "arcface");
+        assert_eq!(EngineId::default_family("yolo"), "yolo");
+        assert_eq!(EngineId::default_family("_probe"), "_probe");
+        assert_eq!(EngineId::default_family("__probe_x"), "__probe_x");
     }
 
     #[test]

@@ -31,7 +31,9 @@ fn workspace_class(err: &WorkspaceError) -> &'static str {
         WorkspaceError::Store(_) => "CacheError",
         WorkspaceError::Remote { .. } => "RemoteError",
         WorkspaceError::TrtVersion { .. } => "TensorRTError",
-        WorkspaceError::Selector(_) | WorkspaceError::Key(_) => "InputError",
+        WorkspaceError::Selector(_) | WorkspaceError::Key(_) | WorkspaceError::Lock(_) => {
+            "InputError"
+        }
     }
 }
 
@@ -52,7 +54,7 @@ fn action_class(err: &ExecError) -> &'static str {
         | ExecError::Io { .. }
         | ExecError::NotCached { .. }
         | ExecError::DiskFull { .. } => "CacheError",
-        ExecError::OnnxChanged { .. } => "InputError",
+        ExecError::OnnxChanged { .. } | ExecError::UntrustedSigner { .. } => "InputError",
         ExecError::Worker(_) => "Error",
     }
 }

@@ -2,6 +2,8 @@
 
 use std::collections::BTreeSet;
 
+use anyhow::Context;
+
 use crate::identity::EngineKey;
 use crate::manifest::Manifest;
 use crate::plan::Selector;
@@ -10,53 +12,77 @@ use crate::store::maintenance::{self, CleanPolicy, Inventory, SidecarState, Timi
 use crate::store::{self, Cache};
 use crate::sys::now_secs;
 use crate::trust::TrustPolicy;
-use crate::workspace::{Environment, Workspace, trust_policy};
+use crate::workspace::{Deployment, Environment, Workspace, trust_policy};
 
 use super::args::{CacheCommand, GlobalArgs};
 use super::entry::EXIT_ERROR;
 
+/// The manifest at `-f`, if there is one, read as a deploy host reads it: a host that only
+/// fetches pinned engines has none of its ONNX files, and its cache is still the manifest's.
+fn manifest(global: &GlobalArgs) -> anyhow::Result<Option<Manifest>> {
+    if !global.manifest.exists() {
+        return Ok(None);
+    }
+    Ok(Some(Manifest::load_without_onnx(&global.manifest)?))
+}
+
 /// The cache the manifest names (or the environment's, without a manifest). Only `clean`
 /// needs the whole workspace, to know what is still wanted; `ls` and `verify` work wherever
 /// TensorRT is not installed.
-fn cache_dir(global: &GlobalArgs, env: &Environment) -> anyhow::Result<Cache> {
-    Ok(cache_and_trust(global, env)?.0)
+fn cache_dir(manifest: Option<&Manifest>, env: &Environment) -> anyhow::Result<Cache> {
+    Ok(Cache::new(store::resolve_cache_dir(
+        env.cache_dir.clone(),
+        manifest.and_then(|m| m.cache_dir.as_deref()),
+        env.home.clone(),
+    )?))
 }
 
 /// The cache, and the trust policy of the manifest (if there is one) and the environment.
 fn cache_and_trust(global: &GlobalArgs, env: &Environment) -> anyhow::Result<(Cache, TrustPolicy)> {
-    let manifest = if global.manifest.exists() {
-        Some(Manifest::load(&global.manifest)?)
-    } else {
-        None
-    };
-    let cache = Cache::new(store::resolve_cache_dir(
-        env.cache_dir.clone(),
-        manifest.as_ref().and_then(|m| m.cache_dir.as_deref()),
-        env.home.clone(),
-    )?);
+    let manifest = manifest(global)?;
+    let cache = cache_dir(manifest.as_ref(), env)?;
     let settings = manifest.map(|m| m.trust).unwrap_or_default();
     Ok((cache, trust_policy(&settings, env)?))
 }
 
+/// The engines the manifest wants, by name, and its cache: its desired engines where its ONNX
+/// files are, else (a deploy host) the engines its lock names.
+fn wanted(manifest: Manifest, env: &Environment) -> anyhow::Result<(Cache, BTreeSet<EngineKey>)> {
+    if manifest.models.iter().all(|m| m.onnx.is_file()) {
+        let workspace = Workspace::assemble(manifest, env, env.gpus())?;
+        let wanted = workspace.desired()?.into_iter().map(|d| d.key).collect();
+        return Ok((workspace.cache, wanted));
+    }
+    let deployment = Deployment::with_manifest(manifest, env)?;
+    let (lock, _) = deployment.read_lock(None).context(
+        "the manifest's ONNX files are not here, so its lock says which engines are wanted",
+    )?;
+    let wanted = lock
+        .engines
+        .iter()
+        .map(|e| e.key.clone())
+        .chain(lock.missing.iter().map(|m| m.key.clone()))
+        .collect();
+    Ok((deployment.cache, wanted))
+}
+
 pub fn run(global: &GlobalArgs, env: &Environment, command: CacheCommand) -> anyhow::Result<u8> {
     match command {
-        CacheCommand::Ls { target, json } => ls(&cache_dir(global, env)?, &target, json),
+        CacheCommand::Ls { target, json } => {
+            ls(&cache_dir(manifest(global)?.as_ref(), env)?, &target, json)
+        }
         CacheCommand::Clean {
             all,
             older_than,
             max_size,
             dry_run,
         } => {
-            let (cache, wanted) = if global.manifest.exists() && !all {
-                let workspace = Workspace::open(&global.manifest, env)?;
-                let wanted = workspace
-                    .desired()?
-                    .into_iter()
-                    .map(|d| d.key)
-                    .collect::<BTreeSet<_>>();
-                (workspace.cache, Some(wanted))
-            } else {
-                (cache_dir(global, env)?, None)
+            let (cache, wanted) = match manifest(global)? {
+                Some(manifest) if !all => {
+                    let (cache, wanted) = wanted(manifest, env)?;
+                    (cache, Some(wanted))
+                }
+                manifest => (cache_dir(manifest.as_ref(), env)?, None),
             };
             let policy = CleanPolicy {
                 all,

@@ -5,10 +5,11 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::gpu::{self, GpuInventory, GpuSource, TrtFact};
+use crate::manifest::Manifest;
 use crate::report::human_bytes;
-use crate::store::remote::{Access, CredentialSource};
+use crate::store::remote::{Access, CredentialSource, Remote};
 use crate::store::{self, Cache};
-use crate::workspace::{Environment, Workspace};
+use crate::workspace::{Deployment, Environment, resolve_trt};
 
 use super::args::{GlobalArgs, GpusArgs};
 use super::setup::runtime;
@@ -53,13 +54,19 @@ fn split<T, E: ToString>(result: Result<T, E>) -> (Option<T>, Option<String>) {
     }
 }
 
+/// What the manifest says where it can be read as a deploy host reads it (its ONNX files need
+/// not be here): the cache, the remote and the TensorRT pin are there either way.
 fn gather(global: &GlobalArgs, env: &Environment) -> Doctor {
-    let opened = global
+    let (manifest, manifest_error) = match global
         .manifest
         .exists()
-        .then(|| Workspace::open(&global.manifest, env));
-    let workspace = opened.as_ref().and_then(|w| w.as_ref().ok());
-    let configured = workspace.and_then(|w| w.manifest.builder.trtexec.clone());
+        .then(|| Manifest::load_without_onnx(&global.manifest))
+    {
+        Some(Ok(manifest)) => (Some(manifest), None),
+        Some(Err(e)) => (None, Some(e.to_string())),
+        None => (None, None),
+    };
+    let configured = manifest.as_ref().and_then(|m| m.builder.trtexec.clone());
     let trtexec = gpu::find_trtexec(configured.as_deref()).map(|path| {
         let (version, error) = split(gpu::trtexec_version(&path).map(|v| v.to_string()));
         TrtexecFact {
@@ -68,15 +75,24 @@ fn gather(global: &GlobalArgs, env: &Environment) -> Doctor {
             error,
         }
     });
-    let (tensorrt, tensorrt_error) = match (workspace, &opened) {
-        (Some(w), _) => (Some(w.trt.clone()), None),
-        (None, Some(Err(e))) => (None, Some(e.to_string())),
-        (None, _) => split(gpu::detect_trt(
+    let (tensorrt, tensorrt_error) = match (&manifest, manifest_error) {
+        (Some(manifest), _) => split(resolve_trt(manifest, env)),
+        (None, Some(error)) => (None, Some(error)),
+        (None, None) => split(gpu::detect_trt(
             env.trt_version.as_deref(),
             trtexec.as_ref().map(|t| Path::new(&t.path)),
         )),
     };
-    let cache = workspace.map(|w| w.cache.clone()).or_else(|| {
+    let remote_url = manifest
+        .as_ref()
+        .and_then(|m| m.remote.as_ref())
+        .map(|r| r.url.clone());
+    let (deployment, storage_error) = match manifest.map(|m| Deployment::with_manifest(m, env)) {
+        Some(Ok(deployment)) => (Some(deployment), None),
+        Some(Err(e)) => (None, Some(e.to_string())),
+        None => (None, None),
+    };
+    let cache = deployment.as_ref().map(|d| d.cache.clone()).or_else(|| {
         store::resolve_cache_dir(env.cache_dir.clone(), None, env.home.clone())
             .ok()
             .map(Cache::new)
@@ -85,26 +101,21 @@ fn gather(global: &GlobalArgs, env: &Environment) -> Doctor {
         .as_ref()
         .and_then(|c| c.inventory().ok())
         .unwrap_or_default();
-    let remote = workspace.and_then(|w| {
-        let remote = w.remote.as_ref()?;
-        // One LIST of the manifest's first family tells whether the remote answers.
-        let family = w.manifest.models.first().map(|m| m.family.clone())?;
-        let answer = runtime().map_err(|e| e.to_string()).and_then(|rt| {
-            rt.block_on(remote.list_family(&family))
-                .map_err(|e| e.to_string())
-        });
-        Some(RemoteFact {
-            url: remote.url().to_string(),
-            credentials: matches!(
-                remote.access(),
-                Access::S3 { credentials, .. } if *credentials != CredentialSource::Anonymous
-            ),
-            access: remote.access().describe(),
-            writable: remote.writable(),
-            reachable: answer.is_ok(),
-            error: answer.err(),
-        })
-    });
+    let remote = match (&deployment, storage_error, remote_url) {
+        (Some(deployment), _, _) => deployment
+            .remote
+            .as_ref()
+            .and_then(|remote| probe_remote(remote, &deployment.manifest)),
+        (None, Some(error), Some(url)) => Some(RemoteFact {
+            url,
+            credentials: false,
+            access: None,
+            writable: false,
+            reachable: false,
+            error: Some(error),
+        }),
+        _ => None,
+    };
     Doctor {
         gpus: env.gpus(),
         tensorrt,
@@ -115,6 +126,26 @@ fn gather(global: &GlobalArgs, env: &Environment) -> Doctor {
         cache_bytes: inventory.total_bytes(),
         remote,
     }
+}
+
+/// One LIST of the manifest's first family tells whether the remote answers.
+fn probe_remote(remote: &Remote, manifest: &Manifest) -> Option<RemoteFact> {
+    let family = manifest.models.first().map(|m| m.family.clone())?;
+    let answer = runtime().map_err(|e| e.to_string()).and_then(|rt| {
+        rt.block_on(remote.list_family(&family))
+            .map_err(|e| e.to_string())
+    });
+    Some(RemoteFact {
+        url: remote.url().to_string(),
+        credentials: matches!(
+            remote.access(),
+            Access::S3 { credentials, .. } if *credentials != CredentialSource::Anonymous
+        ),
+        access: remote.access().describe(),
+        writable: remote.writable(),
+        reachable: answer.is_ok(),
+        error: answer.err(),
+    })
 }
 
 pub fn run(global: &GlobalArgs, env: &Environment, args: GpusArgs) -> anyhow::Result<u8> {

@@ -46,6 +46,12 @@ fn triton_repo(global: &GlobalArgs, env: &Environment, args: TritonArgs) -> anyh
     let models = triton::export_triton(&engines, &options)?;
     if !global.quiet {
         for model in &models {
+            if let Some(removed) = &model.removed {
+                eprintln!(
+                    "removed {}: Triton would load it on a GPU whose arch has no engine here",
+                    removed.display()
+                );
+            }
             println!(
                 "{}: {} (max_batch_size {})",
                 model.dir.display(),

@@ -6,7 +6,7 @@ use crate::builder::BuildError;
 use crate::identity::{EngineKey, GpuArch, SidecarError};
 use crate::store::StoreError;
 use crate::store::remote::{RemoteError, Transient};
-use crate::trust::Untrusted;
+use crate::trust::{Untrusted, UntrustedSigner};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
@@ -72,6 +72,11 @@ pub enum ExecError {
         "{key}: refusing the remote engine: {why}; nothing was cached (see docs/trust.md: sign it with `trtctl sign` if it is good, or delete it from the remote and let a trusted builder publish it)"
     )]
     Untrusted { key: EngineKey, why: Untrusted },
+    #[error("{key}: not uploaded: {source}")]
+    UntrustedSigner {
+        key: EngineKey,
+        source: UntrustedSigner,
+    },
     #[error("a worker thread failed: {0}")]
     Worker(#[from] tokio::task::JoinError),
 }

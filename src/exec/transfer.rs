@@ -162,6 +162,15 @@ impl Run<'_> {
         under_lease: bool,
     ) -> Result<Outcome, ExecError> {
         let remote = self.remote()?;
+        if let Some(signer) = self.exec.signer {
+            self.exec
+                .trust
+                .check_signer(signer)
+                .map_err(|source| ExecError::UntrustedSigner {
+                    key: engine.key.clone(),
+                    source,
+                })?;
+        }
         let _permit = self.transfer_slot().await;
         if let Some(stopped) = self.stopped() {
             return Ok(stopped);

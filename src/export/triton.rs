@@ -1,8 +1,9 @@
 //! A Triton model repository from pinned engines: `{repo}/{model}/{version}/model_sm_NN.plan`
 //! and a `config.pbtxt` whose `cc_model_filenames` maps each compute capability to its plan.
 //!
-//! No `default_model_filename` and no `model.plan` are written: a GPU whose arch has no engine
-//! fails to load the model instead of loading an engine built for another arch.
+//! No `default_model_filename` and no `model.plan` are written, and a `model.plan` already in
+//! the version directory is removed: a GPU whose arch has no engine fails to load the model
+//! instead of loading an engine built for another arch.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -25,6 +26,8 @@ pub const OWNED_FIELDS: [&str; 6] = [
 ];
 
 const CONFIG_FILE: &str = "config.pbtxt";
+/// The plan Triton loads, for a TensorRT model, on any GPU `cc_model_filenames` does not name.
+const DEFAULT_PLAN: &str = "model.plan";
 
 const HEADER: &str = "\
 # `trtctl export triton` owns name, platform, max_batch_size and cc_model_filenames here
@@ -61,6 +64,8 @@ pub struct ExportedModel {
     pub max_batch_size: u32,
     /// Compute capability (`8.6`) → plan file name.
     pub cc_model_filenames: BTreeMap<String, String>,
+    /// A `model.plan` found in the version directory and removed.
+    pub removed: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -194,6 +199,7 @@ pub fn export_triton(
             place(&engine.path, &version_dir.join(&file))?;
             files.insert(compute_capability(arch), file);
         }
+        let removed = remove_default_plan(&version_dir)?;
         let config = render_config(&model.name, model.max_batch_size, &files, &user);
         store::write_atomic(&model_dir.join(CONFIG_FILE), config.as_bytes())?;
         exported.push(ExportedModel {
@@ -201,9 +207,24 @@ pub fn export_triton(
             dir: model_dir,
             max_batch_size: model.max_batch_size,
             cc_model_filenames: files,
+            removed,
         });
     }
     Ok(exported)
+}
+
+/// Removes the version directory's `model.plan`, which Triton would load on a GPU whose arch
+/// has no engine here; the path, when there was one.
+fn remove_default_plan(version_dir: &Path) -> Result<Option<PathBuf>, ExportError> {
+    let path = version_dir.join(DEFAULT_PLAN);
+    match fs::remove_file(&path) {
+        Ok(()) => {
+            store::sync_dir(version_dir)?;
+            Ok(Some(path))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(ExportError::Io { path, source }),
+    }
 }
 
 /// What the user wrote in an existing config: everything but the owned fields and our header.
@@ -257,7 +278,8 @@ fn render_config(
 }
 
 /// Puts `source` at `dest` atomically: a hard link (no copy of a large engine) or, across
-/// filesystems, a copy; either under a temp name, synced, then renamed over `dest`.
+/// filesystems, a copy; either under a temp name, synced, then renamed over `dest`. An existing
+/// `dest` keeps its mode (a Triton of another uid was given access to it).
 fn place(source: &Path, dest: &Path) -> Result<(), ExportError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
@@ -272,13 +294,21 @@ fn place(source: &Path, dest: &Path) -> Result<(), ExportError> {
             Err(_) => fs::copy(source, path).and_then(|_| fs::File::open(path)?.sync_all()),
         })
         .map_err(io(dir))?;
+    if let Ok(existing) = fs::metadata(dest) {
+        fs::set_permissions(temp.path(), existing.permissions()).map_err(io(temp.path()))?;
+    }
+    let temp_path = temp.path().to_path_buf();
     temp.persist(dest).map_err(|e| ExportError::Io {
         path: dest.to_path_buf(),
         source: e.error,
     })?;
-    fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io(dir))
+    // Renaming a name over another link to the same file (`dest` already is this engine) does
+    // nothing and leaves both names: the temp one goes here.
+    match fs::remove_file(&temp_path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&temp_path)(e)),
+        _ => {}
+    }
+    Ok(store::sync_dir(dir)?)
 }
 
 #[cfg(test)]

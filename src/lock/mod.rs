@@ -58,8 +58,40 @@ pub struct Lock {
     pub missing: Vec<MissingEngine>,
 }
 
+/// An engine built here whose name the remote already holds with another build: its bytes
+/// can never be uploaded (uploads are create-only), so a lock pinning them pins what no host
+/// can fetch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteConflict {
+    pub key: EngineKey,
+    /// The wanted build, which the local cache holds.
+    pub local: Fingerprint,
+    /// The build the remote's sidecar describes.
+    pub remote: Fingerprint,
+}
+
+fn conflicts_text(conflicts: &[RemoteConflict]) -> String {
+    conflicts
+        .iter()
+        .map(|c| {
+            format!(
+                "  {} (remote fingerprint {}…, built here {}…)\n",
+                c.key,
+                c.remote.short(),
+                c.local.short()
+            )
+        })
+        .collect()
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
+    #[error(
+        "{} engine(s) built here cannot be locked: the remote holds another build under the same name, and no host could fetch this one:\n{}bump the model's `version` in engines.toml so the build gets a name of its own (`trtctl apply` uploads it, then `trtctl lock` pins it), or, if the remote's copy is wrong, delete it from the remote (the engine, its .json and its .sig/) and run `trtctl apply` again",
+        conflicts.len(),
+        conflicts_text(conflicts)
+    )]
+    RemoteHoldsAnother { conflicts: Vec<RemoteConflict> },
     #[error(
         "{path} does not exist; run `trtctl lock` where the engines were built (CI) and ship the file with the manifest"
     )]

@@ -104,7 +104,7 @@ pub(super) struct RawModel {
     /// Model name: letters, digits, `.`, `-`, `_`.
     #[schemars(with = "String")]
     pub(super) name: Spanned<String>,
-    /// Directory under the cache and the remote prefix (default: the name up to its first `_`).
+    /// Directory under the cache and the remote prefix (default: the name up to its first `_`, or the whole name when it starts with `_`).
     #[schemars(with = "Option<String>")]
     pub(super) family: Option<Spanned<String>>,
     /// The ONNX file, relative to the manifest.

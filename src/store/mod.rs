@@ -162,9 +162,21 @@ pub fn hash_file_unused(path: &Path) -> Result<(String, u64), StoreError> {
 }
 
 /// Makes a rename durable: the directory entry is on disk once this returns.
-fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+pub fn sync_dir(dir: &Path) -> Result<(), StoreError> {
     File::open(dir)
         .and_then(|d| d.sync_all())
+        .map_err(io_err(dir))
+}
+
+/// A temp file in `dir` whose name starts with `prefix`, created with the mode the umask leaves
+/// of `rw-rw-rw-` like any new file (tempfile's own 0600 would keep every engine, and every
+/// plan exported from one, from a Triton running as another uid).
+fn new_temp(dir: &Path, prefix: &str) -> Result<NamedTempFile, StoreError> {
+    use std::os::unix::fs::PermissionsExt;
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .permissions(fs::Permissions::from_mode(0o666))
+        .tempfile_in(dir)
         .map_err(io_err(dir))
 }
 
@@ -172,15 +184,18 @@ fn sync_dir(dir: &Path) -> Result<(), StoreError> {
 pub fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let dir = parent_dir(dest);
     fs::create_dir_all(dir).map_err(io_err(dir))?;
-    let mut temp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .tempfile_in(dir)
-        .map_err(io_err(dir))?;
+    let mut temp = new_temp(dir, TEMP_PREFIX)?;
     temp.write_all(bytes).map_err(io_err(temp.path()))?;
     persist(temp, dest)
 }
 
+/// Renames `temp` over `dest` durably. A file it replaces keeps its mode: someone chose it.
 fn persist(temp: NamedTempFile, dest: &Path) -> Result<(), StoreError> {
+    if let Ok(existing) = fs::metadata(dest) {
+        temp.as_file()
+            .set_permissions(existing.permissions())
+            .map_err(io_err(temp.path()))?;
+    }
     temp.as_file().sync_all().map_err(io_err(temp.path()))?;
     temp.persist(dest).map_err(|e| StoreError::Io {
         path: dest.to_path_buf(),
@@ -313,10 +328,7 @@ impl Cache {
     pub fn temp_engine(&self, key: &EngineKey) -> Result<NamedTempFile, StoreError> {
         let dir = self.root.join(&key.family);
         fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-        tempfile::Builder::new()
-            .prefix(&format!("{TEMP_PREFIX}{}.", key.file))
-            .tempfile_in(&dir)
-            .map_err(io_err(&dir))
+        new_temp(&dir, &format!("{TEMP_PREFIX}{}.", key.file))
     }
 
     /// The commit protocol: the engine is renamed into place first, then the sidecar, so a

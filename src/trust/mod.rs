@@ -13,4 +13,4 @@ mod verify;
 
 pub use keys::{KeyError, PublicKey, SecretKey, validate_key_name};
 pub use signature::{SIGNATURE_SUFFIX, SignatureError, SignatureRecord, SignedFacts};
-pub use verify::{CachedUntrusted, TrustPolicy, Untrusted, Verified};
+pub use verify::{CachedUntrusted, TrustPolicy, Untrusted, UntrustedSigner, Verified};

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::keys::{KeyError, PublicKey};
+use super::keys::{KeyError, PublicKey, SecretKey};
 use super::signature::{SignatureRecord, SignedFacts};
 use crate::identity::{LocalTrust, Sidecar};
 
@@ -53,6 +53,19 @@ pub enum Untrusted {
         "its signature by trusted key `{signer}` does not match it: the engine or its sidecar changed after signing"
     )]
     BadSignature { signer: String },
+}
+
+/// A signing key whose signatures this very policy would refuse: hosts that share it refuse
+/// every engine it publishes. Names the key and its public half, never the secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "this machine signs with `{name}`, which is not a trusted key here (trusted keys: {}), so every host that requires signatures would refuse what it publishes, and the name would stay taken; add `{public}` to `[trust] keys` (or TRTCTL_TRUSTED_KEYS) first, or sign with a trusted key",
+    trusted.join(", ")
+)]
+pub struct UntrustedSigner {
+    pub name: String,
+    pub public: String,
+    pub trusted: Vec<String>,
 }
 
 fn quoted(names: &[String]) -> String {
@@ -115,6 +128,20 @@ impl TrustPolicy {
             }) => self.trusts(signer),
             _ => false,
         }
+    }
+
+    /// Whether what `signer` signs passes this policy: a builder checks its own key before it
+    /// publishes anything, since uploads are create-only and a refused engine blocks its name.
+    pub fn check_signer(&self, signer: &SecretKey) -> Result<(), UntrustedSigner> {
+        let public = signer.public();
+        if !self.require || self.keys.contains(&public) {
+            return Ok(());
+        }
+        Err(UntrustedSigner {
+            name: signer.name().to_string(),
+            public: public.to_string(),
+            trusted: self.key_names(),
+        })
     }
 
     /// `cache verify`'s check of a cached engine: a signature recorded at fetch time must still

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use super::Environment;
 use super::env::TRUSTED_KEYS_ENV;
 use crate::gpu::{self, GpuInventory, TrtFact, TrtSource};
+use crate::lock::LockError;
 use crate::manifest::{Manifest, ManifestError, TrtPin, TrustSettings};
 use crate::plan;
 use crate::store::remote::{Remote, RemoteEnv, RemoteError, RemoteSettings};
@@ -28,6 +29,8 @@ pub enum WorkspaceError {
     Selector(#[from] plan::UnmatchedSelector),
     #[error(transparent)]
     Key(#[from] KeyError),
+    #[error(transparent)]
+    Lock(#[from] LockError),
 }
 
 pub struct Workspace {
@@ -106,7 +109,8 @@ fn signer(settings: &TrustSettings, env: &Environment) -> Result<Option<SecretKe
         .transpose()
 }
 
-fn resolve_trt(manifest: &Manifest, env: &Environment) -> Result<TrtFact, WorkspaceError> {
+/// The TensorRT version the manifest builds for: its pin, or the local TensorRT's.
+pub fn resolve_trt(manifest: &Manifest, env: &Environment) -> Result<TrtFact, WorkspaceError> {
     if let TrtPin::Pinned(version) = manifest.trt_version {
         return Ok(TrtFact {
             version,

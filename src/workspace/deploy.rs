@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 
 use super::assemble::resolve_storage;
 use super::{Environment, Workspace, WorkspaceError};
-use crate::identity::SidecarSummary;
-use crate::lock::{self, Lock, LockError};
+use crate::identity::{Fingerprint, SidecarSummary};
+use crate::lock::{self, Lock, LockError, RemoteConflict};
 use crate::manifest::Manifest;
-use crate::plan::{DesiredEngine, RemoteSidecar, RemoteState};
+use crate::plan::{DesiredEngine, RemoteEngine, RemoteSidecar, RemoteState};
 use crate::store::remote::Remote;
 use crate::store::{Cache, LocalEngine};
 
@@ -17,9 +17,29 @@ impl Workspace {
     /// the remote's bytes (what deploy hosts will fetch); one only in the local cache (no
     /// remote, or not uploaded yet) by the local bytes. On a GPU host, nothing built under
     /// simulation is locked.
+    ///
+    /// An engine only the local cache holds while the remote holds another build under its
+    /// name is refused ([`LockError::RemoteHoldsAnother`]): no host could fetch it.
     pub async fn current_lock(&self) -> Result<Lock, WorkspaceError> {
         let (desired, index, reads) = self.desired_and_index(&[])?;
         let observed = self.observe(&desired, index, reads).await?;
+        let conflicts: Vec<RemoteConflict> = desired
+            .iter()
+            .enumerate()
+            .filter_map(|(position, wanted)| {
+                let state = observed.remote.as_ref()?;
+                let remote = other_build(state.engines.get(position)?, wanted)?;
+                in_cache(observed.local.get(position), wanted)?;
+                Some(RemoteConflict {
+                    key: wanted.key.clone(),
+                    local: wanted.fingerprint.clone(),
+                    remote,
+                })
+            })
+            .collect();
+        if !conflicts.is_empty() {
+            return Err(LockError::RemoteHoldsAnother { conflicts }.into());
+        }
         let gpu_host = self.gpus.on_gpu_host();
         let usable = |(sidecar, _): &(&SidecarSummary, u64)| !(sidecar.simulated && gpu_host);
         Ok(Lock::resolve(&desired, |position, wanted| {
@@ -52,6 +72,17 @@ fn on_remote<'a>(
         {
             Some((sidecar, sidecar.engine_size))
         }
+        _ => None,
+    }
+}
+
+/// The fingerprint of another build that the remote holds under `wanted`'s name.
+fn other_build(engine: &RemoteEngine, wanted: &DesiredEngine) -> Option<Fingerprint> {
+    match &engine.sidecar {
+        RemoteSidecar::Valid(sidecar) => sidecar
+            .fingerprint
+            .clone()
+            .filter(|fingerprint| *fingerprint != wanted.fingerprint),
         _ => None,
     }
 }
@@ -91,6 +122,15 @@ impl Deployment {
     pub fn open(manifest_path: &Path, env: &Environment) -> Result<Deployment, DeployError> {
         let manifest =
             Manifest::load_without_onnx(manifest_path).map_err(WorkspaceError::Manifest)?;
+        Ok(Deployment::with_manifest(manifest, env)?)
+    }
+
+    /// The cache and the remote around a manifest already loaded (see
+    /// [`Manifest::load_without_onnx`]).
+    pub fn with_manifest(
+        manifest: Manifest,
+        env: &Environment,
+    ) -> Result<Deployment, WorkspaceError> {
         let (cache, remote) = resolve_storage(&manifest, env)?;
         Ok(Deployment {
             manifest,

@@ -11,7 +11,7 @@ mod pipeline;
 mod probe;
 mod sign;
 
-pub use assemble::{Workspace, WorkspaceError, trust_policy};
+pub use assemble::{Workspace, WorkspaceError, resolve_trt, trust_policy};
 pub use deploy::{DeployError, Deployment};
 pub use ensure::{
     CachedEngineProblem, EngineRequest, EnsureError, EnsuredEngine, RemoteChoice, SEED_REMOTE_URL,

@@ -308,6 +308,36 @@ fn gpus_without_a_gpu_says_so_and_succeeds() {
     );
 }
 
+#[test]
+fn a_model_name_starting_with_an_underscore_is_its_own_family() {
+    let project = Project::new();
+    project.add_model("_probe");
+    project.write_manifest(
+        "trt_version = \"10.3.0\"\n[[model]]\nname = \"_probe\"\nonnx = \"models/_probe.onnx\"\nversion = \"v1\"\nprecisions = [\"fp16\"]\narchs = [\"sm_86\"]\n",
+    );
+    let key = "_probe/_probe_v1_fp16_sm_86_10.3.0.trt";
+    project
+        .trtctl()
+        .args(["apply", "--gpu-arch", "sm_86"])
+        .assert()
+        .success();
+    assert!(
+        project.cache().join(key).is_file(),
+        "not under its family: {:?}",
+        crate::common::files_under(&project.cache())
+    );
+    let ls = project
+        .trtctl()
+        .args(["cache", "ls", "--json"])
+        .output()
+        .unwrap();
+    let listing: serde_json::Value = serde_json::from_slice(&ls.stdout).unwrap();
+    assert_eq!(listing["count"], 1, "{listing}");
+    assert_eq!(listing["engines"][0]["key"]["family"], "_probe");
+    let lock = std::fs::read_to_string(project.path().join("engines.lock")).unwrap();
+    assert!(lock.contains(&format!("key = \"{key}\"")), "{lock}");
+}
+
 fn committed(path: &str) -> String {
     std::fs::read_to_string(format!("{}/{path}", env!("CARGO_MANIFEST_DIR")))
         .unwrap_or_else(|_| panic!("{path} is missing: regenerate it (see docs/README)"))

@@ -9,7 +9,7 @@ use protobuf::reflect::{FileDescriptor, MessageDescriptor, ReflectValueRef};
 
 use crate::common::backend::Backend;
 use crate::common::deploy::{FP16_SM86, Stage};
-use crate::common::project::{stderr_of, stdout_of};
+use crate::common::project::{Project, stderr_of, stdout_of, succeeded};
 
 const FP16_SM89: &str = "arcface/arcface_r100_v1.0_fp16_sm_89_10.3.0.trt";
 const PROTO_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/triton");
@@ -64,8 +64,8 @@ fn the_vendored_schema_rejects_unknown_fields() {
     assert!(parse(USER_CONFIG).is_ok());
 }
 
-#[test]
-fn export_triton_writes_a_repository_triton_parses_and_keeps_user_fields() {
+/// A host that fetched every arch the lock pins.
+fn fetched_host() -> Stage {
     let stage = Stage::new(Backend::dir());
     stage.build_and_lock();
     stage
@@ -73,6 +73,12 @@ fn export_triton_writes_a_repository_triton_parses_and_keeps_user_fields() {
         .args(["fetch", "--gpu-arch", "sm_86,sm_89"])
         .assert()
         .success();
+    stage
+}
+
+#[test]
+fn export_triton_writes_a_repository_triton_parses_and_keeps_user_fields() {
+    let stage = fetched_host();
     let repo = stage.host.path().join("models-repo");
     let config_path = repo.join("arcface_r100/config.pbtxt");
     std::fs::create_dir_all(config_path.parent().unwrap()).unwrap();
@@ -197,4 +203,114 @@ fn two_engines_for_one_arch_are_refused_and_nothing_is_written() {
         "{}",
         stderr_of(&out)
     );
+}
+
+/// The host's export of both archs' fp16 engines to version 1 of `repo`.
+fn export(stage: &Stage, repo: &Path) -> std::process::Output {
+    let out = stage
+        .host()
+        .args(["export", "triton", "--target", "*:fp16", "--repo"])
+        .arg(repo)
+        .output()
+        .unwrap();
+    succeeded(&out);
+    out
+}
+
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn exporting_again_leaves_no_temp_file_behind() {
+    let stage = fetched_host();
+    let repo = stage.host.path().join("models-repo");
+    export(&stage, &repo);
+    export(&stage, &repo);
+    assert_eq!(
+        names_in(&repo.join("arcface_r100/1")),
+        ["model_sm_86.plan", "model_sm_89.plan"]
+    );
+}
+
+#[test]
+fn an_existing_model_plan_is_removed_so_triton_cannot_fall_back_to_it() {
+    let stage = fetched_host();
+    let repo = stage.host.path().join("models-repo");
+    let version_dir = repo.join("arcface_r100/1");
+    std::fs::create_dir_all(&version_dir).unwrap();
+    std::fs::write(version_dir.join("model.plan"), b"an engine of another arch").unwrap();
+    let out = export(&stage, &repo);
+    assert!(
+        stderr_of(&out)
+            .contains("model.plan: Triton would load it on a GPU whose arch has no engine here"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert_eq!(
+        names_in(&version_dir),
+        ["model_sm_86.plan", "model_sm_89.plan"]
+    );
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[test]
+fn new_engines_and_exported_files_follow_the_umask_and_replaced_ones_keep_their_mode() {
+    let project = Project::new();
+    project.add_model("arcface_r100");
+    project.write_manifest(
+        "trt_version = \"10.3.0\"\n[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\nprecisions = [\"fp16\"]\narchs = [\"sm_86\"]\nbatch = { min = 1, opt = 8, max = 16 }\n",
+    );
+    let run = |umask: u32, args: &[&str]| {
+        succeeded(
+            &project
+                .trtctl_under_umask(umask)
+                .args(args)
+                .output()
+                .unwrap(),
+        );
+    };
+    let repo = project.path().join("models-repo");
+    let repo_arg = repo.to_str().unwrap();
+    let engine = project.cache().join(FP16_SM86);
+    let plan = repo.join("arcface_r100/1/model_sm_86.plan");
+    let config = repo.join("arcface_r100/config.pbtxt");
+
+    run(0o027, &["apply", "--gpu-arch", "sm_86"]);
+    run(0o027, &["export", "triton", "--repo", repo_arg]);
+    assert_eq!(mode(&engine), 0o640, "a new engine follows the umask");
+    assert_eq!(
+        mode(&project.cache().join(format!("{FP16_SM86}.json"))),
+        0o640
+    );
+    assert_eq!(mode(&plan), 0o640, "so does the plan exported from it");
+    assert_eq!(mode(&config), 0o640, "and a new config.pbtxt");
+
+    // Given other modes (Triton runs as another uid), rewrites keep them.
+    chmod(&engine, 0o644);
+    chmod(&config, 0o604);
+    run(0o077, &["apply", "--gpu-arch", "sm_86", "--force-rebuild"]);
+    assert_eq!(mode(&engine), 0o644, "a rebuilt engine keeps the mode");
+    chmod(&plan, 0o664);
+    run(0o077, &["export", "triton", "--repo", repo_arg]);
+    assert_eq!(
+        std::fs::read(&plan).unwrap(),
+        std::fs::read(&engine).unwrap()
+    );
+    assert_eq!(mode(&plan), 0o664, "a replaced plan keeps its mode");
+    assert_eq!(mode(&config), 0o604, "a rewritten config keeps its mode");
 }

@@ -229,3 +229,49 @@ fn bad_locks_and_requests_are_refused_before_anything_is_fetched() {
         stderr_of(&out)
     );
 }
+
+#[test]
+fn cache_commands_and_doctor_read_the_manifest_of_a_deploy_host() {
+    both(|stage| {
+        stage.build_and_lock();
+        // The cache dir comes from the manifest alone, as on a host without TENSORRT_CACHE_DIR.
+        let cache = stage.host.path().join("engines-cache");
+        edit(
+            &stage.host.path().join("engines.toml"),
+            "[remote]",
+            &format!("[cache]\ndir = \"{}\"\n[remote]", cache.display()),
+        );
+        let host = || {
+            let mut cmd = stage.host();
+            cmd.env_remove("TENSORRT_CACHE_DIR");
+            cmd
+        };
+        succeeded(
+            &host()
+                .args(["fetch", "--gpu-arch", "sm_86"])
+                .output()
+                .unwrap(),
+        );
+
+        let ls = succeeded(&host().args(["cache", "ls", "--json"]).output().unwrap());
+        let listing: serde_json::Value = serde_json::from_str(&ls).unwrap();
+        assert_eq!(listing["count"], 2, "{listing}");
+        assert_eq!(listing["cache_dir"], cache.display().to_string());
+        succeeded(&host().args(["cache", "verify"]).output().unwrap());
+        // What the lock pins is wanted: clean keeps it.
+        succeeded(&host().args(["cache", "clean"]).output().unwrap());
+        assert!(cache.join(FP16_SM86).is_file() && cache.join(FP32_SM86).is_file());
+
+        let doctor = succeeded(&host().arg("doctor").output().unwrap());
+        assert!(
+            doctor.contains(&format!("cache: {} (2 engines", cache.display())),
+            "{doctor}"
+        );
+        assert!(
+            doctor.contains(&format!("remote: {} (", stage.backend.url())),
+            "{doctor}"
+        );
+        assert!(doctor.contains(", reachable)"), "{doctor}");
+        assert!(doctor.contains("TensorRT: 10.3.0 ("), "{doctor}");
+    });
+}

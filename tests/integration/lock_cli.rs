@@ -1,7 +1,7 @@
 //! engines.lock on the CI side: `trtctl lock`, the update after `apply`, and `--locked`.
 
 use crate::common::backend::Backend;
-use crate::common::deploy::{FP16_SM86, Stage};
+use crate::common::deploy::{FP16_SM86, Stage, edit};
 use crate::common::project::{stderr_of, stdout_of};
 
 fn read(path: &std::path::Path) -> String {
@@ -136,10 +136,64 @@ fn locked_fails_with_a_readable_diff_when_an_onnx_changes() {
     );
     assert_eq!(read(&stage.ci_lock()), before);
 
-    // Without --locked, apply rebuilds and the lock follows.
+    // Without --locked, apply rebuilds and the lock follows: under a new version, since the
+    // remote holds the old builds under the old names.
+    edit(
+        &stage.ci.path().join("engines.toml"),
+        "version = \"v1.0\"",
+        "version = \"v1.1\"",
+    );
     stage.ci().arg("apply").assert().success();
     assert_ne!(read(&stage.ci_lock()), before);
     stage.ci().args(["plan", "--locked"]).assert().success();
+}
+
+#[test]
+fn a_build_whose_name_the_remote_holds_with_another_build_is_never_locked() {
+    for backend in [Backend::s3(), Backend::dir()] {
+        let stage = Stage::new(backend);
+        stage.ci().arg("apply").assert().success();
+        let before = read(&stage.ci_lock());
+        // New ONNX bytes under the same declared version: the same names, other builds. They
+        // are built here, but the remote keeps its own (uploads are create-only).
+        stage.ci.touch_model("arcface_r100", 7);
+        let apply = stage.ci().arg("apply").output().unwrap();
+        let refused = |out: &std::process::Output| {
+            assert_eq!(out.status.code(), Some(1), "{}", stdout_of(out));
+            let err = stderr_of(out);
+            assert!(
+                err.contains("4 engine(s) built here cannot be locked: the remote holds another build under the same name"),
+                "{err}"
+            );
+            assert!(
+                err.contains(&format!("  {FP16_SM86} (remote fingerprint ")),
+                "{err}"
+            );
+            assert!(
+                err.contains("bump the model's `version` in engines.toml"),
+                "{err}"
+            );
+        };
+        refused(&apply);
+        assert!(
+            stage.ci.cache().join(FP16_SM86).is_file(),
+            "the build itself is kept"
+        );
+        refused(&stage.ci().arg("lock").output().unwrap());
+        refused(&stage.ci().args(["plan", "--locked"]).output().unwrap());
+        assert_eq!(read(&stage.ci_lock()), before, "nothing unfetchable pinned");
+
+        // The fix the error names.
+        edit(
+            &stage.ci.path().join("engines.toml"),
+            "version = \"v1.0\"",
+            "version = \"v1.1\"",
+        );
+        stage.ci().arg("apply").assert().success();
+        stage.ci().arg("lock").assert().success();
+        stage.ci().args(["plan", "--locked"]).assert().success();
+        assert!(read(&stage.ci_lock()).contains("arcface_r100_v1.1_fp16_sm_86"));
+    }
 }
 
 #[test]

@@ -4,9 +4,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::common::backend::Backend;
 use crate::common::faulty::{Faults, FaultyProxy, INTERNAL_ERROR, ProxyOptions, UNAVAILABLE};
 use crate::common::project::{Project, stderr_of, stdout_of};
 use crate::common::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
+use crate::common::fleet::{ENGINE, Fleet};
 
 const BUCKET: &str = "screenalytics-artifacts";
 const NOT_FOUND: &[u8] = b"HTTP/1.1 404 Not Found\r\nContent-Type: application/xml\r\nContent-Length: 94\r\nConnection: close\r\n\r\n<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>NoSuchKey</Code><Message>x</Message></Error>";
@@ -344,6 +346,54 @@ fn local_plan(project: &Project) -> Vec<String> {
         .collect()
 }
 
+/// Gives a sidecar other build inputs in place: the same size, inode and mtime, so that only
+/// its ctime tells.
+fn rewrite_fingerprint_in_place(sidecar: &std::path::Path) {
+    let mtime = std::fs::metadata(sidecar).unwrap().modified().unwrap();
+    let text = std::fs::read_to_string(sidecar).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let fingerprint = json["fingerprint"].as_str().unwrap();
+    let rewritten = text.replace(fingerprint, &"0".repeat(fingerprint.len()));
+    assert_eq!(rewritten.len(), text.len(), "the test keeps the size");
+    std::thread::sleep(Duration::from_millis(20));
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(sidecar)
+        .unwrap();
+    std::io::Write::write_all(&mut &file, rewritten.as_bytes()).unwrap();
+    file.set_modified(mtime).unwrap();
+}
+
+#[test]
+fn the_sidecar_index_of_a_directory_remote_never_hides_a_rewritten_sidecar() {
+    let fleet = Fleet::new(Backend::dir());
+    let a = fleet
+        .machine("a")
+        .args(["apply", "--gpu-arch", "sm_86"])
+        .output()
+        .unwrap();
+    assert!(a.status.success(), "{}", stderr_of(&a));
+    let plan = |machine: &str| {
+        let out = fleet.machine(machine).arg("plan").output().unwrap();
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        stdout_of(&out)
+    };
+    assert!(plan("b").contains("↓ fetch"), "{}", plan("b"));
+    let index_dir = fleet.cache("b");
+    assert!(
+        std::fs::read_dir(&index_dir).unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with(".remote-sidecars-")),
+        "b memoised the remote sidecar"
+    );
+    rewrite_fingerprint_in_place(&fleet.backend.object(&format!("{ENGINE}.json")));
+    let after = plan("b");
+    assert!(!after.contains("↓ fetch"), "{after}");
+    assert!(after.contains("! cannot build here"), "{after}");
+}
+
 #[test]
 fn the_local_sidecar_index_never_hides_a_rewritten_sidecar() {
     let project = Project::new();
@@ -362,23 +412,11 @@ fn the_local_sidecar_index_never_hides_a_rewritten_sidecar() {
     let lines = std::fs::read_to_string(&index).unwrap().lines().count();
     assert_eq!(lines, 5, "a header and one entry per engine");
 
-    // Same size, same mtime, other build inputs: only the ctime tells.
-    let sidecar = project
-        .cache()
-        .join("arcface/arcface_r100_v1.0_fp16_sm_86_10.3.0.trt.json");
-    let mtime = std::fs::metadata(&sidecar).unwrap().modified().unwrap();
-    let text = std::fs::read_to_string(&sidecar).unwrap();
-    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let fingerprint = json["fingerprint"].as_str().unwrap();
-    let rewritten = text.replace(fingerprint, &"0".repeat(fingerprint.len()));
-    assert_eq!(rewritten.len(), text.len(), "the test keeps the size");
-    std::thread::sleep(Duration::from_millis(20));
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .open(&sidecar)
-        .unwrap();
-    std::io::Write::write_all(&mut &file, rewritten.as_bytes()).unwrap();
-    file.set_modified(mtime).unwrap();
+    rewrite_fingerprint_in_place(
+        &project
+            .cache()
+            .join("arcface/arcface_r100_v1.0_fp16_sm_86_10.3.0.trt.json"),
+    );
     let after = local_plan(&project);
     assert_eq!(
         after.iter().filter(|a| **a == "\"up_to_date\"").count(),

@@ -266,6 +266,46 @@ fn an_untrusted_remote_engine_is_replaced_by_a_trusted_builder_as_documented() {
 }
 
 #[test]
+fn a_builder_whose_signing_key_it_does_not_trust_publishes_nothing() {
+    both(|fleet| {
+        let (_, old_public) = generate(&fleet, "ci-2026");
+        let (new, new_public) = generate(&fleet, "ci-2027");
+        // Mid-rotation: the builder already signs with the new key, which `[trust]` lacks.
+        let out = trusting(&fleet, "a", &[&old_public])
+            .env("TRTCTL_SIGNING_KEY_FILE", &new)
+            .args(["apply", "--gpu-arch", "sm_86"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", stdout_of(&out));
+        let shown = format!("{}{}", stdout_of(&out), stderr_of(&out));
+        assert!(
+            shown.contains(&format!("{ENGINE}: not uploaded: this machine signs with `ci-2027`, which is not a trusted key here (trusted keys: ci-2026)")),
+            "{shown}"
+        );
+        assert!(
+            shown.contains(&format!("add `{new_public}` to `[trust] keys`")),
+            "{shown}"
+        );
+        let secret = std::fs::read_to_string(&new).unwrap();
+        let secret_part = secret.trim().split_once(':').unwrap().1;
+        assert!(!shown.contains(&secret_part[..40]), "the secret key leaked");
+        assert!(fleet.cache("a").join(ENGINE).is_file(), "the build is kept");
+        assert!(!fleet.backend.object(ENGINE).exists(), "nothing published");
+        assert!(!fleet.backend.object(&format!("{ENGINE}.json")).exists());
+
+        // Once the new key is trusted, the same build is published, signed.
+        let out = trusting(&fleet, "a", &[&old_public, &new_public])
+            .env("TRTCTL_SIGNING_KEY_FILE", &new)
+            .args(["apply", "--gpu-arch", "sm_86"])
+            .output()
+            .unwrap();
+        let published = succeeded(&out);
+        assert!(published.contains("1 uploaded"), "{published}");
+        assert!(signature_object(&fleet, "ci-2027").is_file());
+    });
+}
+
+#[test]
 fn sign_refuses_bytes_that_do_not_match_their_sidecar() {
     both(|fleet| {
         let (key, _) = generate(&fleet, "ci-2026");

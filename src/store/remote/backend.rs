@@ -24,17 +24,24 @@ const S3_MAX_COPY: u64 = 5 * 1024 * 1024 * 1024;
 #[derive(Clone)]
 pub(super) enum Backend {
     /// `endpoint` is for people: the configured one without userinfo, or AWS's.
-    S3 {
-        bucket: String,
-        endpoint: String,
-    },
-    File,
+    S3 { bucket: String, endpoint: String },
+    /// `root`: the directory, where the store is one on this machine (`None` for the tests'
+    /// in-memory store).
+    File { root: Option<std::path::PathBuf> },
 }
 
 impl Backend {
     /// Whether the store can overwrite an object only if it is still the version last read.
     pub(super) fn has_conditional_update(&self) -> bool {
         matches!(self, Backend::S3 { .. })
+    }
+
+    /// The directory a store's objects are files under, when they are.
+    pub(super) fn dir(&self) -> Option<&Path> {
+        match self {
+            Backend::File { root } => root.as_deref(),
+            Backend::S3 { .. } => None,
+        }
     }
 
     /// Whether a large object is better fetched as concurrent ranged GETs (over a network)
@@ -53,7 +60,7 @@ impl Backend {
     pub(super) fn can_copy_whole(&self, size: u64) -> bool {
         match self {
             Backend::S3 { .. } => size <= S3_MAX_COPY,
-            Backend::File => true,
+            Backend::File { .. } => true,
         }
     }
 
@@ -61,7 +68,7 @@ impl Backend {
     pub(super) fn part_len(&self, part_size: u64, size: u64) -> u64 {
         match self {
             Backend::S3 { .. } => part_size.max(S3_MIN_PART).max(size.div_ceil(S3_MAX_PARTS)),
-            Backend::File => part_size,
+            Backend::File { .. } => part_size,
         }
     }
 }
@@ -196,8 +203,9 @@ mod tests {
         let huge = 100 * 1024 * 1024 * 1024u64;
         assert!(huge.div_ceil(s3.part_len(1024, huge)) <= S3_MAX_PARTS);
         assert!(!s3.can_copy_whole(huge));
-        assert!(Backend::File.can_copy_whole(huge));
-        assert_eq!(Backend::File.part_len(1024, huge), 1024);
+        let dir = Backend::File { root: None };
+        assert!(dir.can_copy_whole(huge));
+        assert_eq!(dir.part_len(1024, huge), 1024);
     }
 
     #[test]

@@ -43,9 +43,22 @@ pub struct ObjectVersion {
 }
 
 impl ObjectVersion {
-    fn of(meta: &ObjectMeta) -> ObjectVersion {
+    /// The version of an object the store listed; `dir`: the directory its objects are files
+    /// under, for a `file://` remote. A directory's ETag (object_store's: inode, mtime and size)
+    /// survives an in-place rewrite of the same length whose mtime was set back; the ctime does
+    /// not (no one can set it), so it is added, as the local cache's index keys on it. A file
+    /// gone since it was listed has no ETag, and a version without one is never memoised.
+    fn of(meta: &ObjectMeta, dir: Option<&std::path::Path>) -> ObjectVersion {
+        use std::os::unix::fs::MetadataExt;
+        let e_tag = match dir {
+            None => meta.e_tag.clone(),
+            Some(dir) => std::fs::symlink_metadata(dir.join(meta.location.as_ref()))
+                .ok()
+                .zip(meta.e_tag.as_ref())
+                .map(|(file, e_tag)| format!("{e_tag}-{:x}.{:x}", file.ctime(), file.ctime_nsec())),
+        };
         ObjectVersion {
-            e_tag: meta.e_tag.clone(),
+            e_tag,
             size: meta.size,
             last_modified_ms: meta.last_modified.timestamp_millis(),
         }
@@ -236,7 +249,7 @@ impl Remote {
                 .await
                 .map_err(|e| self.classify(&what, e))?
             {
-                let version = || ObjectVersion::of(&meta);
+                let version = || ObjectVersion::of(&meta, self.backend.dir());
                 if !span.add(meta.location.as_ref(), meta.size, version) {
                     break;
                 }

@@ -192,7 +192,9 @@ impl Remote {
                     backend::open_dir(url, &root)?,
                     settings.max_in_flight.max(1),
                 )),
-                backend: Backend::File,
+                backend: Backend::File {
+                    root: Some(root.clone()),
+                },
                 prefix: String::new(),
                 display: format!("file://{}", root.display()),
                 writable: true,

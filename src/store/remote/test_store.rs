@@ -35,7 +35,7 @@ pub(super) fn remote_on(store: Arc<TestStore>, part_size: u64, concurrency: usiz
     Remote {
         store,
         lister: None,
-        backend: Backend::File,
+        backend: Backend::File { root: None },
         prefix: String::new(),
         display: "test store".into(),
         writable: true,

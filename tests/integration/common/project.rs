@@ -140,6 +140,20 @@ impl Project {
         cmd
     }
 
+    /// The same as [`Project::trtctl_process`], run under `umask` as a shell's `umask` would.
+    pub fn trtctl_under_umask(&self, umask: u32) -> std::process::Command {
+        use std::os::unix::process::CommandExt;
+        let mut cmd = self.trtctl_process();
+        // SAFETY: umask(2) is async-signal-safe and changes only the child's own mask.
+        unsafe {
+            cmd.pre_exec(move || {
+                libc::umask(umask as libc::mode_t);
+                Ok(())
+            });
+        }
+        cmd
+    }
+
     /// The builds the stand-in trtexec ran, one `onnx engine device pid` line each.
     pub fn builds(&self) -> Vec<String> {
         std::fs::read_to_string(self.path().join("runs/runs.log"))
