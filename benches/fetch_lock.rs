@@ -69,7 +69,11 @@ fn seed_cache(dir: &Path, server: &S3Server, mib: u64) -> u64 {
     let workspace = Workspace::open(&dir.join("engines.toml"), &environment(server, ARCH)).unwrap();
     let mut total = 0;
     for (i, engine) in workspace.desired().unwrap().iter().enumerate() {
-        let bytes = engine_bytes(i as u64, mib);
+        let mut bytes = engine_bytes(i as u64, mib);
+        // A TensorRT 10.3.0 plan header: fetch checks it against the engine's name.
+        bytes[..4].copy_from_slice(b"ftrt");
+        bytes[4..24].fill(0);
+        bytes[24..28].copy_from_slice(&[10, 3, 0, 26]);
         let path = workspace.cache.engine_path(&engine.key);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, &bytes).unwrap();

@@ -9,11 +9,13 @@ use sha2::{Digest, Sha256};
 
 mod fingerprint;
 mod hex;
+mod plan_header;
 mod sidecar;
 mod summary;
 
 pub use fingerprint::ModelFingerprints;
 pub use hex::{hex, sha256_hex};
+pub use plan_header::{PLAN_HEADER_LEN, PlanHeader, PlanHeaderError, PlanMismatch};
 pub use sidecar::{LocalTrust, Provenance, Sidecar, SidecarError};
 pub use summary::SidecarSummary;
 
@@ -49,7 +51,9 @@ pub enum NameError {
         "`{value}` is not a GPU arch; expected `sm_` and the compute capability, like `sm_86`{hint}"
     )]
     Arch { value: String, hint: String },
-    #[error("`{value}` is not a TensorRT version; expected `major.minor.patch`, like `10.3.0`")]
+    #[error(
+        "`{value}` is not a TensorRT version; expected `major.minor.patch`, like `10.3.0`, or the exact build `major.minor.patch.build`, like `10.3.0.30`"
+    )]
     TrtVersion { value: String },
     #[error(
         "`{value}` is not an engine file name `{{model}}_{{version}}_{{precision}}_sm_{{NN}}_{{trt}}.trt`: {why}"
@@ -235,12 +239,15 @@ impl FromStr for GpuArch {
     }
 }
 
-/// A TensorRT version, `major.minor.patch`.
+/// A TensorRT version, `major.minor.patch`, or an exact build `major.minor.patch.build`:
+/// TensorRT loads a plan only in the exact build that made it (unless it is version-compatible),
+/// so a fleet with mixed builds pins all four parts to keep their engines apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TrtVersion {
     pub major: u32,
     pub minor: u32,
     pub patch: u32,
+    pub build: Option<u32>,
 }
 
 impl TrtVersion {
@@ -249,7 +256,29 @@ impl TrtVersion {
             major,
             minor,
             patch,
+            build: None,
         }
+    }
+
+    pub fn with_build(self, build: u32) -> Self {
+        TrtVersion {
+            build: Some(build),
+            ..self
+        }
+    }
+
+    /// `major.minor.patch`, without the build.
+    pub fn release(self) -> Self {
+        TrtVersion {
+            build: None,
+            ..self
+        }
+    }
+
+    /// Whether an engine of the exact build `exact` is one of this version: the same release,
+    /// and the same build where this version names one.
+    pub fn admits(self, exact: TrtVersion) -> bool {
+        self.release() == exact.release() && self.build.is_none_or(|b| exact.build == Some(b))
     }
 
     /// Decodes the integer TensorRT reports (`getInferLibVersion`, trtexec's `[TensorRT vNNNN]`):
@@ -268,7 +297,11 @@ impl TrtVersion {
 
 impl fmt::Display for TrtVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)?;
+        match self.build {
+            Some(build) => write!(f, ".{build}"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -286,6 +319,9 @@ impl FromStr for TrtVersion {
             .collect();
         match numbers.as_deref() {
             Some([major, minor, patch]) => Ok(TrtVersion::new(*major, *minor, *patch)),
+            Some([major, minor, patch, build]) => {
+                Ok(TrtVersion::new(*major, *minor, *patch).with_build(*build))
+            }
             _ => Err(NameError::TrtVersion {
                 value: s.to_string(),
             }),
@@ -736,6 +772,29 @@ mod tests {
     fn precision_suggests_the_nearest() {
         let err = "fp61".parse::<Precision>().unwrap_err().to_string();
         assert!(err.contains("did you mean `fp16`"), "{err}");
+    }
+
+    #[test]
+    fn an_exact_build_is_named_with_all_four_parts() {
+        let exact: TrtVersion = "10.3.0.30".parse().unwrap();
+        assert_eq!(exact, TrtVersion::new(10, 3, 0).with_build(30));
+        assert_eq!(exact.to_string(), "10.3.0.30");
+        let engine = id(
+            "arcface_r100",
+            "v1.0",
+            Precision::Fp16,
+            "sm_86",
+            "10.3.0.30",
+        );
+        let name = engine.file_name();
+        assert_eq!(name, "arcface_r100_v1.0_fp16_sm_86_10.3.0.30.trt");
+        assert_eq!(EngineId::parse_file_name(&name).unwrap(), engine);
+        let release = TrtVersion::new(10, 3, 0);
+        assert!(release.admits(exact) && exact.admits(exact));
+        assert!(!exact.admits(release.with_build(26)));
+        assert!(!release.admits(TrtVersion::new(10, 3, 1).with_build(30)));
+        assert!("10.3.0.30.1".parse::<TrtVersion>().is_err());
+        assert!("10.3".parse::<TrtVersion>().is_err());
     }
 
     #[test]

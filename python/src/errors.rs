@@ -48,6 +48,7 @@ fn action_class(err: &ExecError) -> &'static str {
         | ExecError::RemoteSidecar { .. }
         | ExecError::NoRemote => "RemoteError",
         ExecError::Integrity { .. }
+        | ExecError::Plan { .. }
         | ExecError::LocalSidecar { .. }
         | ExecError::Untrusted { .. } => "IntegrityError",
         ExecError::Store(_)
@@ -111,7 +112,8 @@ pub fn from_fetch(err: FetchError) -> PyErr {
     let class = match &err {
         FetchError::SidecarDiffers { .. }
         | FetchError::BytesDiffer { .. }
-        | FetchError::Simulated { .. } => "IntegrityError",
+        | FetchError::Simulated { .. }
+        | FetchError::Plan { .. } => "IntegrityError",
         FetchError::Store { .. } => "CacheError",
         FetchError::NotOnRemote { .. }
         | FetchError::BadSidecar { .. }

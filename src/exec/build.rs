@@ -7,7 +7,9 @@ use super::gpu_pool::GpuLease;
 use super::run::Run;
 use super::timing::timing_cache_file;
 use crate::builder::BuildJob;
-use crate::identity::{LocalTrust, Provenance, SIDECAR_SCHEMA_VERSION, Sidecar};
+use crate::identity::{
+    LocalTrust, PlanHeader, Provenance, SIDECAR_SCHEMA_VERSION, Sidecar, TrtVersion,
+};
 use crate::plan::DesiredEngine;
 use crate::store::{self, Cache, FileStamp};
 use crate::sys::{hostname, now_secs};
@@ -62,8 +64,12 @@ impl Run<'_> {
         // The engine is labelled with the ONNX digest from before the build: a file rewritten
         // meanwhile would publish an engine under a digest it was not built from.
         recheck_onnx(engine, onnx_before).await?;
+        // Another trtexec than the one checked (a PATH change mid-run, a wrapper) would commit
+        // an engine that no host of the named TensorRT can load.
+        let trt_build = checked_plan(temp.path(), engine, None)?;
         let provenance = Provenance {
             gpu_name: Some(gpu_name),
+            trt_build,
             simulated: self.exec.gpus.builds_simulated(),
             builder: Some(built.builder),
             trtctl_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -75,6 +81,21 @@ impl Run<'_> {
         let bytes = commit_built(cache.clone(), engine.clone(), temp, provenance).await?;
         Ok(Outcome::Done { bytes })
     }
+}
+
+/// The exact build the plan at `path` says made it, checked against the engine's name and the
+/// build `recorded` in its sidecar; a plan that disagrees is never committed.
+pub(super) fn checked_plan(
+    path: &std::path::Path,
+    engine: &DesiredEngine,
+    recorded: Option<TrtVersion>,
+) -> Result<Option<TrtVersion>, ExecError> {
+    PlanHeader::check_file(path, engine.id.trt_version, recorded)
+        .map_err(ExecError::io(path))?
+        .map_err(|source| ExecError::Plan {
+            key: engine.key.clone(),
+            source,
+        })
 }
 
 /// The hash node: the ONNX must still be the bytes the plan was made from. Returns the stamp

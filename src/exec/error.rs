@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use crate::builder::BuildError;
-use crate::identity::{EngineKey, GpuArch, SidecarError};
+use crate::identity::{EngineKey, GpuArch, PlanMismatch, SidecarError};
 use crate::store::StoreError;
 use crate::store::remote::{RemoteError, Transient};
 use crate::trust::{Untrusted, UntrustedSigner};
@@ -30,6 +30,13 @@ pub enum ExecError {
         got_size: u64,
         want_sha256: String,
         want_size: u64,
+    },
+    #[error(
+        "{key}: {source}; nothing was committed (another trtexec or TensorRT than the one named built it, or the bytes are no plan: check TRTEXEC and PATH, or rebuild it with the named TensorRT)"
+    )]
+    Plan {
+        key: EngineKey,
+        source: PlanMismatch,
     },
     #[error("{} changed since the plan was made; run `trtctl plan` again", path.display())]
     OnnxChanged { path: PathBuf },

@@ -98,6 +98,9 @@ pub enum TimingOutcome {
     /// The remote's bytes are not what its metadata says (a write in progress, or damage):
     /// not used, and replaced by this builder's next upload.
     Unverified,
+    /// Builds under simulation (no GPU) wrote the remote's cache, and this host has GPUs: not
+    /// used, and replaced by this builder's next upload.
+    Simulated,
     /// The grown local cache was published; `conflicts` other writers changed it first.
     Uploaded { bytes: u64, conflicts: u32 },
     /// Another builder published first, and its cache is at least as large: it stays, and

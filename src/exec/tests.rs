@@ -61,7 +61,13 @@ impl Builder for FakeBuilder {
                     tail: String::new(),
                 });
             }
-            std::fs::write(&job.output, format!("engine from {file}")).unwrap();
+            // A plan header of TensorRT 10.3.0.26 (the tag, the serialization version, bytes
+            // 24-27), as the executor reads it after every build.
+            let mut plan = b"ftrt".to_vec();
+            plan.extend([0; 20]);
+            plan.extend([10, 3, 0, 26]);
+            plan.extend(format!("engine from {file}").bytes());
+            std::fs::write(&job.output, plan).unwrap();
             Ok(Built {
                 duration: self.delay,
                 builder: self.describe(),

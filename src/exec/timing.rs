@@ -85,6 +85,12 @@ impl TimingCaches {
 }
 
 impl Run<'_> {
+    /// Whether a remote cache's timings may be used here: never those of builds under
+    /// simulation on a host with GPUs, whose trtexec measures real ones.
+    fn usable_here(&self, theirs: &RemoteTimingCache) -> bool {
+        !(theirs.is_simulated() && self.exec.gpus.on_gpu_host())
+    }
+
     /// The remote to share timing caches through, if sharing is on.
     fn timing_remote(&self) -> Option<&Remote> {
         let exec = self.exec;
@@ -115,7 +121,9 @@ impl Run<'_> {
             }
             TimingOutcome::KeptRemote { conflicts, .. } => tally.conflicts += *conflicts as usize,
             TimingOutcome::Rejected { .. } => tally.rejected += 1,
-            TimingOutcome::Unverified | TimingOutcome::Unavailable { .. } => {}
+            TimingOutcome::Unverified
+            | TimingOutcome::Simulated
+            | TimingOutcome::Unavailable { .. } => {}
         }
     }
 
@@ -173,6 +181,8 @@ impl Run<'_> {
         };
         let outcome = if !theirs.is_verified() {
             Some(TimingOutcome::Unverified)
+        } else if !self.usable_here(&theirs) {
+            Some(TimingOutcome::Simulated)
         } else if theirs.bytes.len() > ours.as_ref().map_or(0, Bytes::len) {
             write_local(path, &theirs.bytes)?;
             Some(TimingOutcome::Fetched {
@@ -231,10 +241,12 @@ impl Run<'_> {
         }
         let mut expected = start.remote.clone();
         let mut conflicts = 0;
+        let simulated = self.exec.gpus.builds_simulated();
         loop {
-            let write =
-                retrying(|| remote.write_timing_cache(name, ours.clone(), expected.as_ref()))
-                    .await?;
+            let write = retrying(|| {
+                remote.write_timing_cache(name, ours.clone(), expected.as_ref(), simulated)
+            })
+            .await?;
             if let TimingWrite::Written { .. } = write {
                 return Ok(Some(TimingOutcome::Uploaded {
                     bytes: ours.len() as u64,
@@ -243,7 +255,10 @@ impl Run<'_> {
             }
             conflicts += 1;
             match settled_remote_cache(remote, name).await? {
-                Some(theirs) if keeps_theirs(&theirs, &ours) || conflicts >= MAX_CONFLICTS => {
+                Some(theirs)
+                    if (self.usable_here(&theirs) && keeps_theirs(&theirs, &ours))
+                        || conflicts >= MAX_CONFLICTS =>
+                {
                     return Ok(Some(TimingOutcome::KeptRemote {
                         conflicts,
                         remote_bytes: theirs.bytes.len() as u64,

@@ -3,6 +3,7 @@
 
 use std::sync::atomic::Ordering;
 
+use super::build::checked_plan;
 use super::error::ExecError;
 use super::events::{ActionKind, DoneElsewhere, Outcome};
 use super::run::Run;
@@ -97,6 +98,8 @@ impl Run<'_> {
         });
         file.sync_all().await.map_err(ExecError::io(temp.path()))?;
         drop(file);
+        let trt_build = sidecar.provenance.trt_build;
+        sidecar.provenance.trt_build = checked_plan(temp.path(), engine, trt_build)?;
         let cache = self.exec.cache.clone();
         let key_owned = key.clone();
         tokio::task::spawn_blocking(move || cache.commit(&key_owned, temp, &sidecar)).await??;

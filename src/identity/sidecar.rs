@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{BuildInputs, EngineId, EngineKey, Fingerprint, SIDECAR_SCHEMA_VERSION};
+use super::{BuildInputs, EngineId, EngineKey, Fingerprint, SIDECAR_SCHEMA_VERSION, TrtVersion};
 
 /// `{file}.json` beside every engine, written last: the engine exists only once it does.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,10 +39,14 @@ pub enum LocalTrust {
     },
 }
 
-/// Who made the engine, where and when. Informative, except `simulated`.
+/// Who made the engine, where and when. Informative, except `trt_build` and `simulated`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Provenance {
     pub gpu_name: Option<String>,
+    /// The exact TensorRT build that made the plan, read from its header after the build; a
+    /// copy whose header says otherwise is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trt_build: Option<TrtVersion>,
     /// Built where CUDA showed no GPU (a test, a GPU-less CI job): the bytes are whatever the
     /// trtexec there wrote, no engine a GPU can run. A host with real GPUs never uses one.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

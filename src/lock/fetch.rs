@@ -5,7 +5,7 @@
 use futures::{FutureExt, StreamExt};
 
 use super::LockedEngine;
-use crate::identity::{EngineKey, Sidecar, SidecarError};
+use crate::identity::{EngineKey, PlanHeader, PlanMismatch, Sidecar, SidecarError};
 use crate::store::remote::{Remote, RemoteError, retrying};
 use crate::store::{self, Cache, StoreError};
 
@@ -55,6 +55,13 @@ pub enum FetchError {
         "{key}: the remote engine was built under simulation, without a GPU (by a test or a GPU-less CI job): no engine this host's GPUs can run; nothing was cached. Build it on a GPU builder of its arch (`trtctl apply`), then `trtctl lock` again"
     )]
     Simulated { key: EngineKey },
+    #[error(
+        "{key}: {source}; nothing was cached. Rebuild it on CI with the TensorRT it is named for, then `trtctl lock` again"
+    )]
+    Plan {
+        key: EngineKey,
+        source: PlanMismatch,
+    },
     #[error("{key}: {source}")]
     Remote { key: EngineKey, source: RemoteError },
     #[error("{key}: {source}")]
@@ -149,6 +156,22 @@ async fn fetch_one(
             lock_size: engine.size,
         });
     }
+    let mut sidecar = sidecar;
+    sidecar.provenance.trt_build = PlanHeader::check_file(
+        temp.path(),
+        engine.id.trt_version,
+        sidecar.provenance.trt_build,
+    )
+    .map_err(|source| {
+        store_err(StoreError::Io {
+            path: temp.path().to_path_buf(),
+            source,
+        })
+    })?
+    .map_err(|source| FetchError::Plan {
+        key: key.clone(),
+        source,
+    })?;
     blocking(cache, engine, move |cache, engine| {
         cache.commit(&engine.key, temp, &sidecar)
     })

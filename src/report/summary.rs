@@ -34,6 +34,10 @@ pub(super) fn timing_text(cache: &str, outcome: &TimingOutcome) -> String {
             "the remote's copy does not match its metadata: not used, replaced after the builds"
                 .to_string()
         }
+        TimingOutcome::Simulated => {
+            "the remote's copy was written under simulation, without a GPU: not used, replaced after the builds"
+                .to_string()
+        }
         TimingOutcome::Uploaded {
             bytes,
             conflicts: 0,

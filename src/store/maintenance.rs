@@ -9,8 +9,8 @@ use std::time::{Duration, SystemTime};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::{Cache, StoreError, hash_file_unused, io_err, remove_if_present};
-use crate::identity::{EngineId, EngineKey};
+use super::{Cache, StoreError, hash_file_unused, head_unused, io_err, remove_if_present};
+use crate::identity::{EngineId, EngineKey, PLAN_HEADER_LEN, PlanHeader};
 
 /// The sidecar of a cached engine, as found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -165,7 +165,8 @@ impl Cache {
                         });
                     }
                 };
-                let problem = match hash_file_unused(&self.engine_path(&entry.key)) {
+                let path = self.engine_path(&entry.key);
+                let problem = match hash_file_unused(&path) {
                     Err(e) => e.to_string(),
                     Ok((sha, size))
                         if sha != sidecar.engine_sha256 || size != sidecar.engine_size =>
@@ -175,7 +176,16 @@ impl Cache {
                             sidecar.engine_sha256, sidecar.engine_size
                         )
                     }
-                    Ok(_) => return None,
+                    Ok(_) => match head_unused(&path, PLAN_HEADER_LEN as u64) {
+                        Err(e) => e.to_string(),
+                        Ok(head) => {
+                            let named = entry.id.trt_version;
+                            match PlanHeader::check(&head, named, sidecar.provenance.trt_build) {
+                                Err(mismatch) => mismatch.to_string(),
+                                Ok(_) => return None,
+                            }
+                        }
+                    },
                 };
                 Some(Corruption {
                     key: entry.key.clone(),

@@ -139,23 +139,38 @@ pub fn hash_file(path: &Path) -> Result<(String, u64), StoreError> {
 /// Hashes a cached engine without counting it as a use: `cache clean` evicts by last access,
 /// and a check that reads every engine must not make them all look used today.
 pub fn hash_file_unused(path: &Path) -> Result<(String, u64), StoreError> {
+    read_unused(path, |file| hash_reader(file))
+}
+
+/// The first `len` bytes of a cached engine (fewer if it is shorter), read without counting
+/// it as a use.
+pub fn head_unused(path: &Path, len: u64) -> Result<Vec<u8>, StoreError> {
+    read_unused(path, |file| {
+        let mut head = Vec::new();
+        file.take(len).read_to_end(&mut head)?;
+        Ok(head)
+    })
+}
+
+/// Runs `read` on the file at `path` without moving its access time.
+fn read_unused<T>(path: &Path, read: impl FnOnce(&File) -> io::Result<T>) -> Result<T, StoreError> {
     use std::os::unix::fs::OpenOptionsExt;
     let no_atime = fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOATIME)
         .open(path);
     match no_atime {
-        Ok(file) => hash_reader(file).map_err(io_err(path)),
+        Ok(file) => read(&file).map_err(io_err(path)),
         // O_NOATIME is refused on files of other owners: read, then put the access time back.
         Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
             let accessed = fs::metadata(path)
                 .and_then(|m| m.accessed())
                 .map_err(io_err(path))?;
             let file = File::open(path).map_err(io_err(path))?;
-            let digest = hash_reader(&file).map_err(io_err(path))?;
+            let value = read(&file).map_err(io_err(path))?;
             file.set_times(fs::FileTimes::new().set_accessed(accessed))
                 .map_err(io_err(path))?;
-            Ok(digest)
+            Ok(value)
         }
         Err(e) => Err(io_err(path)(e)),
     }

@@ -9,8 +9,8 @@ use crate::builder::{BuildError, Builder};
 use crate::exec::{ActionKind, ApplyOptions, ApplyReport, ExecError, Reporter, StopSignal};
 use crate::gpu::{GpuInventory, TrtDetectError};
 use crate::identity::{
-    self, BuildFlags, EngineId, EngineKey, NameError, Precision, Profile, Sidecar, SidecarError,
-    TrtVersion,
+    self, BuildFlags, EngineId, EngineKey, NameError, PlanHeader, PlanMismatch, Precision, Profile,
+    Sidecar, SidecarError, TrtVersion,
 };
 use crate::manifest::{Manifest, ModelSpec, ModelVersion, TrtPin};
 use crate::plan::{Decision, Force, Plan};
@@ -177,6 +177,8 @@ pub enum CachedEngineProblem {
     Unreadable(std::io::Error),
     #[error("the engine has {found} bytes, its sidecar says {expected}")]
     Size { found: u64, expected: u64 },
+    #[error(transparent)]
+    Plan(#[from] PlanMismatch),
 }
 
 /// The engine [`ensure_engine`] hands out, with what its sidecar says about it.
@@ -504,6 +506,8 @@ fn checked_sidecar(
             expected: sidecar.engine_size,
         });
     }
+    PlanHeader::check_file(path, sidecar.id.trt_version, sidecar.provenance.trt_build)
+        .map_err(CachedEngineProblem::Unreadable)??;
     Ok(sidecar)
 }
 

@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::common::backend::Backend;
 use crate::common::cuda::{A10, H100};
 use crate::common::fleet::Fleet;
-use crate::common::project::{Project, TWO_MODELS_SM86, stdout_of, succeeded};
+use crate::common::project::{Project, TWO_MODELS_SM86, all_output, stdout_of, succeeded};
 
 const SM86: &str = "arcface/arcface_r100_v1.0_fp16_sm_86_10.3.0.trt";
 const SM89: &str = "arcface/arcface_r100_v1.0_fp16_sm_89_10.3.0.trt";
@@ -15,14 +15,6 @@ const SM90: &str = "arcface/arcface_r100_v1.0_fp16_sm_90_10.3.0.trt";
 
 fn json(path: &std::path::Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
-
-fn all_output(output: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        stdout_of(output),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 #[test]
@@ -210,6 +202,15 @@ fn an_engine_built_under_simulation_never_reaches_a_gpu_host() {
         );
         let applied = succeeded(&a10(&["apply"]));
         assert!(applied.contains("1 built, 0 fetched"), "{applied}");
+        // Nor does the shared timing cache the simulated builds wrote; a real one replaces it.
+        assert!(
+            applied.contains("timing cache sm_86_10.3.0.cache: the remote's copy was written under simulation, without a GPU: not used"),
+            "{applied}"
+        );
+        assert!(
+            applied.contains("Timing caches: 0 fetched (0 builds started warm), 1 uploaded"),
+            "{applied}"
+        );
         assert_eq!(fleet.project.builds().len(), 1);
         let ours = json(&fleet.cache("a10").join(format!("{SM86}.json")));
         assert_eq!(ours["provenance"]["gpu_name"], "NVIDIA A10");
@@ -245,6 +246,19 @@ fn an_engine_built_under_simulation_never_reaches_a_gpu_host() {
                 .unwrap(),
         );
         assert!(ci2.contains("0 built, 1 fetched from remote"), "{ci2}");
+        // The timing cache the A10 published is a real one: the next GPU host starts warm.
+        let second = succeeded(
+            &fleet
+                .machine("a10-b")
+                .args(["apply", "--force-rebuild"])
+                .env("STUB_CUDA_GPUS", A10)
+                .output()
+                .unwrap(),
+        );
+        assert!(
+            second.contains("timing cache sm_86_10.3.0.cache: fetched from the remote"),
+            "{second}"
+        );
     }
 }
 

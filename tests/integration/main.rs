@@ -7,6 +7,7 @@ mod cache_cli;
 mod common;
 mod credential_chain;
 mod ensure_cli;
+mod exact_build;
 mod export_cli;
 mod fetch_cli;
 mod gpu_host;

@@ -4,7 +4,7 @@
 
 use crate::common::backend::{BUCKET, Backend};
 use crate::common::fleet::{ENGINE, Fleet, both};
-use crate::common::project::{stderr_of, stdout_of, succeeded};
+use crate::common::project::{plan_bytes, stderr_of, stdout_of, succeeded};
 use crate::common::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
 
 #[test]
@@ -206,7 +206,8 @@ fn a_legacy_engine_without_sidecar_is_fetched_and_kept() {
     both(|fleet| {
         let legacy = fleet.backend.object(ENGINE);
         std::fs::create_dir_all(legacy.parent().unwrap()).unwrap();
-        std::fs::write(&legacy, b"engine built by the earlier python tool").unwrap();
+        let bytes = plan_bytes([10, 3, 0, 26], b"engine built by the earlier python tool");
+        std::fs::write(&legacy, &bytes).unwrap();
         let plan = fleet
             .machine("a")
             .args(["plan", "--gpu-arch", "sm_86"])
@@ -225,10 +226,7 @@ fn a_legacy_engine_without_sidecar_is_fetched_and_kept() {
             .assert()
             .success();
         assert!(fleet.project.builds().is_empty());
-        assert_eq!(
-            std::fs::read(fleet.cache("a").join(ENGINE)).unwrap(),
-            b"engine built by the earlier python tool"
-        );
+        assert_eq!(std::fs::read(fleet.cache("a").join(ENGINE)).unwrap(), bytes);
         let again = fleet
             .machine("a")
             .args(["plan", "--gpu-arch", "sm_86"])
@@ -241,10 +239,7 @@ fn a_legacy_engine_without_sidecar_is_fetched_and_kept() {
             "{}",
             stdout_of(&again)
         );
-        assert_eq!(
-            std::fs::read(&legacy).unwrap(),
-            b"engine built by the earlier python tool"
-        );
+        assert_eq!(std::fs::read(&legacy).unwrap(), bytes);
         assert!(
             !fleet.backend.object(&format!("{ENGINE}.json")).exists(),
             "the legacy engine was overwritten"

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use crate::common::backend::Backend;
 use crate::common::faulty::{Faults, FaultyProxy, INTERNAL_ERROR, ProxyOptions, UNAVAILABLE};
+use crate::common::fleet::{ENGINE, Fleet};
 use crate::common::project::{Project, stderr_of, stdout_of};
 use crate::common::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
-use crate::common::fleet::{ENGINE, Fleet};
 
 const BUCKET: &str = "screenalytics-artifacts";
 const NOT_FOUND: &[u8] = b"HTTP/1.1 404 Not Found\r\nContent-Type: application/xml\r\nContent-Length: 94\r\nConnection: close\r\n\r\n<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>NoSuchKey</Code><Message>x</Message></Error>";

@@ -43,6 +43,9 @@ pub struct TimingCacheMeta {
     pub host: String,
     /// Unix seconds.
     pub written_at: u64,
+    /// Written by builds where CUDA showed no GPU: timings no GPU measured.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub simulated: bool,
 }
 
 /// The version of the cache object a writer started from: the compare in compare-and-swap.
@@ -59,6 +62,11 @@ pub struct RemoteTimingCache {
 
 impl RemoteTimingCache {
     /// The bytes are the ones the writer described.
+    /// Whether builds under simulation wrote it (as its metadata says).
+    pub fn is_simulated(&self) -> bool {
+        self.meta.as_ref().is_some_and(|m| m.simulated)
+    }
+
     pub fn is_verified(&self) -> bool {
         self.meta.as_ref().is_some_and(|m| {
             m.size == self.bytes.len() as u64 && m.sha256 == sha256_hex(&self.bytes)
@@ -159,8 +167,10 @@ impl Remote {
         name: &str,
         bytes: Bytes,
         expected: Option<&TimingVersion>,
+        simulated: bool,
     ) -> Result<TimingWrite, RemoteError> {
         let meta = TimingCacheMeta {
+            simulated,
             schema_version: TIMING_META_SCHEMA_VERSION,
             sha256: sha256_hex(&bytes),
             size: bytes.len() as u64,
@@ -259,7 +269,7 @@ mod tests {
         assert!(remote.read_timing_cache(&name).await.unwrap().is_none());
 
         let TimingWrite::Written { version: first } = remote
-            .write_timing_cache(&name, Bytes::from_static(b"one"), None)
+            .write_timing_cache(&name, Bytes::from_static(b"one"), None, false)
             .await
             .unwrap()
         else {
@@ -267,7 +277,7 @@ mod tests {
         };
         // A second creator loses, and so does a writer that started from a stale version.
         let again = remote
-            .write_timing_cache(&name, Bytes::from_static(b"other"), None)
+            .write_timing_cache(&name, Bytes::from_static(b"other"), None, false)
             .await
             .unwrap();
         assert_eq!(again, TimingWrite::Conflict);
@@ -277,13 +287,13 @@ mod tests {
         assert_eq!(read.version, first);
         assert!(matches!(
             remote
-                .write_timing_cache(&name, Bytes::from_static(b"two"), Some(&first))
+                .write_timing_cache(&name, Bytes::from_static(b"two"), Some(&first), false)
                 .await
                 .unwrap(),
             TimingWrite::Written { .. }
         ));
         let stale = remote
-            .write_timing_cache(&name, Bytes::from_static(b"three"), Some(&first))
+            .write_timing_cache(&name, Bytes::from_static(b"three"), Some(&first), false)
             .await
             .unwrap();
         assert_eq!(stale, TimingWrite::Conflict);

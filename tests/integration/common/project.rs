@@ -64,6 +64,9 @@ const SCRUBBED: &[&str] = &[
     "STUB_SLEEP",
     "STUB_FAIL_MODEL",
     "STUB_COUNT_DIR",
+    "STUB_TRT_VERSION",
+    "STUB_TRT_BUILD",
+    "STUB_PLAN_TRT",
     "TRTCTL_TRUSTED_KEYS",
     "TRTCTL_SIGNING_KEY_FILE",
     "CUDA_VISIBLE_DEVICES",
@@ -195,8 +198,23 @@ impl Project {
     }
 }
 
+/// The bytes of a TensorRT plan made by `trt` (major, minor, patch, build), as its 28-byte
+/// header says, followed by `payload`: an engine written by some other tool than trtctl.
+pub fn plan_bytes(trt: [u8; 4], payload: &[u8]) -> Vec<u8> {
+    let mut bytes = b"ftrt".to_vec();
+    bytes.extend([0; 20]);
+    bytes.extend(trt);
+    bytes.extend(payload);
+    bytes
+}
+
 pub fn stdout_of(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Both streams, stdout first: where a test looks for a message, not for which stream has it.
+pub fn all_output(output: &std::process::Output) -> String {
+    format!("{}{}", stdout_of(output), stderr_of(output))
 }
 
 pub fn stderr_of(output: &std::process::Output) -> String {
