@@ -409,14 +409,14 @@ async fn ensure_now(
     let remote = manifest.remote.take();
     if !request.force_rebuild {
         let local = Workspace::assemble(manifest.clone(), env, gpus.clone())?;
-        let plan = local.plan(&[], &force).await?;
+        let plan = planned(&local, &force, stop).await?;
         if matches!(plan.steps[0].decision, Decision::UpToDate { .. }) {
             return handed_out(&local, &plan, Source::LocalCache);
         }
     }
     manifest.remote = remote;
     let workspace = Workspace::assemble(manifest, env, gpus)?;
-    let mut plan = workspace.plan(&[], &force).await?;
+    let mut plan = planned(&workspace, &force, stop).await?;
     if !request.upload {
         plan.skip_uploads();
     }
@@ -442,6 +442,19 @@ async fn ensure_now(
         .await;
     let source = source_of(&report)?;
     handed_out(&workspace, &plan, source)
+}
+
+/// The plan of the one engine, given up as soon as `stop` is cancelled: observing a remote that
+/// accepts and never answers must not outlast the timeout, Ctrl-C or SIGTERM.
+async fn planned(
+    workspace: &Workspace,
+    force: &Force,
+    stop: &StopSignal,
+) -> Result<Plan, EnsureError> {
+    match stop.unless_cancelled(workspace.plan(&[], force)).await {
+        Some(plan) => Ok(plan?),
+        None => Err(EnsureError::Interrupted),
+    }
 }
 
 /// What the apply did to the engine, as the seed says it: only the caller that built it says

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
@@ -177,6 +181,81 @@ def test_a_timeout_stops_the_build_and_commits_nothing(
         seed_call(timeout=0.5)
     assert isinstance(raised.value, TimeoutError)
     assert not (project.cache / "arcface" / ENGINE).exists()
+
+
+class SilentEndpoint:
+    """A remote on 127.0.0.1 that accepts connections and never answers, holding each open: the
+    remote client's own timeout (120 s) is the only way out of a request to it."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = "http://127.0.0.1:%d" % self.listener.getsockname()[1]
+        self.held: "list[socket.socket]" = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            self.held.append(connection)
+
+    def wait_for_a_request(self, within: float = 30) -> None:
+        deadline = time.monotonic() + within
+        while not self.held and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert self.held, "the remote was never asked"
+
+    def close(self) -> None:
+        self.listener.close()
+        for connection in self.held:
+            connection.close()
+
+
+@pytest.fixture
+def silent_remote(project: Project, monkeypatch: pytest.MonkeyPatch) -> Iterator[SilentEndpoint]:
+    """The seed's remote at an endpoint that never answers, with keys, as a service sets it."""
+    endpoint = SilentEndpoint()
+    monkeypatch.setenv("ARTIFACTS_ENDPOINT", endpoint.url)
+    monkeypatch.setenv("ARTIFACTS_ACCESS_KEY", "silent-access")
+    monkeypatch.setenv("ARTIFACTS_SECRET_KEY", "silent-secret")
+    yield endpoint
+    endpoint.close()
+
+
+# Far below the remote client's 120 s timeout, far above the few seconds a stop takes: ending
+# before it means the deadline or the signal ended the call, not the remote's own error.
+WELL_BEFORE_THE_CLIENT_TIMEOUT = 60
+
+
+def test_a_timeout_interrupts_a_remote_that_never_answers(project: Project, silent_remote: SilentEndpoint) -> None:
+    started = time.monotonic()
+    with pytest.raises(trtctl.TimeoutError, match=r"gave up after 3s \(the timeout\)"):
+        seed_call(timeout=3)
+    assert time.monotonic() - started < WELL_BEFORE_THE_CLIENT_TIMEOUT
+    assert silent_remote.held, "the remote was never asked"
+    assert project.builds() == []
+
+
+def test_ctrl_c_interrupts_a_remote_that_never_answers(project: Project, silent_remote: SilentEndpoint) -> None:
+    script = textwrap.dedent(
+        """
+        import trtctl
+        try:
+            trtctl.build_or_load_engine("models/arcface_r100.onnx", version="v1.0")
+        except KeyboardInterrupt:
+            print("KeyboardInterrupt")
+        """
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    silent_remote.wait_for_a_request()  # the call is waiting on the remote
+    signalled = time.monotonic()
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=150)
+    assert out.strip() == "KeyboardInterrupt", err
+    assert time.monotonic() - signalled < WELL_BEFORE_THE_CLIENT_TIMEOUT
+    assert project.builds() == []
 
 
 def test_ctrl_c_interrupts_a_build_cleanly(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
