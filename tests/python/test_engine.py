@@ -79,16 +79,17 @@ def test_the_engine_is_path_like(project: Project) -> None:
         assert engine_file.read() == engine.read_bytes()
 
 
-def test_a_truncated_cached_engine_is_an_integrity_error(project: Project) -> None:
+def test_a_truncated_cached_engine_is_rebuilt_never_handed_out(project: Project) -> None:
     engine, _ = trtctl.build_or_load_engine("models/arcface_r100.onnx", version="v1.0")
+    whole = engine.read_bytes()
     with open(engine.path, "r+b") as engine_file:
         engine_file.truncate(10)
-    with pytest.raises(trtctl.IntegrityError) as raised:
-        trtctl.build_or_load_engine("models/arcface_r100.onnx", version="v1.0")
-    assert str(raised.value) == (
-        f"{engine.path}: the engine has 10 bytes, its sidecar says {engine.size}; "
-        "run `trtctl cache verify --fix` and ensure again"
-    )
+    with pytest.raises(trtctl.IntegrityError, match="no longer the engine this handle was given"):
+        engine.read_bytes()
+    again, source = trtctl.build_or_load_engine("models/arcface_r100.onnx", version="v1.0")
+    assert source == "built", "the plan's verdict (rebuild) is carried out, not taken as done"
+    assert len(project.builds()) == 2
+    assert again.read_bytes() == whole == Path(again.path).read_bytes()
 
 
 def test_a_handle_never_reads_another_build_committed_under_its_name(
