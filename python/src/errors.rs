@@ -4,7 +4,7 @@
 use pyo3::prelude::*;
 use trtctl::exec::ExecError;
 use trtctl::lock::{FetchError, LockError};
-use trtctl::workspace::{DeployError, EnsureError, WorkspaceError};
+use trtctl::workspace::{DeployError, EnsureError, HandleError, WorkspaceError};
 
 /// An instance of `trtctl.<class>` with `message`.
 fn raise(class: &str, message: String) -> PyErr {
@@ -82,6 +82,16 @@ pub fn from_ensure(err: EnsureError) -> PyErr {
         EnsureError::Integrity { .. } => "IntegrityError",
         EnsureError::Interrupted => "Error",
         EnsureError::TimedOut { .. } => "TimeoutError",
+    };
+    raise(class, text(err))
+}
+
+/// An engine handle that could not read its engine: other bytes under its path are an
+/// integrity problem, a file that cannot be read is the cache's.
+pub fn from_handle(err: HandleError) -> PyErr {
+    let class = match &err {
+        HandleError::Changed { .. } => "IntegrityError",
+        HandleError::Unreadable { .. } => "CacheError",
     };
     raise(class, text(err))
 }

@@ -23,6 +23,7 @@ fn cli_main(py: Python<'_>, argv: Vec<String>) -> u8 {
 fn _trtctl(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(cli_main, module)?)?;
     module.add_function(wrap_pyfunction!(one_engine::ensure, module)?)?;
+    module.add_function(wrap_pyfunction!(one_engine::read_engine, module)?)?;
     module.add_function(wrap_pyfunction!(manifest::plan, module)?)?;
     module.add_function(wrap_pyfunction!(manifest::apply, module)?)?;
     module.add_function(wrap_pyfunction!(deploy::fetch, module)?)?;

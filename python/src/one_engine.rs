@@ -7,11 +7,14 @@ use std::time::Duration;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::types::PyBytes;
 use pyo3::types::PyDict;
 use trtctl::exec::StopSignal;
 use trtctl::identity::{Precision, Profile, ShapeRange, TrtVersion};
 use trtctl::store::remote::RemoteSettings;
-use trtctl::workspace::{EngineRequest, EnsuredEngine, MachineProbe, RemoteChoice, ensure_engine};
+use trtctl::workspace::{
+    EngineRequest, EnsuredEngine, MachineProbe, RemoteChoice, ensure_engine, read_handed_out,
+};
 
 use crate::blocking::run_interruptible;
 use crate::environment::environment;
@@ -124,4 +127,19 @@ pub fn ensure<'py>(
     let stop = StopSignal::default();
     let ensured = run_interruptible(py, &stop, ensure_engine(&request, probe(), &stop))?;
     described(py, ensured.map_err(errors::from_ensure)?)
+}
+
+/// An engine's bytes, if they are still the engine of `sha256` and `size` bytes a call handed
+/// out; `IntegrityError` when another build replaced it under its name, or it was damaged.
+#[pyfunction]
+pub fn read_engine<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+    sha256: &str,
+    size: u64,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let bytes = py
+        .detach(|| read_handed_out(&path, sha256, size))
+        .map_err(errors::from_handle)?;
+    Ok(PyBytes::new(py, &bytes))
 }

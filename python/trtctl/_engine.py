@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from typing import Any, Literal, Mapping, Union, cast
 
+from . import _trtctl
+
 Source = Literal["local_cache", "remote", "built"]
 
 
@@ -64,14 +66,19 @@ class Engine(os.PathLike[str]):
         return self.path
 
     def read_bytes(self) -> bytes:
-        """The engine's serialized bytes."""
-        with open(self.path, "rb") as engine_file:
-            return engine_file.read()
+        """The engine's serialized bytes, checked against :attr:`sha256` and :attr:`size`.
+
+        Raises :class:`trtctl.IntegrityError` when the file is no longer the engine this handle
+        was given (another build under the same name replaced it, or it was damaged): ask for
+        the engine again. Reading :attr:`path` yourself skips this check.
+        """
+        return _trtctl.read_engine(self.path, self.sha256, self.size)
 
     def deserialize(self, runtime: Any = None) -> Any:
         """The engine as a TensorRT ``ICudaEngine``, via the ``tensorrt`` module.
 
         ``runtime`` is a ``tensorrt.Runtime``; by default one with a warning-level logger is made.
+        The bytes are those of :meth:`read_bytes`, checked the same way.
         """
         try:
             import tensorrt  # type: ignore[import-not-found]

@@ -30,6 +30,9 @@ def ensure(
 ) -> Dict[str, Any]:
     """Ensures one engine; returns its path, source, identity, sha256, size and fingerprint."""
 
+def read_engine(path: str, sha256: str, size: int) -> bytes:
+    """The engine's bytes if they still have this sha256 and size; else IntegrityError."""
+
 def plan(
     manifest: str,
     *,

@@ -18,7 +18,7 @@ use super::timing::TimingCaches;
 use crate::builder::Builder;
 use crate::gpu::GpuInventory;
 use crate::identity::EngineKey;
-use crate::plan::{Decision, DesiredEngine, EngineStep, Plan, Staleness};
+use crate::plan::{Decision, DesiredEngine, EngineStep, Plan, Staleness, local_is_usable};
 use crate::store::remote::Remote;
 use crate::store::{self, Cache};
 use crate::trust::{SecretKey, TrustPolicy};
@@ -287,12 +287,17 @@ impl Run<'_> {
         Ok(tokio::task::spawn_blocking(move || cache.lock(&key)).await??)
     }
 
-    /// Another process may have committed the engine while this one waited for the lock.
+    /// Another process may have committed the engine while this one waited for the lock: the
+    /// planner's own test of a cached copy (fingerprint, size, local trust), so an engine the
+    /// plan found unusable is never taken for one committed meanwhile.
     pub(super) fn already_current(&self, engine: &DesiredEngine) -> bool {
-        matches!(
-            self.exec.cache.read_sidecar(&engine.key),
-            Some(Ok(s)) if s.fingerprint.as_ref() == Some(&engine.fingerprint)
-        ) && self.exec.cache.engine_path(&engine.key).is_file()
+        let local = self.exec.cache.local_engine(&engine.key);
+        local_is_usable(
+            local.as_ref(),
+            engine,
+            self.exec.trust,
+            self.exec.gpus.on_gpu_host(),
+        )
     }
 
     /// Resources are waited for after the run may have been stopped: check again before working.

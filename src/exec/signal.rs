@@ -31,6 +31,15 @@ impl StopSignal {
         self.cancelled.load(Ordering::SeqCst)
     }
 
+    /// `work`'s output, or `None` once this signal is cancelled (dropping `work`, which stops
+    /// it). For work outside the executor's actions, such as observing the remote.
+    pub async fn unless_cancelled<F: std::future::Future>(&self, work: F) -> Option<F::Output> {
+        tokio::select! {
+            out = work => Some(out),
+            () = self.cancelled() => None,
+        }
+    }
+
     pub(super) async fn cancelled(&self) {
         loop {
             let notified = self.notify.notified();

@@ -339,6 +339,16 @@ impl Cache {
         Some(Sidecar::parse_for(&bytes[..len], key))
     }
 
+    /// `key`'s engine as the planner observes it: a regular file beside a sidecar that is one
+    /// too (symlinks are never followed), its size and what its sidecar says.
+    pub fn local_engine(&self, key: &EngineKey) -> Option<LocalEngine> {
+        let family = FamilyDir::open(&self.root.join(&key.family))?;
+        let size = family.regular_file(&key.file)?.size;
+        family.regular_file(&key.sidecar_file())?;
+        let sidecar = self.read_sidecar(key)?.map(identity::SidecarSummary::from);
+        Some(LocalEngine { size, sidecar })
+    }
+
     /// A temp file beside where `key`'s engine goes: the rename that commits it stays on one filesystem.
     pub fn temp_engine(&self, key: &EngineKey) -> Result<NamedTempFile, StoreError> {
         let dir = self.root.join(&key.family);

@@ -21,6 +21,8 @@ use crate::store::remote::RemoteSettings;
 pub const SEED_REMOTE_URL: &str = "s3://screenalytics-artifacts/engines";
 /// Appended to a family derived from the model name that is one of the cache's own directories.
 const RESERVED_FAMILY_SUFFIX: &str = "-model";
+/// The seed's default `batch_size`: its call with this profile keeps the seed's engine name.
+const SEED_BATCH_SIZE: u32 = 32;
 
 /// Where an engine handed out by [`ensure_engine`] came from — the seed's three answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -250,10 +252,16 @@ impl EngineRequest {
     }
 
     /// The model as a manifest would declare it, every input checked (before anything is
-    /// detected, so a typo is reported as one); its arch is set once the GPU is known.
+    /// detected, so a typo is reported as one); its arch is set once the GPU is known. Its name
+    /// carries the profile unless it is the seed's default (see [`profile_mark`]); the family
+    /// is derived from the name without it.
     fn model(&self) -> Result<ModelSpec, EnsureError> {
-        let name = self.model_name()?;
-        let family = self.family(&name)?;
+        let base = self.model_name()?;
+        let family = self.family(&base)?;
+        let name = match profile_mark(&self.profile) {
+            Some(mark) => format!("{base}-{mark}"),
+            None => base,
+        };
         let version = match &self.version {
             Some(v) => {
                 identity::validate_model_version(v)?;
@@ -290,6 +298,24 @@ impl EngineRequest {
             trust: Default::default(),
             models: vec![model],
         }
+    }
+}
+
+/// What the engine's name says of a profile other than the seed's default (batch 1..32,
+/// optimized for 32): `b16` for the seed's batch 16 (1..16, optimized for 16), `b2-16-64` for
+/// another batch range, `s` and 8 hex digits of a digest of explicit shapes, `static` for the
+/// ONNX file's own shapes. One model asked for with two profiles keeps two engines, each built
+/// once, instead of one name rebuilt over and over with the bytes of whichever came last.
+fn profile_mark(profile: &Profile) -> Option<String> {
+    match *profile {
+        Profile::Batch { min: 1, opt, max } if opt == SEED_BATCH_SIZE && max == opt => None,
+        Profile::Batch { min: 1, opt, max } if max == opt => Some(format!("b{max}")),
+        Profile::Batch { min, opt, max } => Some(format!("b{min}-{opt}-{max}")),
+        Profile::Shapes { .. } => {
+            let canonical = serde_json::to_vec(profile).expect("a profile serializes");
+            Some(format!("s{}", &identity::sha256_hex(&canonical)[..8]))
+        }
+        Profile::Static => Some("static".into()),
     }
 }
 
@@ -411,14 +437,14 @@ async fn ensure_now(
     let remote = manifest.remote.take();
     if !request.force_rebuild {
         let local = Workspace::assemble(manifest.clone(), env, gpus.clone())?;
-        let plan = local.plan(&[], &force).await?;
+        let plan = planned(&local, &force, stop).await?;
         if matches!(plan.steps[0].decision, Decision::UpToDate { .. }) {
             return handed_out(&local, &plan, Source::LocalCache);
         }
     }
     manifest.remote = remote;
     let workspace = Workspace::assemble(manifest, env, gpus)?;
-    let mut plan = workspace.plan(&[], &force).await?;
+    let mut plan = planned(&workspace, &force, stop).await?;
     if !request.upload {
         plan.skip_uploads();
     }
@@ -444,6 +470,19 @@ async fn ensure_now(
         .await;
     let source = source_of(&report)?;
     handed_out(&workspace, &plan, source)
+}
+
+/// The plan of the one engine, given up as soon as `stop` is cancelled: observing a remote that
+/// accepts and never answers must not outlast the timeout, Ctrl-C or SIGTERM.
+async fn planned(
+    workspace: &Workspace,
+    force: &Force,
+    stop: &StopSignal,
+) -> Result<Plan, EnsureError> {
+    match stop.unless_cancelled(workspace.plan(&[], force)).await {
+        Some(plan) => Ok(plan?),
+        None => Err(EnsureError::Interrupted),
+    }
 }
 
 /// What the apply did to the engine, as the seed says it: only the caller that built it says
@@ -550,6 +589,34 @@ mod tests {
             asked.family("arcface_r100"),
             Err(EnsureError::BadName(NameError::Escapes { .. }))
         ));
+    }
+
+    #[test]
+    fn only_the_seeds_default_profile_leaves_the_name_unmarked() {
+        let batch = |min, opt, max| Profile::Batch { min, opt, max };
+        assert_eq!(profile_mark(&batch(1, 32, 32)), None);
+        assert_eq!(profile_mark(&batch(1, 16, 16)).as_deref(), Some("b16"));
+        assert_eq!(profile_mark(&batch(1, 16, 32)).as_deref(), Some("b1-16-32"));
+        assert_eq!(profile_mark(&batch(2, 16, 64)).as_deref(), Some("b2-16-64"));
+        assert_eq!(profile_mark(&Profile::Static).as_deref(), Some("static"));
+        let shapes = |opt: &str| Profile::Shapes {
+            inputs: [(
+                "input".to_string(),
+                identity::ShapeRange {
+                    min: "1x3x112x112".into(),
+                    opt: opt.into(),
+                    max: "8x3x112x112".into(),
+                },
+            )]
+            .into(),
+        };
+        let four = profile_mark(&shapes("4x3x112x112")).unwrap();
+        assert!(four.len() == 9 && four.starts_with('s'), "{four}");
+        assert_ne!(Some(four), profile_mark(&shapes("8x3x112x112")));
+        for profile in [batch(2, 16, 64), shapes("4x3x112x112"), Profile::Static] {
+            let name = format!("arcface_r100-{}", profile_mark(&profile).unwrap());
+            assert!(identity::validate_model_name(&name).is_ok(), "{name}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod deploy;
 mod ensure;
 mod env;
 mod freeing;
+mod handle;
 mod pipeline;
 mod probe;
 mod sign;
@@ -19,5 +20,6 @@ pub use ensure::{
 };
 pub use env::Environment;
 pub use freeing::free_in_background;
+pub use handle::{HandleError, read_handed_out};
 pub use probe::MachineProbe;
 pub use sign::{SignError, SignOutcome};

@@ -168,3 +168,103 @@ fn a_gpu_index_that_is_not_there_is_refused_with_the_ones_that_are() {
         "error: no GPU with index 2; this machine has 0 (simulated sm_86, sm_86)\n"
     );
 }
+
+/// A remote endpoint on 127.0.0.1 that accepts connections and never answers, holding each one
+/// open: the remote client's own timeout (120 s) is the only way out of a request to it.
+struct SilentEndpoint {
+    url: String,
+    accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl SilentEndpoint {
+    fn start() -> SilentEndpoint {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = std::sync::Arc::clone(&accepted);
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for stream in listener.incoming().flatten() {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                held.push(stream);
+            }
+        });
+        SilentEndpoint { url, accepted }
+    }
+
+    fn accepted(&self) -> usize {
+        self.accepted.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The seed's remote at this endpoint, with keys, as a service would set it.
+    fn env(&self) -> [(&'static str, String); 3] {
+        [
+            ("ARTIFACTS_ENDPOINT", self.url.clone()),
+            ("ARTIFACTS_ACCESS_KEY", "silent-access".into()),
+            ("ARTIFACTS_SECRET_KEY", "silent-secret".into()),
+        ]
+    }
+}
+
+/// Far below the remote client's 120 s timeout, far above the few seconds a stop takes: ending
+/// before it means the deadline or the signal ended the command, not the remote's own error.
+const WELL_BEFORE_THE_CLIENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+#[test]
+fn a_timeout_interrupts_planning_against_a_remote_that_never_answers() {
+    let project = project();
+    let silent = SilentEndpoint::start();
+    let started = std::time::Instant::now();
+    let out = ensure(&project, &["--timeout", "3"], &silent.env());
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("gave up after 3s (the timeout)"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert!(silent.accepted() > 0, "the remote was never asked");
+    assert!(took < WELL_BEFORE_THE_CLIENT_TIMEOUT, "took {took:?}");
+    assert!(project.builds().is_empty() && project.cached().is_empty());
+}
+
+#[test]
+fn ctrl_c_and_sigterm_interrupt_planning_against_a_remote_that_never_answers() {
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        let project = project();
+        let silent = SilentEndpoint::start();
+        let mut cmd = project.trtctl_process();
+        cmd.env("TRTCTL_TRT_VERSION", "10.3.0")
+            .envs(silent.env())
+            .args(["ensure", "--onnx", "models/arcface_r100.onnx"])
+            .args(["--precision", "fp16", "--batch-size", "32"])
+            .args(["--version", "v1.0", "--gpu-arch", "sm_86"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let child = cmd.spawn().unwrap();
+        // Signalled once the remote holds a request of its: the plan is waiting on it.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while silent.accepted() == 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(silent.accepted() > 0, "the remote was never asked");
+        let signalled = std::time::Instant::now();
+        // SAFETY: signals a child this test spawned and has not reaped yet.
+        unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+        let out = child.wait_with_output().unwrap();
+        let took = signalled.elapsed();
+        assert_eq!(
+            out.status.code(),
+            Some(130),
+            "{signal}: {}",
+            stderr_of(&out)
+        );
+        assert!(
+            stderr_of(&out).contains("interrupted; nothing half-written was committed"),
+            "{}",
+            stderr_of(&out)
+        );
+        assert!(took < WELL_BEFORE_THE_CLIENT_TIMEOUT, "took {took:?}");
+        assert!(project.builds().is_empty() && project.cached().is_empty());
+    }
+}

@@ -314,3 +314,40 @@ fn no_upload_builds_and_publishes_nothing_until_asked() {
         assert!(fleet.backend.object(&format!("{ENGINE}.json")).is_file());
     });
 }
+
+#[test]
+fn apply_repairs_a_truncated_engine_the_plan_fetches() {
+    both(|fleet| {
+        fleet
+            .machine("a")
+            .args(["apply", "--gpu-arch", "sm_86"])
+            .assert()
+            .success();
+        let cached = fleet.cache("a").join(ENGINE);
+        let whole = std::fs::read(&cached).unwrap();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&cached)
+            .unwrap()
+            .set_len(100)
+            .unwrap();
+        let plan = fleet.machine("a").arg("plan").output().unwrap();
+        let planned = stdout_of(&plan);
+        assert!(
+            planned.contains("↓ fetch")
+                && planned.contains("(sidecar unusable: engine is 100 bytes"),
+            "{planned}"
+        );
+        let apply = fleet.machine("a").arg("apply").output().unwrap();
+        let out = succeeded(&apply);
+        assert!(out.contains("1 fetched"), "{out}");
+        assert!(!out.contains("by another process"), "{out}");
+        assert_eq!(std::fs::read(&cached).unwrap(), whole, "left truncated");
+        let again = fleet.machine("a").arg("plan").output().unwrap();
+        assert!(
+            stdout_of(&again).contains("= up to date"),
+            "{}",
+            stdout_of(&again)
+        );
+    });
+}

@@ -469,3 +469,43 @@ fn a_secret_key_readable_by_others_is_refused_with_the_fix_and_never_shown() {
         );
     }
 }
+
+#[test]
+fn apply_rebuilds_an_engine_fetched_unsigned_once_signatures_are_required() {
+    both(|fleet| {
+        let (key, public) = generate(&fleet, "ci-2026");
+        fleet
+            .machine("a")
+            .args(["apply", "--gpu-arch", "sm_86"])
+            .assert()
+            .success();
+        fleet.machine("b").arg("apply").assert().success();
+        // The unsigned remote copy is gone (cleaned up, say); B's copy is all that is left.
+        std::fs::remove_file(fleet.backend.object(ENGINE)).unwrap();
+        std::fs::remove_file(fleet.backend.object(&format!("{ENGINE}.json"))).unwrap();
+        let b = || {
+            let mut cmd = trusting(&fleet, "b", &[&public]);
+            cmd.env("TRTCTL_SIGNING_KEY_FILE", &key);
+            cmd
+        };
+        let plan = b().args(["plan", "--gpu-arch", "sm_86"]).output().unwrap();
+        let planned = stdout_of(&plan);
+        assert!(
+            planned.contains("~ rebuild")
+                && planned.contains("(fetched without a trusted signature)"),
+            "{planned}"
+        );
+        fleet.project.clear_builds();
+        let apply = b().args(["apply", "--gpu-arch", "sm_86"]).output().unwrap();
+        let out = succeeded(&apply);
+        assert!(out.contains("1 built"), "{out}");
+        assert!(!out.contains("by another process"), "{out}");
+        assert_eq!(fleet.project.builds().len(), 1);
+        let again = b().args(["plan", "--gpu-arch", "sm_86"]).output().unwrap();
+        assert!(
+            stdout_of(&again).contains("= up to date"),
+            "{}",
+            stdout_of(&again)
+        );
+    });
+}

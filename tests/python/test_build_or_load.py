@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
@@ -126,7 +130,8 @@ def test_expert_options_name_and_build_the_engine(project: Project, monkeypatch:
         remote=False,
     )
     assert source == "built"
-    assert engine.path == str(project.cache / "faces" / "arcface_custom_v2_fp32_sm_86_10.3.0.trt")
+    # Explicit shapes are not the seed's default profile: the name carries a digest of them.
+    assert engine.path == str(project.cache / "faces" / "arcface_custom-s9a5fe778_v2_fp32_sm_86_10.3.0.trt")
     # The stand-in logs "<onnx> <engine> <device> <pid>": built on the asked device.
     assert project.builds()[0].split()[2] == "1"
 
@@ -137,6 +142,63 @@ def test_gpu_arch_and_min_opt_max_batch(project: Project, monkeypatch: pytest.Mo
     assert (source, engine.identity.arch) == ("built", "sm_89")
     with pytest.raises(trtctl.InputError, match="1 <= min <= opt <= max"):
         seed_call(gpu_arch="sm_89", min_batch=8, opt_batch=4)
+
+
+def test_two_profiles_of_one_model_keep_two_engines(project: Project) -> None:
+    def call(batch_size: int, **opts: Any) -> "tuple[trtctl.Engine, str]":
+        return trtctl.build_or_load_engine("models/arcface_r100.onnx", "fp16", batch_size, version="v1.0", **opts)
+
+    default, _ = call(32)
+    assert default.name == ENGINE, "the seed's call keeps the seed's name"
+    small, source = call(16)
+    assert source == "built"
+    assert small.name == "arcface_r100-b16_v1.0_fp16_sm_86_10.3.0.trt"
+    assert (small.family, small.identity.model) == ("arcface", "arcface_r100-b16")
+    ranged, _ = call(64, min_batch=2, opt_batch=16)
+    assert ranged.name == "arcface_r100-b2-16-64_v1.0_fp16_sm_86_10.3.0.trt"
+    assert len({default.sha256, small.sha256, ranged.sha256}) == 3
+    # Each stays, each handle still reads its own engine, and asking again builds nothing.
+    assert [call(32)[1], call(16)[1], call(64, min_batch=2, opt_batch=16)[1]] == ["local_cache"] * 3
+    for engine in (default, small, ranged):
+        assert hashlib.sha256(engine.read_bytes()).hexdigest() == engine.sha256
+    assert len(project.builds()) == 3
+
+
+def test_processes_alternating_two_profiles_build_once_per_profile(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STUB_SLEEP", "0.5")
+    script = textwrap.dedent(
+        """
+        import sys, trtctl
+        sizes = [16, 32, 16, 32] if sys.argv[1] == "even" else [32, 16, 32, 16]
+        engines = []
+        for batch_size in sizes:
+            engine, source = trtctl.build_or_load_engine(
+                "models/arcface_r100.onnx", "fp16", batch_size, version="v1.0")
+            engines.append(engine)
+            print(batch_size, source, engine.name)
+        for engine in engines:
+            engine.read_bytes()  # each handle still reads the engine it was given
+        """
+    )
+    children = [
+        subprocess.Popen([sys.executable, "-c", script, parity], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for parity in ["even", "odd", "even", "odd"]
+    ]
+    outputs = [child.communicate(timeout=120) for child in children]
+    assert [child.returncode for child in children] == [0] * 4, [err for _, err in outputs]
+    lines = [line.split() for out, _ in outputs for line in out.splitlines()]
+    assert len(lines) == 16
+    assert {size: {name for s, _, name in lines if s == size} for size, _, _ in lines} == {
+        "16": {"arcface_r100-b16_v1.0_fp16_sm_86_10.3.0.trt"},
+        "32": {ENGINE},
+    }
+    assert sorted(source for _, source, _ in lines).count("built") == 2
+    # The stand-in logs each build with the (temp) file it wrote: one build per profile.
+    builds = project.builds()
+    assert len(builds) == 2, builds
+    assert sum("arcface_r100-b16_v1.0_fp16" in line for line in builds) == 1, builds
 
 
 def test_a_gpu_index_that_is_not_there_names_the_ones_that_are(project: Project) -> None:
@@ -177,6 +239,81 @@ def test_a_timeout_stops_the_build_and_commits_nothing(
         seed_call(timeout=0.5)
     assert isinstance(raised.value, TimeoutError)
     assert not (project.cache / "arcface" / ENGINE).exists()
+
+
+class SilentEndpoint:
+    """A remote on 127.0.0.1 that accepts connections and never answers, holding each open: the
+    remote client's own timeout (120 s) is the only way out of a request to it."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = "http://127.0.0.1:%d" % self.listener.getsockname()[1]
+        self.held: "list[socket.socket]" = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            self.held.append(connection)
+
+    def wait_for_a_request(self, within: float = 30) -> None:
+        deadline = time.monotonic() + within
+        while not self.held and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert self.held, "the remote was never asked"
+
+    def close(self) -> None:
+        self.listener.close()
+        for connection in self.held:
+            connection.close()
+
+
+@pytest.fixture
+def silent_remote(project: Project, monkeypatch: pytest.MonkeyPatch) -> Iterator[SilentEndpoint]:
+    """The seed's remote at an endpoint that never answers, with keys, as a service sets it."""
+    endpoint = SilentEndpoint()
+    monkeypatch.setenv("ARTIFACTS_ENDPOINT", endpoint.url)
+    monkeypatch.setenv("ARTIFACTS_ACCESS_KEY", "silent-access")
+    monkeypatch.setenv("ARTIFACTS_SECRET_KEY", "silent-secret")
+    yield endpoint
+    endpoint.close()
+
+
+# Far below the remote client's 120 s timeout, far above the few seconds a stop takes: ending
+# before it means the deadline or the signal ended the call, not the remote's own error.
+WELL_BEFORE_THE_CLIENT_TIMEOUT = 60
+
+
+def test_a_timeout_interrupts_a_remote_that_never_answers(project: Project, silent_remote: SilentEndpoint) -> None:
+    started = time.monotonic()
+    with pytest.raises(trtctl.TimeoutError, match=r"gave up after 3s \(the timeout\)"):
+        seed_call(timeout=3)
+    assert time.monotonic() - started < WELL_BEFORE_THE_CLIENT_TIMEOUT
+    assert silent_remote.held, "the remote was never asked"
+    assert project.builds() == []
+
+
+def test_ctrl_c_interrupts_a_remote_that_never_answers(project: Project, silent_remote: SilentEndpoint) -> None:
+    script = textwrap.dedent(
+        """
+        import trtctl
+        try:
+            trtctl.build_or_load_engine("models/arcface_r100.onnx", version="v1.0")
+        except KeyboardInterrupt:
+            print("KeyboardInterrupt")
+        """
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    silent_remote.wait_for_a_request()  # the call is waiting on the remote
+    signalled = time.monotonic()
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=150)
+    assert out.strip() == "KeyboardInterrupt", err
+    assert time.monotonic() - signalled < WELL_BEFORE_THE_CLIENT_TIMEOUT
+    assert project.builds() == []
 
 
 def test_ctrl_c_interrupts_a_build_cleanly(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import textwrap
@@ -78,13 +79,37 @@ def test_the_engine_is_path_like(project: Project) -> None:
         assert engine_file.read() == engine.read_bytes()
 
 
-def test_a_truncated_cached_engine_is_an_integrity_error(project: Project) -> None:
+def test_a_truncated_cached_engine_is_rebuilt_never_handed_out(project: Project) -> None:
     engine, _ = trtctl.build_or_load_engine("models/arcface_r100.onnx", version="v1.0")
+    whole = engine.read_bytes()
     with open(engine.path, "r+b") as engine_file:
         engine_file.truncate(10)
-    with pytest.raises(trtctl.IntegrityError) as raised:
-        trtctl.build_or_load_engine("models/arcface_r100.onnx", version="v1.0")
-    assert str(raised.value) == (
-        f"{engine.path}: the engine has 10 bytes, its sidecar says {engine.size}; "
-        "run `trtctl cache verify --fix` and ensure again"
-    )
+    with pytest.raises(trtctl.IntegrityError, match="no longer the engine this handle was given"):
+        engine.read_bytes()
+    again, source = trtctl.build_or_load_engine("models/arcface_r100.onnx", version="v1.0")
+    assert source == "built", "the plan's verdict (rebuild) is carried out, not taken as done"
+    assert len(project.builds()) == 2
+    assert again.read_bytes() == whole == Path(again.path).read_bytes()
+
+
+def test_a_handle_never_reads_another_build_committed_under_its_name(
+    project: Project, stand_in_tensorrt: object
+) -> None:
+    first, _ = trtctl.build_or_load_engine("models/arcface_r100.onnx", version="v1.0")
+    assert first.deserialize().blob == first.read_bytes()
+    project.touch_model("arcface_r100", 7)
+    second, source = trtctl.build_or_load_engine("models/arcface_r100.onnx", version="v1.0")
+    assert (source, second.path) == ("built", first.path), "a declared version keeps the name"
+    # Only the digest tells the two builds apart: they have the same length.
+    assert second.size == first.size and second.sha256 != first.sha256
+    received = list(stand_in_tensorrt.received)  # type: ignore[attr-defined]
+    for read in (first.read_bytes, first.deserialize):
+        with pytest.raises(trtctl.IntegrityError) as raised:
+            read()
+        assert str(raised.value) == (
+            f"{first.path} is no longer the engine this handle was given (sha256 {first.sha256}, "
+            f"{first.size} bytes; now sha256 {second.sha256}, {second.size} bytes): another build "
+            "replaced it or it was damaged; ask for the engine again"
+        )
+    assert stand_in_tensorrt.received == received, "TensorRT never saw the other build's bytes"  # type: ignore[attr-defined]
+    assert hashlib.sha256(second.read_bytes()).hexdigest() == second.sha256
