@@ -25,7 +25,7 @@ function __fish_trtctl_using_subcommand
 end
 
 complete -c trtctl -n "__fish_trtctl_needs_command" -s f -l manifest -d 'The manifest to read' -r -F
-complete -c trtctl -n "__fish_trtctl_needs_command" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
+complete -c trtctl -n "__fish_trtctl_needs_command" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
 complete -c trtctl -n "__fish_trtctl_needs_command" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -51,7 +51,7 @@ complete -c trtctl -n "__fish_trtctl_needs_command" -f -a "help" -d 'Print this 
 complete -c trtctl -n "__fish_trtctl_using_subcommand plan" -l target -d 'Only these engines: `model`, `model:precision`, `model:precision:sm_NN` (`*` matches any)' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand plan" -l out -d 'Save the plan as JSON, for `trtctl apply FILE` later' -r -F
 complete -c trtctl -n "__fish_trtctl_using_subcommand plan" -s f -l manifest -d 'The manifest to read' -r -F
-complete -c trtctl -n "__fish_trtctl_using_subcommand plan" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand plan" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand plan" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -67,7 +67,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand apply" -l force-rebuild -d
 complete -c trtctl -n "__fish_trtctl_using_subcommand apply" -l target -d 'Only these engines: `model`, `model:precision`, `model:precision:sm_NN` (`*` matches any)' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand apply" -s j -l jobs -d 'Concurrent transfers (builds run one per local GPU)' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand apply" -s f -l manifest -d 'The manifest to read' -r -F
-complete -c trtctl -n "__fish_trtctl_using_subcommand apply" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand apply" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand apply" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -90,7 +90,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l remote -d 'A re
 complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l gpu -d 'Build on this GPU (device index; default: the first)' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l timeout -d 'Give up after this many seconds; nothing half-written is committed' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -s f -l manifest -d 'The manifest to read' -r -F
-complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -102,7 +102,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -s v -l verbose -d
 complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -s q -l quiet -d 'Say only what went wrong'
 complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -s h -l help -d 'Print help'
 complete -c trtctl -n "__fish_trtctl_using_subcommand lock" -s f -l manifest -d 'The manifest to read' -r -F
-complete -c trtctl -n "__fish_trtctl_using_subcommand lock" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand lock" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand lock" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -114,7 +114,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand fetch" -l lock -d 'The loc
 complete -c trtctl -n "__fish_trtctl_using_subcommand fetch" -l target -d 'Only these engines: `model`, `model:precision`, `model:precision:sm_NN` (`*` matches any)' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand fetch" -s j -l jobs -d 'Concurrent downloads' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand fetch" -s f -l manifest -d 'The manifest to read' -r -F
-complete -c trtctl -n "__fish_trtctl_using_subcommand fetch" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand fetch" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand fetch" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -123,7 +123,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand fetch" -s v -l verbose -d 
 complete -c trtctl -n "__fish_trtctl_using_subcommand fetch" -s q -l quiet -d 'Say only what went wrong'
 complete -c trtctl -n "__fish_trtctl_using_subcommand fetch" -s h -l help -d 'Print help'
 complete -c trtctl -n "__fish_trtctl_using_subcommand export; and not __fish_seen_subcommand_from triton help" -s f -l manifest -d 'The manifest to read' -r -F
-complete -c trtctl -n "__fish_trtctl_using_subcommand export; and not __fish_seen_subcommand_from triton help" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand export; and not __fish_seen_subcommand_from triton help" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand export; and not __fish_seen_subcommand_from triton help" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -139,7 +139,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand export; and __fish_seen_su
 complete -c trtctl -n "__fish_trtctl_using_subcommand export; and __fish_seen_subcommand_from triton" -l lock -d 'The lock whose engines to export (default: engines.lock beside the manifest)' -r -F
 complete -c trtctl -n "__fish_trtctl_using_subcommand export; and __fish_seen_subcommand_from triton" -l target -d 'Only these engines: `model`, `model:precision`, `model:precision:sm_NN` (`*` matches any)' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand export; and __fish_seen_subcommand_from triton" -s f -l manifest -d 'The manifest to read' -r -F
-complete -c trtctl -n "__fish_trtctl_using_subcommand export; and __fish_seen_subcommand_from triton" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand export; and __fish_seen_subcommand_from triton" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand export; and __fish_seen_subcommand_from triton" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -149,7 +149,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand export; and __fish_seen_su
 complete -c trtctl -n "__fish_trtctl_using_subcommand export; and __fish_seen_subcommand_from help" -f -a "triton" -d 'A Triton model repository: `REPO/{model}/{N}/model_sm_NN.plan` and config.pbtxt with cc_model_filenames'
 complete -c trtctl -n "__fish_trtctl_using_subcommand export; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and not __fish_seen_subcommand_from ls clean verify help" -s f -l manifest -d 'The manifest to read' -r -F
-complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and not __fish_seen_subcommand_from ls clean verify help" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and not __fish_seen_subcommand_from ls clean verify help" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and not __fish_seen_subcommand_from ls clean verify help" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -162,7 +162,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and not __fish_seen
 complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and not __fish_seen_subcommand_from ls clean verify help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from ls" -l target -d 'Only these engines (`model`, `model:precision`, `model:precision:sm_NN`)' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from ls" -s f -l manifest -d 'The manifest to read' -r -F
-complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from ls" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from ls" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from ls" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -173,7 +173,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_sub
 complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from clean" -l older-than -d 'Also remove engines not used for this long (`30d`, `12h`, `2w`)' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from clean" -l max-size -d 'Evict least recently used engines until the cache fits (`50GiB`, `500MiB`)' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from clean" -s f -l manifest -d 'The manifest to read' -r -F
-complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from clean" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from clean" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from clean" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -183,7 +183,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_sub
 complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from clean" -s q -l quiet -d 'Say only what went wrong'
 complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from clean" -s h -l help -d 'Print help'
 complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from verify" -s f -l manifest -d 'The manifest to read' -r -F
-complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from verify" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from verify" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from verify" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -196,7 +196,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_sub
 complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Re-hash every engine against its sidecar; exit 1 if any is corrupt'
 complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c trtctl -n "__fish_trtctl_using_subcommand key; and not __fish_seen_subcommand_from generate public help" -s f -l manifest -d 'The manifest to read' -r -F
-complete -c trtctl -n "__fish_trtctl_using_subcommand key; and not __fish_seen_subcommand_from generate public help" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand key; and not __fish_seen_subcommand_from generate public help" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand key; and not __fish_seen_subcommand_from generate public help" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -208,7 +208,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand key; and not __fish_seen_s
 complete -c trtctl -n "__fish_trtctl_using_subcommand key; and not __fish_seen_subcommand_from generate public help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subcommand_from generate" -l out -d 'Where the secret key goes; an existing file is never overwritten' -r -F
 complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subcommand_from generate" -s f -l manifest -d 'The manifest to read' -r -F
-complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subcommand_from generate" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subcommand_from generate" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subcommand_from generate" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -216,7 +216,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subco
 complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subcommand_from generate" -s q -l quiet -d 'Say only what went wrong'
 complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subcommand_from generate" -s h -l help -d 'Print help'
 complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subcommand_from public" -s f -l manifest -d 'The manifest to read' -r -F
-complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subcommand_from public" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subcommand_from public" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subcommand_from public" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -228,7 +228,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subco
 complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c trtctl -n "__fish_trtctl_using_subcommand sign" -l target -d 'Only these engines: `model`, `model:precision`, `model:precision:sm_NN` (`*` matches any)' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand sign" -s f -l manifest -d 'The manifest to read' -r -F
-complete -c trtctl -n "__fish_trtctl_using_subcommand sign" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand sign" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand sign" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -236,7 +236,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand sign" -s v -l verbose -d '
 complete -c trtctl -n "__fish_trtctl_using_subcommand sign" -s q -l quiet -d 'Say only what went wrong'
 complete -c trtctl -n "__fish_trtctl_using_subcommand sign" -s h -l help -d 'Print help'
 complete -c trtctl -n "__fish_trtctl_using_subcommand gpus" -s f -l manifest -d 'The manifest to read' -r -F
-complete -c trtctl -n "__fish_trtctl_using_subcommand gpus" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand gpus" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand gpus" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -245,7 +245,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand gpus" -s v -l verbose -d '
 complete -c trtctl -n "__fish_trtctl_using_subcommand gpus" -s q -l quiet -d 'Say only what went wrong'
 complete -c trtctl -n "__fish_trtctl_using_subcommand gpus" -s h -l help -d 'Print help'
 complete -c trtctl -n "__fish_trtctl_using_subcommand doctor" -s f -l manifest -d 'The manifest to read' -r -F
-complete -c trtctl -n "__fish_trtctl_using_subcommand doctor" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand doctor" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand doctor" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -254,7 +254,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand doctor" -s v -l verbose -d
 complete -c trtctl -n "__fish_trtctl_using_subcommand doctor" -s q -l quiet -d 'Say only what went wrong'
 complete -c trtctl -n "__fish_trtctl_using_subcommand doctor" -s h -l help -d 'Print help'
 complete -c trtctl -n "__fish_trtctl_using_subcommand completions" -s f -l manifest -d 'The manifest to read' -r -F
-complete -c trtctl -n "__fish_trtctl_using_subcommand completions" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand completions" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand completions" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -262,7 +262,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand completions" -s v -l verbo
 complete -c trtctl -n "__fish_trtctl_using_subcommand completions" -s q -l quiet -d 'Say only what went wrong'
 complete -c trtctl -n "__fish_trtctl_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c trtctl -n "__fish_trtctl_using_subcommand man" -s f -l manifest -d 'The manifest to read' -r -F
-complete -c trtctl -n "__fish_trtctl_using_subcommand man" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand man" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand man" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -270,7 +270,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand man" -s v -l verbose -d 'S
 complete -c trtctl -n "__fish_trtctl_using_subcommand man" -s q -l quiet -d 'Say only what went wrong'
 complete -c trtctl -n "__fish_trtctl_using_subcommand man" -s h -l help -d 'Print help'
 complete -c trtctl -n "__fish_trtctl_using_subcommand schema" -s f -l manifest -d 'The manifest to read' -r -F
-complete -c trtctl -n "__fish_trtctl_using_subcommand schema" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand schema" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand schema" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"

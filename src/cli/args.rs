@@ -36,7 +36,7 @@ pub struct GlobalArgs {
         value_name = "FILE"
     )]
     pub manifest: PathBuf,
-    /// Plan as if a GPU of this arch were here (repeat for several GPUs); skips GPU detection.
+    /// Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build.
     #[arg(
         long = "gpu-arch",
         global = true,
