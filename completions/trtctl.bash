@@ -182,7 +182,7 @@ _trtctl() {
 
     case "${cmd}" in
         trtctl)
-            opts="-f -v -q -h -V --manifest --gpu-arch --color --verbose --quiet --help --version plan apply ensure lock fetch export cache key sign gpus doctor completions man schema help"
+            opts="-f -v -q -h -V --manifest --gpu-arch --gpu-model --color --verbose --quiet --help --version plan apply ensure lock fetch export cache key sign gpus doctor completions man schema help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -200,6 +200,10 @@ _trtctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gpu-model)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -212,7 +216,7 @@ _trtctl() {
             return 0
             ;;
         trtctl__subcmd__apply)
-            opts="-j -f -v -q -h --force-rebuild --target --jobs --keep-going --allow-missing --no-upload --no-shared-timing-cache --dry-run --json --locked --manifest --gpu-arch --color --verbose --quiet --help"
+            opts="-j -f -v -q -h --force-rebuild --target --jobs --keep-going --allow-missing --no-upload --no-shared-timing-cache --dry-run --json --locked --manifest --gpu-arch --gpu-model --color --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -246,6 +250,10 @@ _trtctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gpu-model)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -258,7 +266,7 @@ _trtctl() {
             return 0
             ;;
         trtctl__subcmd__cache)
-            opts="-f -v -q -h --manifest --gpu-arch --color --verbose --quiet --help ls clean verify help"
+            opts="-f -v -q -h --manifest --gpu-arch --gpu-model --color --verbose --quiet --help ls clean verify help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -276,6 +284,10 @@ _trtctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gpu-model)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -288,7 +300,7 @@ _trtctl() {
             return 0
             ;;
         trtctl__subcmd__cache__subcmd__clean)
-            opts="-f -v -q -h --all --older-than --max-size --dry-run --manifest --gpu-arch --color --verbose --quiet --help"
+            opts="-f -v -q -h --all --older-than --max-size --dry-run --manifest --gpu-arch --gpu-model --color --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -311,6 +323,10 @@ _trtctl() {
                     return 0
                     ;;
                 --gpu-arch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gpu-model)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -396,7 +412,7 @@ _trtctl() {
             return 0
             ;;
         trtctl__subcmd__cache__subcmd__ls)
-            opts="-f -v -q -h --target --json --manifest --gpu-arch --color --verbose --quiet --help"
+            opts="-f -v -q -h --target --json --manifest --gpu-arch --gpu-model --color --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -418,6 +434,10 @@ _trtctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gpu-model)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -430,7 +450,7 @@ _trtctl() {
             return 0
             ;;
         trtctl__subcmd__cache__subcmd__verify)
-            opts="-f -v -q -h --fix --manifest --gpu-arch --color --verbose --quiet --help"
+            opts="-f -v -q -h --fix --manifest --gpu-arch --gpu-model --color --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -448,6 +468,10 @@ _trtctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gpu-model)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -460,7 +484,7 @@ _trtctl() {
             return 0
             ;;
         trtctl__subcmd__completions)
-            opts="-f -v -q -h --manifest --gpu-arch --color --verbose --quiet --help bash elvish fish powershell zsh"
+            opts="-f -v -q -h --manifest --gpu-arch --gpu-model --color --verbose --quiet --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -478,6 +502,10 @@ _trtctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gpu-model)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -490,7 +518,7 @@ _trtctl() {
             return 0
             ;;
         trtctl__subcmd__ensure)
-            opts="-f -v -q -h --onnx --precision --batch-size --name --version --remote --no-remote --gpu --force-rebuild --no-upload --timeout --json --manifest --gpu-arch --color --verbose --quiet --help"
+            opts="-f -v -q -h --onnx --precision --batch-size --name --version --remote --no-remote --gpu --force-rebuild --no-upload --timeout --json --manifest --gpu-arch --gpu-model --color --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -540,6 +568,10 @@ _trtctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gpu-model)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -552,7 +584,7 @@ _trtctl() {
             return 0
             ;;
         trtctl__subcmd__export)
-            opts="-f -v -q -h --manifest --gpu-arch --color --verbose --quiet --help triton help"
+            opts="-f -v -q -h --manifest --gpu-arch --gpu-model --color --verbose --quiet --help triton help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -567,6 +599,10 @@ _trtctl() {
                     return 0
                     ;;
                 --gpu-arch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gpu-model)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -624,7 +660,7 @@ _trtctl() {
             return 0
             ;;
         trtctl__subcmd__export__subcmd__triton)
-            opts="-f -v -q -h --repo --model-name-from --repo-version --lock --target --manifest --gpu-arch --color --verbose --quiet --help"
+            opts="-f -v -q -h --repo --model-name-from --repo-version --lock --target --manifest --gpu-arch --gpu-model --color --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -662,6 +698,10 @@ _trtctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gpu-model)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -674,7 +714,7 @@ _trtctl() {
             return 0
             ;;
         trtctl__subcmd__fetch)
-            opts="-j -f -v -q -h --lock --target --jobs --json --manifest --gpu-arch --color --verbose --quiet --help"
+            opts="-j -f -v -q -h --lock --target --jobs --json --manifest --gpu-arch --gpu-model --color --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -708,6 +748,10 @@ _trtctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gpu-model)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -720,7 +764,7 @@ _trtctl() {
             return 0
             ;;
         trtctl__subcmd__gpus)
-            opts="-f -v -q -h --json --manifest --gpu-arch --color --verbose --quiet --help"
+            opts="-f -v -q -h --json --manifest --gpu-arch --gpu-model --color --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -735,6 +779,10 @@ _trtctl() {
                     return 0
                     ;;
                 --gpu-arch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gpu-model)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1044,7 +1092,7 @@ _trtctl() {
             return 0
             ;;
         trtctl__subcmd__key)
-            opts="-f -v -q -h --manifest --gpu-arch --color --verbose --quiet --help generate public help"
+            opts="-f -v -q -h --manifest --gpu-arch --gpu-model --color --verbose --quiet --help generate public help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1062,6 +1110,10 @@ _trtctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gpu-model)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -1074,7 +1126,7 @@ _trtctl() {
             return 0
             ;;
         trtctl__subcmd__key__subcmd__generate)
-            opts="-f -v -q -h --out --manifest --gpu-arch --color --verbose --quiet --help"
+            opts="-f -v -q -h --out --manifest --gpu-arch --gpu-model --color --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1093,6 +1145,10 @@ _trtctl() {
                     return 0
                     ;;
                 --gpu-arch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gpu-model)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1164,7 +1220,7 @@ _trtctl() {
             return 0
             ;;
         trtctl__subcmd__key__subcmd__public)
-            opts="-f -v -q -h --manifest --gpu-arch --color --verbose --quiet --help"
+            opts="-f -v -q -h --manifest --gpu-arch --gpu-model --color --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1182,6 +1238,10 @@ _trtctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gpu-model)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -1194,7 +1254,7 @@ _trtctl() {
             return 0
             ;;
         trtctl__subcmd__lock)
-            opts="-f -v -q -h --allow-missing --manifest --gpu-arch --color --verbose --quiet --help"
+            opts="-f -v -q -h --allow-missing --manifest --gpu-arch --gpu-model --color --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1209,6 +1269,10 @@ _trtctl() {
                     return 0
                     ;;
                 --gpu-arch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gpu-model)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1224,7 +1288,7 @@ _trtctl() {
             return 0
             ;;
         trtctl__subcmd__man)
-            opts="-f -v -q -h --manifest --gpu-arch --color --verbose --quiet --help"
+            opts="-f -v -q -h --manifest --gpu-arch --gpu-model --color --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1242,6 +1306,10 @@ _trtctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gpu-model)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -1254,7 +1322,7 @@ _trtctl() {
             return 0
             ;;
         trtctl__subcmd__plan)
-            opts="-f -v -q -h --json --detailed-exitcode --target --out --graph --no-upload --locked --manifest --gpu-arch --color --verbose --quiet --help"
+            opts="-f -v -q -h --json --detailed-exitcode --target --out --graph --no-upload --locked --manifest --gpu-arch --gpu-model --color --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1280,6 +1348,10 @@ _trtctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gpu-model)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -1292,7 +1364,7 @@ _trtctl() {
             return 0
             ;;
         trtctl__subcmd__schema)
-            opts="-f -v -q -h --manifest --gpu-arch --color --verbose --quiet --help"
+            opts="-f -v -q -h --manifest --gpu-arch --gpu-model --color --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1310,6 +1382,10 @@ _trtctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gpu-model)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -1322,7 +1398,7 @@ _trtctl() {
             return 0
             ;;
         trtctl__subcmd__sign)
-            opts="-f -v -q -h --target --manifest --gpu-arch --color --verbose --quiet --help"
+            opts="-f -v -q -h --target --manifest --gpu-arch --gpu-model --color --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1341,6 +1417,10 @@ _trtctl() {
                     return 0
                     ;;
                 --gpu-arch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gpu-model)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_trtctl_global_optspecs
-    string join \n f/manifest= gpu-arch= color= v/verbose q/quiet h/help V/version
+    string join \n f/manifest= gpu-arch= gpu-model= color= v/verbose q/quiet h/help V/version
 end
 
 function __fish_trtctl_needs_command
@@ -26,6 +26,7 @@ end
 
 complete -c trtctl -n "__fish_trtctl_needs_command" -s f -l manifest -d 'The manifest to read' -r -F
 complete -c trtctl -n "__fish_trtctl_needs_command" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
+complete -c trtctl -n "__fish_trtctl_needs_command" -l gpu-model -d 'The GPU model of the GPUs --gpu-arch simulates (`a10g`, or a CUDA name like `NVIDIA A10G`)' -r
 complete -c trtctl -n "__fish_trtctl_needs_command" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -52,6 +53,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand plan" -l target -d 'Only t
 complete -c trtctl -n "__fish_trtctl_using_subcommand plan" -l out -d 'Save the plan as JSON, for `trtctl apply FILE` later' -r -F
 complete -c trtctl -n "__fish_trtctl_using_subcommand plan" -s f -l manifest -d 'The manifest to read' -r -F
 complete -c trtctl -n "__fish_trtctl_using_subcommand plan" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand plan" -l gpu-model -d 'The GPU model of the GPUs --gpu-arch simulates (`a10g`, or a CUDA name like `NVIDIA A10G`)' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand plan" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -68,6 +70,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand apply" -l target -d 'Only 
 complete -c trtctl -n "__fish_trtctl_using_subcommand apply" -s j -l jobs -d 'Concurrent transfers (builds run one per local GPU)' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand apply" -s f -l manifest -d 'The manifest to read' -r -F
 complete -c trtctl -n "__fish_trtctl_using_subcommand apply" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand apply" -l gpu-model -d 'The GPU model of the GPUs --gpu-arch simulates (`a10g`, or a CUDA name like `NVIDIA A10G`)' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand apply" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -91,6 +94,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l gpu -d 'Build o
 complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l timeout -d 'Give up after this many seconds; nothing half-written is committed' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -s f -l manifest -d 'The manifest to read' -r -F
 complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l gpu-model -d 'The GPU model of the GPUs --gpu-arch simulates (`a10g`, or a CUDA name like `NVIDIA A10G`)' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -103,6 +107,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -s q -l quiet -d '
 complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -s h -l help -d 'Print help'
 complete -c trtctl -n "__fish_trtctl_using_subcommand lock" -s f -l manifest -d 'The manifest to read' -r -F
 complete -c trtctl -n "__fish_trtctl_using_subcommand lock" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand lock" -l gpu-model -d 'The GPU model of the GPUs --gpu-arch simulates (`a10g`, or a CUDA name like `NVIDIA A10G`)' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand lock" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -115,6 +120,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand fetch" -l target -d 'Only 
 complete -c trtctl -n "__fish_trtctl_using_subcommand fetch" -s j -l jobs -d 'Concurrent downloads' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand fetch" -s f -l manifest -d 'The manifest to read' -r -F
 complete -c trtctl -n "__fish_trtctl_using_subcommand fetch" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand fetch" -l gpu-model -d 'The GPU model of the GPUs --gpu-arch simulates (`a10g`, or a CUDA name like `NVIDIA A10G`)' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand fetch" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -124,6 +130,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand fetch" -s q -l quiet -d 'S
 complete -c trtctl -n "__fish_trtctl_using_subcommand fetch" -s h -l help -d 'Print help'
 complete -c trtctl -n "__fish_trtctl_using_subcommand export; and not __fish_seen_subcommand_from triton help" -s f -l manifest -d 'The manifest to read' -r -F
 complete -c trtctl -n "__fish_trtctl_using_subcommand export; and not __fish_seen_subcommand_from triton help" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand export; and not __fish_seen_subcommand_from triton help" -l gpu-model -d 'The GPU model of the GPUs --gpu-arch simulates (`a10g`, or a CUDA name like `NVIDIA A10G`)' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand export; and not __fish_seen_subcommand_from triton help" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -140,6 +147,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand export; and __fish_seen_su
 complete -c trtctl -n "__fish_trtctl_using_subcommand export; and __fish_seen_subcommand_from triton" -l target -d 'Only these engines: `model`, `model:precision`, `model:precision:sm_NN` (`*` matches any)' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand export; and __fish_seen_subcommand_from triton" -s f -l manifest -d 'The manifest to read' -r -F
 complete -c trtctl -n "__fish_trtctl_using_subcommand export; and __fish_seen_subcommand_from triton" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand export; and __fish_seen_subcommand_from triton" -l gpu-model -d 'The GPU model of the GPUs --gpu-arch simulates (`a10g`, or a CUDA name like `NVIDIA A10G`)' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand export; and __fish_seen_subcommand_from triton" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -150,6 +158,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand export; and __fish_seen_su
 complete -c trtctl -n "__fish_trtctl_using_subcommand export; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and not __fish_seen_subcommand_from ls clean verify help" -s f -l manifest -d 'The manifest to read' -r -F
 complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and not __fish_seen_subcommand_from ls clean verify help" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and not __fish_seen_subcommand_from ls clean verify help" -l gpu-model -d 'The GPU model of the GPUs --gpu-arch simulates (`a10g`, or a CUDA name like `NVIDIA A10G`)' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and not __fish_seen_subcommand_from ls clean verify help" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -163,6 +172,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and not __fish_seen
 complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from ls" -l target -d 'Only these engines (`model`, `model:precision`, `model:precision:sm_NN`)' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from ls" -s f -l manifest -d 'The manifest to read' -r -F
 complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from ls" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from ls" -l gpu-model -d 'The GPU model of the GPUs --gpu-arch simulates (`a10g`, or a CUDA name like `NVIDIA A10G`)' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from ls" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -174,6 +184,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_sub
 complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from clean" -l max-size -d 'Evict least recently used engines until the cache fits (`50GiB`, `500MiB`)' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from clean" -s f -l manifest -d 'The manifest to read' -r -F
 complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from clean" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from clean" -l gpu-model -d 'The GPU model of the GPUs --gpu-arch simulates (`a10g`, or a CUDA name like `NVIDIA A10G`)' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from clean" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -184,6 +195,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_sub
 complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from clean" -s h -l help -d 'Print help'
 complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from verify" -s f -l manifest -d 'The manifest to read' -r -F
 complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from verify" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from verify" -l gpu-model -d 'The GPU model of the GPUs --gpu-arch simulates (`a10g`, or a CUDA name like `NVIDIA A10G`)' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from verify" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -197,6 +209,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_sub
 complete -c trtctl -n "__fish_trtctl_using_subcommand cache; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c trtctl -n "__fish_trtctl_using_subcommand key; and not __fish_seen_subcommand_from generate public help" -s f -l manifest -d 'The manifest to read' -r -F
 complete -c trtctl -n "__fish_trtctl_using_subcommand key; and not __fish_seen_subcommand_from generate public help" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand key; and not __fish_seen_subcommand_from generate public help" -l gpu-model -d 'The GPU model of the GPUs --gpu-arch simulates (`a10g`, or a CUDA name like `NVIDIA A10G`)' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand key; and not __fish_seen_subcommand_from generate public help" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -209,6 +222,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand key; and not __fish_seen_s
 complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subcommand_from generate" -l out -d 'Where the secret key goes; an existing file is never overwritten' -r -F
 complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subcommand_from generate" -s f -l manifest -d 'The manifest to read' -r -F
 complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subcommand_from generate" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subcommand_from generate" -l gpu-model -d 'The GPU model of the GPUs --gpu-arch simulates (`a10g`, or a CUDA name like `NVIDIA A10G`)' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subcommand_from generate" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -217,6 +231,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subco
 complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subcommand_from generate" -s h -l help -d 'Print help'
 complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subcommand_from public" -s f -l manifest -d 'The manifest to read' -r -F
 complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subcommand_from public" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subcommand_from public" -l gpu-model -d 'The GPU model of the GPUs --gpu-arch simulates (`a10g`, or a CUDA name like `NVIDIA A10G`)' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subcommand_from public" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -229,6 +244,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand key; and __fish_seen_subco
 complete -c trtctl -n "__fish_trtctl_using_subcommand sign" -l target -d 'Only these engines: `model`, `model:precision`, `model:precision:sm_NN` (`*` matches any)' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand sign" -s f -l manifest -d 'The manifest to read' -r -F
 complete -c trtctl -n "__fish_trtctl_using_subcommand sign" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand sign" -l gpu-model -d 'The GPU model of the GPUs --gpu-arch simulates (`a10g`, or a CUDA name like `NVIDIA A10G`)' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand sign" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -237,6 +253,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand sign" -s q -l quiet -d 'Sa
 complete -c trtctl -n "__fish_trtctl_using_subcommand sign" -s h -l help -d 'Print help'
 complete -c trtctl -n "__fish_trtctl_using_subcommand gpus" -s f -l manifest -d 'The manifest to read' -r -F
 complete -c trtctl -n "__fish_trtctl_using_subcommand gpus" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand gpus" -l gpu-model -d 'The GPU model of the GPUs --gpu-arch simulates (`a10g`, or a CUDA name like `NVIDIA A10G`)' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand gpus" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -246,6 +263,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand gpus" -s q -l quiet -d 'Sa
 complete -c trtctl -n "__fish_trtctl_using_subcommand gpus" -s h -l help -d 'Print help'
 complete -c trtctl -n "__fish_trtctl_using_subcommand doctor" -s f -l manifest -d 'The manifest to read' -r -F
 complete -c trtctl -n "__fish_trtctl_using_subcommand doctor" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand doctor" -l gpu-model -d 'The GPU model of the GPUs --gpu-arch simulates (`a10g`, or a CUDA name like `NVIDIA A10G`)' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand doctor" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -255,6 +273,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand doctor" -s q -l quiet -d '
 complete -c trtctl -n "__fish_trtctl_using_subcommand doctor" -s h -l help -d 'Print help'
 complete -c trtctl -n "__fish_trtctl_using_subcommand completions" -s f -l manifest -d 'The manifest to read' -r -F
 complete -c trtctl -n "__fish_trtctl_using_subcommand completions" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand completions" -l gpu-model -d 'The GPU model of the GPUs --gpu-arch simulates (`a10g`, or a CUDA name like `NVIDIA A10G`)' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand completions" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -263,6 +282,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand completions" -s q -l quiet
 complete -c trtctl -n "__fish_trtctl_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c trtctl -n "__fish_trtctl_using_subcommand man" -s f -l manifest -d 'The manifest to read' -r -F
 complete -c trtctl -n "__fish_trtctl_using_subcommand man" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand man" -l gpu-model -d 'The GPU model of the GPUs --gpu-arch simulates (`a10g`, or a CUDA name like `NVIDIA A10G`)' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand man" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -271,6 +291,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand man" -s q -l quiet -d 'Say
 complete -c trtctl -n "__fish_trtctl_using_subcommand man" -s h -l help -d 'Print help'
 complete -c trtctl -n "__fish_trtctl_using_subcommand schema" -s f -l manifest -d 'The manifest to read' -r -F
 complete -c trtctl -n "__fish_trtctl_using_subcommand schema" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand schema" -l gpu-model -d 'The GPU model of the GPUs --gpu-arch simulates (`a10g`, or a CUDA name like `NVIDIA A10G`)' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand schema" -l color -d 'When to color output' -r -f -a "auto\t''
 always\t''
 never\t''"

@@ -15,6 +15,22 @@ pub struct GpuInfo {
     pub name: String,
     pub arch: GpuArch,
     pub memory_bytes: u64,
+    /// The GPU model within its arch (`a10g`, `h100-80gb-hbm3`), from its name: TensorRT warns
+    /// when a plan is used on another model than the one that built it. `None` for a simulated
+    /// GPU without `--gpu-model`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+}
+
+/// The model key of a CUDA device name: `NVIDIA A10G` → `a10g`, `NVIDIA H100 80GB HBM3` →
+/// `h100-80gb-hbm3`; lowercase letters, digits and single dashes, safe in names and paths.
+pub fn model_key(name: &str) -> String {
+    let lower = name.trim().to_ascii_lowercase();
+    let bare = lower.strip_prefix("nvidia ").unwrap_or(&lower);
+    bare.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -72,12 +88,16 @@ impl GpuInventory {
         }
     }
 
-    /// Plans for `archs` instead (none: these GPUs as they are). Whatever real GPUs were
-    /// detected stay the ones that build: a plan may be made as if an sm_86 were here, an engine
-    /// may not be built as if it were.
-    pub fn simulating(self, archs: &[GpuArch]) -> GpuInventory {
+    /// Plans for `archs` instead (none: these GPUs as they are), GPUs of `model` where one is
+    /// given (`--gpu-model`). Whatever real GPUs were detected stay the ones that build: a plan
+    /// may be made as if an sm_86 were here, an engine may not be built as if it were.
+    pub fn simulating(self, archs: &[GpuArch], model: Option<&str>) -> GpuInventory {
         if archs.is_empty() {
             return self;
+        }
+        let mut simulated = GpuInventory::simulated(archs);
+        for gpu in &mut simulated.gpus {
+            gpu.model = model.map(model_key);
         }
         let host_gpus = match self.source {
             GpuSource::Cuda => self.gpus,
@@ -88,7 +108,7 @@ impl GpuInventory {
             host_gpus,
             cuda_driver_version: self.cuda_driver_version,
             driver_version: self.driver_version,
-            ..GpuInventory::simulated(archs)
+            ..simulated
         }
     }
 
@@ -136,6 +156,7 @@ impl GpuInventory {
                     name: format!("simulated {arch}"),
                     arch,
                     memory_bytes: 0,
+                    model: None,
                 })
                 .collect(),
             cuda_driver_version: None,
@@ -209,9 +230,11 @@ fn cuda_gpu(ordinal: i32) -> Result<GpuInfo, cudarc::driver::DriverError> {
     let memory = unsafe { device::total_mem(dev) }?;
     let major = attribute(CUdevice_attribute::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR)?;
     let minor = attribute(CUdevice_attribute::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR)?;
+    let name = device::get_name(dev)?;
     Ok(GpuInfo {
         index: ordinal.unsigned_abs(),
-        name: device::get_name(dev)?,
+        model: Some(model_key(&name)),
+        name,
         arch: GpuArch::new(major.unsigned_abs(), minor.unsigned_abs()),
         memory_bytes: memory as u64,
     })
@@ -524,6 +547,16 @@ mod tests {
             "sm_90 (H100, H200, GH200)"
         );
         assert_eq!(describe_arch(GpuArch::new(5, 3)), "sm_53");
+    }
+
+    #[test]
+    fn model_keys_from_cuda_device_names() {
+        assert_eq!(model_key("NVIDIA A10G"), "a10g");
+        assert_eq!(model_key("NVIDIA A10"), "a10");
+        assert_eq!(model_key("NVIDIA H100 80GB HBM3"), "h100-80gb-hbm3");
+        assert_eq!(model_key("NVIDIA GeForce RTX 3090 Ti"), "geforce-rtx-3090-ti");
+        assert_eq!(model_key(" Tesla T4 "), "tesla-t4");
+        assert_eq!(model_key("NVIDIA A100-SXM4-80GB"), "a100-sxm4-80gb");
     }
 
     #[test]

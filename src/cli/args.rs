@@ -45,6 +45,14 @@ pub struct GlobalArgs {
         value_delimiter = ','
     )]
     pub gpu_arch: Vec<GpuArch>,
+    /// The GPU model of the GPUs --gpu-arch simulates (`a10g`, or a CUDA name like `NVIDIA A10G`).
+    #[arg(
+        long = "gpu-model",
+        global = true,
+        value_name = "MODEL",
+        env = "TRTCTL_GPU_MODEL"
+    )]
+    pub gpu_model: Option<String>,
     /// When to color output.
     #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto)]
     pub color: ColorArg,

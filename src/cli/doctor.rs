@@ -187,11 +187,14 @@ fn render_gpus(gpus: &GpuInventory) -> String {
 fn list_gpus(out: &mut String, gpus: &[gpu::GpuInfo]) {
     for g in gpus {
         out.push_str(&format!(
-            "  {}  {}  {}  {}\n",
+            "  {}  {}  {}  {}{}\n",
             g.index,
             g.name,
             gpu::describe_arch(g.arch),
-            human_bytes(g.memory_bytes)
+            human_bytes(g.memory_bytes),
+            g.model
+                .as_ref()
+                .map_or(String::new(), |m| format!("  model {m}"))
         ));
     }
 }

@@ -11,6 +11,7 @@ use crate::workspace::{Environment, Workspace};
 pub(super) fn environment(global: &GlobalArgs) -> Environment {
     Environment {
         gpu_archs: global.gpu_arch.clone(),
+        gpu_model: global.gpu_model.clone(),
         ..Environment::from_process()
     }
 }

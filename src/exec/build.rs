@@ -59,7 +59,7 @@ impl Run<'_> {
         let built = self
             .build_with_timing_fallback(builder, &job, &engine.key.file)
             .await?;
-        let gpu_name = gpu.gpu.name.clone();
+        let (gpu_name, gpu_model) = (gpu.gpu.name.clone(), gpu.gpu.model.clone());
         drop(gpu);
         // The engine is labelled with the ONNX digest from before the build: a file rewritten
         // meanwhile would publish an engine under a digest it was not built from.
@@ -69,6 +69,7 @@ impl Run<'_> {
         let trt_build = checked_plan(temp.path(), engine, None)?;
         let provenance = Provenance {
             gpu_name: Some(gpu_name),
+            gpu_model,
             trt_build,
             simulated: self.exec.gpus.builds_simulated(),
             builder: Some(built.builder),

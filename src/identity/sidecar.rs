@@ -43,6 +43,9 @@ pub enum LocalTrust {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Provenance {
     pub gpu_name: Option<String>,
+    /// The builder GPU's model key (`a10g`), as `trtctl gpus` shows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_model: Option<String>,
     /// The exact TensorRT build that made the plan, read from its header after the build; a
     /// copy whose header says otherwise is refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -19,6 +19,8 @@ pub struct Environment {
     /// `--gpu-arch` / `TRTCTL_GPU_ARCH`: plan as if these GPUs were here (builds still need a
     /// real GPU of the arch where CUDA shows any).
     pub gpu_archs: Vec<GpuArch>,
+    /// `--gpu-model` / `TRTCTL_GPU_MODEL`: the model of the GPUs `gpu_archs` simulates.
+    pub gpu_model: Option<String>,
     pub trt_version: Option<String>,
     /// `TRTCTL_REMOTE`: the remote of `ensure` when none is passed (`s3://…` or `file:///dir`).
     pub remote_url: Option<String>,
@@ -34,7 +36,7 @@ impl Environment {
     /// The GPUs to plan for: the simulated ones asked for, else what CUDA finds. CUDA is asked
     /// either way: what it shows is what builds.
     pub fn gpus(&self) -> GpuInventory {
-        GpuInventory::detect().simulating(&self.gpu_archs)
+        GpuInventory::detect().simulating(&self.gpu_archs, self.gpu_model.as_deref())
     }
 
     /// Reads every variable trtctl honours; the one place the library looks at the environment.
@@ -46,6 +48,7 @@ impl Environment {
             gpu_archs: var("TRTCTL_GPU_ARCH")
                 .and_then(|v| gpu::parse_arch_list(&v).ok())
                 .unwrap_or_default(),
+            gpu_model: var("TRTCTL_GPU_MODEL"),
             trt_version: var("TRTCTL_TRT_VERSION"),
             remote_url: var("TRTCTL_REMOTE"),
             remote: RemoteEnv::from_process_env(),

@@ -23,7 +23,7 @@ impl MachineProbe {
         self.gpus
             .get_or_init(GpuInventory::detect)
             .clone()
-            .simulating(&env.gpu_archs)
+            .simulating(&env.gpu_archs, env.gpu_model.as_deref())
     }
 
     /// The local TensorRT: `TRTCTL_TRT_VERSION`, else what the trtexec found on the search path

@@ -56,6 +56,8 @@ fn gpus_shows_what_the_driver_shows_as_cuda_visible_devices_numbers_them() {
     );
 
     let renumbered = gpus(Some("1"), &[]);
+    assert_eq!(both["gpus"][0]["model"], "h100-80gb-hbm3");
+    assert_eq!(both["gpus"][1]["model"], "a10");
     assert_eq!(renumbered["gpus"].as_array().unwrap().len(), 1);
     assert_eq!(renumbered["gpus"][0]["index"], 0);
     assert_eq!(renumbered["gpus"][0]["name"], "NVIDIA A10");
@@ -65,9 +67,10 @@ fn gpus_shows_what_the_driver_shows_as_cuda_visible_devices_numbers_them() {
     let reason = hidden["source"]["reason"].as_str().unwrap();
     assert!(reason.contains("no CUDA-capable device"), "{reason}");
 
-    let as_if = gpus(None, &["--gpu-arch", "sm_86"]);
+    let as_if = gpus(None, &["--gpu-arch", "sm_86", "--gpu-model", "NVIDIA A10G"]);
     assert_eq!(as_if["source"]["kind"], "override");
     assert_eq!(as_if["gpus"][0]["name"], "simulated sm_86");
+    assert_eq!(as_if["gpus"][0]["model"], "a10g");
     assert_eq!(as_if["host_gpus"].as_array().unwrap().len(), 2);
     assert_eq!(as_if["host_gpus"][0]["name"], "NVIDIA H100 80GB HBM3");
 
@@ -79,7 +82,7 @@ fn gpus_shows_what_the_driver_shows_as_cuda_visible_devices_numbers_them() {
         .unwrap();
     let text = succeeded(&text);
     assert!(
-        text.contains("GPUs of this host (the only ones that build):\n  0  NVIDIA H100 80GB HBM3  sm_90 (H100, H200, GH200)"),
+        text.contains("GPUs of this host (the only ones that build):\n  0  NVIDIA H100 80GB HBM3  sm_90 (H100, H200, GH200)  79.6 GiB  model h100-80gb-hbm3\n"),
         "{text}"
     );
 }
@@ -184,6 +187,7 @@ fn an_engine_built_under_simulation_never_reaches_a_gpu_host() {
         );
         let published = json(&fleet.backend.object(&format!("{SM86}.json")));
         assert_eq!(published["provenance"]["simulated"], true, "{published}");
+        assert_eq!(published["provenance"].get("gpu_model"), None, "no --gpu-model");
         fleet.project.clear_builds();
 
         let a10 = |args: &[&str]| {
@@ -214,6 +218,7 @@ fn an_engine_built_under_simulation_never_reaches_a_gpu_host() {
         assert_eq!(fleet.project.builds().len(), 1);
         let ours = json(&fleet.cache("a10").join(format!("{SM86}.json")));
         assert_eq!(ours["provenance"]["gpu_name"], "NVIDIA A10");
+        assert_eq!(ours["provenance"]["gpu_model"], "a10");
         assert_eq!(ours["provenance"].get("simulated"), None, "{ours}");
         let still = json(&fleet.backend.object(&format!("{SM86}.json")));
         assert_eq!(still, published, "the remote copy is not replaced");
@@ -377,4 +382,26 @@ fn each_build_runs_on_a_gpu_of_its_arch_as_cuda_visible_devices_numbers_them() {
     };
     assert!(engine("sm_86").contains("\ncompute 8.6\n"));
     assert!(engine("sm_90").contains("\ncompute 9.0\n"));
+}
+
+#[test]
+fn the_builder_gpus_model_is_recorded_and_simulated_gpus_take_the_model_asked_for() {
+    let fleet = Fleet::new(Backend::dir());
+    succeeded(
+        &fleet
+            .machine("ci")
+            .args(["apply", "--gpu-arch", "sm_86", "--gpu-model", "NVIDIA A10G"])
+            .output()
+            .unwrap(),
+    );
+    let published = json(&fleet.backend.object(&format!("{SM86}.json")));
+    assert_eq!(published["provenance"]["gpu_model"], "a10g", "{published}");
+    let env = fleet
+        .machine("ci2")
+        .args(["gpus", "--json", "--gpu-arch", "sm_86"])
+        .env("TRTCTL_GPU_MODEL", "a10")
+        .output()
+        .unwrap();
+    let doctor: Value = serde_json::from_str(&succeeded(&env)).unwrap();
+    assert_eq!(doctor["gpus"]["gpus"][0]["model"], "a10", "{doctor}");
 }

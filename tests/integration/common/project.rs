@@ -73,6 +73,7 @@ const SCRUBBED: &[&str] = &[
     "STUB_CUDA_GPUS",
     "STUB_CUDA_DRIVER_VERSION",
     "STUB_GPU_EXCLUSIVE",
+    "TRTCTL_GPU_MODEL",
 ];
 
 pub struct Project {
