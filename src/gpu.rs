@@ -554,7 +554,10 @@ mod tests {
         assert_eq!(model_key("NVIDIA A10G"), "a10g");
         assert_eq!(model_key("NVIDIA A10"), "a10");
         assert_eq!(model_key("NVIDIA H100 80GB HBM3"), "h100-80gb-hbm3");
-        assert_eq!(model_key("NVIDIA GeForce RTX 3090 Ti"), "geforce-rtx-3090-ti");
+        assert_eq!(
+            model_key("NVIDIA GeForce RTX 3090 Ti"),
+            "geforce-rtx-3090-ti"
+        );
         assert_eq!(model_key(" Tesla T4 "), "tesla-t4");
         assert_eq!(model_key("NVIDIA A100-SXM4-80GB"), "a100-sxm4-80gb");
     }

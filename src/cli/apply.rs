@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use anyhow::Context;
 
 use super::args::{ApplyArgs, GlobalArgs};
-use super::entry::{EXIT_ERROR, EXIT_INTERRUPTED};
+use super::exit::{EXIT_ERROR, EXIT_INTERRUPTED};
 use super::lock;
 use super::setup::{style, workspace_and_runtime};
 use crate::builder::Builder;

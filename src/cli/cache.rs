@@ -15,7 +15,7 @@ use crate::trust::TrustPolicy;
 use crate::workspace::{Deployment, Environment, Workspace, trust_policy};
 
 use super::args::{CacheCommand, GlobalArgs};
-use super::entry::EXIT_ERROR;
+use super::exit::EXIT_ERROR;
 
 /// The manifest at `-f`, if there is one, read as a deploy host reads it: a host that only
 /// fetches pinned engines has none of its ONNX files, and its cache is still the manifest's.

@@ -5,7 +5,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use super::args::EnsureArgs;
-use super::entry::EXIT_INTERRUPTED;
+use super::exit::EXIT_INTERRUPTED;
 use super::setup::runtime;
 use crate::exec::{StopSignal, with_signals};
 use crate::store::remote::RemoteSettings;

@@ -2,18 +2,13 @@
 //! parse, dispatch, render the error once.
 
 use std::ffi::OsString;
-use std::io::IsTerminal;
 
 use clap::{CommandFactory, Parser};
 
 use super::args::{Cli, Command};
+use super::exit::{EXIT_ERROR, print_error};
 use super::setup::environment;
 use super::{apply, cache, doctor, ensure, export, fetch, key, lock, plan, sign};
-
-pub const EXIT_ERROR: u8 = 1;
-pub const EXIT_CHANGES: u8 = 2;
-pub const EXIT_UNSATISFIABLE: u8 = 3;
-pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// Runs the command line `args` (program name first) and returns the process exit code.
 pub fn main<I, T>(args: I) -> u8
@@ -36,31 +31,6 @@ where
             EXIT_ERROR
         }
     }
-}
-
-/// `error: ...` on stderr, red on a terminal.
-pub(super) fn print_error(err: &anyhow::Error) {
-    let no_color = std::env::var_os("NO_COLOR").is_some() || !std::io::stderr().is_terminal();
-    let prefix = if no_color {
-        "error:"
-    } else {
-        "\x1b[31;1merror:\x1b[0m"
-    };
-    eprintln!("{prefix} {}", render(err));
-}
-
-/// The error and its causes, each shown once: library errors already quote their cause.
-pub fn render(err: &anyhow::Error) -> String {
-    err.chain().fold(String::new(), |shown, cause| {
-        let text = cause.to_string();
-        if shown.is_empty() {
-            text
-        } else if shown.contains(&text) {
-            shown
-        } else {
-            format!("{shown}: {text}")
-        }
-    })
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::args::{FetchArgs, GlobalArgs};
-use super::entry::{EXIT_ERROR, print_error};
+use super::exit::{EXIT_ERROR, print_error};
 use super::setup::runtime;
 use crate::lock::{self, Fetched, Selection};
 use crate::report::human_bytes;

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::args::{GlobalArgs, LockArgs};
-use super::entry::EXIT_ERROR;
+use super::exit::EXIT_ERROR;
 use super::setup::runtime;
 use tokio::runtime::Runtime;
 

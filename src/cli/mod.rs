@@ -7,6 +7,7 @@ mod cache;
 mod doctor;
 mod ensure;
 mod entry;
+mod exit;
 mod export;
 mod fetch;
 mod key;
@@ -16,4 +17,5 @@ mod setup;
 mod sign;
 
 pub use args::Cli;
-pub use entry::{EXIT_CHANGES, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_UNSATISFIABLE, main, render};
+pub use entry::main;
+pub use exit::{EXIT_CHANGES, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_UNSATISFIABLE, render};

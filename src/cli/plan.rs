@@ -5,7 +5,7 @@ use std::io::Write;
 use anyhow::Context;
 
 use super::args::{GlobalArgs, PlanArgs};
-use super::entry::{EXIT_CHANGES, EXIT_UNSATISFIABLE};
+use super::exit::{EXIT_CHANGES, EXIT_UNSATISFIABLE};
 use super::lock;
 use super::setup::{style, workspace_and_runtime};
 use crate::gpu;

@@ -1,7 +1,7 @@
 //! `trtctl sign`.
 
 use super::args::{GlobalArgs, SignArgs};
-use super::entry::EXIT_ERROR;
+use super::exit::EXIT_ERROR;
 use super::setup::runtime;
 use crate::workspace::{Environment, SignOutcome, Workspace};
 

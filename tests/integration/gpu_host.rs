@@ -187,7 +187,11 @@ fn an_engine_built_under_simulation_never_reaches_a_gpu_host() {
         );
         let published = json(&fleet.backend.object(&format!("{SM86}.json")));
         assert_eq!(published["provenance"]["simulated"], true, "{published}");
-        assert_eq!(published["provenance"].get("gpu_model"), None, "no --gpu-model");
+        assert_eq!(
+            published["provenance"].get("gpu_model"),
+            None,
+            "no --gpu-model"
+        );
         fleet.project.clear_builds();
 
         let a10 = |args: &[&str]| {

@@ -1,0 +1,34 @@
+//! How a command ends: its exit code, and an error rendered once for people. Below both the
+//! entry point and the commands, which all end this way.
+
+use std::io::IsTerminal;
+
+pub const EXIT_ERROR: u8 = 1;
+pub const EXIT_CHANGES: u8 = 2;
+pub const EXIT_UNSATISFIABLE: u8 = 3;
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// `error: ...` on stderr, red on a terminal.
+pub(super) fn print_error(err: &anyhow::Error) {
+    let no_color = std::env::var_os("NO_COLOR").is_some() || !std::io::stderr().is_terminal();
+    let prefix = if no_color {
+        "error:"
+    } else {
+        "\x1b[31;1merror:\x1b[0m"
+    };
+    eprintln!("{prefix} {}", render(err));
+}
+
+/// The error and its causes, each shown once: library errors already quote their cause.
+pub fn render(err: &anyhow::Error) -> String {
+    err.chain().fold(String::new(), |shown, cause| {
+        let text = cause.to_string();
+        if shown.is_empty() {
+            text
+        } else if shown.contains(&text) {
+            shown
+        } else {
+            format!("{shown}: {text}")
+        }
+    })
+}
