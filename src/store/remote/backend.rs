@@ -12,8 +12,9 @@ use object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
 use tokio::sync::Semaphore;
 
 use super::config::bad_url;
-use super::error::{RemoteError, one_line};
+use super::error::RemoteError;
 use super::in_flight::Bounded;
+use super::scrub::one_line;
 use super::unsent::ResendUnsent;
 
 /// S3's smallest part (all but the last), its most parts per upload, its largest single copy.

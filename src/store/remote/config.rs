@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::credentials::{AwsEnv, looks_like_ec2};
-use super::error::{RemoteError, strip_userinfo};
+use super::error::RemoteError;
 use super::lease::DEFAULT_LEASE_TTL;
+use super::scrub::strip_userinfo;
 
 pub const DEFAULT_PART_SIZE: u64 = 8 * 1024 * 1024;
 pub const DEFAULT_CONCURRENCY: usize = 6;

@@ -70,8 +70,10 @@ mod in_flight;
 mod lease;
 mod list_objects;
 mod listing;
+mod origin;
 mod ranged;
 mod retry;
+mod scrub;
 mod signatures;
 mod timing;
 mod unsent;
@@ -87,11 +89,11 @@ use config::{RemoteUrl, bad_url, explicit_region, resolve_endpoint};
 use credentials::EnvKeys;
 pub use credentials::{AwsEnv, CredentialError, CredentialSource, looks_like_ec2};
 pub use error::RemoteError;
-use error::{Secrets, one_line, strip_userinfo};
 pub use lease::{DEFAULT_LEASE_TTL, HeldLease, LEASE_SUFFIX, LeaseClaim, LeaseRecord};
 use list_objects::S3Lister;
 pub use listing::{ObjectVersion, RemoteListing};
 pub use retry::{Transient, retrying};
+use scrub::{Secrets, one_line, strip_userinfo};
 pub use signatures::Signatures;
 pub use timing::{
     RemoteTimingCache, TIMING_PREFIX, TimingCacheMeta, TimingCacheStat, TimingVersion, TimingWrite,
@@ -368,8 +370,8 @@ impl Remote {
         self.origin().classify(what, err)
     }
 
-    fn origin(&self) -> error::Origin<'_> {
-        error::Origin {
+    fn origin(&self) -> origin::Origin<'_> {
+        origin::Origin {
             backend: &self.backend,
             display: &self.display,
             writable: self.writable,

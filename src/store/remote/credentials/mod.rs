@@ -21,7 +21,7 @@ mod host;
 mod profile;
 mod providers;
 
-use super::error::Secrets;
+use super::scrub::Secrets;
 pub use env::AwsEnv;
 pub use host::looks_like_ec2;
 use profile::{Profile, SharedFiles};

@@ -18,7 +18,7 @@ use object_store::client::{
 use serde::Deserialize;
 
 use super::CredentialError;
-use crate::store::remote::error::{Secrets, xml_tag};
+use crate::store::remote::scrub::{Secrets, xml_tag};
 
 /// Credentials this close to expiry are fetched afresh (the SDKs' default window).
 const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
