@@ -8,6 +8,7 @@ mod gpu_pool;
 mod run;
 mod signal;
 mod timing;
+mod timing_state;
 mod transfer;
 mod turn;
 

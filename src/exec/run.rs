@@ -14,7 +14,7 @@ use super::events::{
 };
 use super::gpu_pool::{GpuLease, GpuPool};
 use super::signal::StopSignal;
-use super::timing::TimingCaches;
+use super::timing_state::TimingCaches;
 use crate::builder::Builder;
 use crate::gpu::GpuInventory;
 use crate::identity::EngineKey;

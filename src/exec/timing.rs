@@ -12,23 +12,19 @@
 //! on with the local cache, and a cache trtexec fails with is set aside and the build retried
 //! once without it.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
-use tokio::sync::OnceCell;
 
 use super::error::ExecError;
 use super::events::{Event, TimingOutcome, TimingTally};
 use super::run::Run;
+use super::timing_state::Start;
 use crate::builder::{BuildError, BuildJob, Builder, Built};
 use crate::identity::{GpuArch, TrtVersion, sha256_hex};
-use crate::plan::{Decision, Plan};
-use crate::store::remote::{
-    Remote, RemoteTimingCache, TimingVersion, TimingWrite, retrying, timing_cache_name,
-};
+use crate::store::remote::{Remote, RemoteTimingCache, TimingWrite, retrying, timing_cache_name};
 use crate::store::{self, REJECTED_TIMING_CACHE, TIMING_DIR};
 use crate::sys::now_secs;
 
@@ -40,48 +36,6 @@ pub fn timing_cache_file(cache_root: &Path, arch: GpuArch, trt: TrtVersion) -> P
     cache_root
         .join(TIMING_DIR)
         .join(timing_cache_name(arch, trt))
-}
-
-/// The timing caches of one apply, per arch and TensorRT version.
-pub(super) struct TimingCaches {
-    caches: HashMap<String, SharedCache>,
-}
-
-/// One arch's cache: what it was when this run started sharing it, and the builds still to run.
-struct SharedCache {
-    start: OnceCell<Option<Start>>,
-    builds_left: AtomicUsize,
-    fetched: std::sync::atomic::AtomicBool,
-}
-
-/// The state a publish compares against.
-struct Start {
-    /// The remote cache's version when this run read it; `None`: the remote held none.
-    remote: Option<TimingVersion>,
-    /// sha256 of the local cache after the fetch; `None`: there was none.
-    local_sha256: Option<String>,
-}
-
-impl TimingCaches {
-    /// Counts the planned builds of each arch, so the last one to finish publishes its cache.
-    pub(super) fn for_plan(plan: &Plan) -> TimingCaches {
-        let mut caches: HashMap<String, SharedCache> = HashMap::new();
-        for step in &plan.steps {
-            if matches!(step.decision, Decision::Build { .. }) {
-                let id = &step.engine.id;
-                caches
-                    .entry(timing_cache_name(id.gpu_arch, id.trt_version))
-                    .or_insert_with(|| SharedCache {
-                        start: OnceCell::new(),
-                        builds_left: AtomicUsize::new(0),
-                        fetched: Default::default(),
-                    })
-                    .builds_left
-                    .fetch_add(1, Ordering::SeqCst);
-            }
-        }
-        TimingCaches { caches }
-    }
 }
 
 impl Run<'_> {
