@@ -9,17 +9,13 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 
+use super::key_name::{BadKeyName, validate_key_name};
 use super::signature::{SignatureRecord, SignedFacts};
-
-/// A key's name travels in object names (`{file}.sig/{NAME}`), so it is kept to a safe alphabet.
-const MAX_NAME_LEN: usize = 64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    #[error(
-        "key name `{name}` is not valid: use 1 to {MAX_NAME_LEN} of A-Z a-z 0-9 . _ -, not starting with `.` (e.g. `ci-2026`)"
-    )]
-    BadName { name: String },
+    #[error(transparent)]
+    BadName(#[from] BadKeyName),
     /// Never quotes the text: it may be a secret key pasted in the wrong place.
     #[error("{what} is not a {kind} key: expected `NAME:base64` ({why})")]
     Malformed {
@@ -46,21 +42,6 @@ pub enum KeyError {
         "trusted key `{name}` is given twice with different values; rotate by giving the new key a new name"
     )]
     NameClash { name: String },
-}
-
-pub fn validate_key_name(name: &str) -> Result<(), KeyError> {
-    let ok = !name.is_empty()
-        && name.len() <= MAX_NAME_LEN
-        && !name.starts_with('.')
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    match ok {
-        true => Ok(()),
-        false => Err(KeyError::BadName {
-            name: name.chars().take(MAX_NAME_LEN + 1).collect(),
-        }),
-    }
 }
 
 /// Splits `NAME:base64` and decodes the payload to exactly `N` bytes.

@@ -7,10 +7,12 @@
 //! a remote is `store::remote`'s business; reading the environment and the manifest is the
 //! caller's.
 
+mod key_name;
 mod keys;
 mod signature;
 mod verify;
 
-pub use keys::{KeyError, PublicKey, SecretKey, validate_key_name};
+pub use key_name::{BadKeyName, validate_key_name};
+pub use keys::{KeyError, PublicKey, SecretKey};
 pub use signature::{SIGNATURE_SUFFIX, SignatureError, SignatureRecord, SignedFacts};
 pub use verify::{CachedUntrusted, TrustPolicy, Untrusted, UntrustedSigner, Verified};

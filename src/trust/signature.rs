@@ -19,7 +19,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
-use super::keys::validate_key_name;
+use super::key_name::validate_key_name;
 use crate::identity::{EngineKey, Sidecar, SidecarSummary};
 
 /// Signatures of `{family}/{file}` live under `{family}/{file}{SIGNATURE_SUFFIX}/{NAME}`.
