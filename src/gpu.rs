@@ -112,6 +112,20 @@ impl GpuInventory {
         }
     }
 
+    /// The model keys of the GPUs planned for, by arch (simulated GPUs without a model have none).
+    pub fn models_by_arch(&self) -> std::collections::HashMap<GpuArch, Vec<String>> {
+        let mut models: std::collections::HashMap<GpuArch, Vec<String>> = Default::default();
+        for gpu in &self.gpus {
+            if let Some(model) = &gpu.model {
+                let known = models.entry(gpu.arch).or_default();
+                if !known.contains(model) {
+                    known.push(model.clone());
+                }
+            }
+        }
+        models
+    }
+
     /// Whether CUDA shows real GPUs on this host: then nothing built under simulation is used.
     pub fn on_gpu_host(&self) -> bool {
         match self.source {

@@ -239,6 +239,27 @@ impl FromStr for GpuArch {
     }
 }
 
+/// What a plan does when a host would use an engine built on another GPU model of its arch,
+/// which TensorRT allows with a warning ("not recommended and is likely to affect performance
+/// or even cause errors").
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum GpuModelPolicy {
+    /// Say so, naming both models (the default).
+    #[default]
+    Warn,
+    /// Say nothing: the engines are known to be portable across the arch's models.
+    Any,
+}
+
+impl GpuModelPolicy {
+    pub fn is_warn(&self) -> bool {
+        *self == GpuModelPolicy::Warn
+    }
+}
+
 /// A TensorRT version, `major.minor.patch`, or an exact build `major.minor.patch.build`:
 /// TensorRT loads a plan only in the exact build that made it (unless it is version-compatible),
 /// so a fleet with mixed builds pins all four parts to keep their engines apart.

@@ -16,7 +16,9 @@ pub use source::Diagnostic;
 use source::Source;
 pub use trust::TrustSettings;
 
-use crate::identity::{self, BuildFlags, EngineId, GpuArch, Precision, Profile, TrtVersion};
+use crate::identity::{
+    self, BuildFlags, EngineId, GpuArch, GpuModelPolicy, Precision, Profile, TrtVersion,
+};
 use crate::store::remote::{
     DEFAULT_CONCURRENCY, DEFAULT_LEASE_TTL, DEFAULT_MAX_IN_FLIGHT, DEFAULT_PART_SIZE,
     DEFAULT_READ_TIMEOUT, RemoteSettings,
@@ -61,6 +63,7 @@ pub struct ModelSpec {
     pub archs: Vec<GpuArch>,
     pub profile: Profile,
     pub flags: BuildFlags,
+    pub gpu_model: GpuModelPolicy,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -150,6 +153,7 @@ impl Manifest {
             archs: None,
             batch: None,
             build: None,
+            gpu_model: None,
         });
         if raw.model.is_empty() {
             return Err(source.error(
@@ -415,6 +419,7 @@ fn resolve_model(
         archs,
         profile,
         flags,
+        gpu_model: model.gpu_model.or(defaults.gpu_model).unwrap_or_default(),
     })
 }
 

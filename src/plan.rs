@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::identity::{self, EngineKey, GpuArch, TrtVersion};
 use crate::manifest::Manifest;
+use crate::store::LocalEngine;
 use crate::trust::{TrustPolicy, Untrusted};
 
 mod copies;
@@ -84,6 +85,8 @@ pub enum Decision {
         /// Adopted from a bucket without sidecars: its bytes cannot be verified.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         legacy: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
     },
     Build {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -110,6 +113,25 @@ pub enum Decision {
 }
 
 impl Decision {
+    /// The same decision with `note` added to what it says (where it can say one).
+    fn with_note(self, note: String) -> Decision {
+        let joined =
+            |old: Option<String>| Some(old.map_or(note.clone(), |o| format!("{o}; {note}")));
+        match self {
+            Decision::UpToDate { note: old } => Decision::UpToDate { note: joined(old) },
+            Decision::Fetch {
+                stale,
+                legacy,
+                note: old,
+            } => Decision::Fetch {
+                stale,
+                legacy,
+                note: joined(old),
+            },
+            other => other,
+        }
+    }
+
     pub fn is_change(&self) -> bool {
         !matches!(
             self,
@@ -133,6 +155,8 @@ pub struct PlanInputs<'a> {
     pub gpu_archs: &'a [GpuArch],
     /// CUDA shows real GPUs here: engines built under simulation are never used.
     pub gpu_host: bool,
+    /// The model keys of this host's GPUs (or the simulated ones'), by arch.
+    pub gpu_models: &'a HashMap<GpuArch, Vec<String>>,
     /// Position for position with `desired`.
     pub local: &'a LocalEngines,
     pub remote: Option<&'a RemoteState>,
@@ -278,6 +302,47 @@ impl Plan {
 
 /// The decision on the desired engine at `position`.
 fn decide(position: usize, wanted: &DesiredEngine, inputs: &PlanInputs) -> Decision {
+    let decision = decide_copies(position, wanted, inputs);
+    match other_gpu_model(position, wanted, inputs, &decision) {
+        Some(warning) => decision.with_note(warning),
+        None => decision,
+    }
+}
+
+/// TensorRT's warning when the copy this host would use was built on another GPU model of its
+/// arch, naming both models: `None` under `gpu_model = "any"`, or where a model is not known.
+fn other_gpu_model(
+    position: usize,
+    wanted: &DesiredEngine,
+    inputs: &PlanInputs,
+    decision: &Decision,
+) -> Option<String> {
+    if !wanted.gpu_model.is_warn() {
+        return None;
+    }
+    let built_on = match decision {
+        Decision::UpToDate { .. } => match inputs.local.get(position)? {
+            LocalEngine { sidecar: Ok(s), .. } => s.gpu_model.as_deref(),
+            _ => None,
+        },
+        Decision::Fetch { .. } => match &inputs.remote?.engines.get(position)?.sidecar {
+            RemoteSidecar::Valid(s) => s.gpu_model.as_deref(),
+            _ => None,
+        },
+        _ => None,
+    }?;
+    let here = inputs.gpu_models.get(&wanted.id.gpu_arch)?;
+    (!here.is_empty() && !here.iter().any(|m| m == built_on)).then(|| {
+        format!(
+            "built on {built_on}, this host's {} GPU is {}: TensorRT warns that a plan used across GPU models may be slower or fail; set `gpu_model = \"any\"` if it is known to be portable",
+            wanted.id.gpu_arch,
+            here.join(" / ")
+        )
+    })
+}
+
+/// The decision from the copies alone.
+fn decide_copies(position: usize, wanted: &DesiredEngine, inputs: &PlanInputs) -> Decision {
     let local = local_copy(
         inputs.local.get(position),
         wanted,
@@ -355,10 +420,12 @@ fn decide(position: usize, wanted: &DesiredEngine, inputs: &PlanInputs) -> Decis
         Copy::Current => Decision::Fetch {
             stale: local_stale,
             legacy: false,
+            note: None,
         },
         Copy::Legacy => Decision::Fetch {
             stale: local_stale,
             legacy: true,
+            note: None,
         },
         Copy::Untrusted(why) => Decision::Untrusted {
             why,
@@ -556,8 +623,10 @@ mod tests {
         manifest: Manifest,
         gpus: Vec<GpuArch>,
         gpu_host: bool,
-        /// Copies put from now on were built under simulation.
+        gpu_models: HashMap<GpuArch, Vec<String>>,
+        /// Copies put from now on were built under simulation, on a GPU of this model.
         simulated: bool,
+        built_on: Option<String>,
         local: HashMap<EngineKey, LocalEngine>,
         /// Its `engines` stay empty: the plan's are those of `remote_engines`.
         remote: Option<RemoteState>,
@@ -584,7 +653,9 @@ mod tests {
                 manifest,
                 gpus: vec![arch("sm_86")],
                 gpu_host: false,
+                gpu_models: HashMap::new(),
                 simulated: false,
+                built_on: None,
                 local: HashMap::new(),
                 remote: Some(RemoteState {
                     url: "s3://b/engines".into(),
@@ -622,6 +693,7 @@ mod tests {
                 desired,
                 gpu_archs: &self.gpus,
                 gpu_host: self.gpu_host,
+                gpu_models: &self.gpu_models,
                 remote: remote.as_ref(),
                 targets: &[],
                 force: &self.force,
@@ -687,6 +759,7 @@ mod tests {
                 build: Some(build),
                 provenance: Provenance {
                     simulated: self.simulated,
+                    gpu_model: self.built_on.clone(),
                     ..Provenance::default()
                 },
                 local_trust: None,
@@ -766,7 +839,8 @@ mod tests {
             w.decision("sm_89"),
             Decision::Fetch {
                 stale: None,
-                legacy: false
+                legacy: false,
+                note: None
             }
         );
     }
@@ -857,7 +931,8 @@ mod tests {
             w.decision("sm_89"),
             Decision::Fetch {
                 stale: Some(Staleness::OnnxChanged),
-                legacy: false
+                legacy: false,
+                note: None
             }
         );
     }
@@ -953,7 +1028,8 @@ mod tests {
             w.decision("sm_89"),
             Decision::Fetch {
                 stale: None,
-                legacy: true
+                legacy: true,
+                note: None
             }
         );
         w.put_local("sm_89", same);
@@ -982,7 +1058,8 @@ mod tests {
             w.decision("sm_89"),
             Decision::Fetch {
                 stale: None,
-                legacy: false
+                legacy: false,
+                note: None
             }
         );
         w.gpu_host = true;
@@ -1003,6 +1080,39 @@ mod tests {
                 stale: None
             }
         );
+    }
+
+    #[test]
+    fn a_copy_built_on_another_gpu_model_of_the_arch_is_used_with_a_warning() {
+        let mut w = World::new();
+        w.gpus = vec![arch("sm_86"), arch("sm_89")];
+        w.built_on = Some("a10g".into());
+        w.put_local("sm_86", same);
+        w.put_remote("sm_86", same);
+        w.put_remote("sm_89", same);
+        let warned = |decision: Decision| match decision {
+            Decision::UpToDate { note } | Decision::Fetch { note, .. } => note,
+            other => panic!("{other:?}"),
+        };
+        // Models unknown here (a simulated GPU without --gpu-model): nothing to compare.
+        assert_eq!(warned(w.decision("sm_86")), None);
+        w.gpu_models = HashMap::from([
+            (arch("sm_86"), vec!["a10".to_string()]),
+            (arch("sm_89"), vec!["a10g".to_string()]),
+        ]);
+        let note = warned(w.decision("sm_86")).expect("warned");
+        assert!(
+            note.starts_with("built on a10g, this host's sm_86 GPU is a10: TensorRT warns"),
+            "{note}"
+        );
+        assert_eq!(warned(w.decision("sm_89")), None, "the same model");
+        w.gpu_models.insert(arch("sm_89"), vec!["l4".to_string()]);
+        assert!(
+            warned(w.decision("sm_89")).is_some(),
+            "a fetch is warned of too"
+        );
+        w.manifest.models[0].gpu_model = identity::GpuModelPolicy::Any;
+        assert_eq!(warned(w.decision("sm_86")), None, "`any` says nothing");
     }
 
     #[test]
@@ -1043,6 +1153,7 @@ mod tests {
             desired,
             gpu_archs: &w.gpus,
             gpu_host: w.gpu_host,
+            gpu_models: &w.gpu_models,
             remote: remote.as_ref(),
             targets: &targets,
             force: &Force::Nothing,

@@ -162,6 +162,7 @@ impl World {
             desired,
             gpu_archs: &gpus.archs(),
             gpu_host: gpus.on_gpu_host(),
+            gpu_models: &gpus.models_by_arch(),
             local: &local,
             remote: Some(&remote),
             trust: &trust,

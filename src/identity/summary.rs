@@ -17,6 +17,9 @@ pub struct SidecarSummary {
     /// Built under simulation: never used on a host with real GPUs.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub simulated: bool,
+    /// The model key of the GPU that built it, where recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_model: Option<String>,
     /// The build inputs recorded: they say why an engine whose fingerprint is not the wanted
     /// one is stale. Never kept in the sidecar indexes (`None` there), so a lookup that finds a
     /// fingerprint other than the wanted one reads the sidecar itself.
@@ -32,6 +35,7 @@ impl From<Sidecar> for SidecarSummary {
             engine_size: sidecar.engine_size,
             local_trust: sidecar.local_trust,
             simulated: sidecar.provenance.simulated,
+            gpu_model: sidecar.provenance.gpu_model,
             build: sidecar.build.map(Box::new),
         }
     }

@@ -382,6 +382,7 @@ mod tests {
             id,
             build,
             onnx: "a.onnx".into(),
+            gpu_model: Default::default(),
         }
     }
 

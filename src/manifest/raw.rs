@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::identity::{GpuArch, Precision, ShapeRange};
+use crate::identity::{GpuArch, GpuModelPolicy, Precision, ShapeRange};
 
 /// engines.toml: the TensorRT engines a deployment needs (see docs/manifest.md).
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -94,6 +94,8 @@ pub(super) struct RawDefaults {
     #[schemars(with = "Option<RawBatch>")]
     pub(super) batch: Option<Spanned<RawBatch>>,
     pub(super) build: Option<RawFlags>,
+    /// When a host would use an engine built on another GPU model of its arch: "warn" (default) or "any".
+    pub(super) gpu_model: Option<GpuModelPolicy>,
 }
 
 /// One model: its ONNX file and the engines wanted of it.
@@ -125,6 +127,8 @@ pub(super) struct RawModel {
     #[schemars(with = "Option<BTreeMap<String, ShapeRange>>")]
     pub(super) shapes: Option<Spanned<BTreeMap<String, ShapeRange>>>,
     pub(super) build: Option<RawFlags>,
+    /// When a host would use an engine built on another GPU model of its arch (overrides [defaults]).
+    pub(super) gpu_model: Option<GpuModelPolicy>,
 }
 
 /// A batch range over the leading dim of the ONNX inputs: 1 <= min <= opt <= max.

@@ -17,8 +17,8 @@ use crate::store::{FileStamp, SIDECAR_INDEX_FILE, StoreError};
 /// The index of format 1 (whole sidecars as JSON lines), removed when this one is written.
 const FORMER_INDEX_FILE: &str = ".sidecar-index.jsonl";
 /// Bumped whenever the line format (or what is kept of a sidecar) changes. 3: whether the
-/// engine was built under simulation.
-const INDEX_VERSION: u32 = 3;
+/// engine was built under simulation. 4: the builder GPU's model.
+const INDEX_VERSION: u32 = 4;
 const INDEX_OF: &str = "local sidecars";
 
 /// What the index remembers of one sidecar: its file's stamp, and what it said.
@@ -138,6 +138,7 @@ mod tests {
                 engine_size: 33,
                 local_trust,
                 simulated: false,
+                gpu_model: None,
                 build: None,
             },
         }

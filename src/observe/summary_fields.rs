@@ -1,6 +1,7 @@
 //! How both sidecar indexes write what a plan compares of a sidecar on their lines: the
 //! engine's size, fingerprint and sha256, how the engine reached the cache (JSON, which
-//! escapes any tab or newline in it), then whether it was built under simulation. Parsing 10,000 of these is a few milliseconds, a fifth
+//! escapes any tab or newline in it), whether it was built under simulation, then the model of
+//! the GPU that built it (a model key: no tab or newline). Parsing 10,000 of these is a few milliseconds, a fifth
 //! of the same summaries as JSON objects.
 
 use std::io::Write;
@@ -24,11 +25,16 @@ pub(super) fn encode(bytes: &mut Vec<u8>, summary: &SidecarSummary) {
         .map(|t| serde_json::to_string(t).expect("serializes"));
     let _ = write!(
         bytes,
-        "{}\t{fingerprint}\t{}\t{}\t{}",
+        "{}\t{fingerprint}\t{}\t{}\t{}\t{}",
         summary.engine_size,
         summary.engine_sha256,
         trust.as_deref().unwrap_or(ABSENT),
         if summary.simulated { SIMULATED } else { ABSENT },
+        summary
+            .gpu_model
+            .as_deref()
+            .filter(|m| !m.is_empty() && !m.contains(['\t', '\n']))
+            .unwrap_or(ABSENT),
     );
 }
 
@@ -46,12 +52,14 @@ pub(super) fn decode<'a>(fields: &mut impl Iterator<Item = &'a str>) -> Option<S
         ABSENT => false,
         _ => return None,
     };
+    let gpu_model = present(fields.next()?).map(str::to_string);
     Some(SidecarSummary {
         fingerprint,
         engine_sha256,
         engine_size,
         local_trust,
         simulated,
+        gpu_model,
         build: None,
     })
 }
@@ -72,6 +80,7 @@ mod tests {
             engine_size: 33,
             local_trust,
             simulated: false,
+            gpu_model: None,
             build: None,
         }
     }
@@ -96,6 +105,7 @@ mod tests {
             summary(Some(&"ef".repeat(32)), Some(signed)),
             SidecarSummary {
                 simulated: true,
+                gpu_model: Some("a10g".into()),
                 ..summary(None, None)
             },
         ] {
@@ -107,13 +117,13 @@ mod tests {
     fn short_or_garbled_fields_are_no_summary() {
         let fields = |text: &str| decode(&mut text.split('\t'));
         assert!(fields("33\t-\tabab").is_none());
-        assert!(fields("3x\t-\tabab\t-\t-").is_none());
-        assert!(fields("33\t-\tabab\t{not json\t-").is_none());
+        assert!(fields("3x\t-\tabab\t-\t-\t-").is_none());
+        assert!(fields("33\t-\tabab\t{not json\t-\t-").is_none());
         assert!(
-            fields("33\t-\tabab\t-").is_none(),
+            fields("33\t-\tabab\t-\t-").is_none(),
             "a line of an earlier format"
         );
-        assert!(fields("33\t-\tabab\t-\tperhaps").is_none());
-        assert!(fields("33\t-\tabab\t-\t-").is_some());
+        assert!(fields("33\t-\tabab\t-\tperhaps\t-").is_none());
+        assert!(fields("33\t-\tabab\t-\t-\ta10").is_some());
     }
 }

@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::identity::{
-    BuildInputs, EngineId, EngineKey, Fingerprint, ModelFingerprints, TrtVersion,
+    BuildInputs, EngineId, EngineKey, Fingerprint, GpuModelPolicy, ModelFingerprints, TrtVersion,
 };
 use crate::manifest::Manifest;
 
@@ -19,6 +19,9 @@ pub struct DesiredEngine {
     pub fingerprint: Fingerprint,
     pub build: BuildInputs,
     pub onnx: PathBuf,
+    /// What the plan says of a copy built on another GPU model of the arch.
+    #[serde(default, skip_serializing_if = "GpuModelPolicy::is_warn")]
+    pub gpu_model: GpuModelPolicy,
 }
 
 /// Expands the manifest into engines, given each ONNX file's sha256 and the TensorRT version.
@@ -67,6 +70,7 @@ pub fn desired_engines(
                 id,
                 build,
                 onnx: model.onnx.clone(),
+                gpu_model: model.gpu_model,
             }
         })
         .collect()

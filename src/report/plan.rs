@@ -21,14 +21,19 @@ fn describe(decision: &Decision) -> (&'static str, &'static str, Paint, String) 
             Paint::Dim,
             note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default(),
         ),
-        Decision::Fetch { stale: s, legacy } => (
+        Decision::Fetch {
+            stale: s,
+            legacy,
+            note,
+        } => (
             "↓",
             "fetch",
             Paint::Cyan,
             format!(
-                "{}{}",
+                "{}{}{}",
                 stale(s),
-                if *legacy { " (legacy, unverified)" } else { "" }
+                if *legacy { " (legacy, unverified)" } else { "" },
+                note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default(),
             ),
         ),
         Decision::Build {

@@ -284,6 +284,7 @@ impl EngineRequest {
             archs: Vec::new(),
             profile: self.profile.clone(),
             flags: BuildFlags::default(),
+            gpu_model: Default::default(),
         })
     }
 

@@ -87,6 +87,7 @@ impl Workspace {
             desired,
             gpu_archs: &archs,
             gpu_host: self.gpus.on_gpu_host(),
+            gpu_models: &self.gpus.models_by_arch(),
             local: &observed.local,
             remote: observed.remote.as_ref(),
             trust: &self.trust,

@@ -409,3 +409,64 @@ fn the_builder_gpus_model_is_recorded_and_simulated_gpus_take_the_model_asked_fo
     let doctor: Value = serde_json::from_str(&succeeded(&env)).unwrap();
     assert_eq!(doctor["gpus"]["gpus"][0]["model"], "a10", "{doctor}");
 }
+
+/// An engine built on an A10G (through the stand-in driver), planned for by A10 and A10G hosts
+/// (simulated with --gpu-model, and an A10 through the stand-in driver).
+#[test]
+fn a_host_of_another_gpu_model_is_told_so_unless_the_manifest_says_any() {
+    let fleet = Fleet::new(Backend::s3());
+    succeeded(
+        &fleet
+            .machine("a10g-builder")
+            .arg("apply")
+            .env("STUB_CUDA_GPUS", "NVIDIA A10G,8.6,22731")
+            .output()
+            .unwrap(),
+    );
+    let plan = |machine: &str, args: &[&str], gpus: Option<&str>| {
+        let mut cmd = fleet.machine(machine);
+        cmd.arg("plan").args(args);
+        if let Some(gpus) = gpus {
+            cmd.env("STUB_CUDA_GPUS", gpus);
+        }
+        succeeded(&cmd.output().unwrap())
+    };
+    let warning = "(built on a10g, this host's sm_86 GPU is a10: TensorRT warns that a plan used across GPU models may be slower or fail; set `gpu_model = \"any\"` if it is known to be portable)";
+    let a10 = plan("a10", &["--gpu-arch", "sm_86", "--gpu-model", "a10"], None);
+    assert!(
+        a10.contains(&format!(
+            "↓ fetch              arcface_r100_v1.0_fp16_sm_86_10.3.0.trt {warning}"
+        )),
+        "{a10}"
+    );
+    let real_a10 = plan("a10", &[], Some(A10));
+    assert!(real_a10.contains(warning), "{real_a10}");
+    let a10g = plan(
+        "a10g",
+        &["--gpu-arch", "sm_86", "--gpu-model", "NVIDIA A10G"],
+        None,
+    );
+    assert!(
+        a10g.contains("↓ fetch") && !a10g.contains("TensorRT warns"),
+        "{a10g}"
+    );
+
+    let manifest = fleet.project.path().join("engines.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, format!("{text}gpu_model = \"any\"\n")).unwrap();
+    let any = plan("a10", &["--gpu-arch", "sm_86", "--gpu-model", "a10"], None);
+    assert!(
+        any.contains("↓ fetch") && !any.contains("TensorRT warns"),
+        "{any}"
+    );
+
+    std::fs::write(&manifest, format!("{text}gpu_model = \"exactly\"\n")).unwrap();
+    let bad = fleet.machine("a10").arg("plan").output().unwrap();
+    let out = all_output(&bad);
+    assert_eq!(bad.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("engines.toml:") && out.contains("gpu_model"),
+        "{out}"
+    );
+    assert!(out.contains("`warn`") && out.contains("`any`"), "{out}");
+}
