@@ -20,6 +20,9 @@ pub struct Environment {
     /// real GPU of the arch where CUDA shows any).
     pub gpu_archs: Vec<GpuArch>,
     pub trt_version: Option<String>,
+    /// `TRTCTL_PYTHON`, or the Python package's own interpreter: the Python of the python
+    /// builder backend unless `[builder] python` names one.
+    pub python: Option<PathBuf>,
     /// `TRTCTL_REMOTE`: the remote of `ensure` when none is passed (`s3://…` or `file:///dir`).
     pub remote_url: Option<String>,
     pub remote: RemoteEnv,
@@ -47,6 +50,7 @@ impl Environment {
                 .and_then(|v| gpu::parse_arch_list(&v).ok())
                 .unwrap_or_default(),
             trt_version: var("TRTCTL_TRT_VERSION"),
+            python: var("TRTCTL_PYTHON").map(PathBuf::from),
             remote_url: var("TRTCTL_REMOTE"),
             remote: RemoteEnv::from_process_env(),
             trusted_keys: var(TRUSTED_KEYS_ENV),

@@ -70,6 +70,11 @@ const SCRUBBED: &[&str] = &[
     "STUB_CUDA_GPUS",
     "STUB_CUDA_DRIVER_VERSION",
     "STUB_GPU_EXCLUSIVE",
+    "TRTCTL_PYTHON",
+    "PYTHONPATH",
+    "STUB_TRT_VERSION",
+    "STUB_TRT_CALLS",
+    "STUB_CRASH",
 ];
 
 pub struct Project {
