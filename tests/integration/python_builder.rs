@@ -417,6 +417,35 @@ fn what_the_tensorrt_lacks_is_refused_before_any_build() {
 }
 
 #[test]
+fn each_tensorrt_generation_gets_the_api_it_has() {
+    let project = project(MANIFEST);
+    // 8.x parses ONNX into explicit-batch networks only, and has BuilderFlag.FP16.
+    let mut cmd = python_only(&project);
+    cmd.env("STUB_TRT_VERSION", "8.6.1.6");
+    succeeded(&run(cmd, &["apply", "--gpu-arch", "sm_86"]));
+    assert_eq!(
+        project.cached(),
+        ["arcface/arcface_r100_v1.0_fp16_sm_86_8.6.1.trt"]
+    );
+    assert_eq!(calls_named(&project, "create_network")[0]["flags"], 1);
+    // 11 has neither EXPLICIT_BATCH nor weakly typed precision flags: strongly typed builds.
+    project.write_manifest(&MANIFEST.replace(
+        "version = \"v1.0\"",
+        "version = \"v1.0\"\nbuild = { strongly_typed = true }",
+    ));
+    let mut cmd = python_only(&project);
+    cmd.env("STUB_TRT_VERSION", "11.4.0.106");
+    succeeded(&run(cmd, &["apply", "--gpu-arch", "sm_86"]));
+    let networks = calls_named(&project, "create_network");
+    assert_eq!(networks[1]["flags"], 2, "STRONGLY_TYPED alone");
+    assert_eq!(
+        calls_named(&project, "set_flag").len(),
+        1,
+        "FP16 for 8.6 only"
+    );
+}
+
+#[test]
 fn each_build_runs_on_its_gpu_within_what_trtctl_sees() {
     let project =
         project(&MANIFEST.replace("archs = [\"sm_86\"]", "archs = [\"sm_86\", \"sm_89\"]"));
