@@ -79,11 +79,13 @@ pub fn choose_backend(
     env_python: Option<&Path>,
 ) -> Result<BackendChoice, BuildError> {
     let named = |backend: BuilderBackend| format!("`[builder] backend = \"{}\"`", backend.as_str());
-    configured_executable(settings.trtexec.as_deref(), "trtexec")?;
-    let trtexec = gpu::find_trtexec(settings.trtexec.as_deref());
+    let trtexec = || {
+        configured_executable(settings.trtexec.as_deref(), "trtexec")?;
+        Ok::<_, BuildError>(gpu::find_trtexec(settings.trtexec.as_deref()))
+    };
     match settings.backend {
         BuilderBackend::Trtexec => Ok(BackendChoice {
-            found: Found::Trtexec(trtexec.ok_or(BuildError::NotFound)?),
+            found: Found::Trtexec(trtexec()?.ok_or(BuildError::NotFound)?),
             why: named(BuilderBackend::Trtexec),
         }),
         BuilderBackend::Python => Ok(BackendChoice {
@@ -91,7 +93,7 @@ pub fn choose_backend(
             why: named(BuilderBackend::Python),
         }),
         BuilderBackend::Auto => {
-            if let Some(path) = trtexec {
+            if let Some(path) = trtexec()? {
                 return Ok(BackendChoice {
                     why: "auto: trtexec was found".to_string(),
                     found: Found::Trtexec(path),
@@ -163,6 +165,20 @@ mod tests {
 
     #[test]
     fn a_configured_program_that_is_not_there_is_named() {
+        let broken_trtexec = BuilderSettings {
+            trtexec: Some(PathBuf::from("/nonexistent/trtexec")),
+            ..settings(
+                BuilderBackend::Python,
+                Some(Path::new("/nonexistent/python3")),
+            )
+        };
+        assert!(
+            matches!(
+                choose_backend(&broken_trtexec, None),
+                Err(BuildError::NotExecutable { key: "python", .. })
+            ),
+            "the python backend does not care for `[builder] trtexec`"
+        );
         let missing = Path::new("/nonexistent/python3");
         let err =
             choose_backend(&settings(BuilderBackend::Python, Some(missing)), None).unwrap_err();
