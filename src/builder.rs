@@ -1,5 +1,7 @@
-//! Builder backends. The default runs NVIDIA's `trtexec` with an argv (never a shell), its log
-//! in a file, and treats anything but a PASSED run that left a non-empty engine as a failure.
+//! Builder backends: NVIDIA's `trtexec` ([`Trtexec`]) and the `tensorrt` Python API
+//! ([`PythonBuilder`]). Both run one child process per build (an argv, never a shell) with its
+//! log in a file, and treat anything but a PASSED run that left a non-empty engine as a failure;
+//! what they cannot build is refused by [`Builder::check`] before any build starts.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -8,8 +10,15 @@ use std::time::{Duration, Instant};
 use futures::future::BoxFuture;
 
 use crate::gpu;
-use crate::identity::{BuildInputs, Precision, Profile, TrtVersion};
+use crate::identity::{BuildInputs, Profile, TrtVersion};
 use crate::onnx;
+
+mod python;
+mod support;
+mod trtexec;
+
+pub use python::{BUILD_SCRIPT, PythonBuilder};
+pub use trtexec::Trtexec;
 
 /// Lines of the log shown when a build fails.
 const LOG_TAIL_LINES: usize = 15;
@@ -40,16 +49,29 @@ pub enum BuildError {
         "trtexec not found: install TensorRT, put trtexec on PATH, or set TRTEXEC or `[builder] trtexec`"
     )]
     NotFound,
-    #[error("`[builder] trtexec` = {} is not an executable file: fix the path in the manifest", .0.display())]
-    NotExecutable(PathBuf),
+    #[error("`[builder] {key}` = {} is not an executable file: fix the path in the manifest", path.display())]
+    NotExecutable { key: &'static str, path: PathBuf },
     #[error(
-        "local TensorRT {local} ({trtexec}) differs from trt_version = {wanted} in the manifest: install {wanted}, or change the pin"
+        "no builder here: no trtexec (tried `[builder] trtexec`, TRTEXEC, PATH) and no Python that can build ({python}); install TensorRT's trtexec, or `pip install tensorrt` into the Python trtctl runs with (`[builder] python`, TRTCTL_PYTHON)"
+    )]
+    NoBuilder { python: String },
+    #[error(
+        "local TensorRT {local} ({builder}) differs from trt_version = {wanted} in the manifest: install {wanted}, or change the pin"
     )]
     VersionMismatch {
         local: TrtVersion,
         wanted: TrtVersion,
-        trtexec: String,
+        builder: String,
     },
+    #[error("{engine}: {builder} cannot build it: {what}; {fix}")]
+    Unsupported {
+        engine: String,
+        builder: String,
+        what: String,
+        fix: String,
+    },
+    #[error("input `{input}`: `{dims}` is not a shape like 1x3x112x112")]
+    BadShape { input: String, dims: String },
     #[error("cannot read the ONNX inputs of {}: {source}", path.display())]
     Onnx {
         path: PathBuf,
@@ -78,178 +100,82 @@ pub enum BuildError {
 pub trait Builder: Send + Sync {
     /// What is building, for sidecars and messages: e.g. `trtexec 10.3.0 (/usr/bin/trtexec)`.
     fn describe(&self) -> String;
+    /// Refuses, before any build starts, an engine whose inputs this builder cannot honour (a
+    /// flag its TensorRT version lacks). `engine` names it in the message.
+    fn check(&self, engine: &str, inputs: &BuildInputs) -> Result<(), BuildError> {
+        let _ = (engine, inputs);
+        Ok(())
+    }
     fn build<'a>(&'a self, job: &'a BuildJob) -> BoxFuture<'a, Result<Built, BuildError>>;
 }
 
-/// NVIDIA's trtexec, found and version-checked once.
-#[derive(Debug, Clone)]
-pub struct Trtexec {
-    path: PathBuf,
-    version: TrtVersion,
-}
-
-impl Trtexec {
-    /// Finds trtexec and checks that it is the TensorRT the engines are for.
-    pub fn locate(configured: Option<&Path>, wanted: TrtVersion) -> Result<Trtexec, BuildError> {
-        // A configured trtexec that is not there is a mistake to report, not a reason to use another.
-        if let Some(path) = configured.filter(|p| !gpu::is_executable(p)) {
-            return Err(BuildError::NotExecutable(path.to_path_buf()));
+/// The optimization profile of a job, per input its dims at min, opt and max: empty for static
+/// shapes; a batch range reads the ONNX, to learn its inputs.
+fn profile_ranges(job: &BuildJob) -> Result<Vec<(String, [String; 3])>, BuildError> {
+    let onnx_error = |source| BuildError::Onnx {
+        path: job.onnx.clone(),
+        source,
+    };
+    match &job.inputs.profile {
+        Profile::Static => Ok(Vec::new()),
+        Profile::Batch { min, opt, max } => {
+            let found = onnx::read_inputs(&job.onnx).map_err(onnx_error)?;
+            onnx::batch_ranges(&found, *min, *opt, *max).map_err(onnx_error)
         }
-        let path = gpu::find_trtexec(configured).ok_or(BuildError::NotFound)?;
-        let version = gpu::trtexec_version(&path)?;
-        // The banner names three parts; an exact build is checked in the plan it writes.
-        if version != wanted.release() {
-            return Err(BuildError::VersionMismatch {
-                local: version,
-                wanted,
-                trtexec: path.display().to_string(),
-            });
-        }
-        Ok(Trtexec { path, version })
-    }
-
-    /// The argv for one build; the ONNX is read only for a batch range, to learn its inputs.
-    pub fn args(&self, job: &BuildJob) -> Result<Vec<String>, BuildError> {
-        let inputs = &job.inputs;
-        let mut args = vec![
-            format!("--onnx={}", job.onnx.display()),
-            format!("--saveEngine={}", job.output.display()),
-        ];
-        if inputs.flags.strongly_typed {
-            args.push("--stronglyTyped".into());
-        } else if let Some(flag) = precision_flag(inputs.precision) {
-            args.push(flag.into());
-        }
-        if let Some((min, opt, max)) = self.shapes(job)? {
-            args.push(format!("--minShapes={min}"));
-            args.push(format!("--optShapes={opt}"));
-            args.push(format!("--maxShapes={max}"));
-        }
-        let modern = self.version >= TrtVersion::new(8, 6, 0);
-        if let Some(mib) = inputs.flags.workspace_mib {
-            args.push(if self.version >= TrtVersion::new(8, 4, 0) {
-                format!("--memPoolSize=workspace:{mib}M")
-            } else {
-                format!("--workspace={mib}")
-            });
-        }
-        if let Some(cache) = &job.timing_cache {
-            args.push(format!("--timingCacheFile={}", cache.display()));
-        }
-        if let Some(level) = inputs.flags.optimization_level {
-            args.push(format!("--builderOptimizationLevel={level}"));
-        }
-        if let Some(level) = &inputs.flags.hardware_compatibility {
-            args.push(format!("--hardwareCompatibilityLevel={level}"));
-        }
-        if inputs.flags.version_compatible {
-            args.push("--versionCompatible".into());
-        }
-        args.extend(inputs.flags.extra_args.iter().cloned());
-        args.push(
-            if modern {
-                "--skipInference"
-            } else {
-                "--buildOnly"
-            }
-            .into(),
-        );
-        args.push(format!("--device={}", job.device));
-        Ok(args)
-    }
-
-    fn shapes(&self, job: &BuildJob) -> Result<Option<(String, String, String)>, BuildError> {
-        let onnx_error = |source| BuildError::Onnx {
-            path: job.onnx.clone(),
-            source,
-        };
-        match &job.inputs.profile {
-            Profile::Static => Ok(None),
-            Profile::Batch { min, opt, max } => {
-                let found = onnx::read_inputs(&job.onnx).map_err(onnx_error)?;
-                let shapes = onnx::batch_shapes(&found, *min, *opt, *max).map_err(onnx_error)?;
-                Ok(Some(shapes).filter(|(min, _, _)| !min.is_empty()))
-            }
-            Profile::Shapes { inputs } => {
-                let join = |pick: fn(&crate::identity::ShapeRange) -> &String| {
-                    inputs
-                        .iter()
-                        .map(|(name, range)| format!("{name}:{}", pick(range)))
-                        .collect::<Vec<_>>()
-                        .join(",")
-                };
-                Ok(Some((join(|r| &r.min), join(|r| &r.opt), join(|r| &r.max))))
-            }
-        }
-    }
-
-    async fn run(&self, job: &BuildJob) -> Result<Built, BuildError> {
-        let args = self.args(job)?;
-        let started = Instant::now();
-        let log = create_log(&job.log)?;
-        let status = tokio::process::Command::new(&self.path)
-            .args(&args)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().map_err(io_error(&job.log))?)
-            .stderr(log)
-            // A cancelled apply must not leave a build running on the GPU.
-            .kill_on_drop(true)
-            .status()
-            .await
-            .map_err(|source| BuildError::Spawn {
-                program: self.path.clone(),
-                source,
-            })?;
-        let text = std::fs::read_to_string(&job.log).unwrap_or_default();
-        let passed = status.success() && text.lines().any(|l| l.starts_with("&&&& PASSED"));
-        let written = std::fs::metadata(&job.output).map(|m| m.len()).unwrap_or(0);
-        let reason = if let Some(dir) = full_disk(&[&job.output, &job.log]).filter(|_| !passed) {
-            Some(format!(
-                "no space left on the disk holding {}: the engine or its log could not be written; free space there and run apply again",
-                dir.display()
-            ))
-        } else if !passed {
-            Some(failure_reason(&text, status))
-        } else if written == 0 {
-            Some(
-                "trtexec said PASSED but wrote no engine (empty or missing --saveEngine file)"
-                    .to_string(),
-            )
-        } else {
-            None
-        };
-        match reason {
-            Some(reason) => Err(BuildError::Failed {
-                reason,
-                log: job.log.clone(),
-                tail: tail(&text, LOG_TAIL_LINES),
-            }),
-            None => Ok(Built {
-                duration: started.elapsed(),
-                builder: self.describe(),
-            }),
-        }
+        Profile::Shapes { inputs } => Ok((inputs.iter())
+            .map(|(name, r)| (name.clone(), [&r.min, &r.opt, &r.max].map(String::clone)))
+            .collect()),
     }
 }
 
-impl Builder for Trtexec {
-    fn describe(&self) -> String {
-        format!("trtexec {} ({})", self.version, self.path.display())
-    }
-
-    fn build<'a>(&'a self, job: &'a BuildJob) -> BoxFuture<'a, Result<Built, BuildError>> {
-        Box::pin(self.run(job))
-    }
-}
-
-fn precision_flag(precision: Precision) -> Option<&'static str> {
-    match precision {
-        Precision::Fp32 => None,
-        Precision::Fp16 => Some("--fp16"),
-        Precision::Bf16 => Some("--bf16"),
-        Precision::Int8 => Some("--int8"),
-        Precision::Fp8 => Some("--fp8"),
-        Precision::Best => Some("--best"),
+/// Runs one build: `command`'s stdout and stderr go to the job's log, a cancelled build (apply
+/// interrupted, timed out) kills it, and its verdict is read from its exit status, its log and
+/// the engine it left. `label` names the builder in messages.
+async fn run_logged(
+    mut command: tokio::process::Command,
+    job: &BuildJob,
+    label: &str,
+    describe: String,
+) -> Result<Built, BuildError> {
+    let started = Instant::now();
+    let log = create_log(&job.log)?;
+    let program = PathBuf::from(command.as_std().get_program());
+    let status = command
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().map_err(io_error(&job.log))?)
+        .stderr(log)
+        // A cancelled apply must not leave a build running on the GPU.
+        .kill_on_drop(true)
+        .status()
+        .await
+        .map_err(|source| BuildError::Spawn { program, source })?;
+    let text = std::fs::read_to_string(&job.log).unwrap_or_default();
+    let passed = status.success() && text.lines().any(|l| l.starts_with("&&&& PASSED"));
+    let written = std::fs::metadata(&job.output).map(|m| m.len()).unwrap_or(0);
+    let reason = if let Some(dir) = full_disk(&[&job.output, &job.log]).filter(|_| !passed) {
+        Some(format!(
+            "no space left on the disk holding {}: the engine or its log could not be written; free space there and run apply again",
+            dir.display()
+        ))
+    } else if !passed {
+        Some(failure_reason(label, &text, status))
+    } else if written == 0 {
+        Some(format!(
+            "{label} said PASSED but wrote no engine (empty or missing output file)"
+        ))
+    } else {
+        None
+    };
+    match reason {
+        Some(reason) => Err(BuildError::Failed {
+            reason,
+            log: job.log.clone(),
+            tail: tail(&text, LOG_TAIL_LINES),
+        }),
+        None => Ok(Built {
+            duration: started.elapsed(),
+            builder: describe,
+        }),
     }
 }
 
@@ -268,7 +194,7 @@ fn create_log(path: &Path) -> Result<std::fs::File, BuildError> {
 }
 
 /// Less free space than this where the engine or its log goes, after a failed build, means the
-/// build failed for want of it: trtexec's own message (if it could still write one) rarely says.
+/// build failed for want of it: the builder's own message (if it could still write one) rarely says.
 const FULL_DISK_BYTES: u64 = 1 << 20;
 
 /// The directory, of the engine's and the log's, whose file system is (nearly) full.
@@ -285,20 +211,25 @@ fn full_disk(paths: &[&Path]) -> Option<PathBuf> {
     })
 }
 
-/// The most telling line: trtexec's first error (later ones are consequences), else its
-/// FAILED line, else the exit status.
-fn failure_reason(log: &str, status: std::process::ExitStatus) -> String {
-    let first_error = log.lines().find(|l| l.contains("] [E] ")).map(str::trim);
+/// The most telling line: the first error (`[E]`, or `[F]` for TensorRT's internal errors; later
+/// ones are consequences), else the FAILED line, else the exit status or the signal.
+fn failure_reason(label: &str, log: &str, status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    let first_error = log
+        .lines()
+        .find(|l| l.contains("] [E] ") || l.contains("] [F] "))
+        .map(str::trim);
     let failed = log
         .lines()
         .rev()
         .find(|l| l.starts_with("&&&& FAILED"))
         .map(str::trim);
     let what = first_error.or(failed).map(str::to_string);
-    match (what, status.code()) {
-        (Some(line), _) => format!("trtexec failed: {line}"),
-        (None, Some(code)) => format!("trtexec exited with status {code} without a PASSED line"),
-        (None, None) => "trtexec was killed by a signal".to_string(),
+    match (what, status.code(), status.signal()) {
+        (Some(line), _, _) => format!("{label} failed: {line}"),
+        (None, Some(code), _) => format!("{label} exited with status {code} without a PASSED line"),
+        (None, None, Some(signal)) => format!("{label} was killed by signal {signal}"),
+        (None, None, None) => format!("{label} was killed by a signal"),
     }
 }
 
@@ -310,9 +241,10 @@ fn tail(text: &str, lines: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::{BuildFlags, GpuArch, ShapeRange};
+    use crate::identity::{BuildFlags, GpuArch, Precision};
 
-    fn job(profile: Profile, flags: BuildFlags, precision: Precision) -> BuildJob {
+    /// A job for the tiny model, as the executor would make it.
+    pub(super) fn job(profile: Profile, flags: BuildFlags, precision: Precision) -> BuildJob {
         BuildJob {
             onnx: PathBuf::from(concat!(
                 env!("CARGO_MANIFEST_DIR"),
@@ -333,97 +265,28 @@ mod tests {
         }
     }
 
-    fn trtexec(version: TrtVersion) -> Trtexec {
-        Trtexec {
-            path: PathBuf::from("/usr/bin/trtexec"),
-            version,
-        }
-    }
-
-    #[test]
-    fn argv_for_a_batch_range_reads_the_onnx_inputs() {
-        let flags = BuildFlags {
-            workspace_mib: Some(4096),
-            optimization_level: Some(3),
-            ..BuildFlags::default()
-        };
-        let args = trtexec(TrtVersion::new(10, 3, 0))
-            .args(&job(
-                Profile::Batch {
-                    min: 1,
-                    opt: 32,
-                    max: 64,
-                },
-                flags,
-                Precision::Fp16,
-            ))
-            .unwrap();
-        let shown = args.join(" ");
-        assert!(shown.contains("--fp16 --minShapes=input:1x3x112x112 --optShapes=input:32x3x112x112 --maxShapes=input:64x3x112x112"), "{shown}");
-        assert!(shown.contains("--memPoolSize=workspace:4096M"), "{shown}");
-        assert!(
-            shown.contains("--timingCacheFile=/c/timing/sm_86_10.3.0.cache"),
-            "{shown}"
-        );
-        assert!(shown.contains("--builderOptimizationLevel=3"), "{shown}");
-        assert!(shown.ends_with("--skipInference --device=1"), "{shown}");
-    }
-
-    #[test]
-    fn argv_follows_older_tensorrt() {
-        let flags = BuildFlags {
-            workspace_mib: Some(1024),
-            ..BuildFlags::default()
-        };
-        let args = trtexec(TrtVersion::new(8, 2, 1))
-            .args(&job(Profile::Static, flags, Precision::Fp32))
-            .unwrap();
-        assert!(args.contains(&"--workspace=1024".to_string()), "{args:?}");
-        assert!(args.contains(&"--buildOnly".to_string()), "{args:?}");
-        assert!(
-            !args
-                .iter()
-                .any(|a| a.starts_with("--fp") || a.contains("Shapes")),
-            "{args:?}"
-        );
-    }
-
-    #[test]
-    fn explicit_shapes_and_strong_typing() {
-        let inputs = [(
-            "images".to_string(),
-            ShapeRange {
-                min: "1x3x640x640".into(),
-                opt: "4x3x640x640".into(),
-                max: "8x3x640x640".into(),
-            },
-        )]
-        .into_iter()
-        .collect();
-        let flags = BuildFlags {
-            strongly_typed: true,
-            ..BuildFlags::default()
-        };
-        let args = trtexec(TrtVersion::new(10, 3, 0))
-            .args(&job(Profile::Shapes { inputs }, flags, Precision::Fp16))
-            .unwrap();
-        assert!(args.contains(&"--stronglyTyped".to_string()));
-        assert!(!args.contains(&"--fp16".to_string()));
-        assert!(args.contains(&"--maxShapes=images:8x3x640x640".to_string()));
-    }
-
     #[test]
     fn failure_reasons_prefer_the_error_line() {
         use std::os::unix::process::ExitStatusExt;
         let status = std::process::ExitStatus::from_raw(1 << 8);
         let log = "&&&& RUNNING TensorRT.trtexec [TensorRT v100300] # trtexec\n[11/24/2026-02:50:01] [E] Error[4]: bad node\n[11/24/2026-02:50:01] [E] Building engine failed\n&&&& FAILED TensorRT.trtexec [TensorRT v100300] # trtexec\n";
         assert_eq!(
-            failure_reason(log, status),
+            failure_reason("trtexec", log, status),
             "trtexec failed: [11/24/2026-02:50:01] [E] Error[4]: bad node"
         );
         assert_eq!(
-            failure_reason("garbage", status),
+            failure_reason("trtexec", "garbage", status),
             "trtexec exited with status 1 without a PASSED line"
+        );
+        let internal = "[11/24/2026-02:50:01] [F] Assertion failed\n";
+        assert_eq!(
+            failure_reason("python", internal, status),
+            "python failed: [11/24/2026-02:50:01] [F] Assertion failed"
+        );
+        let segfault = std::process::ExitStatus::from_raw(11);
+        assert_eq!(
+            failure_reason("python", "Fatal Python error: Segmentation fault", segfault),
+            "python was killed by signal 11"
         );
         assert_eq!(tail("a\nb\nc", 2), "b\nc");
     }

@@ -9,6 +9,9 @@ use serde::Serialize;
 
 use crate::identity::{GpuArch, NameError, TrtVersion};
 
+mod python;
+pub use python::{PythonTrt, PythonTrtError, find_python, parse_tensorrt_version, python_trt};
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct GpuInfo {
     pub index: u32,
@@ -334,6 +337,8 @@ pub enum TrtSource {
     Env,
     Trtexec(PathBuf),
     Libnvinfer(String),
+    /// `tensorrt.__version__` of this Python.
+    Python(PathBuf),
 }
 
 impl std::fmt::Display for TrtSource {
@@ -343,6 +348,9 @@ impl std::fmt::Display for TrtSource {
             TrtSource::Env => f.write_str("from TRTCTL_TRT_VERSION"),
             TrtSource::Trtexec(path) => write!(f, "from the banner of {}", path.display()),
             TrtSource::Libnvinfer(library) => write!(f, "from {library}"),
+            TrtSource::Python(python) => {
+                write!(f, "from tensorrt.__version__ of {}", python.display())
+            }
         }
     }
 }
@@ -370,8 +378,10 @@ pub enum TrtDetectError {
         path.display()
     )]
     NoBanner { path: PathBuf },
+    #[error(transparent)]
+    Python(#[from] PythonTrtError),
     #[error(
-        "no TensorRT found: no trtexec (tried `[builder] trtexec`, TRTEXEC, each dir of PATH, {DEFAULT_TRTEXEC}) and no loadable {}; install TensorRT, set TRTEXEC to its trtexec, or pin `trt_version = \"10.3.0\"` in the manifest / set TRTCTL_TRT_VERSION",
+        "no TensorRT found: no trtexec (tried `[builder] trtexec`, TRTEXEC, each dir of PATH, {DEFAULT_TRTEXEC}), no Python with an importable tensorrt (`[builder] python`, TRTCTL_PYTHON, python3 on PATH) and no loadable {}; install TensorRT, set TRTEXEC to its trtexec, `pip install tensorrt`, or pin `trt_version = \"10.3.0\"` in the manifest / set TRTCTL_TRT_VERSION",
         LIBNVINFER_NAMES.join(" / ")
     )]
     NotFound,
@@ -669,7 +679,8 @@ mod tests {
         assert_eq!(parse_nvrm_version("garbage"), None);
     }
 
-    fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
+    /// An executable shell script in `dir`, ready to run.
+    pub(super) fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
         use std::os::unix::fs::PermissionsExt;
         let path = dir.join(name);
         std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();

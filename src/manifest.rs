@@ -66,9 +66,45 @@ pub struct ModelSpec {
     pub gpu_model: GpuModelPolicy,
 }
 
+/// `[builder] backend`: what builds the engines.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Deserialize,
+    serde::Serialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum BuilderBackend {
+    /// trtexec where one is found, else a Python whose `tensorrt` imports.
+    #[default]
+    Auto,
+    /// NVIDIA's trtexec.
+    Trtexec,
+    /// The `tensorrt` Python API (`pip install tensorrt`), in a child process of `[builder] python`.
+    Python,
+}
+
+impl BuilderBackend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BuilderBackend::Auto => "auto",
+            BuilderBackend::Trtexec => "trtexec",
+            BuilderBackend::Python => "python",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BuilderSettings {
+    pub backend: BuilderBackend,
     pub trtexec: Option<PathBuf>,
+    /// The Python interpreter of the `python` backend.
+    pub python: Option<PathBuf>,
     /// Share one timing cache per arch and TensorRT version across builds.
     pub timing_cache: bool,
     /// Share those timing caches with the fleet through the remote.
@@ -183,14 +219,16 @@ impl Manifest {
             builder: raw
                 .builder
                 .map(|b| BuilderSettings {
+                    backend: b.backend.unwrap_or_default(),
                     trtexec: b.trtexec.map(|t| resolve_path(dir, &t)),
+                    python: b.python.map(|p| resolve_path(dir, &p)),
                     timing_cache: b.timing_cache.unwrap_or(true),
                     shared_timing_cache: b.shared_timing_cache.unwrap_or(true),
                 })
                 .unwrap_or(BuilderSettings {
-                    trtexec: None,
                     timing_cache: true,
                     shared_timing_cache: true,
+                    ..BuilderSettings::default()
                 }),
             trust: raw
                 .trust
@@ -736,6 +774,28 @@ onnx = "models/b.onnx"
             "{GOOD}\n[builder]\nshared_timing_cache = \"no\"\n"
         ));
         assert!(d.message.contains("invalid type"), "{d}");
+    }
+
+    #[test]
+    fn the_backend_and_its_python() {
+        let dir = Dir::new();
+        let builder = |text: &str| dir.parse(text).unwrap().builder;
+        assert_eq!(builder(GOOD).backend, BuilderBackend::Auto);
+        assert_eq!(builder(GOOD).python, None);
+        let python = builder(&format!(
+            "{GOOD}\n[builder]\nbackend = \"python\"\npython = \"venv/bin/python\"\n"
+        ));
+        assert_eq!(python.backend, BuilderBackend::Python);
+        assert_eq!(python.python, Some(dir.dir.path().join("venv/bin/python")));
+        let d = dir.error(&format!("{GOOD}\n[builder]\nbackend = \"pyton\"\n"));
+        assert!(d.message.contains("unknown variant `pyton`"), "{d}");
+        assert_eq!(d.help.as_deref(), Some("did you mean `python`?"));
+        assert_eq!(d.line, GOOD.lines().count() + 3, "{d}");
+        let d = dir.error(&format!("{GOOD}\n[builder]\nbackend = \"docker\"\n"));
+        assert_eq!(
+            d.help.as_deref(),
+            Some("remove `docker`; valid values are `auto`, `trtexec`, `python`")
+        );
     }
 
     #[test]

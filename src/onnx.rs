@@ -257,22 +257,21 @@ fn is_dynamic(dim: &Dim) -> bool {
     }
 }
 
-/// Shapes for trtexec's `--minShapes/--optShapes/--maxShapes` from a batch range: every input
-/// whose leading dim is dynamic gets `batch x rest` (e.g. `input:32x3x112x112`), several inputs
-/// joined by `,`. Inputs whose shapes are all static need no profile and are left out, so all
-/// three strings are empty when no input is dynamic. An input with a dynamic dim other than
-/// the leading one cannot be shaped by a batch alone: an error that names it and asks for
-/// explicit `shapes` in engines.toml.
-pub fn batch_shapes(
+/// The optimization profile a batch range makes: every input whose leading dim is dynamic gets
+/// `batch x rest` (e.g. `32x3x112x112`) at min, opt and max. Inputs whose shapes are all static
+/// need no profile and are left out, so the list is empty when no input is dynamic. An input
+/// with a dynamic dim other than the leading one cannot be shaped by a batch alone: an error
+/// that names it and asks for explicit `shapes` in engines.toml.
+pub fn batch_ranges(
     inputs: &[OnnxInput],
     min: u32,
     opt: u32,
     max: u32,
-) -> Result<(String, String, String), OnnxError> {
+) -> Result<Vec<(String, [String; 3])>, OnnxError> {
     if min == 0 || min > opt || opt > max {
         return Err(OnnxError::BadBatchRange { min, opt, max });
     }
-    let mut profiles = [Vec::new(), Vec::new(), Vec::new()];
+    let mut ranges = Vec::new();
     for input in inputs {
         let Some((first, rest)) = input.dims.split_first() else {
             continue; // a scalar, or no declared shape: nothing a batch can say
@@ -297,12 +296,32 @@ pub fn batch_shapes(
                 Dim::Dynamic(_) => unreachable!("checked above"),
             })
             .collect();
-        for (profile, batch) in profiles.iter_mut().zip([min, opt, max]) {
-            profile.push(format!("{}:{batch}{rest}", input.name));
-        }
+        let dims = [min, opt, max].map(|batch| format!("{batch}{rest}"));
+        ranges.push((input.name.clone(), dims));
     }
-    let [min, opt, max] = profiles.map(|p| p.join(","));
-    Ok((min, opt, max))
+    Ok(ranges)
+}
+
+/// [`batch_ranges`] as trtexec's `--minShapes/--optShapes/--maxShapes` take them:
+/// `input:32x3x112x112`, several inputs joined by `,`; all three empty when no input is dynamic.
+pub fn batch_shapes(
+    inputs: &[OnnxInput],
+    min: u32,
+    opt: u32,
+    max: u32,
+) -> Result<(String, String, String), OnnxError> {
+    Ok(join_shapes(&batch_ranges(inputs, min, opt, max)?))
+}
+
+/// `name:dims` per input (dims at min, opt and max), joined by `,`, for min, opt and max.
+pub fn join_shapes(ranges: &[(String, [String; 3])]) -> (String, String, String) {
+    let join = |at: usize| {
+        (ranges.iter())
+            .map(|(name, dims)| format!("{name}:{}", dims[at]))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    (join(0), join(1), join(2))
 }
 
 #[cfg(test)]

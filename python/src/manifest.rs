@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 
 use pyo3::prelude::*;
-use trtctl::builder::Builder;
 use trtctl::exec::{ApplyOptions, StopSignal};
 use trtctl::plan::{Decision, EngineStep, Force, Plan, Selector};
 use trtctl::report::{self, Style};
@@ -120,13 +119,7 @@ pub fn apply(
     let report = run_interruptible(
         py,
         &stop,
-        workspace.apply(
-            &plan,
-            builder.as_ref().map(|b| b as &dyn Builder),
-            &reporter,
-            options,
-            &stop,
-        ),
+        workspace.apply(&plan, builder.as_deref(), &reporter, options, &stop),
     )?;
     let report = serde_json::to_string(&report).expect("reports serialize");
     Ok((parts(&plan), report, reporter.into_finished()))

@@ -8,7 +8,6 @@ use super::args::{ApplyArgs, GlobalArgs};
 use super::exit::{EXIT_ERROR, EXIT_INTERRUPTED};
 use super::lock;
 use super::setup::{style, workspace_and_runtime};
-use crate::builder::Builder;
 use crate::exec::Reporter;
 use crate::exec::{ApplyOptions, StopSignal, with_signals};
 use crate::plan::{Force, Plan, Selector};
@@ -106,13 +105,7 @@ pub(super) fn run(global: &GlobalArgs, env: &Environment, args: ApplyArgs) -> an
     };
     let report = runtime.block_on(with_signals(
         &stop,
-        workspace.apply(
-            &plan,
-            builder.as_ref().map(|b| b as &dyn Builder),
-            reporter.as_ref(),
-            options,
-            &stop,
-        ),
+        workspace.apply(&plan, builder.as_deref(), reporter.as_ref(), options, &stop),
     ));
     if report.interrupted {
         return Ok(EXIT_INTERRUPTED);

@@ -1,15 +1,13 @@
 //! `trtctl gpus` / `trtctl doctor`: what this machine can build and reach.
 
-use std::path::Path;
-
 use serde::Serialize;
 
 use crate::gpu::{self, GpuInventory, GpuSource, TrtFact};
-use crate::manifest::Manifest;
+use crate::manifest::{BuilderSettings, Manifest};
 use crate::report::human_bytes;
 use crate::store::remote::{Access, CredentialSource, Remote};
 use crate::store::{self, Cache};
-use crate::workspace::{Deployment, Environment, resolve_trt};
+use crate::workspace::{Deployment, Environment, choose_backend, local_trt, resolve_trt};
 
 use super::args::{GlobalArgs, GpusArgs};
 use super::setup::runtime;
@@ -21,6 +19,7 @@ struct Doctor {
     /// Why no TensorRT version is known, when none is.
     tensorrt_error: Option<String>,
     trtexec: Option<TrtexecFact>,
+    builder: BuilderFact,
     cache_dir: Option<String>,
     cache_engines: usize,
     cache_bytes: u64,
@@ -31,6 +30,16 @@ struct Doctor {
 struct TrtexecFact {
     path: String,
     version: Option<String>,
+    error: Option<String>,
+}
+
+/// Which backend builds here and why, or why none can.
+#[derive(Serialize)]
+struct BuilderFact {
+    backend: Option<&'static str>,
+    /// trtexec, or the Python interpreter.
+    path: Option<String>,
+    why: Option<String>,
     error: Option<String>,
 }
 
@@ -66,8 +75,24 @@ fn gather(global: &GlobalArgs, env: &Environment) -> Doctor {
         Some(Err(e)) => (None, Some(e.to_string())),
         None => (None, None),
     };
-    let configured = manifest.as_ref().and_then(|m| m.builder.trtexec.clone());
-    let trtexec = gpu::find_trtexec(configured.as_deref()).map(|path| {
+    let settings = (manifest.as_ref())
+        .map(|m| m.builder.clone())
+        .unwrap_or_default();
+    let builder = match choose_backend(&settings, env.python.as_deref()) {
+        Ok(choice) => BuilderFact {
+            backend: Some(choice.backend().as_str()),
+            path: Some(choice.program().display().to_string()),
+            why: Some(choice.why),
+            error: None,
+        },
+        Err(e) => BuilderFact {
+            backend: None,
+            path: None,
+            why: None,
+            error: Some(e.to_string()),
+        },
+    };
+    let trtexec = gpu::find_trtexec(settings.trtexec.as_deref()).map(|path| {
         let (version, error) = split(gpu::trtexec_version(&path).map(|v| v.to_string()));
         TrtexecFact {
             path: path.display().to_string(),
@@ -78,10 +103,7 @@ fn gather(global: &GlobalArgs, env: &Environment) -> Doctor {
     let (tensorrt, tensorrt_error) = match (&manifest, manifest_error) {
         (Some(manifest), _) => split(resolve_trt(manifest, env)),
         (None, Some(error)) => (None, Some(error)),
-        (None, None) => split(gpu::detect_trt(
-            env.trt_version.as_deref(),
-            trtexec.as_ref().map(|t| Path::new(&t.path)),
-        )),
+        (None, None) => split(local_trt(&BuilderSettings::default(), env)),
     };
     let remote_url = manifest
         .as_ref()
@@ -121,6 +143,7 @@ fn gather(global: &GlobalArgs, env: &Environment) -> Doctor {
         tensorrt,
         tensorrt_error,
         trtexec,
+        builder,
         cache_dir: cache.map(|c| c.root().display().to_string()),
         cache_engines: inventory.entries.len(),
         cache_bytes: inventory.total_bytes(),
@@ -220,6 +243,17 @@ fn render(d: &Doctor) -> String {
         ),
         None => {
             "trtexec: not found (set TRTEXEC, put it on PATH, or `[builder] trtexec`)\n".to_string()
+        }
+    });
+    out.push_str(&match &d.builder {
+        BuilderFact {
+            backend: Some(backend),
+            path: Some(path),
+            why: Some(why),
+            ..
+        } => format!("builder: {backend} ({path}): {why}\n"),
+        BuilderFact { error, .. } => {
+            format!("builder: none: {}\n", error.as_deref().unwrap_or("unknown"))
         }
     });
     out.push_str(&match &d.cache_dir {

@@ -72,8 +72,12 @@ pub(super) struct RawRemote {
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Builder")]
 pub(super) struct RawBuilder {
+    /// What builds: "trtexec", "python" (the tensorrt Python API) or "auto" (default): trtexec where found, else a Python whose tensorrt imports.
+    pub(super) backend: Option<super::BuilderBackend>,
     /// Path of trtexec (default: TRTEXEC, PATH, /usr/src/tensorrt/bin/trtexec).
     pub(super) trtexec: Option<String>,
+    /// The Python of the python backend (default: TRTCTL_PYTHON, the Python package's own interpreter, python3 on PATH).
+    pub(super) python: Option<String>,
     /// Keep one timing cache per arch and TensorRT version (default true).
     pub(super) timing_cache: Option<bool>,
     /// Share the timing caches with other builders through the remote (default true).

@@ -91,15 +91,19 @@ impl Source<'_> {
     }
 }
 
-/// serde says "unknown field `precison`, expected one of `a`, `b`": suggest the nearest.
+/// serde says "unknown field `precison`, expected one of `a`, `b`" (or "unknown variant" for a
+/// value): suggest the nearest.
 fn unknown_field_help(message: &str) -> Option<String> {
-    let rest = message.strip_prefix("unknown field `")?;
+    let (rest, what) = match message.strip_prefix("unknown field `") {
+        Some(rest) => (rest, "keys here"),
+        None => (message.strip_prefix("unknown variant `")?, "values"),
+    };
     let (field, expected) = rest.split_once('`')?;
     let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
     match identity::nearest(field, candidates.iter().copied()) {
         Some(best) => Some(format!("did you mean `{best}`?")),
         None => Some(format!(
-            "remove `{field}`; valid keys here are {}",
+            "remove `{field}`; valid {what} are {}",
             quoted(&candidates)
         )),
     }

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::Environment;
+use super::backend::local_trt;
 use super::env::TRUSTED_KEYS_ENV;
 use crate::gpu::{self, GpuInventory, TrtFact, TrtSource};
 use crate::lock::LockError;
@@ -42,6 +43,8 @@ pub struct Workspace {
     pub trust: TrustPolicy,
     /// Signs what this machine publishes.
     pub signer: Option<SecretKey>,
+    /// The Python the environment names for the python builder backend ([`Environment::python`]).
+    pub python: Option<PathBuf>,
 }
 
 /// Where an `s3://` remote is kept when nothing points at S3 (see
@@ -109,7 +112,8 @@ fn signer(settings: &TrustSettings, env: &Environment) -> Result<Option<SecretKe
         .transpose()
 }
 
-/// The TensorRT version the manifest builds for: its pin, or the local TensorRT's.
+/// The TensorRT version the manifest builds for: its pin, or the local TensorRT's (that of the
+/// backend that builds here).
 pub fn resolve_trt(manifest: &Manifest, env: &Environment) -> Result<TrtFact, WorkspaceError> {
     if let TrtPin::Pinned(version) = manifest.trt_version {
         return Ok(TrtFact {
@@ -117,12 +121,9 @@ pub fn resolve_trt(manifest: &Manifest, env: &Environment) -> Result<TrtFact, Wo
             source: TrtSource::Pinned,
         });
     }
-    let trtexec = gpu::find_trtexec(manifest.builder.trtexec.as_deref());
-    gpu::detect_trt(env.trt_version.as_deref(), trtexec.as_deref()).map_err(|source| {
-        WorkspaceError::TrtVersion {
-            manifest: manifest.path.clone(),
-            source,
-        }
+    local_trt(&manifest.builder, env).map_err(|source| WorkspaceError::TrtVersion {
+        manifest: manifest.path.clone(),
+        source,
     })
 }
 
@@ -172,6 +173,7 @@ impl Workspace {
             trt,
             trust,
             signer,
+            python: env.python.clone(),
         })
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Environment, MachineProbe, Workspace, WorkspaceError};
-use crate::builder::{BuildError, Builder};
+use crate::builder::BuildError;
 use crate::exec::{ActionKind, ApplyOptions, ApplyReport, ExecError, Reporter, StopSignal};
 use crate::gpu::{GpuInventory, TrtDetectError};
 use crate::identity::{
@@ -461,13 +461,7 @@ async fn ensure_now(
         keep_going: false,
     };
     let report = workspace
-        .apply(
-            &plan,
-            builder.as_ref().map(|b| b as &dyn Builder),
-            &SilentReporter,
-            options,
-            stop,
-        )
+        .apply(&plan, builder.as_deref(), &SilentReporter, options, stop)
         .await;
     let source = source_of(&report)?;
     handed_out(&workspace, &plan, source)

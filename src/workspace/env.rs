@@ -22,6 +22,9 @@ pub struct Environment {
     /// `--gpu-model` / `TRTCTL_GPU_MODEL`: the model of the GPUs `gpu_archs` simulates.
     pub gpu_model: Option<String>,
     pub trt_version: Option<String>,
+    /// `TRTCTL_PYTHON`, or the Python package's own interpreter: the Python of the python
+    /// builder backend unless `[builder] python` names one.
+    pub python: Option<PathBuf>,
     /// `TRTCTL_REMOTE`: the remote of `ensure` when none is passed (`s3://…` or `file:///dir`).
     pub remote_url: Option<String>,
     pub remote: RemoteEnv,
@@ -50,6 +53,7 @@ impl Environment {
                 .unwrap_or_default(),
             gpu_model: var("TRTCTL_GPU_MODEL"),
             trt_version: var("TRTCTL_TRT_VERSION"),
+            python: var("TRTCTL_PYTHON").map(PathBuf::from),
             remote_url: var("TRTCTL_REMOTE"),
             remote: RemoteEnv::from_process_env(),
             trusted_keys: var(TRUSTED_KEYS_ENV),

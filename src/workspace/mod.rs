@@ -3,6 +3,7 @@
 //! one-call API.
 
 mod assemble;
+mod backend;
 mod deploy;
 mod ensure;
 mod env;
@@ -13,6 +14,7 @@ mod probe;
 mod sign;
 
 pub use assemble::{Workspace, WorkspaceError, resolve_trt, trust_policy};
+pub use backend::{BackendChoice, Found, choose_backend, local_trt};
 pub use deploy::{DeployError, Deployment};
 pub use ensure::{
     CachedEngineProblem, EngineRequest, EnsureError, EnsuredEngine, RemoteChoice, SEED_REMOTE_URL,

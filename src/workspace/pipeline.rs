@@ -5,8 +5,9 @@ use std::path::PathBuf;
 
 use super::Workspace;
 use super::WorkspaceError;
+use super::backend::choose_backend;
 use super::freeing::free_in_background;
-use crate::builder::{BuildError, Builder, Trtexec};
+use crate::builder::{BuildError, Builder};
 use crate::exec::Reporter;
 use crate::exec::{ApplyOptions, ApplyReport, Executor, StopSignal};
 use crate::gpu::GpuSource;
@@ -228,16 +229,21 @@ impl Workspace {
         Ok((state, timing_caches))
     }
 
-    /// The builder, when the plan builds anything: trtexec found and checked against the pin.
-    pub fn builder_for(&self, plan: &Plan) -> Result<Option<Trtexec>, BuildError> {
-        let builds = plan
-            .steps
-            .iter()
-            .any(|s| matches!(s.decision, Decision::Build { .. }));
-        if !builds {
+    /// The builder, when the plan builds anything: the backend of `[builder]`, checked against
+    /// the pin and against every planned build, so nothing is built when one of them cannot be.
+    pub fn builder_for(&self, plan: &Plan) -> Result<Option<Box<dyn Builder>>, BuildError> {
+        let mut builds = (plan.steps.iter())
+            .filter(|s| matches!(s.decision, Decision::Build { .. }))
+            .peekable();
+        if builds.peek().is_none() {
             return Ok(None);
         }
-        Trtexec::locate(self.manifest.builder.trtexec.as_deref(), self.trt_version()).map(Some)
+        let builder = choose_backend(&self.manifest.builder, self.python.as_deref())?
+            .into_builder(self.trt_version())?;
+        for step in builds {
+            builder.check(&step.engine.key.file, &step.engine.build)?;
+        }
+        Ok(Some(builder))
     }
 
     /// Carries out `plan`: fetch, build, upload, reporting as it goes.

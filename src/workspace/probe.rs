@@ -1,19 +1,25 @@
 //! What this machine has (GPUs, TensorRT), detected once per probe: a long-lived caller such as
 //! the Python package keeps one probe for the process, so a cache hit never touches CUDA or
-//! starts trtexec again.
+//! starts trtexec (or a Python importing tensorrt) again.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 
 use super::Environment;
+use super::backend::local_trt;
 use crate::gpu::{self, GpuInventory, TrtDetectError, TrtFact};
+use crate::manifest::BuilderSettings;
+
+/// The trtexec and the Python a TensorRT version was asked of.
+type AskedOf = (Option<PathBuf>, Option<PathBuf>);
 
 #[derive(Debug, Default)]
 pub struct MachineProbe {
     gpus: OnceLock<GpuInventory>,
-    /// Keyed by the trtexec that was asked, so pointing `TRTEXEC` elsewhere asks again.
-    trt: Mutex<HashMap<Option<PathBuf>, TrtFact>>,
+    /// Keyed by the trtexec and the Python that would be asked, so pointing `TRTEXEC` or
+    /// `TRTCTL_PYTHON` elsewhere asks again.
+    trt: Mutex<HashMap<AskedOf, TrtFact>>,
 }
 
 impl MachineProbe {
@@ -26,19 +32,23 @@ impl MachineProbe {
             .simulating(&env.gpu_archs, env.gpu_model.as_deref())
     }
 
-    /// The local TensorRT: `TRTCTL_TRT_VERSION`, else what the trtexec found on the search path
-    /// said the first time it was asked, else libnvinfer.
+    /// The local TensorRT: `TRTCTL_TRT_VERSION`, else what the backend that builds here (the
+    /// trtexec found on the search path, else a Python whose tensorrt imports) said the first
+    /// time it was asked, else libnvinfer.
     pub fn trt(&self, env: &Environment) -> Result<TrtFact, TrtDetectError> {
         if env.trt_version.is_some() {
             return gpu::detect_trt(env.trt_version.as_deref(), None);
         }
-        let trtexec = gpu::find_trtexec(None);
+        let key = (
+            gpu::find_trtexec(None),
+            gpu::find_python(None, env.python.as_deref()),
+        );
         let mut known = self.trt.lock().expect("trt probe");
-        if let Some(fact) = known.get(&trtexec) {
+        if let Some(fact) = known.get(&key) {
             return Ok(fact.clone());
         }
-        let fact = gpu::detect_trt(None, trtexec.as_deref())?;
-        known.insert(trtexec, fact.clone());
+        let fact = local_trt(&BuilderSettings::default(), env)?;
+        known.insert(key, fact.clone());
         Ok(fact)
     }
 }

@@ -13,6 +13,7 @@ mod fetch_cli;
 mod gpu_host;
 mod lock_cli;
 mod plan_cli;
+mod python_builder;
 mod reliability;
 mod remote_cli;
 mod remote_scale;

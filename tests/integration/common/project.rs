@@ -74,6 +74,10 @@ const SCRUBBED: &[&str] = &[
     "STUB_CUDA_DRIVER_VERSION",
     "STUB_GPU_EXCLUSIVE",
     "TRTCTL_GPU_MODEL",
+    "TRTCTL_PYTHON",
+    "PYTHONPATH",
+    "STUB_TRT_CALLS",
+    "STUB_CRASH",
 ];
 
 pub struct Project {
