@@ -71,6 +71,9 @@ fn described<'py>(py: Python<'py>, engine: EnsuredEngine) -> PyResult<Bound<'py,
         "fingerprint",
         engine.sidecar.fingerprint.as_ref().map(|f| f.0.clone()),
     )?;
+    let provenance = &engine.sidecar.provenance;
+    out.set_item("trt_build", provenance.trt_build.map(|v| v.to_string()))?;
+    out.set_item("gpu_model", provenance.gpu_model.clone())?;
     Ok(out)
 }
 

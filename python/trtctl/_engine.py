@@ -43,6 +43,10 @@ class Engine(os.PathLike[str]):
     """Size of the engine in bytes."""
     fingerprint: Union[str, None]
     """sha256 over every build input (ONNX digest, precision, arch, TensorRT, shapes, flags)."""
+    trt_build: Union[str, None] = None
+    """The exact TensorRT build that made the plan (``"10.3.0.26"``), as its header says."""
+    gpu_model: Union[str, None] = None
+    """The model key of the GPU that built it (``"a10g"``), as ``trtctl gpus`` shows it."""
 
     @classmethod
     def _from_native(cls, fields: Mapping[str, Any]) -> "Engine":
@@ -60,6 +64,8 @@ class Engine(os.PathLike[str]):
             sha256=str(fields["sha256"]),
             size=int(fields["size"]),
             fingerprint=cast(Union[str, None], fields["fingerprint"]),
+            trt_build=cast(Union[str, None], fields.get("trt_build")),
+            gpu_model=cast(Union[str, None], fields.get("gpu_model")),
         )
 
     def __fspath__(self) -> str:

@@ -21,7 +21,8 @@ import trtctl
 gpu_arch = sys.argv[1] or None
 try:
     engine, source = trtctl.build_or_load_engine("models/arcface_r100.onnx", "fp16", 8, gpu_arch=gpu_arch, remote=False)
-    print(json.dumps({"name": engine.name, "path": engine.path, "source": source}))
+    print(json.dumps({"name": engine.name, "path": engine.path, "source": source,
+                      "trt_build": engine.trt_build, "gpu_model": engine.gpu_model}))
 except trtctl.Error as e:
     print(json.dumps({"error": type(e).__name__, "message": str(e)}))
 """
@@ -47,6 +48,7 @@ def test_an_h100_host_builds_an_sm_90_engine_on_its_gpu(project: Project, stub_l
     built = in_child(project, stub_libcuda, None)
     assert built["source"] == "built", built
     assert built["name"].endswith("_fp16_sm_90_10.3.0.trt"), built
+    assert (built["trt_build"], built["gpu_model"]) == ("10.3.0.26", "h100-80gb-hbm3"), built
     assert [line.split(" ")[2] for line in project.builds()] == ["0"]
     sidecar = json.loads(Path(built["path"] + ".json").read_text())
     assert sidecar["provenance"]["gpu_name"] == "NVIDIA H100 80GB HBM3"
