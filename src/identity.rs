@@ -29,7 +29,9 @@ pub enum NameError {
     #[error("{what} is empty")]
     Empty { what: &'static str },
     #[error(
-        "{what} `{value}` contains `{bad}`; allowed are letters, digits, `.` and `-`{underscore}"
+        "{what} `{}` contains `{}`; allowed are ASCII letters (a-z, A-Z), digits, `.` and `-`{underscore}",
+        crate::sys::shown(value),
+        crate::sys::shown(&bad.to_string())
     )]
     BadChar {
         what: &'static str,

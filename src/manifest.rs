@@ -87,7 +87,10 @@ pub struct Manifest {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
-    #[error("cannot read manifest {}: {source}\n  = help: pass the manifest with `-f path/to/engines.toml`", path.display())]
+    #[error(
+        "cannot read manifest {}: {source}\n  = help: pass the manifest's path: `-f path/to/engines.toml` on the command line, the `manifest` argument in Python",
+        crate::sys::shown_path(path)
+    )]
     Read {
         path: PathBuf,
         source: std::io::Error,
@@ -482,15 +485,16 @@ fn resolve_onnx(
     if !source.onnx_required {
         return Ok(path);
     }
-    let problem = match std::fs::metadata(&path) {
-        Ok(meta) if meta.is_file() => return Ok(path),
-        Ok(_) => "is not a file",
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => "does not exist",
-        Err(_) => "cannot be read",
+    let Some(problem) = crate::sys::not_a_file(&path) else {
+        return Ok(path);
     };
     Err(source.error(
         onnx.span(),
-        format!("ONNX file `{}` {problem} (looked at {})", onnx.get_ref(), path.display()),
+        format!(
+            "ONNX file `{}` {problem} (looked at {})",
+            crate::sys::shown(onnx.get_ref()),
+            crate::sys::shown_path(&path)
+        ),
         Some("paths are relative to the manifest's directory; fix the path or export the model there".into()),
     ))
 }

@@ -67,7 +67,8 @@ impl Executor<'_> {
     pub async fn apply(&self, plan: &Plan) -> ApplyReport {
         let started = Instant::now();
         let summary = plan.summary();
-        let total = summary.build + summary.fetch + summary.upload;
+        // An untrusted engine is a fetch refused: it gets a progress line too.
+        let total = summary.build + summary.fetch + summary.upload + summary.untrusted;
         self.reporter.event(&Event::Begin { total });
         let run = Run {
             exec: self,

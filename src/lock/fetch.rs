@@ -139,7 +139,11 @@ async fn fetch_one(
         Ok(digest)
     })
     .await
-    .map_err(remote_err)?;
+    .map_err(|source| match source {
+        // The sidecar is there and the engine is not: as much not on the remote as no sidecar.
+        RemoteError::EngineGone { .. } => FetchError::NotOnRemote { key: key.clone() },
+        source => remote_err(source),
+    })?;
     if sha256 != engine.sha256 || size != engine.size {
         return Err(FetchError::BytesDiffer {
             key: key.clone(),

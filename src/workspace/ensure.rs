@@ -109,8 +109,14 @@ impl EngineRequest {
 
 #[derive(Debug, thiserror::Error)]
 pub enum EnsureError {
-    #[error("ONNX file {} does not exist; pass the path of an .onnx model", path.display())]
-    MissingOnnx { path: PathBuf },
+    #[error(
+        "ONNX file {} {problem}; pass the path of an .onnx model",
+        crate::sys::shown_path(path)
+    )]
+    MissingOnnx {
+        path: PathBuf,
+        problem: &'static str,
+    },
     #[error("{} has no file name to name the engine after; pass a model name", path.display())]
     NoModelName { path: PathBuf },
     #[error("{0}")]
@@ -259,9 +265,10 @@ impl EngineRequest {
             }
             None => ModelVersion::Auto,
         };
-        if !self.onnx.is_file() {
+        if let Some(problem) = crate::sys::not_a_file(&self.onnx) {
             return Err(EnsureError::MissingOnnx {
                 path: self.onnx.clone(),
+                problem,
             });
         }
         self.check_profile()?;
