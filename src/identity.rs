@@ -859,9 +859,12 @@ mod tests {
         ));
         let mut tampered = sidecar.clone();
         tampered.fingerprint = Some(Fingerprint("ff".repeat(32)));
-        let parsed = Sidecar::parse_for(&tampered.to_json(), &key).unwrap();
         assert!(matches!(
-            parsed.check_consistent(),
+            Sidecar::parse_for(&tampered.to_json(), &key),
+            Err(SidecarError::Inconsistent)
+        ));
+        assert!(matches!(
+            tampered.check_consistent(),
             Err(SidecarError::Inconsistent)
         ));
         assert!(sidecar.check_consistent().is_ok());

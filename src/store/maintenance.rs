@@ -153,10 +153,7 @@ impl Cache {
             .par_iter()
             .filter(|e| e.state != SidecarState::Missing)
             .filter_map(|entry| {
-                let checked = self
-                    .read_sidecar(&entry.key)?
-                    .and_then(|s| s.check_consistent().map(|()| s));
-                let sidecar = match checked {
+                let sidecar = match self.read_sidecar(&entry.key)? {
                     Ok(sidecar) => sidecar,
                     Err(e) => {
                         return Some(Corruption {

@@ -135,12 +135,15 @@ fn a_no_op_plan_reads_no_sidecar_and_a_changed_one_is_read_again() {
     assert_eq!(sidecar_gets(&proxy), 0, "warm index: no sidecar read");
     assert!(proxy.stats.total() >= 1, "the listing still happens");
 
-    // Another builder's engine, under the same name: new build inputs on the remote.
+    // Another builder's engine, under the same name: new build inputs on the remote, and the
+    // fingerprint they hash to.
     let changed = &world.remote_sidecars()[0];
-    let mut sidecar: serde_json::Value =
+    let mut sidecar: trtctl::identity::Sidecar =
         serde_json::from_slice(&std::fs::read(changed).unwrap()).unwrap();
-    sidecar["fingerprint"] = serde_json::Value::String("0".repeat(64));
-    std::fs::write(changed, serde_json::to_vec(&sidecar).unwrap()).unwrap();
+    let build = sidecar.build.as_mut().unwrap();
+    build.flags.workspace_mib = Some(1);
+    sidecar.fingerprint = Some(build.fingerprint());
+    std::fs::write(changed, sidecar.to_json()).unwrap();
     proxy.stats.reset();
     let (_, after) = world.plan(&proxy);
     assert_eq!(sidecar_gets(&proxy), 1, "only the changed sidecar is read");
@@ -351,9 +354,15 @@ fn local_plan(project: &Project) -> Vec<String> {
 fn rewrite_fingerprint_in_place(sidecar: &std::path::Path) {
     let mtime = std::fs::metadata(sidecar).unwrap().modified().unwrap();
     let text = std::fs::read_to_string(sidecar).unwrap();
-    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let fingerprint = json["fingerprint"].as_str().unwrap();
-    let rewritten = text.replace(fingerprint, &"0".repeat(fingerprint.len()));
+    // Another build: other ONNX bytes, and the fingerprint its inputs hash to (a fingerprint
+    // that is not its build inputs' would be refused as a bad sidecar, not read as a build).
+    let parsed: trtctl::identity::Sidecar = serde_json::from_str(&text).unwrap();
+    let mut build = parsed.build.unwrap();
+    let onnx = std::mem::replace(&mut build.onnx_sha256, "0".repeat(64));
+    let fingerprint = parsed.fingerprint.unwrap().0;
+    let rewritten = text
+        .replace(&onnx, &build.onnx_sha256)
+        .replace(&fingerprint, &build.fingerprint().0);
     assert_eq!(rewritten.len(), text.len(), "the test keeps the size");
     std::thread::sleep(Duration::from_millis(20));
     let file = std::fs::OpenOptions::new()
