@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 
-use crate::gpu;
+use crate::gpu::{self, TrtFact, TrtSource};
 use crate::identity::{BuildInputs, Precision, Profile, TrtVersion};
 use crate::onnx;
 
@@ -43,11 +43,13 @@ pub enum BuildError {
     #[error("`[builder] trtexec` = {} is not an executable file: fix the path in the manifest", .0.display())]
     NotExecutable(PathBuf),
     #[error(
-        "local TensorRT {local} ({trtexec}) differs from trt_version = {wanted} in the manifest: install {wanted}, or change the pin"
+        "local TensorRT {local} ({trtexec}) differs from {}",
+        mismatch_fix(wanted)
     )]
     VersionMismatch {
         local: TrtVersion,
-        wanted: TrtVersion,
+        /// The version the engines are for, and where that came from.
+        wanted: TrtFact,
         trtexec: String,
     },
     #[error("cannot read the ONNX inputs of {}: {source}", path.display())]
@@ -75,6 +77,26 @@ pub enum BuildError {
     },
 }
 
+/// The version wanted, where it came from, and the fix for a trtexec of another version.
+fn mismatch_fix(wanted: &TrtFact) -> String {
+    let version = wanted.version;
+    match &wanted.source {
+        TrtSource::Pinned => {
+            format!("trt_version = {version} in the manifest: install {version}, or change the pin")
+        }
+        TrtSource::Env => format!(
+            "TRTCTL_TRT_VERSION = {version}: install {version}, or change TRTCTL_TRT_VERSION"
+        ),
+        TrtSource::Asked => format!(
+            "trt_version = {version} as asked: install {version}, or ask for the local TensorRT's version"
+        ),
+        TrtSource::Trtexec(_) | TrtSource::Libnvinfer(_) => format!(
+            "TensorRT {version}, found {} when this process first looked: TensorRT changed under the running process; restart it",
+            wanted.source
+        ),
+    }
+}
+
 pub trait Builder: Send + Sync {
     /// What is building, for sidecars and messages: e.g. `trtexec 10.3.0 (/usr/bin/trtexec)`.
     fn describe(&self) -> String;
@@ -90,17 +112,17 @@ pub struct Trtexec {
 
 impl Trtexec {
     /// Finds trtexec and checks that it is the TensorRT the engines are for.
-    pub fn locate(configured: Option<&Path>, wanted: TrtVersion) -> Result<Trtexec, BuildError> {
+    pub fn locate(configured: Option<&Path>, wanted: &TrtFact) -> Result<Trtexec, BuildError> {
         // A configured trtexec that is not there is a mistake to report, not a reason to use another.
         if let Some(path) = configured.filter(|p| !gpu::is_executable(p)) {
             return Err(BuildError::NotExecutable(path.to_path_buf()));
         }
         let path = gpu::find_trtexec(configured).ok_or(BuildError::NotFound)?;
         let version = gpu::trtexec_version(&path)?;
-        if version != wanted {
+        if version != wanted.version {
             return Err(BuildError::VersionMismatch {
                 local: version,
-                wanted,
+                wanted: wanted.clone(),
                 trtexec: path.display().to_string(),
             });
         }

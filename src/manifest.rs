@@ -27,11 +27,14 @@ const DEFAULT_PRECISIONS: [Precision; 1] = [Precision::Fp16];
 const MIN_LEASE_TTL_SECS: u64 = 3;
 
 /// The TensorRT version engines are built for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TrtPin {
     Pinned(TrtVersion),
     /// Whatever the local TensorRT is.
     Auto,
+    /// Already resolved by the caller, and how (`ensure`: the probe of the process, or the
+    /// version asked for): no manifest pins it.
+    Resolved(crate::gpu::TrtFact),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -438,6 +441,7 @@ fn check_file_name_length(
     };
     let trt_len = match trt {
         TrtPin::Pinned(v) => v.to_string().len(),
+        TrtPin::Resolved(fact) => fact.version.to_string().len(),
         TrtPin::Auto => 8,
     };
     let longest_precision = precisions.iter().map(|p| p.to_string().len()).max();

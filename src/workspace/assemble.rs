@@ -111,11 +111,15 @@ fn signer(settings: &TrustSettings, env: &Environment) -> Result<Option<SecretKe
 
 /// The TensorRT version the manifest builds for: its pin, or the local TensorRT's.
 pub fn resolve_trt(manifest: &Manifest, env: &Environment) -> Result<TrtFact, WorkspaceError> {
-    if let TrtPin::Pinned(version) = manifest.trt_version {
-        return Ok(TrtFact {
-            version,
-            source: TrtSource::Pinned,
-        });
+    match &manifest.trt_version {
+        TrtPin::Pinned(version) => {
+            return Ok(TrtFact {
+                version: *version,
+                source: TrtSource::Pinned,
+            });
+        }
+        TrtPin::Resolved(fact) => return Ok(fact.clone()),
+        TrtPin::Auto => {}
     }
     let trtexec = gpu::find_trtexec(manifest.builder.trtexec.as_deref());
     gpu::detect_trt(env.trt_version.as_deref(), trtexec.as_deref()).map_err(|source| {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::{Environment, MachineProbe, Workspace, WorkspaceError};
 use crate::builder::{BuildError, Builder};
 use crate::exec::{ActionKind, ApplyOptions, ApplyReport, ExecError, Reporter, StopSignal};
-use crate::gpu::{GpuInventory, TrtDetectError};
+use crate::gpu::{GpuInventory, TrtDetectError, TrtFact, TrtSource};
 use crate::identity::{
     self, BuildFlags, EngineId, EngineKey, NameError, Precision, Profile, Sidecar, SidecarError,
     TrtVersion,
@@ -284,11 +284,11 @@ impl EngineRequest {
         })
     }
 
-    fn manifest(&self, model: ModelSpec, trt: TrtVersion) -> Manifest {
+    fn manifest(&self, model: ModelSpec, trt: TrtFact) -> Manifest {
         Manifest {
             path: self.onnx.clone(),
             sha256: String::new(),
-            trt_version: TrtPin::Pinned(trt),
+            trt_version: TrtPin::Resolved(trt),
             cache_dir: None,
             remote: self.remote_settings(),
             builder: Default::default(),
@@ -402,8 +402,11 @@ async fn ensure_now(
     let gpus = select_gpu(probe.gpus(env), request.gpu)?;
     model.archs = vec![gpus.gpus[0].arch];
     let trt = match request.trt_version {
-        Some(version) => version,
-        None => probe.trt(env)?.version,
+        Some(version) => TrtFact {
+            version,
+            source: TrtSource::Asked,
+        },
+        None => probe.trt(env)?,
     };
     let mut manifest = request.manifest(model, trt);
     let force = if request.force_rebuild {

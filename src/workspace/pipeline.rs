@@ -236,7 +236,7 @@ impl Workspace {
         if !builds {
             return Ok(None);
         }
-        Trtexec::locate(self.manifest.builder.trtexec.as_deref(), self.trt_version()).map(Some)
+        Trtexec::locate(self.manifest.builder.trtexec.as_deref(), &self.trt).map(Some)
     }
 
     /// Carries out `plan`: fetch, build, upload, reporting as it goes.

@@ -82,3 +82,16 @@ def test_a_bad_gpu_arch_or_selector_is_an_input_error(project: Project) -> None:
     manifest = project.write_manifest('trt_version = "10.3.0"\n[[model]]\nname = "arcface_r100"\nonnx = "models/arcface_r100.onnx"\n')
     with pytest.raises(trtctl.InputError, match="bad selector `a:b:c:d`"):
         trtctl.plan(manifest, target="a:b:c:d")
+
+
+def test_tensorrt_changed_under_the_process_is_named_as_such(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trtctl.build_or_load_engine("models/arcface_r100.onnx", version="v1.0")  # TensorRT 10.3.0, probed once
+    monkeypatch.setenv("STUB_TRT_VERSION", "10.4.0")
+    with pytest.raises(trtctl.BuildError) as raised:
+        trtctl.build_or_load_engine("models/arcface_r100.onnx", version="v1.0", force_rebuild=True)
+    message = str(raised.value)
+    assert "local TensorRT 10.4.0" in message and "differs from TensorRT 10.3.0" in message, message
+    assert "TensorRT changed under the running process; restart it" in message, message
+    assert "manifest" not in message, message
