@@ -107,6 +107,16 @@ impl EngineRequest {
     }
 }
 
+/// A timeout in seconds as the CLI and Python take it: above 0 and finite. 0 would give up
+/// before starting and a negative one means nothing, so both are refused alike; no timeout at
+/// all is how to wait as long as the work takes.
+pub fn timeout_from_secs(secs: f64) -> Result<Duration, EnsureError> {
+    match Duration::try_from_secs_f64(secs) {
+        Ok(timeout) if secs > 0.0 => Ok(timeout),
+        _ => Err(EnsureError::BadTimeout { secs }),
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum EnsureError {
     #[error(
@@ -131,6 +141,10 @@ pub enum EnsureError {
     BadBatch { min: u32, opt: u32, max: u32 },
     #[error("explicit shapes name no input; give each input a min/opt/max shape")]
     NoShapes,
+    #[error(
+        "timeout {secs} is not a number of seconds above 0; pass e.g. 600, or no timeout to wait as long as the work takes"
+    )]
+    BadTimeout { secs: f64 },
     #[error(
         "no local GPU ({reason}): an engine is built for the GPU it runs on; pass a GPU arch (--gpu-arch sm_86, TRTCTL_GPU_ARCH) to plan as if one were here"
     )]

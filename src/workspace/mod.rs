@@ -15,7 +15,7 @@ pub use assemble::{Workspace, WorkspaceError, resolve_trt, trust_policy};
 pub use deploy::{DeployError, Deployment};
 pub use ensure::{
     CachedEngineProblem, EngineRequest, EnsureError, EnsuredEngine, RemoteChoice, SEED_REMOTE_URL,
-    Source, default_remote, ensure_engine,
+    Source, default_remote, ensure_engine, timeout_from_secs,
 };
 pub use env::Environment;
 pub use freeing::free_in_background;
