@@ -150,7 +150,8 @@ impl Workspace {
         reads
             .index
             .spawn_blocking(move || RemoteIndex::load(&root, &url));
-        if self.shares_timing_caches() {
+        // `lock` plans for no arch: it has no timing cache to look at.
+        if self.shares_timing_caches() && !archs.is_empty() {
             let (remote, archs, trt) = (remote.clone(), archs.to_vec(), self.trt_version());
             reads
                 .timing_caches

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use crate::common::backend::Backend;
 use crate::common::faulty::{Faults, FaultyProxy, INTERNAL_ERROR, ProxyOptions, UNAVAILABLE};
+use crate::common::fleet::{ENGINE, Fleet};
 use crate::common::project::{Project, stderr_of, stdout_of};
 use crate::common::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
-use crate::common::fleet::{ENGINE, Fleet};
 
 const BUCKET: &str = "screenalytics-artifacts";
 const NOT_FOUND: &[u8] = b"HTTP/1.1 404 Not Found\r\nContent-Type: application/xml\r\nContent-Length: 94\r\nConnection: close\r\n\r\n<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>NoSuchKey</Code><Message>x</Message></Error>";
@@ -519,5 +519,42 @@ fn the_sorted_listing_of_the_bench_server_lists_what_s3s_fs_lists() {
     assert!(
         list_all(&sorted, "engines/m", None).contains(&("engines/m/m_0001.trt".into(), 17)),
         "a rewrite shows at once"
+    );
+}
+
+/// Requests whose line names the shared timing caches (`timing/` objects or their LIST).
+fn timing_requests(proxy: &FaultyProxy) -> Vec<String> {
+    let requests = proxy.stats.requests.lock().unwrap();
+    requests
+        .iter()
+        .filter(|r| r.contains("timing"))
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn a_plan_learns_every_shared_timing_cache_from_one_list() {
+    let world = World::new(&["sm_86", "sm_89"], "");
+    let proxy = clean_proxy(&world.server);
+    let (code, _) = world.plan(&proxy);
+    assert_eq!(code, Some(0));
+    let timing = timing_requests(&proxy);
+    assert_eq!(timing.len(), 1, "one request for two archs: {timing:?}");
+    assert!(
+        timing[0].starts_with("GET ") && timing[0].contains("list-type=2"),
+        "{timing:?}"
+    );
+    let output = world
+        .machine("cache-b", &proxy.endpoint)
+        .arg("plan")
+        .args(&world.gpus)
+        .output()
+        .unwrap();
+    let text = stdout_of(&output);
+    assert!(
+        text.contains("Shared timing caches: sm_86_10.3.0.cache ")
+            && text.contains(" · sm_89_10.3.0.cache ")
+            && !text.contains("none yet"),
+        "both caches, published by machine A, are listed: {text}"
     );
 }
