@@ -19,5 +19,6 @@ pub use ensure::{
 };
 pub use env::Environment;
 pub use freeing::free_in_background;
+pub use pipeline::PlanBasis;
 pub use probe::MachineProbe;
 pub use sign::{SignError, SignOutcome};

@@ -558,3 +558,52 @@ fn a_plan_learns_every_shared_timing_cache_from_one_list() {
         "both caches, published by machine A, are listed: {text}"
     );
 }
+
+/// `LIST` requests of the engines' families (the timing caches' one left out).
+fn family_lists(proxy: &FaultyProxy) -> usize {
+    let requests = proxy.stats.requests.lock().unwrap();
+    requests
+        .iter()
+        .filter(|r| r.contains("list-type=2") && !r.contains("timing"))
+        .count()
+}
+
+/// `trtctl lock` on machine `cache`: the lock apply left is what observing everything again says.
+fn lock_unchanged(world: &World, cache: &str) {
+    let out = world
+        .machine(cache, &world.server.endpoint)
+        .arg("lock")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && stdout_of(&out).contains("4 engines pinned (unchanged)"),
+        "{}{}",
+        stdout_of(&out),
+        stderr_of(&out)
+    );
+}
+
+#[test]
+fn apply_keeps_the_lock_current_without_listing_the_remote_again() {
+    // Machine A built and uploaded all four engines, and apply wrote the lock from its plan.
+    let world = World::new(&["sm_86"], "");
+    lock_unchanged(&world, "cache-a");
+    let lock = std::fs::read_to_string(world.project.path().join("engines.lock")).unwrap();
+
+    // Machine B fetches them: one LIST per family, for the plan, and none after the run.
+    let proxy = clean_proxy(&world.server);
+    let out = world
+        .machine("cache-b", &proxy.endpoint)
+        .arg("apply")
+        .args(&world.gpus)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(stdout_of(&out).contains("4 fetched"), "{}", stdout_of(&out));
+    assert_eq!(family_lists(&proxy), 2, "{:?}", proxy.stats.requests);
+    assert_eq!(
+        std::fs::read_to_string(world.project.path().join("engines.lock")).unwrap(),
+        lock
+    );
+    lock_unchanged(&world, "cache-b");
+}
