@@ -176,7 +176,7 @@ Register-ArgumentCompleter -Native -CommandName 'trtctl' -ScriptBlock {
         'trtctl;export;triton' {
             [CompletionResult]::new('--repo', '--repo', [CompletionResultType]::ParameterName, 'The model repository directory')
             [CompletionResult]::new('--model-name-from', '--model-name-from', [CompletionResultType]::ParameterName, 'Name each Triton model after the engine''s model name or its family')
-            [CompletionResult]::new('--repo-version', '--repo-version', [CompletionResultType]::ParameterName, 'Triton''s numeric version directory')
+            [CompletionResult]::new('--repo-version', '--repo-version', [CompletionResultType]::ParameterName, 'Triton''s version directory: a positive number without leading zeros')
             [CompletionResult]::new('--lock', '--lock', [CompletionResultType]::ParameterName, 'The lock whose engines to export (default: engines.lock beside the manifest)')
             [CompletionResult]::new('--target', '--target', [CompletionResultType]::ParameterName, 'Only these engines: `model`, `model:precision`, `model:precision:sm_NN` (`*` matches any)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The manifest to read')

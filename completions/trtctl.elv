@@ -166,7 +166,7 @@ set edit:completion:arg-completer[trtctl] = {|@words|
         &'trtctl;export;triton'= {
             cand --repo 'The model repository directory'
             cand --model-name-from 'Name each Triton model after the engine''s model name or its family'
-            cand --repo-version 'Triton''s numeric version directory'
+            cand --repo-version 'Triton''s version directory: a positive number without leading zeros'
             cand --lock 'The lock whose engines to export (default: engines.lock beside the manifest)'
             cand --target 'Only these engines: `model`, `model:precision`, `model:precision:sm_NN` (`*` matches any)'
             cand -f 'The manifest to read'

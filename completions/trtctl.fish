@@ -142,7 +142,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand export; and not __fish_see
 complete -c trtctl -n "__fish_trtctl_using_subcommand export; and __fish_seen_subcommand_from triton" -l repo -d 'The model repository directory' -r -F
 complete -c trtctl -n "__fish_trtctl_using_subcommand export; and __fish_seen_subcommand_from triton" -l model-name-from -d 'Name each Triton model after the engine\'s model name or its family' -r -f -a "model\t''
 family\t''"
-complete -c trtctl -n "__fish_trtctl_using_subcommand export; and __fish_seen_subcommand_from triton" -l repo-version -d 'Triton\'s numeric version directory' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand export; and __fish_seen_subcommand_from triton" -l repo-version -d 'Triton\'s version directory: a positive number without leading zeros' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand export; and __fish_seen_subcommand_from triton" -l lock -d 'The lock whose engines to export (default: engines.lock beside the manifest)' -r -F
 complete -c trtctl -n "__fish_trtctl_using_subcommand export; and __fish_seen_subcommand_from triton" -l target -d 'Only these engines: `model`, `model:precision`, `model:precision:sm_NN` (`*` matches any)' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand export; and __fish_seen_subcommand_from triton" -s f -l manifest -d 'The manifest to read' -r -F

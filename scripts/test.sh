@@ -1,12 +1,43 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: the Rust tests, then the Python package built once into a
-# venv of its own (maturin, pytest, moto and mypy from PyPI) and its tests on that build.
+# The whole test suite, as CI runs it: the Rust tests, a short run of each fuzz target, then the
+# Python package built once into a venv of its own (maturin, pytest, moto and mypy from PyPI)
+# and its tests on that build.
 # Needs a Rust toolchain, Python >= 3.9 with venv, and the package registries (crates.io, PyPI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 
 cargo test --locked
+
+# The fuzz targets (fuzz/), each for FUZZ_SECS seconds from its seeds: they keep building and
+# catch shallow crashes; longer runs are described in docs/reliability.md. They need a nightly
+# toolchain and cargo-fuzz (`cargo install cargo-fuzz`); without either this says so and skips.
+fuzz_secs=${FUZZ_SECS:-4}
+if ! cargo +nightly --version >/dev/null 2>&1; then
+  echo "fuzz: skipped, no nightly toolchain (rustup toolchain install nightly)"
+elif ! cargo +nightly fuzz --version >/dev/null 2>&1; then
+  echo "fuzz: skipped, cargo-fuzz is not installed (cargo install cargo-fuzz)"
+else
+  (
+    cd fuzz
+    started=$SECONDS
+    cargo +nightly fuzz build --dev --sanitizer none
+    for target in $(cargo +nightly fuzz list); do
+      mkdir -p "corpus/$target"
+      seeds=()
+      [ -d "seeds/$target" ] && seeds=("seeds/$target")
+      log="corpus/$target.log"
+      if ! cargo +nightly fuzz run --dev --sanitizer none "$target" "corpus/$target" "${seeds[@]}" \
+        -- -max_total_time="$fuzz_secs" >"$log" 2>&1; then
+        tail -n 40 "$log"
+        echo "fuzz: $target failed; the input is under fuzz/artifacts/$target/" >&2
+        exit 1
+      fi
+      echo "fuzz: $target ok, $(grep -o 'Done [0-9]* runs' "$log" | tail -n 1 | cut -d' ' -f2) runs in ${fuzz_secs}s"
+    done
+    echo "fuzz: $((SECONDS - started))s in all"
+  )
+fi
 
 venv="$repo/target/py-venv"
 [ -x "$venv/bin/python" ] || "${PYTHON:-python3}" -m venv "$venv"

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 
-use crate::gpu;
+use crate::gpu::{self, TrtFact, TrtSource};
 use crate::identity::{BuildInputs, Profile, TrtVersion};
 use crate::onnx;
 
@@ -56,11 +56,13 @@ pub enum BuildError {
     )]
     NoBuilder { python: String },
     #[error(
-        "local TensorRT {local} ({builder}) differs from trt_version = {wanted} in the manifest: install {wanted}, or change the pin"
+        "local TensorRT {local} ({builder}) differs from {}",
+        mismatch_fix(wanted)
     )]
     VersionMismatch {
         local: TrtVersion,
-        wanted: TrtVersion,
+        /// The version the engines are for, and where that came from.
+        wanted: TrtFact,
         builder: String,
     },
     #[error("{engine}: {builder} cannot build it: {what}; {fix}")]
@@ -95,6 +97,26 @@ pub enum BuildError {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+/// The version wanted, where it came from, and the fix for a trtexec of another version.
+fn mismatch_fix(wanted: &TrtFact) -> String {
+    let version = wanted.version;
+    match &wanted.source {
+        TrtSource::Pinned => {
+            format!("trt_version = {version} in the manifest: install {version}, or change the pin")
+        }
+        TrtSource::Env => format!(
+            "TRTCTL_TRT_VERSION = {version}: install {version}, or change TRTCTL_TRT_VERSION"
+        ),
+        TrtSource::Asked => format!(
+            "trt_version = {version} as asked: install {version}, or ask for the local TensorRT's version"
+        ),
+        TrtSource::Trtexec(_) | TrtSource::Libnvinfer(_) | TrtSource::Python(_) => format!(
+            "TensorRT {version}, found {} when this process first looked: TensorRT changed under the running process; restart it",
+            wanted.source
+        ),
+    }
 }
 
 pub trait Builder: Send + Sync {

@@ -335,6 +335,8 @@ pub enum TrtSource {
     Pinned,
     /// `TRTCTL_TRT_VERSION`.
     Env,
+    /// Asked for by the caller (Python's `trt_version`).
+    Asked,
     Trtexec(PathBuf),
     Libnvinfer(String),
     /// `tensorrt.__version__` of this Python.
@@ -346,6 +348,7 @@ impl std::fmt::Display for TrtSource {
         match self {
             TrtSource::Pinned => f.write_str("pinned by trt_version in the manifest"),
             TrtSource::Env => f.write_str("from TRTCTL_TRT_VERSION"),
+            TrtSource::Asked => f.write_str("asked for by `trt_version`"),
             TrtSource::Trtexec(path) => write!(f, "from the banner of {}", path.display()),
             TrtSource::Libnvinfer(library) => write!(f, "from {library}"),
             TrtSource::Python(python) => {

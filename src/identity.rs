@@ -31,7 +31,9 @@ pub enum NameError {
     #[error("{what} is empty")]
     Empty { what: &'static str },
     #[error(
-        "{what} `{value}` contains `{bad}`; allowed are letters, digits, `.` and `-`{underscore}"
+        "{what} `{}` contains `{}`; allowed are ASCII letters (a-z, A-Z), digits, `.` and `-`{underscore}",
+        crate::sys::shown(value),
+        crate::sys::shown(&bad.to_string())
     )]
     BadChar {
         what: &'static str,
@@ -937,9 +939,12 @@ mod tests {
         ));
         let mut tampered = sidecar.clone();
         tampered.fingerprint = Some(Fingerprint("ff".repeat(32)));
-        let parsed = Sidecar::parse_for(&tampered.to_json(), &key).unwrap();
         assert!(matches!(
-            parsed.check_consistent(),
+            Sidecar::parse_for(&tampered.to_json(), &key),
+            Err(SidecarError::Inconsistent)
+        ));
+        assert!(matches!(
+            tampered.check_consistent(),
             Err(SidecarError::Inconsistent)
         ));
         assert!(sidecar.check_consistent().is_ok());

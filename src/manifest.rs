@@ -29,11 +29,14 @@ const DEFAULT_PRECISIONS: [Precision; 1] = [Precision::Fp16];
 const MIN_LEASE_TTL_SECS: u64 = 3;
 
 /// The TensorRT version engines are built for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TrtPin {
     Pinned(TrtVersion),
     /// Whatever the local TensorRT is.
     Auto,
+    /// Already resolved by the caller, and how (`ensure`: the probe of the process, or the
+    /// version asked for): no manifest pins it.
+    Resolved(crate::gpu::TrtFact),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,7 +129,10 @@ pub struct Manifest {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
-    #[error("cannot read manifest {}: {source}\n  = help: pass the manifest with `-f path/to/engines.toml`", path.display())]
+    #[error(
+        "cannot read manifest {}: {source}\n  = help: pass the manifest's path: `-f path/to/engines.toml` on the command line, the `manifest` argument in Python",
+        crate::sys::shown_path(path)
+    )]
     Read {
         path: PathBuf,
         source: std::io::Error,
@@ -478,6 +484,7 @@ fn check_file_name_length(
     };
     let trt_len = match trt {
         TrtPin::Pinned(v) => v.to_string().len(),
+        TrtPin::Resolved(fact) => fact.version.to_string().len(),
         TrtPin::Auto => 8,
     };
     let longest_precision = precisions.iter().map(|p| p.to_string().len()).max();
@@ -525,15 +532,16 @@ fn resolve_onnx(
     if !source.onnx_required {
         return Ok(path);
     }
-    let problem = match std::fs::metadata(&path) {
-        Ok(meta) if meta.is_file() => return Ok(path),
-        Ok(_) => "is not a file",
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => "does not exist",
-        Err(_) => "cannot be read",
+    let Some(problem) = crate::sys::not_a_file(&path) else {
+        return Ok(path);
     };
     Err(source.error(
         onnx.span(),
-        format!("ONNX file `{}` {problem} (looked at {})", onnx.get_ref(), path.display()),
+        format!(
+            "ONNX file `{}` {problem} (looked at {})",
+            crate::sys::shown(onnx.get_ref()),
+            crate::sys::shown_path(&path)
+        ),
         Some("paths are relative to the manifest's directory; fix the path or export the model there".into()),
     ))
 }

@@ -477,23 +477,21 @@ pub async fn observe_timing_caches(
     trt: TrtVersion,
 ) -> Result<Vec<SharedTimingCache>, RemoteError> {
     let now = crate::sys::now_secs();
-    futures::future::try_join_all(archs.iter().map(|&arch| async move {
-        let name = timing_cache_name(arch, trt);
-        let stat = retrying(|| remote.stat_timing_cache(&name)).await?;
-        Ok(SharedTimingCache {
-            arch,
-            remote: stat.map(|stat| {
-                let written_at = stat.meta.as_ref().map_or(stat.modified, |m| m.written_at);
-                RemoteTimingCacheState {
+    let mut listed = retrying(|| remote.list_timing_caches()).await?;
+    Ok(archs
+        .iter()
+        .map(|&arch| {
+            let name = timing_cache_name(arch, trt);
+            SharedTimingCache {
+                arch,
+                remote: listed.remove(&name).map(|stat| RemoteTimingCacheState {
                     size: stat.size,
-                    age_secs: now.saturating_sub(written_at),
-                    written_by: stat.meta.map(|m| m.host),
-                }
-            }),
-            name,
+                    age_secs: now.saturating_sub(stat.modified),
+                }),
+                name,
+            }
         })
-    }))
-    .await
+        .collect())
 }
 
 /// The verdict of the trusted keys on one remote engine: the signer's name, or why none.

@@ -215,8 +215,6 @@ pub struct RemoteTimingCacheState {
     pub size: u64,
     /// Seconds since it was last written, when observed.
     pub age_secs: u64,
-    /// The host of the builder that wrote it, from its metadata.
-    pub written_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]

@@ -71,6 +71,7 @@ pub fn from_ensure(err: EnsureError) -> PyErr {
         | EnsureError::BadName(_)
         | EnsureError::ReservedFamily { .. }
         | EnsureError::BadBatch { .. }
+        | EnsureError::BadTimeout { .. }
         | EnsureError::NoShapes => "InputError",
         EnsureError::NoGpu { .. }
         | EnsureError::NoSuchGpu { .. }
@@ -130,6 +131,11 @@ pub fn from_fetch(err: FetchError) -> PyErr {
         | FetchError::Remote { .. } => "RemoteError",
     };
     raise(class, text(err))
+}
+
+/// A bad argument the binding itself refuses (a number out of range), with the fix in `message`.
+pub fn bad_input(message: String) -> PyErr {
+    raise("InputError", message)
 }
 
 pub fn no_gpu(message: &str) -> PyErr {

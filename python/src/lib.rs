@@ -2,6 +2,7 @@
 //! (`python/trtctl/`) only shapes arguments and results; every decision is made here, by the
 //! same code the native binary runs.
 
+mod arguments;
 mod blocking;
 mod deploy;
 mod environment;

@@ -113,8 +113,8 @@ pub fn apply(
 ) -> PyResult<(PlanParts, String, Vec<String>)> {
     let (workspace, plan) = planned(py, &manifest, gpu_arch, &targets, &force_rebuild, no_upload)?;
     let builder = workspace.builder_for(&plan).map_err(errors::build)?;
-    let reporter = PythonReporter::new(progress);
     let stop = StopSignal::default();
+    let reporter = PythonReporter::new(progress, &stop);
     let options = ApplyOptions { jobs, keep_going };
     let report = run_interruptible(
         py,
@@ -122,5 +122,5 @@ pub fn apply(
         workspace.apply(&plan, builder.as_deref(), &reporter, options, &stop),
     )?;
     let report = serde_json::to_string(&report).expect("reports serialize");
-    Ok((parts(&plan), report, reporter.into_finished()))
+    Ok((parts(&plan), report, reporter.into_finished()?))
 }

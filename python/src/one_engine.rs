@@ -3,9 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::OnceLock;
-use std::time::Duration;
 
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use pyo3::types::PyDict;
@@ -77,24 +75,42 @@ fn described<'py>(py: Python<'py>, engine: EnsuredEngine) -> PyResult<Bound<'py,
     Ok(out)
 }
 
+/// The batch range: `min_batch..max_batch` optimized for `opt_batch`, the last two
+/// `batch_size` unless given.
+fn batch_range(
+    batch_size: &Bound<'_, PyAny>,
+    [min, opt, max]: [Option<&Bound<'_, PyAny>>; 3],
+) -> PyResult<(u32, u32, u32)> {
+    let size = crate::arguments::whole(batch_size, "batch_size", 1)?;
+    Ok((
+        crate::arguments::whole_or(min, "min_batch", 1)?.unwrap_or(1),
+        crate::arguments::whole_or(opt, "opt_batch", 1)?.unwrap_or(size),
+        crate::arguments::whole_or(max, "max_batch", 1)?.unwrap_or(size),
+    ))
+}
+
 /// Ensures one engine; returns a dict the Python side turns into an `Engine`.
 #[pyfunction]
 #[pyo3(signature = (
-    onnx, precision, batch, shapes=None, *, name=None, version=None, family=None, gpu=None,
-    gpu_arch=Vec::new(), trt_version=None, cache_dir=None, remote_url=None, remote_off=false,
-    force_rebuild=false, upload=true, timeout=None
+    onnx, precision, batch_size, shapes=None, *, min_batch=None, opt_batch=None, max_batch=None,
+    name=None, version=None, family=None, gpu=None, gpu_arch=Vec::new(), trt_version=None,
+    cache_dir=None, remote_url=None, remote_off=false, force_rebuild=false, upload=true,
+    timeout=None
 ))]
 #[allow(clippy::too_many_arguments)] // each is one keyword argument of the Python API
 pub fn ensure<'py>(
     py: Python<'py>,
     onnx: PathBuf,
     precision: &str,
-    batch: (u32, u32, u32),
+    batch_size: &Bound<'py, PyAny>,
     shapes: Option<BTreeMap<String, [String; 3]>>,
+    min_batch: Option<&Bound<'py, PyAny>>,
+    opt_batch: Option<&Bound<'py, PyAny>>,
+    max_batch: Option<&Bound<'py, PyAny>>,
     name: Option<String>,
     version: Option<String>,
     family: Option<String>,
-    gpu: Option<u32>,
+    gpu: Option<&Bound<'py, PyAny>>,
     gpu_arch: Vec<String>,
     trt_version: Option<String>,
     cache_dir: Option<PathBuf>,
@@ -105,14 +121,16 @@ pub fn ensure<'py>(
     timeout: Option<f64>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let precision: Precision = precision.parse().map_err(errors::input)?;
+    let batch = batch_range(batch_size, [min_batch, opt_batch, max_batch])?;
+    let gpu = crate::arguments::whole_or(gpu, "gpu", 0)?;
     let trt_version = trt_version
         .map(|v| v.parse::<TrtVersion>())
         .transpose()
         .map_err(errors::input)?;
     let timeout = timeout
-        .map(Duration::try_from_secs_f64)
+        .map(trtctl::workspace::timeout_from_secs)
         .transpose()
-        .map_err(|_| PyValueError::new_err("timeout must be a positive number of seconds"))?;
+        .map_err(errors::from_ensure)?;
     let request = EngineRequest {
         profile: profile(batch, shapes),
         name,

@@ -1,31 +1,45 @@
 //! Executor events for Python: each as a JSON object to a sink (the package's logging and the
 //! caller's callback), and the per-engine outcomes kept for the result.
+//!
+//! An exception raised by the callback is not swallowed: the run is stopped as Ctrl-C stops it
+//! (nothing half-written is committed), the callback is not called again, and `apply` raises
+//! that exception once the run has wound down.
 
 use std::sync::Mutex;
 
 use pyo3::prelude::*;
-use trtctl::exec::{Event, Reporter};
+use trtctl::exec::{Event, Reporter, StopSignal};
 
-pub struct PythonReporter {
+pub struct PythonReporter<'a> {
     sink: Py<PyAny>,
+    /// Stopped when the callback raises.
+    stop: &'a StopSignal,
     finished: Mutex<Vec<String>>,
+    /// The first exception the callback raised.
+    raised: Mutex<Option<PyErr>>,
 }
 
-impl PythonReporter {
-    pub fn new(sink: Py<PyAny>) -> Self {
+impl<'a> PythonReporter<'a> {
+    pub fn new(sink: Py<PyAny>, stop: &'a StopSignal) -> Self {
         PythonReporter {
             sink,
+            stop,
             finished: Mutex::new(Vec::new()),
+            raised: Mutex::new(None),
         }
     }
 
-    /// The `finished` events, one JSON object each, in the order the actions ended.
-    pub fn into_finished(self) -> Vec<String> {
-        self.finished.into_inner().expect("progress outcomes")
+    /// The `finished` events, one JSON object each, in the order the actions ended; or the
+    /// exception the callback raised.
+    pub fn into_finished(self) -> PyResult<Vec<String>> {
+        match self.raised.into_inner().expect("progress exception") {
+            Some(err) => Err(err),
+            None => Ok(self.finished.into_inner().expect("progress outcomes")),
+        }
     }
 }
 
-impl Reporter for PythonReporter {
+impl Reporter for PythonReporter<'_> {
     fn event(&self, event: &Event) {
         let json = serde_json::to_string(event).expect("events serialize");
         if matches!(event, Event::Finished { .. }) {
@@ -34,11 +48,15 @@ impl Reporter for PythonReporter {
                 .expect("progress outcomes")
                 .push(json.clone());
         }
-        Python::attach(|py| {
-            // A failing callback must not fail the build; Python reports it like an error in __del__.
-            if let Err(err) = self.sink.call1(py, (json,)) {
-                err.write_unraisable(py, Some(self.sink.bind(py)));
-            }
-        });
+        if self.raised.lock().expect("progress exception").is_some() {
+            return;
+        }
+        if let Err(err) = Python::attach(|py| self.sink.call1(py, (json,))) {
+            self.raised
+                .lock()
+                .expect("progress exception")
+                .get_or_insert(err);
+            self.stop.cancel();
+        }
     }
 }

@@ -131,21 +131,24 @@ def build_or_load_engine(
         upload: Publish an engine this call builds to the remote.
         shapes: Explicit profile per input: ``{"input": ("1x3x112x112", "8x3x112x112",
             "32x3x112x112")}`` or ``{"input": {"min": ..., "opt": ..., "max": ...}}``.
-        timeout: Give up after this many seconds (raises :class:`trtctl.TimeoutError`).
+        timeout: Give up after this many seconds (raises :class:`trtctl.TimeoutError`); it must
+            be above 0 (``None``: no limit).
 
     Raises:
-        InputError: bad arguments (missing ONNX, unknown precision, bad batch range, ...).
+        InputError: bad arguments (missing ONNX, unknown precision, bad batch range, a
+            negative or too large ``batch_size`` or ``gpu``, a ``timeout`` of 0 or less, ...).
         GpuError, TensorRTError, BuildError, RemoteError, IntegrityError, CacheError,
         TimeoutError: as their names say; every message is the CLI's.
         KeyboardInterrupt: on Ctrl-C, after a clean stop.
     """
-    opt = batch_size if opt_batch is None else opt_batch
-    high = batch_size if max_batch is None else max_batch
     fields = _trtctl.ensure(
         os.fspath(onnx_path),
         precision,
-        (min_batch, opt, high),
+        batch_size,
         _shapes(shapes),
+        min_batch=min_batch,
+        opt_batch=opt_batch,
+        max_batch=max_batch,
         name=model_name,
         version=version,
         family=family,

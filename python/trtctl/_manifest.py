@@ -207,7 +207,8 @@ def apply(
 
     Progress goes to the ``trtctl`` logger and, if given, to ``progress``. Failed actions are
     in the result (``ok`` is False), not raised; bad input raises. Ctrl-C stops cleanly and
-    raises ``KeyboardInterrupt``.
+    raises ``KeyboardInterrupt``; an exception ``progress`` raises stops the run the same way
+    and is raised here.
     """
     plan_parts, report_json, finished = _trtctl.apply(
         os.fspath(manifest),

@@ -12,9 +12,12 @@ def cli_main(argv: List[str]) -> int:
 def ensure(
     onnx: str,
     precision: str,
-    batch: Tuple[int, int, int],
+    batch_size: int,
     shapes: Optional[Dict[str, Tuple[str, str, str]]] = None,
     *,
+    min_batch: Optional[int] = None,
+    opt_batch: Optional[int] = None,
+    max_batch: Optional[int] = None,
     name: Optional[str] = None,
     version: Optional[str] = None,
     family: Optional[str] = None,

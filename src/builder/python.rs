@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use super::support::{self, Backend};
 use super::{BuildError, BuildJob, Builder, Built, profile_ranges, run_logged};
-use crate::gpu::PythonTrt;
-use crate::identity::{BuildInputs, TrtVersion};
+use crate::gpu::{PythonTrt, TrtFact};
+use crate::identity::BuildInputs;
 
 /// The build script; its header says what it takes and prints.
 pub const BUILD_SCRIPT: &str = include_str!("build_engine.py");
@@ -45,13 +45,13 @@ struct InputProfile {
 
 impl PythonBuilder {
     /// The builder of `trt`, checked to be the TensorRT the engines are for.
-    pub fn new(trt: PythonTrt, wanted: TrtVersion) -> Result<PythonBuilder, BuildError> {
+    pub fn new(trt: PythonTrt, wanted: &TrtFact) -> Result<PythonBuilder, BuildError> {
         // `__version__` names the exact build, which a four-part pin asks for too.
         let exact = trt.reported.parse().unwrap_or(trt.version);
-        if !wanted.admits(exact) {
+        if !wanted.version.admits(exact) {
             return Err(BuildError::VersionMismatch {
                 local: trt.version,
-                wanted,
+                wanted: wanted.clone(),
                 builder: format!("tensorrt {} of {}", trt.reported, trt.python.display()),
             });
         }
@@ -148,8 +148,16 @@ impl Builder for PythonBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::{BuildFlags, Precision, Profile, ShapeRange};
+    use crate::gpu::TrtSource;
+    use crate::identity::{BuildFlags, Precision, Profile, ShapeRange, TrtVersion};
     use std::path::PathBuf;
+
+    fn pinned(version: TrtVersion) -> TrtFact {
+        TrtFact {
+            version,
+            source: TrtSource::Pinned,
+        }
+    }
 
     fn builder() -> PythonBuilder {
         PythonBuilder {
@@ -238,13 +246,13 @@ mod tests {
     #[test]
     fn the_version_must_be_the_pinned_one() {
         let trt = builder().trt;
-        let err = PythonBuilder::new(trt.clone(), TrtVersion::new(10, 4, 0)).unwrap_err();
+        let err = PythonBuilder::new(trt.clone(), &pinned(TrtVersion::new(10, 4, 0))).unwrap_err();
         assert!(
             err.to_string()
                 .contains("local TensorRT 10.3.0 (tensorrt 10.3.0.26 of /venv/bin/python)"),
             "{err}"
         );
-        let ok = PythonBuilder::new(trt, TrtVersion::new(10, 3, 0)).unwrap();
+        let ok = PythonBuilder::new(trt, &pinned(TrtVersion::new(10, 3, 0))).unwrap();
         assert_eq!(
             ok.describe(),
             "python tensorrt 10.3.0.26 (/venv/bin/python)"

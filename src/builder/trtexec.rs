@@ -7,7 +7,7 @@ use futures::future::BoxFuture;
 
 use super::support::{self, Backend};
 use super::{BuildError, BuildJob, Builder, Built, profile_ranges, run_logged};
-use crate::gpu;
+use crate::gpu::{self, TrtFact};
 use crate::identity::{BuildInputs, Precision, TrtVersion};
 use crate::onnx;
 
@@ -20,7 +20,7 @@ pub struct Trtexec {
 
 impl Trtexec {
     /// Finds trtexec and checks that it is the TensorRT the engines are for.
-    pub fn locate(configured: Option<&Path>, wanted: TrtVersion) -> Result<Trtexec, BuildError> {
+    pub fn locate(configured: Option<&Path>, wanted: &TrtFact) -> Result<Trtexec, BuildError> {
         // A configured trtexec that is not there is a mistake to report, not a reason to use another.
         if let Some(path) = configured.filter(|p| !gpu::is_executable(p)) {
             return Err(BuildError::NotExecutable {
@@ -33,13 +33,13 @@ impl Trtexec {
     }
 
     /// The trtexec at `path`, checked to be the TensorRT the engines are for.
-    pub fn at(path: PathBuf, wanted: TrtVersion) -> Result<Trtexec, BuildError> {
+    pub fn at(path: PathBuf, wanted: &TrtFact) -> Result<Trtexec, BuildError> {
         let version = gpu::trtexec_version(&path)?;
         // The banner names three parts; an exact build is checked in the plan it writes.
-        if version != wanted.release() {
+        if version != wanted.version.release() {
             return Err(BuildError::VersionMismatch {
                 local: version,
-                wanted,
+                wanted: wanted.clone(),
                 builder: path.display().to_string(),
             });
         }

@@ -74,7 +74,7 @@ pub(super) fn run(global: &GlobalArgs, env: &Environment, args: ApplyArgs) -> an
     {
         return Ok(code);
     }
-    let mut plan = runtime.block_on(workspace.plan(&targets, &force))?;
+    let (mut plan, basis) = runtime.block_on(workspace.plan_for_apply(&targets, &force))?;
     if no_upload {
         plan.skip_uploads();
     }
@@ -113,6 +113,7 @@ pub(super) fn run(global: &GlobalArgs, env: &Environment, args: ApplyArgs) -> an
     let lock_code = lock::after_apply(
         &runtime,
         &workspace,
+        (basis, &report),
         &manifest,
         args.locked,
         args.allow_missing,

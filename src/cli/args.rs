@@ -252,9 +252,9 @@ pub struct TritonArgs {
     /// Name each Triton model after the engine's model name or its family.
     #[arg(long, value_enum, default_value_t = ModelNameArg::Model)]
     pub model_name_from: ModelNameArg,
-    /// Triton's numeric version directory.
-    #[arg(long, default_value_t = 1, value_name = "N")]
-    pub repo_version: u64,
+    /// Triton's version directory: a positive number without leading zeros.
+    #[arg(long, default_value = "1", value_name = "N")]
+    pub repo_version: crate::export::triton::RepoVersion,
     /// The lock whose engines to export (default: engines.lock beside the manifest).
     #[arg(long, value_name = "FILE")]
     pub lock: Option<PathBuf>,

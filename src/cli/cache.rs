@@ -9,10 +9,10 @@ use crate::manifest::Manifest;
 use crate::plan::Selector;
 use crate::report::{self, human_bytes};
 use crate::store::maintenance::{self, CleanPolicy, Inventory, SidecarState, TimingCacheFile};
-use crate::store::{self, Cache};
+use crate::store::{self, Cache, StoreError};
 use crate::sys::now_secs;
 use crate::trust::TrustPolicy;
-use crate::workspace::{Deployment, Environment, Workspace, trust_policy};
+use crate::workspace::{Deployment, Environment, Workspace, WorkspaceError, trust_policy};
 
 use super::args::{CacheCommand, GlobalArgs};
 use super::exit::EXIT_ERROR;
@@ -79,10 +79,13 @@ pub fn run(global: &GlobalArgs, env: &Environment, command: CacheCommand) -> any
         } => {
             let (cache, wanted) = match manifest(global)? {
                 Some(manifest) if !all => {
-                    let (cache, wanted) = wanted(manifest, env)?;
+                    let (cache, wanted) = wanted(manifest, env).map_err(refused_to_clean)?;
                     (cache, Some(wanted))
                 }
-                manifest => (cache_dir(manifest.as_ref(), env)?, None),
+                manifest => (
+                    cache_dir(manifest.as_ref(), env).map_err(refused_to_clean)?,
+                    None,
+                ),
             };
             let policy = CleanPolicy {
                 all,
@@ -202,6 +205,24 @@ fn timing_status(cache: &TimingCacheFile) -> &'static str {
         "set aside: trtexec failed with it; `cache clean` removes it"
     } else {
         "in use"
+    }
+}
+
+/// A cache dir that is `/` or HOME, which no command uses, is what `clean` refuses to empty.
+fn refused_to_clean(err: anyhow::Error) -> anyhow::Error {
+    let store =
+        err.downcast_ref::<StoreError>()
+            .or_else(|| match err.downcast_ref::<WorkspaceError>() {
+                Some(WorkspaceError::Store(inner)) => Some(inner),
+                _ => None,
+            });
+    match store {
+        Some(StoreError::NotACacheDir { path, what }) => maintenance::CleanError::Refused {
+            path: path.clone(),
+            what,
+        }
+        .into(),
+        _ => err,
     }
 }
 

@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::gpu::{self, GpuInventory, GpuSource, TrtFact};
 use crate::manifest::{BuilderSettings, Manifest};
 use crate::report::human_bytes;
-use crate::store::remote::{Access, CredentialSource, Remote};
+use crate::store::remote::{Access, CredentialSource, Remote, RemoteError};
 use crate::store::{self, Cache};
 use crate::workspace::{Deployment, Environment, choose_backend, local_trt, resolve_trt};
 
@@ -53,6 +53,10 @@ struct RemoteFact {
     writable: bool,
     reachable: bool,
     error: Option<String>,
+    /// The error is that the endpoint did not answer (not a refusal, a missing bucket or a
+    /// credential source that failed before any request).
+    #[serde(skip)]
+    no_answer: bool,
 }
 
 /// `Ok` and `Err` as two optional JSON fields.
@@ -135,6 +139,7 @@ fn gather(global: &GlobalArgs, env: &Environment) -> Doctor {
             writable: false,
             reachable: false,
             error: Some(error),
+            no_answer: false,
         }),
         _ => None,
     };
@@ -154,10 +159,13 @@ fn gather(global: &GlobalArgs, env: &Environment) -> Doctor {
 /// One LIST of the manifest's first family tells whether the remote answers.
 fn probe_remote(remote: &Remote, manifest: &Manifest) -> Option<RemoteFact> {
     let family = manifest.models.first().map(|m| m.family.clone())?;
-    let answer = runtime().map_err(|e| e.to_string()).and_then(|rt| {
-        rt.block_on(remote.list_family(&family))
-            .map_err(|e| e.to_string())
-    });
+    let answer = runtime()
+        .map_err(|e| (e.to_string(), false))
+        .and_then(|rt| {
+            rt.block_on(remote.list_family(&family))
+                .map_err(|e| (e.to_string(), matches!(e, RemoteError::Unreachable { .. })))
+        });
+    let (error, no_answer) = answer.err().unzip();
     Some(RemoteFact {
         url: remote.url().to_string(),
         credentials: matches!(
@@ -166,8 +174,9 @@ fn probe_remote(remote: &Remote, manifest: &Manifest) -> Option<RemoteFact> {
         ),
         access: remote.access().describe(),
         writable: remote.writable(),
-        reachable: answer.is_ok(),
-        error: answer.err(),
+        reachable: error.is_none(),
+        error,
+        no_answer: no_answer.unwrap_or(false),
     })
 }
 
@@ -276,7 +285,8 @@ fn render(d: &Doctor) -> String {
             },
             match &r.error {
                 None => "reachable".to_string(),
-                Some(e) => format!("unreachable: {e}"),
+                Some(e) if r.no_answer => format!("unreachable: {e}"),
+                Some(e) => format!("not usable: {e}"),
             }
         ),
         None => "remote: none configured\n".to_string(),

@@ -1,9 +1,5 @@
 //! `trtctl ensure`.
 
-use std::time::Duration;
-
-use anyhow::Context;
-
 use super::args::EnsureArgs;
 use super::exit::EXIT_INTERRUPTED;
 use super::setup::runtime;
@@ -11,6 +7,7 @@ use crate::exec::{StopSignal, with_signals};
 use crate::store::remote::RemoteSettings;
 use crate::workspace::{
     EngineRequest, EnsureError, Environment, MachineProbe, RemoteChoice, ensure_engine,
+    timeout_from_secs,
 };
 
 fn request(env: &Environment, args: EnsureArgs) -> anyhow::Result<EngineRequest> {
@@ -22,11 +19,7 @@ fn request(env: &Environment, args: EnsureArgs) -> anyhow::Result<EngineRequest>
         }),
         (None, false) => RemoteChoice::FromEnvironment,
     };
-    let timeout = args
-        .timeout
-        .map(Duration::try_from_secs_f64)
-        .transpose()
-        .context("--timeout must be a positive number of seconds")?;
+    let timeout = args.timeout.map(timeout_from_secs).transpose()?;
     Ok(EngineRequest {
         name: args.name,
         version: args.version,

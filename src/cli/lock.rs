@@ -7,8 +7,9 @@ use super::exit::EXIT_ERROR;
 use super::setup::runtime;
 use tokio::runtime::Runtime;
 
+use crate::exec::ApplyReport;
 use crate::lock::{self, Lock, LockError};
-use crate::workspace::{Environment, Workspace};
+use crate::workspace::{Environment, PlanBasis, Workspace};
 
 /// How many missing engines an error lists before counting the rest.
 const LISTED: usize = 20;
@@ -101,12 +102,13 @@ pub(super) fn gate(
 pub(super) fn after_apply(
     runtime: &Runtime,
     workspace: &Workspace,
+    (basis, report): (PlanBasis, &ApplyReport),
     manifest: &Path,
     locked: bool,
     allow_missing: bool,
     quiet: bool,
 ) -> anyhow::Result<Option<u8>> {
-    let current = runtime.block_on(workspace.current_lock())?;
+    let current = runtime.block_on(workspace.lock_after_apply(basis, report))?;
     let path = lock::lock_path(manifest);
     if locked {
         return Ok((!check_locked(&path, &current)?).then_some(EXIT_ERROR));

@@ -160,6 +160,15 @@ pub struct ApplyReport {
     pub wall_ms: u64,
     pub interrupted: bool,
     pub timing: TimingTally,
+    /// Engines (file names) the remote holds now because this run published them, or fetched
+    /// them from the builder that held their lease: with the plan, what the remote holds after
+    /// the run, without listing it again.
+    #[serde(skip)]
+    pub published: std::collections::BTreeSet<String>,
+    /// An upload found another builder's copy already there: what the remote holds of it is
+    /// not known here.
+    #[serde(skip)]
+    pub published_elsewhere: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -67,7 +67,8 @@ impl Executor<'_> {
     pub async fn apply(&self, plan: &Plan) -> ApplyReport {
         let started = Instant::now();
         let summary = plan.summary();
-        let total = summary.build + summary.fetch + summary.upload;
+        // An untrusted engine is a fetch refused: it gets a progress line too.
+        let total = summary.build + summary.fetch + summary.upload + summary.untrusted;
         self.reporter.event(&Event::Begin { total });
         let run = Run {
             exec: self,
@@ -107,8 +108,19 @@ fn tally(report: &mut ApplyReport, action: ActionKind, file: String, outcome: Ou
     match (action, outcome) {
         (ActionKind::Fetch, Outcome::Done { .. }) => report.fetched += 1,
         (ActionKind::Build, Outcome::Done { .. }) => report.built += 1,
-        (ActionKind::Upload, Outcome::Done { .. }) => report.uploaded += 1,
-        (ActionKind::Upload, Outcome::AlreadyDone(_)) => report.already_uploaded += 1,
+        (ActionKind::Upload, Outcome::Done { .. }) => {
+            report.uploaded += 1;
+            report.published.insert(file);
+        }
+        (ActionKind::Upload, Outcome::AlreadyDone(by)) => {
+            report.already_uploaded += 1;
+            match by {
+                super::events::DoneElsewhere::UploadedByLeaseHolder => {
+                    report.published.insert(file);
+                }
+                _ => report.published_elsewhere = true,
+            }
+        }
         (_, Outcome::AlreadyDone(_)) => report.local_cache += 1,
         (_, Outcome::Skipped(_)) => report.skipped += 1,
         (action, Outcome::Failed(reason)) => report.failures.push(Failure {

@@ -118,9 +118,8 @@ impl Run<'_> {
         let bytes = retrying(|| remote.read_sidecar(key))
             .await?
             .ok_or_else(|| ExecError::RemoteSidecarGone { key: key.clone() })?;
-        let sidecar = Sidecar::parse_for(&bytes, key)
-            .and_then(|s| s.check_consistent().map(|()| s))
-            .map_err(|source| ExecError::RemoteSidecar {
+        let sidecar =
+            Sidecar::parse_for(&bytes, key).map_err(|source| ExecError::RemoteSidecar {
                 key: key.clone(),
                 source,
             })?;

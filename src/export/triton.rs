@@ -45,7 +45,36 @@ pub struct TritonOptions {
     pub repo: PathBuf,
     pub name_from: ModelNameFrom,
     /// Triton's numeric version directory.
-    pub repo_version: u64,
+    pub repo_version: RepoVersion,
+}
+
+/// A version directory Triton loads: a positive number written without leading zeros. Triton
+/// skips a directory named `0` or with a leading zero (`007`) without a word, so such a version
+/// is refused here instead of exporting a model no server would load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RepoVersion(u64);
+
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "`{0}` is not a Triton version directory: Triton loads only positive numbers written without leading zeros (1, 2, 3, ...); pass e.g. `--repo-version 1`"
+)]
+pub struct RepoVersionError(String);
+
+impl std::str::FromStr for RepoVersion {
+    type Err = RepoVersionError;
+    fn from_str(text: &str) -> Result<Self, RepoVersionError> {
+        let plain = text.bytes().all(|b| b.is_ascii_digit()) && !text.starts_with('0');
+        match text.parse::<u64>() {
+            Ok(version) if plain => Ok(RepoVersion(version)),
+            _ => Err(RepoVersionError(text.to_string())),
+        }
+    }
+}
+
+impl std::fmt::Display for RepoVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
 }
 
 /// One engine to export: the cached file and the build profile its sidecar records.

@@ -78,7 +78,9 @@ pub enum SidecarError {
 }
 
 impl Sidecar {
-    /// Parses and checks a sidecar found beside `key`'s engine.
+    /// Parses and checks a sidecar found beside `key`'s engine: it must describe that engine,
+    /// and its fingerprint must be the one its own build inputs hash to. A sidecar that fails
+    /// either vouches for nothing, wherever it is read: planning, fetching, verifying.
     pub fn parse_for(bytes: &[u8], key: &EngineKey) -> Result<Sidecar, SidecarError> {
         // One parse on the happy path; the schema version is looked for only to explain a failure.
         let sidecar: Sidecar = match serde_json::from_slice::<Sidecar>(bytes) {
@@ -110,11 +112,12 @@ impl Sidecar {
                 expected: key.to_string(),
             });
         }
+        sidecar.check_consistent()?;
         Ok(sidecar)
     }
 
-    /// Whether the recorded build inputs hash to the recorded fingerprint. Planning trusts the
-    /// fingerprint alone (cheap, for thousands of sidecars); fetch and `cache verify` check this.
+    /// Whether the recorded build inputs hash to the recorded fingerprint (one sha256 over a
+    /// few hundred bytes; the sidecar indexes keep plans from reading a sidecar twice).
     pub fn check_consistent(&self) -> Result<(), SidecarError> {
         match (&self.fingerprint, &self.build) {
             (Some(fingerprint), Some(build)) if &build.fingerprint() != fingerprint => {

@@ -146,7 +146,11 @@ async fn fetch_one(
         Ok(digest)
     })
     .await
-    .map_err(remote_err)?;
+    .map_err(|source| match source {
+        // The sidecar is there and the engine is not: as much not on the remote as no sidecar.
+        RemoteError::EngineGone { .. } => FetchError::NotOnRemote { key: key.clone() },
+        source => remote_err(source),
+    })?;
     if sha256 != engine.sha256 || size != engine.size {
         return Err(FetchError::BytesDiffer {
             key: key.clone(),
@@ -201,12 +205,10 @@ async fn remote_sidecar(remote: &Remote, engine: &LockedEngine) -> Result<Sideca
             source,
         })?
         .ok_or_else(|| FetchError::NotOnRemote { key: key.clone() })?;
-    let sidecar = Sidecar::parse_for(&bytes, key)
-        .and_then(|s| s.check_consistent().map(|()| s))
-        .map_err(|source| FetchError::BadSidecar {
-            key: key.clone(),
-            source,
-        })?;
+    let sidecar = Sidecar::parse_for(&bytes, key).map_err(|source| FetchError::BadSidecar {
+        key: key.clone(),
+        source,
+    })?;
     let agrees = sidecar.engine_sha256 == engine.sha256
         && sidecar.engine_size == engine.size
         && sidecar.fingerprint.as_ref() == Some(&engine.fingerprint);

@@ -138,14 +138,12 @@ pub enum LockError {
         arch: GpuArch,
         locked: String,
     },
-    #[error(
-        "`{selector}` matches no engine pinned by {path} for {archs}; check the model name (the lock pins {models})"
-    )]
+    #[error("`{selector}` matches no engine pinned by {path} for {archs}; {hint}")]
     UnmatchedSelector {
         path: PathBuf,
         selector: String,
         archs: String,
-        models: String,
+        hint: String,
     },
     #[error(transparent)]
     Write(#[from] StoreError),
@@ -319,8 +317,6 @@ impl Lock {
         let here = |id: &EngineId| archs.contains(&id.gpu_arch);
         for selector in targets {
             if !all_ids().any(|id| here(id) && selector.matches(id)) {
-                let models: std::collections::BTreeSet<String> =
-                    all_ids().map(|id| id.model_name.clone()).collect();
                 return Err(LockError::UnmatchedSelector {
                     path: path.to_path_buf(),
                     selector: selector.to_string(),
@@ -329,7 +325,7 @@ impl Lock {
                         .map(GpuArch::to_string)
                         .collect::<Vec<_>>()
                         .join(", "),
-                    models: join_or_none(models),
+                    hint: unmatched_hint(selector, all_ids()),
                 });
             }
         }
@@ -350,6 +346,40 @@ impl Lock {
                 .map(|m| m.key.clone())
                 .collect(),
         })
+    }
+}
+
+/// Why a selector matched no engine for the archs fetched for: it names engines of other archs
+/// only (fetch for those), or no pinned engine at all (a typo in the model name, or a precision
+/// the lock does not pin).
+fn unmatched_hint<'a>(selector: &Selector, pinned: impl Iterator<Item = &'a EngineId>) -> String {
+    let pinned: Vec<&EngineId> = pinned.collect();
+    let elsewhere: std::collections::BTreeSet<String> = (pinned.iter())
+        .filter(|id| selector.matches(id))
+        .map(|id| id.gpu_arch.to_string())
+        .collect();
+    if let Some(arch) = elsewhere.first() {
+        return format!(
+            "it matches engines for {} only: pass `--gpu-arch {arch}` to fetch for that arch",
+            join_or_none(elsewhere.clone())
+        );
+    }
+    let models: std::collections::BTreeSet<String> =
+        pinned.iter().map(|id| id.model_name.clone()).collect();
+    match selector.model() {
+        Some(model) if models.contains(model) => format!(
+            "check its precision (the lock pins {} of `{model}`)",
+            join_or_none(
+                (pinned.iter())
+                    .filter(|id| id.model_name == model)
+                    .map(|id| id.precision.as_str().to_string())
+                    .collect()
+            )
+        ),
+        _ => format!(
+            "check the model name (the lock pins {})",
+            join_or_none(models)
+        ),
     }
 }
 

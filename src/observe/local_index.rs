@@ -17,8 +17,9 @@ use crate::store::{FileStamp, SIDECAR_INDEX_FILE, StoreError};
 /// The index of format 1 (whole sidecars as JSON lines), removed when this one is written.
 const FORMER_INDEX_FILE: &str = ".sidecar-index.jsonl";
 /// Bumped whenever the line format (or what is kept of a sidecar) changes. 3: whether the
-/// engine was built under simulation. 4: the builder GPU's model.
-const INDEX_VERSION: u32 = 4;
+/// engine was built under simulation. 4: only sidecars whose fingerprint is their build
+/// inputs' are remembered. 5: the builder GPU's model.
+const INDEX_VERSION: u32 = 5;
 const INDEX_OF: &str = "local sidecars";
 
 /// What the index remembers of one sidecar: its file's stamp, and what it said.

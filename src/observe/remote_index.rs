@@ -23,9 +23,10 @@ use crate::store::remote::ObjectVersion;
 
 /// Bumped whenever the line format changes; an index of another version is rebuilt. 2: what
 /// a plan compares of each sidecar (`SidecarSummary`), not the whole sidecar. 3: tab-separated
-/// lines, sorted, looked up in place. 4: whether the engine was built under simulation. 5: the
+/// lines, sorted, looked up in place. 4: whether the engine was built under simulation.
+/// 5: a sidecar whose fingerprint is not its build inputs' is remembered as invalid. 6: the
 /// builder GPU's model.
-const INDEX_VERSION: u32 = 5;
+const INDEX_VERSION: u32 = 6;
 
 /// What the index remembers of one sidecar: the version it was read at, and what it said.
 #[derive(Debug, Clone, PartialEq)]

@@ -41,6 +41,13 @@ impl<T> PerEngine<T> {
         self.0.get(position)?.as_ref()
     }
 
+    /// Records what is now known of the desired engine at `position`.
+    pub fn set(&mut self, position: usize, found: Option<T>) {
+        if let Some(slot) = self.0.get_mut(position) {
+            *slot = found;
+        }
+    }
+
     /// What was observed of the desired engines that are `selected` (position for position).
     pub(super) fn narrowed(&self, selected: &[bool]) -> Self
     where

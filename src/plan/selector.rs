@@ -61,6 +61,11 @@ impl fmt::Display for Selector {
 }
 
 impl Selector {
+    /// The model it names, unless `*`.
+    pub fn model(&self) -> Option<&str> {
+        self.model.as_deref()
+    }
+
     pub fn matches(&self, id: &EngineId) -> bool {
         self.model.as_ref().is_none_or(|m| *m == id.model_name)
             && self.precision.is_none_or(|p| p == id.precision)

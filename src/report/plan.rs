@@ -106,7 +106,7 @@ pub(super) fn utc(unix_secs: u64) -> String {
     )
 }
 
-/// `Shared timing caches: sm_86_10.3.0.cache 2.0 MiB, written 3h ago by builder-a · …`.
+/// `Shared timing caches: sm_86_10.3.0.cache 2.0 MiB, written 3h ago · …`.
 fn timing_caches_line(caches: &[SharedTimingCache]) -> Option<String> {
     if caches.is_empty() {
         return None;
@@ -115,15 +115,10 @@ fn timing_caches_line(caches: &[SharedTimingCache]) -> Option<String> {
         .iter()
         .map(|cache| match &cache.remote {
             Some(remote) => format!(
-                "{} {}, written {} ago{}",
+                "{} {}, written {} ago",
                 cache.name,
                 human_bytes(remote.size),
                 human_age(remote.age_secs),
-                remote
-                    .written_by
-                    .as_ref()
-                    .map(|host| format!(" by {host}"))
-                    .unwrap_or_default()
             ),
             None => format!("{} none yet (the first build publishes one)", cache.name),
         })

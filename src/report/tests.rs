@@ -69,6 +69,7 @@ fn report() -> ApplyReport {
             bytes_fetched: 2 << 20,
             bytes_uploaded: 3 << 20,
         },
+        ..ApplyReport::default()
     }
 }
 

@@ -153,10 +153,7 @@ impl Cache {
             .par_iter()
             .filter(|e| e.state != SidecarState::Missing)
             .filter_map(|entry| {
-                let checked = self
-                    .read_sidecar(&entry.key)?
-                    .and_then(|s| s.check_consistent().map(|()| s));
-                let sidecar = match checked {
+                let sidecar = match self.read_sidecar(&entry.key)? {
                     Ok(sidecar) => sidecar,
                     Err(e) => {
                         return Some(Corruption {
@@ -381,20 +378,13 @@ pub enum CleanError {
 
 /// A cache dir that is `/` or the home directory is a misconfiguration, never a cache to empty.
 pub fn check_cleanable(root: &Path, home: Option<&Path>) -> Result<(), CleanError> {
-    let canonical = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
-    let refuse = |what| {
-        Err(CleanError::Refused {
+    match super::unfit_cache_dir(root, home) {
+        Some(what) => Err(CleanError::Refused {
             path: root.to_path_buf(),
             what,
-        })
-    };
-    if canonical.parent().is_none() {
-        return refuse("the filesystem root");
+        }),
+        None => Ok(()),
     }
-    if home.is_some_and(|h| h.canonicalize().unwrap_or_else(|_| h.to_path_buf()) == canonical) {
-        return refuse("the home directory");
-    }
-    Ok(())
 }
 
 impl Cache {

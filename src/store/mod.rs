@@ -39,6 +39,16 @@ pub enum StoreError {
     Io { path: PathBuf, source: io::Error },
     #[error("no cache dir: set {CACHE_DIR_ENV}, `[cache] dir` in the manifest, or HOME")]
     NoCacheDir,
+    #[error(
+        "cache dir {} starts with `~`, but HOME is not set; give an absolute path",
+        crate::sys::shown_path(path)
+    )]
+    NoHomeFor { path: PathBuf },
+    #[error(
+        "cache dir {} is {what}, not a directory of its own: engines would be written among other files; set {CACHE_DIR_ENV} or `[cache] dir` to e.g. ~/.cache/screenalytics/engines",
+        crate::sys::shown_path(path)
+    )]
+    NotACacheDir { path: PathBuf, what: &'static str },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
@@ -51,6 +61,10 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
 /// `TENSORRT_CACHE_DIR` wins over the manifest's `[cache] dir`, which wins over the default.
 /// The result is absolute (a relative one against the working directory), so everything
 /// derived from it, such as the stand-in remote beside it, is too.
+///
+/// `~` or `~/…` means the home directory (a quoted `TENSORRT_CACHE_DIR="~/tc"` reaches us
+/// unexpanded). The filesystem root and the home directory itself are refused, as `cache
+/// clean` refuses them: the cache writes, locks and prunes whatever it holds.
 pub fn resolve_cache_dir(
     env_value: Option<PathBuf>,
     manifest_value: Option<&Path>,
@@ -59,9 +73,34 @@ pub fn resolve_cache_dir(
     let dir = env_value
         .filter(|p| !p.as_os_str().is_empty())
         .or_else(|| manifest_value.map(Path::to_path_buf))
-        .or_else(|| home.map(|h| h.join(DEFAULT_CACHE_DIR)))
+        .or_else(|| home.as_ref().map(|h| h.join(DEFAULT_CACHE_DIR)))
         .ok_or(StoreError::NoCacheDir)?;
-    std::path::absolute(&dir).map_err(io_err(&dir))
+    let dir = match dir.strip_prefix("~") {
+        Ok(rest) => match &home {
+            Some(home) => home.join(rest),
+            None => return Err(StoreError::NoHomeFor { path: dir }),
+        },
+        Err(_) => dir,
+    };
+    let dir = std::path::absolute(&dir).map_err(io_err(&dir))?;
+    match unfit_cache_dir(&dir, home.as_deref()) {
+        Some(what) => Err(StoreError::NotACacheDir { path: dir, what }),
+        None => Ok(dir),
+    }
+}
+
+/// What `dir` is when it must not be an engine cache: the filesystem root or the home
+/// directory (symlinks followed where they exist).
+pub fn unfit_cache_dir(dir: &Path, home: Option<&Path>) -> Option<&'static str> {
+    let real = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let canonical = real(dir);
+    if canonical.parent().is_none() {
+        return Some("the filesystem root");
+    }
+    if home.is_some_and(|h| real(h) == canonical) {
+        return Some("the home directory");
+    }
+    None
 }
 
 /// What the cache holds, from a directory listing (sidecars are read separately, on demand).

@@ -115,11 +115,15 @@ fn signer(settings: &TrustSettings, env: &Environment) -> Result<Option<SecretKe
 /// The TensorRT version the manifest builds for: its pin, or the local TensorRT's (that of the
 /// backend that builds here).
 pub fn resolve_trt(manifest: &Manifest, env: &Environment) -> Result<TrtFact, WorkspaceError> {
-    if let TrtPin::Pinned(version) = manifest.trt_version {
-        return Ok(TrtFact {
-            version,
-            source: TrtSource::Pinned,
-        });
+    match &manifest.trt_version {
+        TrtPin::Pinned(version) => {
+            return Ok(TrtFact {
+                version: *version,
+                source: TrtSource::Pinned,
+            });
+        }
+        TrtPin::Resolved(fact) => return Ok(fact.clone()),
+        TrtPin::Auto => {}
     }
     local_trt(&manifest.builder, env).map_err(|source| WorkspaceError::TrtVersion {
         manifest: manifest.path.clone(),

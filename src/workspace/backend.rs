@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use super::Environment;
 use crate::builder::{BuildError, Builder, PythonBuilder, Trtexec};
 use crate::gpu::{self, PythonTrt, PythonTrtError, TrtDetectError, TrtFact, TrtSource};
-use crate::identity::TrtVersion;
 use crate::manifest::{BuilderBackend, BuilderSettings};
 
 /// A backend found on this machine, its version not yet checked against the pin.
@@ -41,7 +40,7 @@ impl BackendChoice {
     }
 
     /// The builder, checked to build for `wanted`.
-    pub fn into_builder(self, wanted: TrtVersion) -> Result<Box<dyn Builder>, BuildError> {
+    pub fn into_builder(self, wanted: &TrtFact) -> Result<Box<dyn Builder>, BuildError> {
         Ok(match self.found {
             Found::Trtexec(path) => Box::new(Trtexec::at(path, wanted)?),
             Found::Python(trt) => Box::new(PythonBuilder::new(trt, wanted)?),
@@ -136,7 +135,9 @@ pub fn local_trt(settings: &BuilderSettings, env: &Environment) -> Result<TrtFac
             found: Found::Python(trt),
             ..
         }) => Ok(TrtFact {
-            // The four-part `trt.reported` goes here once TrtVersion holds a build number.
+            // Three parts, as trtexec's banner gives: a detected version names engines as the
+            // seed did (only a four-part pin names the exact build); each plan's header still
+            // records and checks the exact build.
             version: trt.version,
             source: TrtSource::Python(trt.python),
         }),

@@ -4,11 +4,13 @@
 use std::path::{Path, PathBuf};
 
 use super::assemble::resolve_storage;
-use super::{Environment, Workspace, WorkspaceError};
+use super::{Environment, PlanBasis, Workspace, WorkspaceError};
+use crate::exec::ApplyReport;
 use crate::identity::{Fingerprint, SidecarSummary};
 use crate::lock::{self, Lock, LockError, RemoteConflict};
 use crate::manifest::Manifest;
-use crate::plan::{DesiredEngine, RemoteEngine, RemoteSidecar, RemoteState};
+use crate::observe::{self, LocalIndex};
+use crate::plan::{DesiredEngine, LocalEngines, RemoteEngine, RemoteSidecar, RemoteState};
 use crate::store::remote::Remote;
 use crate::store::{Cache, LocalEngine};
 
@@ -23,13 +25,68 @@ impl Workspace {
     pub async fn current_lock(&self) -> Result<Lock, WorkspaceError> {
         let (desired, index, reads) = self.desired_and_index(&[])?;
         let observed = self.observe(&desired, index, reads).await?;
+        self.lock_of(&desired, &observed.local, observed.remote.as_ref())
+    }
+
+    /// The lock once `apply` ran the plan made from `basis`, with `report`: the remote holds
+    /// what it held then plus what the run published, so it is not listed again; the local
+    /// cache is looked at again (its index makes that a stat per engine). When the report
+    /// cannot tell what the remote holds now (a failure, or an upload that found another
+    /// builder's copy), everything is observed again, as [`Workspace::current_lock`] does.
+    pub async fn lock_after_apply(
+        &self,
+        basis: PlanBasis,
+        report: &ApplyReport,
+    ) -> Result<Lock, WorkspaceError> {
+        if !report.failures.is_empty() || report.published_elsewhere {
+            return self.current_lock().await;
+        }
+        let PlanBasis { desired, remote } = basis;
+        let mut index = LocalIndex::load(self.cache.root());
+        let local = observe::observe_local(&self.cache, &desired, &mut index);
+        let _ = index.save();
+        let Some(mut remote) = remote else {
+            return self.lock_of(&desired, &local, None);
+        };
+        for (position, wanted) in desired.iter().enumerate() {
+            if !report.published.contains(&wanted.key.file) {
+                continue;
+            }
+            // Published from the local cache, or fetched from the builder that published it:
+            // the local copy is the remote's.
+            let Some(LocalEngine {
+                size,
+                sidecar: Ok(sidecar),
+            }) = local
+                .get(position)
+                .filter(|l| in_cache(Some(l), wanted).is_some())
+            else {
+                return self.current_lock().await;
+            };
+            let published = RemoteEngine {
+                size: Some(*size),
+                sidecar: RemoteSidecar::Valid(sidecar.clone()),
+                trust: None,
+            };
+            remote.engines.set(position, Some(published));
+        }
+        self.lock_of(&desired, &local, Some(&remote))
+    }
+
+    /// The lock of `desired`, given what the local cache and the remote hold of each.
+    fn lock_of(
+        &self,
+        desired: &[DesiredEngine],
+        local: &LocalEngines,
+        remote: Option<&RemoteState>,
+    ) -> Result<Lock, WorkspaceError> {
         let conflicts: Vec<RemoteConflict> = desired
             .iter()
             .enumerate()
             .filter_map(|(position, wanted)| {
-                let state = observed.remote.as_ref()?;
+                let state = remote?;
                 let remote = other_build(state.engines.get(position)?, wanted)?;
-                in_cache(observed.local.get(position), wanted)?;
+                in_cache(local.get(position), wanted)?;
                 Some(RemoteConflict {
                     key: wanted.key.clone(),
                     local: wanted.fingerprint.clone(),
@@ -42,13 +99,11 @@ impl Workspace {
         }
         let gpu_host = self.gpus.on_gpu_host();
         let usable = |(sidecar, _): &(&SidecarSummary, u64)| !(sidecar.simulated && gpu_host);
-        Ok(Lock::resolve(&desired, |position, wanted| {
-            observed
-                .remote
-                .as_ref()
+        Ok(Lock::resolve(desired, |position, wanted| {
+            remote
                 .and_then(|state| on_remote(state, position, wanted))
                 .filter(usable)
-                .or_else(|| in_cache(observed.local.get(position), wanted).filter(usable))
+                .or_else(|| in_cache(local.get(position), wanted).filter(usable))
                 .map(|(sidecar, size)| (sidecar.engine_sha256.clone(), size))
         }))
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::{Environment, MachineProbe, Workspace, WorkspaceError};
 use crate::builder::BuildError;
 use crate::exec::{ActionKind, ApplyOptions, ApplyReport, ExecError, Reporter, StopSignal};
-use crate::gpu::{GpuInventory, TrtDetectError};
+use crate::gpu::{GpuInventory, TrtDetectError, TrtFact, TrtSource};
 use crate::identity::{
     self, BuildFlags, EngineId, EngineKey, NameError, PlanHeader, PlanMismatch, Precision, Profile,
     Sidecar, SidecarError, TrtVersion,
@@ -109,10 +109,26 @@ impl EngineRequest {
     }
 }
 
+/// A timeout in seconds as the CLI and Python take it: above 0 and finite. 0 would give up
+/// before starting and a negative one means nothing, so both are refused alike; no timeout at
+/// all is how to wait as long as the work takes.
+pub fn timeout_from_secs(secs: f64) -> Result<Duration, EnsureError> {
+    match Duration::try_from_secs_f64(secs) {
+        Ok(timeout) if secs > 0.0 => Ok(timeout),
+        _ => Err(EnsureError::BadTimeout { secs }),
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum EnsureError {
-    #[error("ONNX file {} does not exist; pass the path of an .onnx model", path.display())]
-    MissingOnnx { path: PathBuf },
+    #[error(
+        "ONNX file {} {problem}; pass the path of an .onnx model",
+        crate::sys::shown_path(path)
+    )]
+    MissingOnnx {
+        path: PathBuf,
+        problem: &'static str,
+    },
     #[error("{} has no file name to name the engine after; pass a model name", path.display())]
     NoModelName { path: PathBuf },
     #[error("{0}")]
@@ -127,6 +143,10 @@ pub enum EnsureError {
     BadBatch { min: u32, opt: u32, max: u32 },
     #[error("explicit shapes name no input; give each input a min/opt/max shape")]
     NoShapes,
+    #[error(
+        "timeout {secs} is not a number of seconds above 0; pass e.g. 600, or no timeout to wait as long as the work takes"
+    )]
+    BadTimeout { secs: f64 },
     #[error(
         "no local GPU ({reason}): an engine is built for the GPU it runs on; pass a GPU arch (--gpu-arch sm_86, TRTCTL_GPU_ARCH) to plan as if one were here"
     )]
@@ -269,9 +289,10 @@ impl EngineRequest {
             }
             None => ModelVersion::Auto,
         };
-        if !self.onnx.is_file() {
+        if let Some(problem) = crate::sys::not_a_file(&self.onnx) {
             return Err(EnsureError::MissingOnnx {
                 path: self.onnx.clone(),
+                problem,
             });
         }
         self.check_profile()?;
@@ -288,11 +309,11 @@ impl EngineRequest {
         })
     }
 
-    fn manifest(&self, model: ModelSpec, trt: TrtVersion) -> Manifest {
+    fn manifest(&self, model: ModelSpec, trt: TrtFact) -> Manifest {
         Manifest {
             path: self.onnx.clone(),
             sha256: String::new(),
-            trt_version: TrtPin::Pinned(trt),
+            trt_version: TrtPin::Resolved(trt),
             cache_dir: None,
             remote: self.remote_settings(),
             builder: Default::default(),
@@ -424,8 +445,11 @@ async fn ensure_now(
     let gpus = select_gpu(probe.gpus(env), request.gpu)?;
     model.archs = vec![gpus.gpus[0].arch];
     let trt = match request.trt_version {
-        Some(version) => version,
-        None => probe.trt(env)?.version,
+        Some(version) => TrtFact {
+            version,
+            source: TrtSource::Asked,
+        },
+        None => probe.trt(env)?,
     };
     let mut manifest = request.manifest(model, trt);
     let force = if request.force_rebuild {

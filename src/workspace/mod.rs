@@ -18,10 +18,11 @@ pub use backend::{BackendChoice, Found, choose_backend, local_trt};
 pub use deploy::{DeployError, Deployment};
 pub use ensure::{
     CachedEngineProblem, EngineRequest, EnsureError, EnsuredEngine, RemoteChoice, SEED_REMOTE_URL,
-    Source, default_remote, ensure_engine,
+    Source, default_remote, ensure_engine, timeout_from_secs,
 };
 pub use env::Environment;
 pub use freeing::free_in_background;
 pub use handle::{HandleError, read_handed_out};
+pub use pipeline::PlanBasis;
 pub use probe::MachineProbe;
 pub use sign::{SignError, SignOutcome};

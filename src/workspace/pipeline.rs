@@ -27,6 +27,13 @@ pub(super) struct Observed {
     pub timing_caches: Vec<SharedTimingCache>,
 }
 
+/// What a plan for `apply` was made from: every desired engine (not only the targeted ones) and
+/// what the remote held of each.
+pub struct PlanBasis {
+    pub(super) desired: Vec<DesiredEngine>,
+    pub(super) remote: Option<RemoteState>,
+}
+
 /// Reads sent to the remote before the local cache is looked at; dropping them (on an early
 /// return) aborts what is still in flight.
 pub(super) struct RemoteReads<'a> {
@@ -74,6 +81,27 @@ impl Workspace {
 
     /// Observes the ONNX files, the cache and the remote, then plans.
     pub async fn plan(&self, targets: &[Selector], force: &Force) -> Result<Plan, WorkspaceError> {
+        Ok(self.plan_observing(targets, force, false).await?.0)
+    }
+
+    /// The plan, and what the remote held of every desired engine when it was made: `apply`
+    /// tells from it and its report what the remote holds afterwards (see
+    /// [`Workspace::lock_after_apply`]) instead of listing it again.
+    pub async fn plan_for_apply(
+        &self,
+        targets: &[Selector],
+        force: &Force,
+    ) -> Result<(Plan, PlanBasis), WorkspaceError> {
+        let (plan, basis) = self.plan_observing(targets, force, true).await?;
+        Ok((plan, basis.expect("kept")))
+    }
+
+    async fn plan_observing(
+        &self,
+        targets: &[Selector],
+        force: &Force,
+        keep: bool,
+    ) -> Result<(Plan, Option<PlanBasis>), WorkspaceError> {
         let archs = self.gpus.archs();
         let (desired, index, reads) = self.desired_and_index(&archs)?;
         plan::check_selectors(
@@ -82,6 +110,10 @@ impl Workspace {
             targets.iter().chain(force.selected()),
         )?;
         let observed = self.observe(&desired, index, reads).await?;
+        let basis = keep.then(|| PlanBasis {
+            desired: desired.clone(),
+            remote: observed.remote.clone(),
+        });
         let mut plan = plan::plan(PlanInputs {
             manifest: &self.manifest,
             trt_version: self.trt_version(),
@@ -102,7 +134,7 @@ impl Workspace {
                 .collect();
         }
         free_in_background((observed.local, observed.remote));
-        Ok(plan)
+        Ok((plan, basis))
     }
 
     /// Whether builds share their timing caches through the remote.
@@ -152,7 +184,8 @@ impl Workspace {
         reads
             .index
             .spawn_blocking(move || RemoteIndex::load(&root, &url));
-        if self.shares_timing_caches() {
+        // `lock` plans for no arch: it has no timing cache to look at.
+        if self.shares_timing_caches() && !archs.is_empty() {
             let (remote, archs, trt) = (remote.clone(), archs.to_vec(), self.trt_version());
             reads
                 .timing_caches
@@ -239,7 +272,7 @@ impl Workspace {
             return Ok(None);
         }
         let builder = choose_backend(&self.manifest.builder, self.python.as_deref())?
-            .into_builder(self.trt_version())?;
+            .into_builder(&self.trt)?;
         for step in builds {
             builder.check(&step.engine.key.file, &step.engine.build)?;
         }

@@ -95,11 +95,10 @@ async fn sign_one(
     let Some(bytes) = retrying(|| remote.read_sidecar(key)).await? else {
         return Ok(SignOutcome::NotInRemote);
     };
-    let sidecar =
-        match Sidecar::parse_for(&bytes, key).and_then(|s| s.check_consistent().map(|()| s)) {
-            Ok(s) if s.fingerprint.as_ref() == Some(&engine.fingerprint) => s,
-            _ => return Ok(SignOutcome::OtherBuild),
-        };
+    let sidecar = match Sidecar::parse_for(&bytes, key) {
+        Ok(s) if s.fingerprint.as_ref() == Some(&engine.fingerprint) => s,
+        _ => return Ok(SignOutcome::OtherBuild),
+    };
     let facts = SignedFacts::of(&sidecar).ok_or(RemoteError::Unsignable {
         key: key.to_string(),
     })?;

@@ -338,6 +338,51 @@ fn a_model_name_starting_with_an_underscore_is_its_own_family() {
     assert!(lock.contains(&format!("key = \"{key}\"")), "{lock}");
 }
 
+/// `trtctl ensure` of the tiny model with `TENSORRT_CACHE_DIR` set to `cache_dir`.
+fn ensure_into(project: &Project, cache_dir: &str) -> std::process::Output {
+    let mut ensure = project.ensure("models/arcface_r100.onnx");
+    ensure.env("TENSORRT_CACHE_DIR", cache_dir);
+    ensure.args(["--version", "v1"]).output().unwrap()
+}
+
+#[test]
+fn a_cache_dir_under_tilde_is_in_home_and_the_root_or_home_is_refused() {
+    let project = Project::new();
+    project.add_model("arcface_r100");
+    let home = project.path().join("home");
+    let key = "arcface/arcface_r100_v1_fp16_sm_86_10.3.0.trt";
+
+    let out = ensure_into(&project, "~/tc");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(home.join("tc").join(key).is_file(), "{}", stdout_of(&out));
+    assert!(!project.path().join("~").exists(), "a directory named `~`");
+
+    // ensure would write its engine into HOME itself; `cache ls` would list `/` as a cache.
+    // (No test ever writes into `/`, even against a trtctl that would.)
+    let refusals = [
+        (ensure_into(&project, "~"), "the home directory"),
+        (
+            project
+                .trtctl()
+                .env("TENSORRT_CACHE_DIR", "/")
+                .args(["cache", "ls"])
+                .output()
+                .unwrap(),
+            "the filesystem root",
+        ),
+    ];
+    for (out, what) in refusals {
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(1), "{what}: {err}");
+        assert!(
+            err.contains(&format!("is {what}, not a directory of its own"))
+                && err.contains("TENSORRT_CACHE_DIR"),
+            "{what}: {err}"
+        );
+    }
+    assert!(!home.join("arcface").exists(), "nothing written into HOME");
+}
+
 fn committed(path: &str) -> String {
     std::fs::read_to_string(format!("{}/{path}", env!("CARGO_MANIFEST_DIR")))
         .unwrap_or_else(|_| panic!("{path} is missing: regenerate it (see docs/README)"))

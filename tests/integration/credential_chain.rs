@@ -252,6 +252,15 @@ fn credential_process_supplies_keys_and_its_failure_is_one_clear_line() {
         &[("AWS_PROFILE", "broken")],
         "credential_process of AWS profile `broken` exited with exit status: 3",
     );
+    // `doctor` says what failed: no credentials, not an endpoint that does not answer.
+    let doctor = case.run(&["doctor"], &[("AWS_PROFILE", "broken")]);
+    let text = stdout_of(&doctor);
+    assert!(
+        text.contains("not usable: ")
+            && text.contains("credential_process of AWS profile `broken` exited")
+            && !text.contains("unreachable"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -314,3 +314,28 @@ fn new_engines_and_exported_files_follow_the_umask_and_replaced_ones_keep_their_
     assert_eq!(mode(&plan), 0o664, "a replaced plan keeps its mode");
     assert_eq!(mode(&config), 0o604, "a rewritten config keeps its mode");
 }
+
+#[test]
+fn a_version_directory_triton_would_skip_is_refused_before_anything_is_written() {
+    let stage = fetched_host();
+    let repo = stage.host.path().join("models-repo");
+    for version in ["0", "007", "00"] {
+        let out = stage
+            .host()
+            .args(["export", "triton", "--repo"])
+            .arg(&repo)
+            .args(["--target", "*:fp16", "--repo-version", version])
+            .output()
+            .unwrap();
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(1), "{version}: {err}");
+        assert!(
+            err.contains(&format!("`{version}` is not a Triton version directory"))
+                && err.contains("without leading zeros"),
+            "{version}: {err}"
+        );
+        assert!(!repo.exists(), "{version}: nothing is exported");
+    }
+    export(&stage, &repo);
+    assert!(repo.join("arcface_r100/1/model_sm_86.plan").exists());
+}

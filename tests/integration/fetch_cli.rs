@@ -141,6 +141,35 @@ fn an_engine_missing_on_the_remote_is_named() {
     );
 }
 
+#[test]
+fn a_pinned_engine_gone_from_the_remote_beside_its_sidecar_is_not_on_the_remote() {
+    both(|stage| {
+        stage.build_and_lock();
+        std::fs::remove_file(stage.remote_object(FP16_SM89)).unwrap();
+        let out = stage
+            .host()
+            .args(["fetch", "--gpu-arch", "sm_89"])
+            .output()
+            .unwrap();
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains(&format!(
+                "{FP16_SM89} is not on the remote; rebuild and upload it"
+            )),
+            "{err}"
+        );
+        assert!(
+            !err.contains("plan again"),
+            "a deploy host never plans: {err}"
+        );
+        assert_eq!(
+            stage.host.cached(),
+            ["arcface/arcface_r100_v1.0_fp32_sm_89_10.3.0.trt"]
+        );
+    });
+}
+
 /// Runs fetch against a damaged lock: exit 2, the expected message, nothing fetched.
 fn refused(stage: &Stage, args: &[&str], expected: &str) {
     let out = stage.host().arg("fetch").args(args).output().unwrap();
@@ -171,6 +200,17 @@ fn bad_locks_and_requests_are_refused_before_anything_is_fetched() {
         &stage,
         &["--gpu-arch", "sm_86", "--target", "arcfce_r100"],
         "`arcfce_r100` matches no engine pinned by",
+    );
+    // The model is right: what is wrong is the arch fetched for, or the precision.
+    refused(
+        &stage,
+        &["--gpu-arch", "sm_86", "--target", "arcface_r100:fp16:sm_89"],
+        "for sm_86; it matches engines for sm_89 only: pass `--gpu-arch sm_89`",
+    );
+    refused(
+        &stage,
+        &["--gpu-arch", "sm_86", "--target", "arcface_r100:int8"],
+        "check its precision (the lock pins fp16, fp32 of `arcface_r100`)",
     );
 
     let digest = pristine

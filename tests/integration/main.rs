@@ -12,6 +12,7 @@ mod export_cli;
 mod fetch_cli;
 mod gpu_host;
 mod lock_cli;
+mod messages;
 mod plan_cli;
 mod python_builder;
 mod reliability;

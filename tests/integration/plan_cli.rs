@@ -33,6 +33,17 @@ fn two_models() -> Project {
     project
 }
 
+/// [`two_models`], with machine A (sm_86) having built and uploaded its engines.
+fn two_models_built_on_sm86() -> Project {
+    let project = two_models();
+    project
+        .trtctl()
+        .args(["apply", "--gpu-arch", "sm_86", "--allow-missing"])
+        .assert()
+        .success();
+    project
+}
+
 #[test]
 fn the_example_manifest_plans_on_a_fresh_machine() {
     let project = Project::new();
@@ -54,13 +65,8 @@ fn the_example_manifest_plans_on_a_fresh_machine() {
 
 #[test]
 fn a_partly_cached_world_is_planned_like_terraform() {
-    let project = two_models();
     // Machine A (sm_86) builds and uploads its engines; machine B (sm_89) builds arcface's.
-    project
-        .trtctl()
-        .args(["apply", "--gpu-arch", "sm_86", "--allow-missing"])
-        .assert()
-        .success();
+    let project = two_models_built_on_sm86();
     let other_cache = project.path().join("cache-b");
     project
         .trtctl()
@@ -98,7 +104,7 @@ fn a_partly_cached_world_is_planned_like_terraform() {
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", stderr_of(&output));
-    let text = without_ages_and_hosts(&project.redact(&stdout_of(&output)));
+    let text = without_ages(&project.redact(&stdout_of(&output)));
     insta::assert_snapshot!("partly_cached_plan", text);
 
     let json = project
@@ -421,10 +427,62 @@ fn engine_names_are_checked_against_the_file_system_limit_at_load() {
     }
 }
 
-/// The shared timing caches line names when and by which host each cache was written: neither
-/// is the same on two runs.
-fn without_ages_and_hosts(text: &str) -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+/// Rewrites the sidecar at `path` with `change` applied to its JSON.
+fn tamper(path: &std::path::Path, change: impl FnOnce(&mut serde_json::Value)) {
+    let mut sidecar: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    change(&mut sidecar);
+    std::fs::write(path, serde_json::to_vec_pretty(&sidecar).unwrap()).unwrap();
+}
+
+#[test]
+fn a_sidecar_whose_fingerprint_is_not_its_build_inputs_is_unusable_here_and_remote() {
+    let project = two_models_built_on_sm86();
+    const ARC16: &str = "arcface/arcface_r100_v1.0_fp16_sm_86_10.3.0.trt";
+    const SCR16: &str = "scrfd/scrfd_10g_v2_fp16_sm_86_10.3.0.trt";
+    // Remote: build inputs edited under the wanted fingerprint; the local copy is gone.
+    tamper(&project.path().join(format!("remote/{ARC16}.json")), |s| {
+        s["build"]["flags"]["workspace_mib"] = 1.into();
+    });
+    std::fs::remove_file(project.cache().join(ARC16)).unwrap();
+    std::fs::remove_file(project.cache().join(format!("{ARC16}.json"))).unwrap();
+    // Local: a fingerprint that no build inputs hash to, the build inputs wanted.
+    tamper(&project.cache().join(format!("{SCR16}.json")), |s| {
+        s["fingerprint"] = "0".repeat(64).into();
+    });
+
+    let output = project
+        .trtctl()
+        .args(["plan", "--gpu-arch", "sm_86"])
+        .output()
+        .unwrap();
+    let text = stdout_of(&output);
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let line = |file: &str| {
+        let file = file.split('/').nth(1).unwrap();
+        text.lines().find(|l| l.contains(file)).unwrap().to_string()
+    };
+    let unusable = "sidecar unusable: sidecar's fingerprint does not match its own build inputs";
+    let remote = line(ARC16);
+    assert!(
+        remote.contains("+ build") && remote.contains(unusable) && !remote.contains("fetch"),
+        "{text}"
+    );
+    let local = line(SCR16);
+    assert!(
+        local.contains("↓ fetch") && local.contains(unusable) && !local.contains("flags"),
+        "{text}"
+    );
+    // Apply does what the plan says: it builds the one and fetches the other.
+    project
+        .trtctl()
+        .args(["apply", "--gpu-arch", "sm_86", "--allow-missing"])
+        .assert()
+        .success();
+}
+
+/// The shared timing caches line says when each cache was written: never the same on two runs.
+fn without_ages(text: &str) -> String {
     let words: Vec<String> = text
         .split(' ')
         .map(|word| {
@@ -438,5 +496,5 @@ fn without_ages_and_hosts(text: &str) -> String {
             }
         })
         .collect();
-    words.join(" ").replace(host.trim(), "[HOST]")
+    words.join(" ")
 }

@@ -135,12 +135,15 @@ fn a_no_op_plan_reads_no_sidecar_and_a_changed_one_is_read_again() {
     assert_eq!(sidecar_gets(&proxy), 0, "warm index: no sidecar read");
     assert!(proxy.stats.total() >= 1, "the listing still happens");
 
-    // Another builder's engine, under the same name: new build inputs on the remote.
+    // Another builder's engine, under the same name: new build inputs on the remote, and the
+    // fingerprint they hash to.
     let changed = &world.remote_sidecars()[0];
-    let mut sidecar: serde_json::Value =
+    let mut sidecar: trtctl::identity::Sidecar =
         serde_json::from_slice(&std::fs::read(changed).unwrap()).unwrap();
-    sidecar["fingerprint"] = serde_json::Value::String("0".repeat(64));
-    std::fs::write(changed, serde_json::to_vec(&sidecar).unwrap()).unwrap();
+    let build = sidecar.build.as_mut().unwrap();
+    build.flags.workspace_mib = Some(1);
+    sidecar.fingerprint = Some(build.fingerprint());
+    std::fs::write(changed, sidecar.to_json()).unwrap();
     proxy.stats.reset();
     let (_, after) = world.plan(&proxy);
     assert_eq!(sidecar_gets(&proxy), 1, "only the changed sidecar is read");
@@ -351,9 +354,15 @@ fn local_plan(project: &Project) -> Vec<String> {
 fn rewrite_fingerprint_in_place(sidecar: &std::path::Path) {
     let mtime = std::fs::metadata(sidecar).unwrap().modified().unwrap();
     let text = std::fs::read_to_string(sidecar).unwrap();
-    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let fingerprint = json["fingerprint"].as_str().unwrap();
-    let rewritten = text.replace(fingerprint, &"0".repeat(fingerprint.len()));
+    // Another build: other ONNX bytes, and the fingerprint its inputs hash to (a fingerprint
+    // that is not its build inputs' would be refused as a bad sidecar, not read as a build).
+    let parsed: trtctl::identity::Sidecar = serde_json::from_str(&text).unwrap();
+    let mut build = parsed.build.unwrap();
+    let onnx = std::mem::replace(&mut build.onnx_sha256, "0".repeat(64));
+    let fingerprint = parsed.fingerprint.unwrap().0;
+    let rewritten = text
+        .replace(&onnx, &build.onnx_sha256)
+        .replace(&fingerprint, &build.fingerprint().0);
     assert_eq!(rewritten.len(), text.len(), "the test keeps the size");
     std::thread::sleep(Duration::from_millis(20));
     let file = std::fs::OpenOptions::new()
@@ -511,4 +520,90 @@ fn the_sorted_listing_of_the_bench_server_lists_what_s3s_fs_lists() {
         list_all(&sorted, "engines/m", None).contains(&("engines/m/m_0001.trt".into(), 17)),
         "a rewrite shows at once"
     );
+}
+
+/// Requests whose line names the shared timing caches (`timing/` objects or their LIST).
+fn timing_requests(proxy: &FaultyProxy) -> Vec<String> {
+    let requests = proxy.stats.requests.lock().unwrap();
+    requests
+        .iter()
+        .filter(|r| r.contains("timing"))
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn a_plan_learns_every_shared_timing_cache_from_one_list() {
+    let world = World::new(&["sm_86", "sm_89"], "");
+    let proxy = clean_proxy(&world.server);
+    let (code, _) = world.plan(&proxy);
+    assert_eq!(code, Some(0));
+    let timing = timing_requests(&proxy);
+    assert_eq!(timing.len(), 1, "one request for two archs: {timing:?}");
+    assert!(
+        timing[0].starts_with("GET ") && timing[0].contains("list-type=2"),
+        "{timing:?}"
+    );
+    let output = world
+        .machine("cache-b", &proxy.endpoint)
+        .arg("plan")
+        .args(&world.gpus)
+        .output()
+        .unwrap();
+    let text = stdout_of(&output);
+    assert!(
+        text.contains("Shared timing caches: sm_86_10.3.0.cache ")
+            && text.contains(" · sm_89_10.3.0.cache ")
+            && !text.contains("none yet"),
+        "both caches, published by machine A, are listed: {text}"
+    );
+}
+
+/// `LIST` requests of the engines' families (the timing caches' one left out).
+fn family_lists(proxy: &FaultyProxy) -> usize {
+    let requests = proxy.stats.requests.lock().unwrap();
+    requests
+        .iter()
+        .filter(|r| r.contains("list-type=2") && !r.contains("timing"))
+        .count()
+}
+
+/// `trtctl lock` on machine `cache`: the lock apply left is what observing everything again says.
+fn lock_unchanged(world: &World, cache: &str) {
+    let out = world
+        .machine(cache, &world.server.endpoint)
+        .arg("lock")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && stdout_of(&out).contains("4 engines pinned (unchanged)"),
+        "{}{}",
+        stdout_of(&out),
+        stderr_of(&out)
+    );
+}
+
+#[test]
+fn apply_keeps_the_lock_current_without_listing_the_remote_again() {
+    // Machine A built and uploaded all four engines, and apply wrote the lock from its plan.
+    let world = World::new(&["sm_86"], "");
+    lock_unchanged(&world, "cache-a");
+    let lock = std::fs::read_to_string(world.project.path().join("engines.lock")).unwrap();
+
+    // Machine B fetches them: one LIST per family, for the plan, and none after the run.
+    let proxy = clean_proxy(&world.server);
+    let out = world
+        .machine("cache-b", &proxy.endpoint)
+        .arg("apply")
+        .args(&world.gpus)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(stdout_of(&out).contains("4 fetched"), "{}", stdout_of(&out));
+    assert_eq!(family_lists(&proxy), 2, "{:?}", proxy.stats.requests);
+    assert_eq!(
+        std::fs::read_to_string(world.project.path().join("engines.lock")).unwrap(),
+        lock
+    );
+    lock_unchanged(&world, "cache-b");
 }

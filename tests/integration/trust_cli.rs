@@ -143,6 +143,8 @@ fn engine_bytes_replaced_with_a_matching_sidecar_are_refused_and_nothing_is_cach
             out.contains(ENGINE) && out.contains("refusing the remote engine"),
             "{out}"
         );
+        // The refused fetch counts in the progress total: `[1/1]`, never `[1/0]`.
+        assert!(out.contains("[1/1] fetch "), "{out}");
         assert!(
             !fleet.cache("b").join(ENGINE).exists(),
             "an untrusted engine was cached"

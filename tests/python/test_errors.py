@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
+from typing import Dict
 
 import pytest
 
@@ -82,3 +84,68 @@ def test_a_bad_gpu_arch_or_selector_is_an_input_error(project: Project) -> None:
     manifest = project.write_manifest('trt_version = "10.3.0"\n[[model]]\nname = "arcface_r100"\nonnx = "models/arcface_r100.onnx"\n')
     with pytest.raises(trtctl.InputError, match="bad selector `a:b:c:d`"):
         trtctl.plan(manifest, target="a:b:c:d")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "named"),
+    [
+        ({"batch_size": -1}, "batch_size = -1"),
+        ({"batch_size": 2**40}, f"batch_size = {2**40}"),
+        ({"gpu": -1}, "gpu = -1"),
+        ({"max_batch": -8}, "max_batch = -8"),
+    ],
+)
+def test_a_number_out_of_range_is_an_input_error_naming_the_argument(
+    project: Project, arguments: Dict[str, int], named: str
+) -> None:
+    with pytest.raises(trtctl.InputError) as raised:
+        trtctl.build_or_load_engine("models/arcface_r100.onnx", version="v1.0", **arguments)  # type: ignore[arg-type]
+    assert str(raised.value).startswith(f"{named} is out of range: pass a whole number from "), raised.value
+    assert project.builds() == []
+
+
+def test_a_timeout_of_zero_or_less_is_refused_alike_by_python_and_the_cli(project: Project) -> None:
+    for timeout, shown in ((0, "0"), (-1, "-1"), (float("nan"), "NaN")):
+        with pytest.raises(trtctl.InputError) as raised:
+            trtctl.build_or_load_engine("models/arcface_r100.onnx", version="v1.0", timeout=timeout)
+        message = str(raised.value)
+        assert message.startswith(f"timeout {shown} is not a number of seconds above 0"), message
+    cli = cli_error(
+        "ensure", "--onnx", "models/arcface_r100.onnx", "--precision", "fp16", "--batch-size", "32", "--timeout", "0"
+    )
+    assert cli.startswith("error: timeout 0 is not a number of seconds above 0"), cli
+    assert project.builds() == []
+    engine, source = trtctl.build_or_load_engine("models/arcface_r100.onnx", version="v1.0", timeout=600)
+    assert source == "built"
+
+
+def test_a_missing_manifest_says_how_to_pass_one_in_python(project: Project) -> None:
+    with pytest.raises(trtctl.ManifestError) as raised:
+        trtctl.plan("missing.toml")
+    message = str(raised.value)
+    assert "cannot read manifest missing.toml" in message
+    assert "the `manifest` argument in Python" in message, message
+
+
+def test_tensorrt_changed_under_the_process_is_named_as_such(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trtctl.build_or_load_engine("models/arcface_r100.onnx", version="v1.0")  # TensorRT 10.3.0, probed once
+    monkeypatch.setenv("STUB_TRT_VERSION", "10.4.0")
+    with pytest.raises(trtctl.BuildError) as raised:
+        trtctl.build_or_load_engine("models/arcface_r100.onnx", version="v1.0", force_rebuild=True)
+    message = str(raised.value)
+    assert "local TensorRT 10.4.0" in message and "differs from TensorRT 10.3.0" in message, message
+    assert "TensorRT changed under the running process; restart it" in message, message
+    assert "manifest" not in message, message
+
+
+def test_a_cache_dir_under_tilde_is_in_home_and_home_itself_is_refused(
+    project: Project, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("TENSORRT_CACHE_DIR", "~/tc")
+    engine, _ = trtctl.build_or_load_engine("models/arcface_r100.onnx", version="v1.0")
+    assert Path(engine).is_relative_to(tmp_path / "home" / "tc"), engine.path
+    monkeypatch.setenv("TENSORRT_CACHE_DIR", "~")
+    with pytest.raises(trtctl.CacheError, match="is the home directory, not a directory of its own"):
+        trtctl.build_or_load_engine("models/arcface_r100.onnx", version="v1.0", force_rebuild=True)

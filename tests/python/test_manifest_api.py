@@ -87,3 +87,23 @@ def test_nothing_prints_on_its_own(project: Project, capfd: pytest.CaptureFixtur
     trtctl.build_or_load_engine("models/arcface_r100.onnx", version="v1.0")
     out, err = capfd.readouterr()
     assert (out, err) == ("", "")
+
+
+class DashboardDown(Exception):
+    pass
+
+
+def test_an_exception_in_the_progress_callback_stops_apply_and_is_raised(project: Project) -> None:
+    manifest = project.write_manifest(MANIFEST)
+    seen: List[str] = []
+
+    def progress(event: Dict[str, Any]) -> None:
+        seen.append(event["event"])
+        raise DashboardDown("the dashboard is down")
+
+    with pytest.raises(DashboardDown, match="the dashboard is down"):
+        trtctl.apply(manifest, allow_missing=True, progress=progress)
+    assert seen == ["begin"], "the callback is not called again once it raised"
+    assert project.builds() == [], "the apply stopped before building anything"
+    assert not list(project.cache.rglob("*.trt")), "nothing was committed"
+    assert trtctl.apply(manifest, allow_missing=True).ok, "the next call runs as usual"

@@ -13,11 +13,14 @@
 //! the remote) sees an unverified cache and does not use it; the next successful write, which
 //! starts from the cache object's version whatever the metadata says, repairs it.
 
+use std::collections::BTreeMap;
+
 use bytes::Bytes;
 use object_store::path::Path;
 use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
 use serde::{Deserialize, Serialize};
 
+use super::listing::{ListingSink, ObjectVersion, SpanRequest};
 use super::{Remote, RemoteError};
 use crate::identity::{GpuArch, TrtVersion, sha256_hex};
 use crate::sys::{hostname, now_secs};
@@ -74,13 +77,29 @@ impl RemoteTimingCache {
     }
 }
 
-/// What the remote says about a timing cache without downloading it, for `plan`.
+/// What a LIST of the remote's `timing/` says about one timing cache, for `plan`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimingCacheStat {
     pub size: u64,
-    /// Unix seconds.
+    /// Unix seconds of its last write.
     pub modified: u64,
-    pub meta: Option<TimingCacheMeta>,
+}
+
+/// The timing caches of one LIST of `timing/`, by file name; their metadata objects, rejected
+/// copies and anything else there are left out.
+#[derive(Default)]
+struct TimingListing(BTreeMap<String, TimingCacheStat>);
+
+impl ListingSink for TimingListing {
+    fn add(&mut self, name: &str, size: u64, version: impl FnOnce() -> ObjectVersion) {
+        if name.ends_with(".cache") && !name.contains('/') {
+            let modified = (version().last_modified_ms / 1000).max(0) as u64;
+            self.0
+                .insert(name.to_string(), TimingCacheStat { size, modified });
+        }
+    }
+
+    fn outside(&mut self, _location: &str) {}
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,23 +144,15 @@ impl Remote {
         }))
     }
 
-    /// Size and age of the timing cache `name`, without its bytes.
-    pub async fn stat_timing_cache(
+    /// Size and age of every timing cache the remote holds, by file name: one LIST of
+    /// `timing/`, whatever the number of archs, and no byte of any cache.
+    pub async fn list_timing_caches(
         &self,
-        name: &str,
-    ) -> Result<Option<TimingCacheStat>, RemoteError> {
-        let head = match self.store.head(&self.timing_location(name)?).await {
-            Ok(head) => head,
-            Err(object_store::Error::NotFound { .. }) => return Ok(None),
-            Err(e) => {
-                return Err(self.classify(&format!("looking for the timing cache {name}"), e));
-            }
-        };
-        Ok(Some(TimingCacheStat {
-            size: head.size,
-            modified: head.last_modified.timestamp().max(0) as u64,
-            meta: self.read_timing_meta(name).await?,
-        }))
+    ) -> Result<BTreeMap<String, TimingCacheStat>, RemoteError> {
+        let listed = self
+            .list_span(TIMING_PREFIX, SpanRequest::WHOLE, TimingListing::default)
+            .await?;
+        Ok(listed.0)
     }
 
     async fn read_timing_meta(&self, name: &str) -> Result<Option<TimingCacheMeta>, RemoteError> {
@@ -302,8 +313,10 @@ mod tests {
         std::fs::write(dir.path().join("timing").join(&name), b"tw0").unwrap();
         let damaged = remote.read_timing_cache(&name).await.unwrap().unwrap();
         assert!(!damaged.is_verified());
-        let stat = remote.stat_timing_cache(&name).await.unwrap().unwrap();
-        assert_eq!(stat.size, 3);
-        assert_eq!(stat.meta.unwrap().sha256, sha256_hex(b"two"));
+        // One LIST says what is there: the cache, not its metadata or anything else.
+        std::fs::write(dir.path().join("timing").join("notes.txt"), b"x").unwrap();
+        let listed = remote.list_timing_caches().await.unwrap();
+        assert_eq!(listed.keys().collect::<Vec<_>>(), [&name]);
+        assert_eq!(listed[&name].size, 3);
     }
 }

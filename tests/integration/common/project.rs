@@ -162,6 +162,22 @@ impl Project {
         cmd
     }
 
+    /// `trtctl ensure` of `onnx` at fp16, batch 8, for a simulated sm_86 GPU.
+    pub fn ensure(&self, onnx: &str) -> Command {
+        let mut cmd = self.trtctl();
+        cmd.args([
+            "ensure",
+            "--onnx",
+            onnx,
+            "--precision",
+            "fp16",
+            "--batch-size",
+            "8",
+        ])
+        .args(["--gpu-arch", "sm_86"]);
+        cmd
+    }
+
     /// The builds the stand-in trtexec ran, one `onnx engine device pid` line each.
     pub fn builds(&self) -> Vec<String> {
         std::fs::read_to_string(self.path().join("runs/runs.log"))
