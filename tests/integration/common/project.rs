@@ -162,7 +162,8 @@ impl Project {
         cmd
     }
 
-    /// `trtctl ensure` of `onnx` at fp16, batch 8, for a simulated sm_86 GPU.
+    /// `trtctl ensure` of `onnx` at fp16 and the seed's default batch (32, so the seed's name), for
+    /// a simulated sm_86 GPU.
     pub fn ensure(&self, onnx: &str) -> Command {
         let mut cmd = self.trtctl();
         cmd.args([
@@ -172,7 +173,7 @@ impl Project {
             "--precision",
             "fp16",
             "--batch-size",
-            "8",
+            "32",
         ])
         .args(["--gpu-arch", "sm_86"]);
         cmd
