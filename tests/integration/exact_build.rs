@@ -139,31 +139,27 @@ fn a_plan_whose_header_disagrees_with_its_sidecar_is_never_fetched_or_verified()
             |sidecar: &mut Value| sidecar["provenance"]["trt_build"] = "10.3.0.30".into();
         edit_json(&fleet.backend.object(&format!("{ENGINE}.json")), claims_30);
 
-        let b = fleet
-            .machine("b")
-            .args(["apply", "--gpu-arch", "sm_86"])
-            .output()
-            .unwrap();
-        let out = all_output(&b);
-        assert_eq!(b.status.code(), Some(1), "{out}");
-        assert!(
-            out.contains("its plan header says TensorRT 10.3.0.26 built it, not 10.3.0.30 as its sidecar says"),
-            "{out}"
+        // A fetch by apply, and by `fetch` from the lock: refused, nothing cached.
+        let refused = |machine: &str, command: &str, says: &str| {
+            let output = fleet
+                .machine(machine)
+                .args([command, "--gpu-arch", "sm_86"])
+                .output()
+                .unwrap();
+            let out = all_output(&output);
+            assert_eq!(output.status.code(), Some(1), "{out}");
+            assert!(out.contains(says), "{out}");
+            assert!(
+                !fleet.cache(machine).join(ENGINE).exists(),
+                "{machine} cached it"
+            );
+        };
+        refused(
+            "b",
+            "apply",
+            "its plan header says TensorRT 10.3.0.26 built it, not 10.3.0.30 as its sidecar says",
         );
-        assert!(!fleet.cache("b").join(ENGINE).exists(), "nothing cached");
-
-        let deploy = fleet
-            .machine("deploy")
-            .args(["fetch", "--gpu-arch", "sm_86"])
-            .output()
-            .unwrap();
-        let out = all_output(&deploy);
-        assert_eq!(deploy.status.code(), Some(1), "{out}");
-        assert!(
-            out.contains("as its sidecar says; nothing was cached"),
-            "{out}"
-        );
-        assert!(!fleet.cache("deploy").join(ENGINE).exists());
+        refused("deploy", "fetch", "as its sidecar says; nothing was cached");
 
         // The builder's own copy: `cache verify` flags it, `ensure`-style hand-outs refuse it.
         edit_json(&sidecar_path(&fleet.cache("a"), ENGINE), claims_30);
