@@ -25,6 +25,13 @@ pub struct GpuInfo {
     pub model: Option<String>,
 }
 
+/// `0: NVIDIA H100 80GB HBM3 (sm_90)`: a GPU as messages and plan headers name it.
+impl std::fmt::Display for GpuInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {} ({})", self.index, self.name, self.arch)
+    }
+}
+
 /// The model key of a CUDA device name: `NVIDIA A10G` → `a10g`, `NVIDIA H100 80GB HBM3` →
 /// `h100-80gb-hbm3`; lowercase letters, digits and single dashes, safe in names and paths.
 pub fn model_key(name: &str) -> String {
@@ -157,7 +164,7 @@ impl GpuInventory {
     pub fn describe_build_gpus(&self) -> String {
         self.build_gpus()
             .iter()
-            .map(|g| format!("{}: {} ({})", g.index, g.name, g.arch))
+            .map(GpuInfo::to_string)
             .collect::<Vec<_>>()
             .join(", ")
     }

@@ -130,7 +130,7 @@ impl Workspace {
         plan.timing_caches = observed.timing_caches;
         if self.gpus.source == GpuSource::Override {
             plan.host_gpus = (self.gpus.host_gpus.iter())
-                .map(|g| format!("{}: {} ({})", g.index, g.name, g.arch))
+                .map(ToString::to_string)
                 .collect();
         }
         free_in_background((observed.local, observed.remote));
