@@ -136,6 +136,22 @@ impl GpuInventory {
         models
     }
 
+    /// Per arch of the plan's GPUs, the shared timing cache builds of it use: named by the GPU
+    /// model too where the arch's GPUs here are all one model (as the executor names it).
+    pub fn timing_targets(&self) -> Vec<(GpuArch, Option<String>)> {
+        let models = self.models_by_arch();
+        let one_model = |arch: &GpuArch| {
+            let every_one_known = (self.gpus.iter()).all(|g| g.arch != *arch || g.model.is_some());
+            match models.get(arch).map(Vec::as_slice) {
+                Some([model]) if every_one_known => Some(model.clone()),
+                _ => None,
+            }
+        };
+        (self.archs().into_iter())
+            .map(|arch| (arch, one_model(&arch)))
+            .collect()
+    }
+
     /// Whether CUDA shows real GPUs on this host: then nothing built under simulation is used.
     pub fn on_gpu_host(&self) -> bool {
         match self.source {
@@ -302,8 +318,19 @@ fn parse_nvrm_version(text: &str) -> Option<String> {
 pub fn parse_arch_list(text: &str) -> Result<Vec<GpuArch>, NameError> {
     text.split(|c: char| c == ',' || c.is_whitespace())
         .filter(|s| !s.is_empty())
-        .map(str::parse)
+        .map(parse_gpu_arch)
         .collect()
+}
+
+/// A GPU's arch: `sm_80-plus` names engines, never a GPU.
+pub fn parse_gpu_arch(text: &str) -> Result<GpuArch, NameError> {
+    match text.parse::<GpuArch>()? {
+        arch if arch.is_and_later() => Err(NameError::NotAGpu {
+            value: text.to_string(),
+            hint: "; `sm_80-plus` names the engine of `hardware_compatibility = \"ampere+\"`, not a GPU".into(),
+        }),
+        arch => Ok(arch),
+    }
 }
 
 const ARCH_NAMES: &[(u32, u32, &str)] = &[
@@ -329,6 +356,9 @@ pub fn gpu_names(arch: GpuArch) -> Option<&'static str> {
 }
 
 pub fn describe_arch(arch: GpuArch) -> String {
+    if arch.is_and_later() {
+        return format!("{arch} (any of sm_80 or later but Jetson and DRIVE)");
+    }
     match gpu_names(arch) {
         Some(names) => format!("{arch} ({names})"),
         None => arch.to_string(),

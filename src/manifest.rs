@@ -69,6 +69,50 @@ pub struct ModelSpec {
     pub gpu_model: GpuModelPolicy,
 }
 
+impl ModelSpec {
+    /// Whether the model's engines are built hardware-compatible (`ampere+`).
+    fn ampere_plus(&self) -> bool {
+        self.flags.hardware_compatibility.as_deref() == Some(identity::AMPERE_PLUS_LEVEL)
+    }
+
+    /// The targets of the model's engines: its archs, where those one `ampere+` engine serves
+    /// are folded into `sm_80-plus` (after the archs it does not serve, which keep their own).
+    pub fn engine_archs(&self) -> Vec<GpuArch> {
+        if !self.ampere_plus() {
+            return self.archs.clone();
+        }
+        let mut targets: Vec<GpuArch> = (self.archs.iter())
+            .copied()
+            .filter(|&arch| !GpuArch::AMPERE_PLUS.accepts(arch))
+            .collect();
+        if targets.len() < self.archs.len() {
+            targets.push(GpuArch::AMPERE_PLUS);
+        }
+        targets
+    }
+
+    /// The archs of the model that an engine for `target` serves.
+    pub fn served_archs(&self, target: GpuArch) -> Vec<GpuArch> {
+        (self.archs.iter())
+            .copied()
+            .filter(|&arch| target.accepts(arch))
+            .collect()
+    }
+
+    /// The build flags of the engine for `target`: an arch that `ampere+` does not serve
+    /// (before sm_80, Jetson, DRIVE) is built without the level, which its GPU would refuse.
+    pub fn flags_for(&self, target: GpuArch) -> std::borrow::Cow<'_, BuildFlags> {
+        if self.ampere_plus() && !target.is_and_later() {
+            std::borrow::Cow::Owned(BuildFlags {
+                hardware_compatibility: None,
+                ..self.flags.clone()
+            })
+        } else {
+            std::borrow::Cow::Borrowed(&self.flags)
+        }
+    }
+}
+
 /// `[builder] backend`: what builds the engines.
 #[derive(
     Debug,
@@ -379,6 +423,21 @@ fn non_empty<T: Clone>(
     Ok(list.get_ref().clone())
 }
 
+/// A model's `archs`: GPU archs, never the `sm_80-plus` that names an `ampere+` engine.
+fn gpu_archs(source: &Source, list: &Spanned<Vec<GpuArch>>) -> Result<Vec<GpuArch>, ManifestError> {
+    let archs = non_empty(source, list, "archs")?;
+    match archs.iter().find(|a| a.is_and_later()) {
+        Some(target) => Err(source.error(
+            list.span(),
+            format!("`{target}` names the engine that serves many archs, not a GPU arch"),
+            Some(
+                "list the GPU archs (`archs = [\"sm_80\", \"sm_86\", \"sm_90\"]`) and set `build = { hardware_compatibility = \"ampere+\" }`".into(),
+            ),
+        )),
+        None => Ok(archs),
+    }
+}
+
 fn resolve_model(
     source: &Source,
     dir: &Path,
@@ -435,7 +494,7 @@ fn resolve_model(
         None => DEFAULT_PRECISIONS.to_vec(),
     };
     let archs = match model.archs.as_ref().or(defaults.archs.as_ref()) {
-        Some(list) => dedup(non_empty(source, list, "archs")?),
+        Some(list) => dedup(gpu_archs(source, list)?),
         None => {
             return Err(source.error(
                 model.name.span(),

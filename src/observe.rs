@@ -473,17 +473,18 @@ fn build_lease(record: LeaseRecord, now: u64) -> BuildLease {
 /// The remote's shared timing cache of each of `archs` for TensorRT `trt`: size, age, writer.
 pub async fn observe_timing_caches(
     remote: &Remote,
-    archs: &[GpuArch],
+    targets: &[(GpuArch, Option<String>)],
     trt: TrtVersion,
 ) -> Result<Vec<SharedTimingCache>, RemoteError> {
     let now = crate::sys::now_secs();
     let mut listed = retrying(|| remote.list_timing_caches()).await?;
-    Ok(archs
+    Ok(targets
         .iter()
-        .map(|&arch| {
-            let name = timing_cache_name(arch, trt);
+        .map(|(arch, gpu_model)| {
+            let name = timing_cache_name(*arch, gpu_model.as_deref(), trt);
             SharedTimingCache {
-                arch,
+                arch: *arch,
+                gpu_model: gpu_model.clone(),
                 remote: listed.remove(&name).map(|stat| RemoteTimingCacheState {
                     size: stat.size,
                     age_secs: now.saturating_sub(stat.modified),

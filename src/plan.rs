@@ -206,6 +206,9 @@ pub struct Plan {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SharedTimingCache {
     pub arch: GpuArch,
+    /// The GPU model it is for, where this host's GPUs of the arch are all one model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_model: Option<String>,
     pub name: String,
     pub remote: Option<RemoteTimingCacheState>,
 }
@@ -315,7 +318,10 @@ fn other_gpu_model(
     inputs: &PlanInputs,
     decision: &Decision,
 ) -> Option<String> {
-    if !wanted.gpu_model.is_warn() {
+    // A hardware-compatible plan (`ampere+`, `sameComputeCapability`) is built to be portable.
+    let portable =
+        (wanted.build.flags.hardware_compatibility.as_deref()).is_some_and(|l| l != "none");
+    if !wanted.gpu_model.is_warn() || portable {
         return None;
     }
     let built_on = match decision {
@@ -355,7 +361,7 @@ fn decide_copies(position: usize, wanted: &DesiredEngine, inputs: &PlanInputs) -
         inputs.gpu_host,
     );
     let writable = remote_state.is_some_and(|r| r.writable);
-    let can_build = inputs.gpu_archs.contains(&wanted.id.gpu_arch);
+    let can_build = (inputs.gpu_archs.iter()).any(|&gpu| wanted.id.gpu_arch.accepts(gpu));
     // Only an empty slot is uploaded to: create-only writes never replace what another machine put there.
     let remote_slot_free = remote_state.is_some() && matches!(remote, Copy::Absent);
     let upload_after_build = writable && remote_slot_free;

@@ -8,7 +8,7 @@
 //! `FP8` and no `EXPLICIT_BATCH`: TensorRT 11 builds strongly typed networks only).
 
 use super::{BuildError, Builder};
-use crate::identity::{BuildInputs, Precision, TrtVersion};
+use crate::identity::{self, BuildInputs, Precision, TrtVersion};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Backend {
@@ -81,16 +81,13 @@ fn needs(backend: Backend, inputs: &BuildInputs) -> Vec<Need> {
     if let Some(level) = flags.optimization_level {
         needs.push(need(format!("`optimization_level = {level}`"), (8, 6)));
     }
-    if let Some(level) = &flags.hardware_compatibility {
-        let since = if level == "sameComputeCapability" {
-            (10, 9)
-        } else {
-            (8, 6)
-        };
-        needs.push(need(
-            format!("`hardware_compatibility = \"{level}\"`"),
+    if let Some(level) = &flags.hardware_compatibility
+        && let Some(since) = identity::hardware_level_since(level)
+    {
+        needs.push(Need {
             since,
-        ));
+            ..need(format!("`hardware_compatibility = \"{level}\"`"), (0, 0))
+        });
     }
     if flags.version_compatible {
         needs.push(need("`version_compatible = true`", (8, 6)));
@@ -109,11 +106,11 @@ pub(super) fn check(
 ) -> Result<(), Gap> {
     let flags = &inputs.flags;
     if let Some(level) = &flags.hardware_compatibility
-        && !HARDWARE_LEVELS.contains(&level.as_str())
+        && identity::hardware_level_since(level).is_none()
     {
         return Err(Gap {
             what: format!("`hardware_compatibility = \"{level}\"` is not a level TensorRT knows"),
-            fix: format!("use one of {}", HARDWARE_LEVELS.join(", ")),
+            fix: format!("use one of {}", identity::hardware_level_names()),
         });
     }
     if backend == Backend::Python && !flags.extra_args.is_empty() {
@@ -147,9 +144,6 @@ pub(super) fn check(
     }
     Ok(())
 }
-
-/// `[*.build] hardware_compatibility` values, as trtexec spells them.
-pub(super) const HARDWARE_LEVELS: [&str; 3] = ["none", "ampere+", "sameComputeCapability"];
 
 #[cfg(test)]
 mod tests {

@@ -42,7 +42,8 @@ pub struct GlobalArgs {
         global = true,
         value_name = "sm_NN",
         env = "TRTCTL_GPU_ARCH",
-        value_delimiter = ','
+        value_delimiter = ',',
+        value_parser = crate::gpu::parse_gpu_arch
     )]
     pub gpu_arch: Vec<GpuArch>,
     /// The GPU model of the GPUs --gpu-arch simulates (`a10g`, or a CUDA name like `NVIDIA A10G`).

@@ -22,7 +22,7 @@ fn triton_repo(global: &GlobalArgs, env: &Environment, args: TritonArgs) -> anyh
     let (lock, path) = deployment.read_lock(args.lock.as_deref())?;
     // Every arch the lock pins, unless the command line names some.
     let archs = if env.gpu_archs.is_empty() {
-        let mut all: Vec<_> = lock.engines.iter().map(|e| e.id.gpu_arch).collect();
+        let mut all: Vec<_> = lock.engines.iter().flat_map(|e| e.serves()).collect();
         all.sort();
         all.dedup();
         all
@@ -90,5 +90,6 @@ fn cached(deployment: &Deployment, engine: &LockedEngine) -> anyhow::Result<Expo
         id: engine.id.clone(),
         path: deployment.cache.engine_path(&engine.key),
         profile: build.profile,
+        serves: engine.serves(),
     })
 }

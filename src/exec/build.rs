@@ -39,22 +39,24 @@ impl Run<'_> {
         self.started(ActionKind::Build, &engine.key.file, None);
         let cache = self.exec.cache;
         let temp = cache.temp_engine(&engine.key)?;
+        let timing_name = (self.exec.timing_cache)
+            .then(|| self.gpu_pool.timing_cache_name(arch, engine.id.trt_version))
+            .flatten();
         let job = BuildJob {
             onnx: engine.onnx.clone(),
             inputs: engine.build.clone(),
             output: temp.path().to_path_buf(),
             log: cache.log_path(&engine.key),
-            timing_cache: self.exec.timing_cache.then(|| {
-                timing_cache_file(cache.root(), engine.id.gpu_arch, engine.id.trt_version)
-            }),
+            timing_cache: timing_name
+                .as_deref()
+                .map(|name| timing_cache_file(cache.root(), name)),
             device: gpu.gpu.index,
         };
-        if let Some(timing) = &job.timing_cache {
+        if let (Some(timing), Some(name)) = (&job.timing_cache, &timing_name) {
             if let Some(dir) = timing.parent() {
                 std::fs::create_dir_all(dir).map_err(ExecError::io(dir))?;
             }
-            self.prepare_timing_cache(timing, arch, engine.id.trt_version)
-                .await;
+            self.prepare_timing_cache(timing, name).await;
         }
         let built = self
             .build_with_timing_fallback(builder, &job, &engine.key.file)

@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
 
 use crate::gpu::{GpuInfo, GpuInventory};
-use crate::identity::GpuArch;
+use crate::identity::{GpuArch, TrtVersion};
+use crate::store::remote::timing_cache_name;
 
 /// The idle GPUs of one arch.
 type FreeGpus = Mutex<Vec<Arc<GpuInfo>>>;
@@ -16,6 +17,8 @@ type FreeGpus = Mutex<Vec<Arc<GpuInfo>>>;
 /// GPUs by arch, handed out one build at a time.
 pub(super) struct GpuPool {
     slots: BTreeMap<GpuArch, (Semaphore, FreeGpus)>,
+    /// Per arch, the one model of its GPUs, where they are all one model.
+    models: BTreeMap<GpuArch, Option<String>>,
 }
 
 pub(super) struct GpuLease<'a> {
@@ -42,7 +45,11 @@ impl GpuPool {
                 .or_default()
                 .push(Arc::new(gpu.clone()));
         }
+        let models = (slots.iter())
+            .map(|(&arch, gpus)| (arch, sole_model(gpus)))
+            .collect();
         GpuPool {
+            models,
             slots: slots
                 .into_iter()
                 .map(|(arch, mut gpus)| {
@@ -54,13 +61,27 @@ impl GpuPool {
         }
     }
 
-    /// Whether any GPU here builds for `arch`.
-    pub(super) fn has(&self, arch: GpuArch) -> bool {
-        self.slots.contains_key(&arch)
+    /// The arch of the GPUs that build engines for `target`: the target itself, or for
+    /// `sm_80-plus` the first arch here that it accepts. One arch per target keeps its timing
+    /// cache one device's.
+    pub(super) fn build_arch(&self, target: GpuArch) -> Option<GpuArch> {
+        self.slots
+            .keys()
+            .copied()
+            .find(|&arch| target.accepts(arch))
     }
 
-    pub(super) async fn acquire(&self, arch: GpuArch) -> Option<GpuLease<'_>> {
-        let (semaphore, free) = self.slots.get(&arch)?;
+    /// The shared timing cache that builds for `target` use here: TensorRT's timings are
+    /// specific to the device, so it is named by the GPU model too where the arch's GPUs here
+    /// are all one model.
+    pub(super) fn timing_cache_name(&self, target: GpuArch, trt: TrtVersion) -> Option<String> {
+        let arch = self.build_arch(target)?;
+        let model = self.models.get(&arch).and_then(Option::as_deref);
+        Some(timing_cache_name(arch, model, trt))
+    }
+
+    pub(super) async fn acquire(&self, target: GpuArch) -> Option<GpuLease<'_>> {
+        let (semaphore, free) = self.slots.get(&self.build_arch(target)?)?;
         let permit = semaphore.acquire().await.ok()?;
         let gpu = free.lock().expect("gpu pool").pop()?;
         Some(GpuLease {
@@ -69,4 +90,12 @@ impl GpuPool {
             _permit: permit,
         })
     }
+}
+
+/// The model of `gpus` where they are all one known model.
+fn sole_model(gpus: &[Arc<GpuInfo>]) -> Option<String> {
+    let first = gpus.first()?.model.as_ref()?;
+    gpus.iter()
+        .all(|gpu| gpu.model.as_ref() == Some(first))
+        .then(|| first.clone())
 }

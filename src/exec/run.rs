@@ -70,14 +70,15 @@ impl Executor<'_> {
         // An untrusted engine is a fetch refused: it gets a progress line too.
         let total = summary.build + summary.fetch + summary.upload + summary.untrusted;
         self.reporter.event(&Event::Begin { total });
+        let gpu_pool = GpuPool::new(self.gpus);
         let run = Run {
             exec: self,
-            gpu_pool: GpuPool::new(self.gpus),
+            timing: TimingCaches::for_plan(plan, &gpu_pool),
+            gpu_pool,
             transfers: Semaphore::new(self.options.jobs.max(1)),
             next_ordinal: AtomicUsize::new(0),
             bytes_fetched: AtomicU64::new(0),
             bytes_uploaded: AtomicU64::new(0),
-            timing: TimingCaches::for_plan(plan),
             timing_tally: Default::default(),
         };
         let results = futures::future::join_all(plan.steps.iter().map(|step| run.step(step))).await;
@@ -142,7 +143,9 @@ impl Run<'_> {
                     .await;
                 vec![(ActionKind::Fetch, file, outcome)]
             }
-            Decision::Build { upload, .. } if !self.gpu_pool.has(engine.id.gpu_arch) => {
+            Decision::Build { upload, .. }
+                if self.gpu_pool.build_arch(engine.id.gpu_arch).is_none() =>
+            {
                 self.refuse_build(engine, *upload)
             }
             Decision::Build { upload, stale, .. } => {
@@ -155,8 +158,7 @@ impl Run<'_> {
                             .await
                     }
                 };
-                self.after_timing_build(engine.id.gpu_arch, engine.id.trt_version)
-                    .await;
+                self.after_timing_build(engine).await;
                 results
             }
             Decision::Upload => {

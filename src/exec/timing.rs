@@ -23,19 +23,18 @@ use super::events::{Event, TimingOutcome, TimingTally};
 use super::run::Run;
 use super::timing_state::Start;
 use crate::builder::{BuildError, BuildJob, Builder, Built};
-use crate::identity::{GpuArch, TrtVersion, sha256_hex};
-use crate::store::remote::{Remote, RemoteTimingCache, TimingWrite, retrying, timing_cache_name};
+use crate::identity::sha256_hex;
+use crate::plan::DesiredEngine;
+use crate::store::remote::{Remote, RemoteTimingCache, TimingWrite, retrying};
 use crate::store::{self, REJECTED_TIMING_CACHE, TIMING_DIR};
 use crate::sys::now_secs;
 
 /// Compare-and-swap attempts before a builder leaves the remote cache to the others.
 const MAX_CONFLICTS: u32 = 3;
 
-/// Where the timing cache of `arch` and `trt` lives in the local cache.
-pub fn timing_cache_file(cache_root: &Path, arch: GpuArch, trt: TrtVersion) -> PathBuf {
-    cache_root
-        .join(TIMING_DIR)
-        .join(timing_cache_name(arch, trt))
+/// Where the timing cache named `name` lives in the local cache.
+pub fn timing_cache_file(cache_root: &Path, name: &str) -> PathBuf {
+    cache_root.join(TIMING_DIR).join(name)
 }
 
 impl Run<'_> {
@@ -86,28 +85,27 @@ impl Run<'_> {
     }
 
     /// Before a build: the arch's cache is fetched from the remote once, by the first build.
-    pub(super) async fn prepare_timing_cache(&self, path: &Path, arch: GpuArch, trt: TrtVersion) {
-        let name = timing_cache_name(arch, trt);
-        let (Some(remote), Some(shared)) = (self.timing_remote(), self.timing.caches.get(&name))
+    pub(super) async fn prepare_timing_cache(&self, path: &Path, name: &str) {
+        let (Some(remote), Some(shared)) = (self.timing_remote(), self.timing.caches.get(name))
         else {
             return;
         };
         shared
             .start
             .get_or_init(|| async {
-                match self.fetch_timing_cache(remote, &name, path).await {
+                match self.fetch_timing_cache(remote, name, path).await {
                     Ok((start, outcome)) => {
                         if let Some(outcome) = outcome {
                             shared.fetched.store(
                                 matches!(outcome, TimingOutcome::Fetched { .. }),
                                 Ordering::SeqCst,
                             );
-                            self.timing_event(&name, outcome);
+                            self.timing_event(name, outcome);
                         }
                         Some(start)
                     }
                     Err(e) => {
-                        self.timing_event(&name, unavailable(e));
+                        self.timing_event(name, unavailable(e));
                         None
                     }
                 }
@@ -157,8 +155,11 @@ impl Run<'_> {
     }
 
     /// After a build step of `arch`, whatever its outcome: the last one publishes the cache.
-    pub(super) async fn after_timing_build(&self, arch: GpuArch, trt: TrtVersion) {
-        let name = timing_cache_name(arch, trt);
+    pub(super) async fn after_timing_build(&self, engine: &DesiredEngine) {
+        let id = &engine.id;
+        let Some(name) = self.gpu_pool.timing_cache_name(id.gpu_arch, id.trt_version) else {
+            return;
+        };
         let Some(shared) = self.timing.caches.get(&name) else {
             return;
         };
@@ -171,7 +172,7 @@ impl Run<'_> {
         if !remote.writable() {
             return;
         }
-        let path = timing_cache_file(self.exec.cache.root(), arch, trt);
+        let path = timing_cache_file(self.exec.cache.root(), &name);
         match self.publish_timing_cache(remote, &name, &path, start).await {
             Ok(Some(outcome)) => self.timing_event(&name, outcome),
             Ok(None) => {}

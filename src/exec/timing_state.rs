@@ -6,8 +6,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use tokio::sync::OnceCell;
 
+use super::gpu_pool::GpuPool;
 use crate::plan::{Decision, Plan};
-use crate::store::remote::{TimingVersion, timing_cache_name};
+use crate::store::remote::TimingVersion;
 
 /// The timing caches of one apply, per arch and TensorRT version.
 pub(super) struct TimingCaches {
@@ -31,13 +32,15 @@ pub(super) struct Start {
 
 impl TimingCaches {
     /// Counts the planned builds of each arch, so the last one to finish publishes its cache.
-    pub(super) fn for_plan(plan: &Plan) -> TimingCaches {
+    pub(super) fn for_plan(plan: &Plan, gpus: &GpuPool) -> TimingCaches {
         let mut caches: HashMap<String, SharedCache> = HashMap::new();
         for step in &plan.steps {
-            if matches!(step.decision, Decision::Build { .. }) {
-                let id = &step.engine.id;
+            let id = &step.engine.id;
+            if matches!(step.decision, Decision::Build { .. })
+                && let Some(name) = gpus.timing_cache_name(id.gpu_arch, id.trt_version)
+            {
                 caches
-                    .entry(timing_cache_name(id.gpu_arch, id.trt_version))
+                    .entry(name)
                     .or_insert_with(|| SharedCache {
                         start: OnceCell::new(),
                         builds_left: AtomicUsize::new(0),

@@ -84,6 +84,8 @@ pub struct ExportEngine {
     pub id: EngineId,
     pub path: PathBuf,
     pub profile: Profile,
+    /// The compute capabilities it is for: its own arch, or those an `sm_80-plus` engine serves.
+    pub serves: Vec<GpuArch>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -171,13 +173,15 @@ fn models<'a>(
             ModelNameFrom::Family => engine.key.family.clone(),
         };
         let by_arch = grouped.entry(name.clone()).or_default();
-        if let Some(first) = by_arch.insert(engine.id.gpu_arch, engine) {
-            return Err(ExportError::TwoEnginesForArch {
-                model: name,
-                arch: engine.id.gpu_arch,
-                files: format!("{}, {}", first.key.file, engine.key.file),
-                selector: format!("{}:{}", engine.id.model_name, engine.id.precision),
-            });
+        for &arch in &engine.serves {
+            if let Some(first) = by_arch.insert(arch, engine) {
+                return Err(ExportError::TwoEnginesForArch {
+                    model: name,
+                    arch,
+                    files: format!("{}, {}", first.key.file, engine.key.file),
+                    selector: format!("{}:{}", engine.id.model_name, engine.id.precision),
+                });
+            }
         }
     }
     grouped
@@ -223,9 +227,13 @@ pub fn export_triton(
         let model_dir = options.repo.join(&model.name);
         let version_dir = model_dir.join(options.repo_version.to_string());
         let mut files = BTreeMap::new();
+        let mut placed = std::collections::BTreeSet::new();
         for (&arch, engine) in &model.engines {
-            let file = plan_file(arch);
-            place(&engine.path, &version_dir.join(&file))?;
+            // An `sm_80-plus` engine is one plan file, named for every arch it serves.
+            let file = plan_file(engine.id.gpu_arch);
+            if placed.insert(file.clone()) {
+                place(&engine.path, &version_dir.join(&file))?;
+            }
             files.insert(compute_capability(arch), file);
         }
         let removed = remove_default_plan(&version_dir)?;

@@ -37,6 +37,10 @@ pub fn render(lock: &Lock) -> String {
             engine.sha256,
             engine.fingerprint
         );
+        if !engine.serves.is_empty() {
+            let archs: Vec<String> = engine.serves.iter().map(|a| format!("\"{a}\"")).collect();
+            let _ = writeln!(out, "serves = [{}]", archs.join(", "));
+        }
     }
     for missing in &lock.missing {
         let _ = write!(
@@ -69,6 +73,8 @@ struct RawEngine {
     size: u64,
     sha256: String,
     fingerprint: String,
+    #[serde(default)]
+    serves: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -134,13 +140,47 @@ impl Source<'_> {
                 ),
             ));
         }
+        let serves = self.serves(span.clone(), &id, &raw.serves)?;
         Ok(LockedEngine {
+            serves,
             sha256: self.sha256(span.clone(), "sha256", &raw.sha256)?,
             fingerprint: Fingerprint(self.sha256(span, "fingerprint", &raw.fingerprint)?),
             size: raw.size,
             key,
             id,
         })
+    }
+
+    /// `serves`: the archs an `sm_80-plus` engine is locked for, each one it accepts; nothing
+    /// for one arch's engine.
+    fn serves(
+        &self,
+        span: Range<usize>,
+        id: &EngineId,
+        raw: &[String],
+    ) -> Result<Vec<GpuArch>, LockError> {
+        let target = id.gpu_arch;
+        let file = id.file_name();
+        let archs: Vec<GpuArch> = (raw.iter())
+            .map(|a| {
+                a.parse::<GpuArch>()
+                    .ok()
+                    .filter(|&arch| target.accepts(arch))
+            })
+            .collect::<Option<_>>()
+            .ok_or_else(|| {
+                let why = format!("{file}: `serves` lists an arch that {target} does not run on");
+                self.bad(span.clone(), why)
+            })?;
+        if archs.is_empty() == target.is_and_later() {
+            let why = if target.is_and_later() {
+                format!("{file}: an {target} engine needs `serves`, the archs it is for")
+            } else {
+                format!("{file}: only an `sm_80-plus` engine serves other archs")
+            };
+            return Err(self.bad(span, why));
+        }
+        Ok(archs)
     }
 
     fn missing(&self, raw: Spanned<RawMissing>) -> Result<MissingEngine, LockError> {

@@ -37,6 +37,15 @@ pub struct LockedEngine {
     pub sha256: String,
     pub size: u64,
     pub fingerprint: Fingerprint,
+    /// For an `sm_80-plus` engine, the manifest's archs it serves; empty for one arch's engine.
+    pub serves: Vec<GpuArch>,
+}
+
+impl LockedEngine {
+    /// The GPU archs this engine is for: its own, or those its `sm_80-plus` target serves.
+    pub fn serves(&self) -> Vec<GpuArch> {
+        self.id.gpu_arch.serving(&self.serves)
+    }
 }
 
 /// An engine of the desired set that did not exist when the lock was written
@@ -174,6 +183,7 @@ impl Lock {
                     sha256,
                     size,
                     fingerprint: wanted.fingerprint.clone(),
+                    serves: wanted.serves.clone(),
                 }),
                 None => missing.push(MissingEngine {
                     key: wanted.key.clone(),
@@ -260,7 +270,7 @@ impl Lock {
                     "the manifest does not ask for {} of `{}`",
                     id.precision, model.name
                 )),
-                Some(model) if !model.archs.contains(&id.gpu_arch) => Some(format!(
+                Some(model) if !model.engine_archs().contains(&id.gpu_arch) => Some(format!(
                     "the manifest does not ask for {} of `{}`",
                     id.gpu_arch, model.name
                 )),
@@ -304,7 +314,7 @@ impl Lock {
                 .chain(self.missing.iter().map(|m| &m.id))
         };
         for &arch in archs {
-            if !all_ids().any(|id| id.gpu_arch == arch) {
+            if !all_ids().any(|id| id.gpu_arch.accepts(arch)) {
                 let locked: std::collections::BTreeSet<String> =
                     all_ids().map(|id| id.gpu_arch.to_string()).collect();
                 return Err(LockError::ArchNotLocked {
@@ -314,7 +324,7 @@ impl Lock {
                 });
             }
         }
-        let here = |id: &EngineId| archs.contains(&id.gpu_arch);
+        let here = |id: &EngineId| archs.iter().any(|&arch| id.gpu_arch.accepts(arch));
         for selector in targets {
             if !all_ids().any(|id| here(id) && selector.matches(id)) {
                 return Err(LockError::UnmatchedSelector {
@@ -413,6 +423,7 @@ mod tests {
             build,
             onnx: "a.onnx".into(),
             gpu_model: Default::default(),
+            serves: Vec::new(),
         }
     }
 

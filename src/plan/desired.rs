@@ -7,9 +7,10 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::identity::{
-    BuildInputs, EngineId, EngineKey, Fingerprint, GpuModelPolicy, ModelFingerprints, TrtVersion,
+    BuildInputs, EngineId, EngineKey, Fingerprint, GpuArch, GpuModelPolicy, ModelFingerprints,
+    Precision, TrtVersion,
 };
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, ModelSpec};
 
 /// One engine the manifest wants, with everything its bytes depend on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,6 +23,35 @@ pub struct DesiredEngine {
     /// What the plan says of a copy built on another GPU model of the arch.
     #[serde(default, skip_serializing_if = "GpuModelPolicy::is_warn")]
     pub gpu_model: GpuModelPolicy,
+    /// For an `sm_80-plus` engine, the model's archs it serves; empty for one arch's engine.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub serves: Vec<GpuArch>,
+}
+
+impl DesiredEngine {
+    /// The GPU archs this engine is for: its own, or those of the model's archs that an
+    /// `sm_80-plus` engine serves.
+    pub fn serves(&self) -> Vec<GpuArch> {
+        self.id.gpu_arch.serving(&self.serves)
+    }
+}
+
+/// One model's fingerprints: `ampere+` models have a second set for the archs the level does
+/// not serve, which are built without it.
+struct ModelPrints<'a> {
+    model: &'a ModelSpec,
+    sha: &'a String,
+    own_arch: ModelFingerprints,
+    and_later: Option<ModelFingerprints>,
+}
+
+impl ModelPrints<'_> {
+    fn of(&self, precision: Precision, target: GpuArch) -> Fingerprint {
+        match &self.and_later {
+            Some(prints) if target.is_and_later() => prints.of(precision, target),
+            _ => self.own_arch.of(precision, target),
+        }
+    }
 }
 
 /// Expands the manifest into engines, given each ONNX file's sha256 and the TensorRT version.
@@ -36,25 +66,32 @@ pub fn desired_engines(
         .iter()
         .filter_map(|model| onnx_sha256.get(&model.onnx).map(|sha| (model, sha)))
         .map(|(model, sha)| {
-            let fingerprints = ModelFingerprints::new(sha, trt, &model.profile, &model.flags);
-            (model, sha, fingerprints)
+            let prints =
+                |target| ModelFingerprints::new(sha, trt, &model.profile, &model.flags_for(target));
+            let targets = model.engine_archs();
+            let and_later = (targets.iter().find(|t| t.is_and_later())).map(|&t| prints(t));
+            let own_arch = prints(GpuArch::new(0, 0));
+            let prints = ModelPrints {
+                model,
+                sha,
+                own_arch,
+                and_later,
+            };
+            (prints, targets)
         })
         .collect();
     // Every (model, precision, arch), in manifest order; fingerprints are hashed in parallel.
     let combos: Vec<_> = models
         .iter()
-        .flat_map(|(model, sha, fingerprints)| {
-            model.precisions.iter().flat_map(move |&p| {
-                model
-                    .archs
-                    .iter()
-                    .map(move |&a| (*model, *sha, fingerprints, p, a))
-            })
+        .flat_map(|(prints, targets)| {
+            (prints.model.precisions.iter())
+                .flat_map(move |&p| targets.iter().map(move |&a| (prints, p, a)))
         })
         .collect();
     combos
         .into_par_iter()
-        .map(|(model, sha, fingerprints, precision, arch)| {
+        .map(|(prints, precision, arch)| {
+            let (model, sha) = (prints.model, prints.sha);
             let id = Manifest::engine_id(model, sha, precision, arch, trt);
             let build = BuildInputs {
                 onnx_sha256: sha.clone(),
@@ -62,15 +99,20 @@ pub fn desired_engines(
                 gpu_arch: arch,
                 trt_version: trt,
                 profile: model.profile.clone(),
-                flags: model.flags.clone(),
+                flags: model.flags_for(arch).into_owned(),
             };
             DesiredEngine {
                 key: EngineKey::new(&model.family, &id),
-                fingerprint: fingerprints.of(precision, arch),
+                fingerprint: prints.of(precision, arch),
                 id,
                 build,
                 onnx: model.onnx.clone(),
                 gpu_model: model.gpu_model,
+                serves: if arch.is_and_later() {
+                    model.served_archs(arch)
+                } else {
+                    Vec::new()
+                },
             }
         })
         .collect()
@@ -96,7 +138,7 @@ pub fn wanted_names(
                 &model.name,
                 &version,
                 &model.precisions,
-                &model.archs,
+                &model.engine_archs(),
                 trt,
             ));
     }

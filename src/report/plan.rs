@@ -106,6 +106,15 @@ pub(super) fn utc(unix_secs: u64) -> String {
     )
 }
 
+/// ` [ampere+: sm_80, sm_86]`: the archs one hardware-compatible engine serves.
+fn serves(archs: &[crate::identity::GpuArch]) -> String {
+    if archs.is_empty() {
+        return String::new();
+    }
+    let archs: Vec<String> = archs.iter().map(ToString::to_string).collect();
+    format!(" [ampere+: {}]", archs.join(", "))
+}
+
 /// `Shared timing caches: sm_86_10.3.0.cache 2.0 MiB, written 3h ago · …`.
 fn timing_caches_line(caches: &[SharedTimingCache]) -> Option<String> {
     if caches.is_empty() {
@@ -186,10 +195,11 @@ pub fn render_plan(plan: &Plan, style: Style) -> String {
         let (symbol, verb, paint, detail) = describe(&step.decision);
         let _ = writeln!(
             out,
-            "  {} {:<18} {}{}",
+            "  {} {:<18} {}{}{}",
             style.paint(paint, symbol),
             style.paint(paint, verb),
             step.engine.key.file,
+            serves(&step.engine.serves),
             detail
         );
     }

@@ -186,10 +186,11 @@ impl Workspace {
             .spawn_blocking(move || RemoteIndex::load(&root, &url));
         // `lock` plans for no arch: it has no timing cache to look at.
         if self.shares_timing_caches() && !archs.is_empty() {
-            let (remote, archs, trt) = (remote.clone(), archs.to_vec(), self.trt_version());
+            let (remote, trt) = (remote.clone(), self.trt_version());
+            let targets = self.gpus.timing_targets();
             reads
                 .timing_caches
-                .spawn(async move { observe::observe_timing_caches(&remote, &archs, trt).await });
+                .spawn(async move { observe::observe_timing_caches(&remote, &targets, trt).await });
         }
         reads
     }

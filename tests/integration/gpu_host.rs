@@ -177,21 +177,17 @@ fn a_refused_build_stops_no_fetch_and_no_real_build() {
 fn an_engine_built_under_simulation_never_reaches_a_gpu_host() {
     for backend in [Backend::s3(), Backend::dir()] {
         let fleet = Fleet::new(backend);
-        // A GPU-less CI job builds "as if" and publishes: the sidecar says so.
+        // A GPU-less CI job builds "as if" an A10 were there and publishes: the sidecar says so.
         succeeded(
             &fleet
                 .machine("ci")
-                .args(["apply", "--gpu-arch", "sm_86"])
+                .args(["apply", "--gpu-arch", "sm_86", "--gpu-model", "a10"])
                 .output()
                 .unwrap(),
         );
         let published = json(&fleet.backend.object(&format!("{SM86}.json")));
         assert_eq!(published["provenance"]["simulated"], true, "{published}");
-        assert_eq!(
-            published["provenance"].get("gpu_model"),
-            None,
-            "no --gpu-model"
-        );
+        assert_eq!(published["provenance"]["gpu_model"], "a10", "{published}");
         fleet.project.clear_builds();
 
         let a10 = |args: &[&str]| {
@@ -212,7 +208,7 @@ fn an_engine_built_under_simulation_never_reaches_a_gpu_host() {
         assert!(applied.contains("1 built, 0 fetched"), "{applied}");
         // Nor does the shared timing cache the simulated builds wrote; a real one replaces it.
         assert!(
-            applied.contains("timing cache sm_86_10.3.0.cache: the remote's copy was written under simulation, without a GPU: not used"),
+            applied.contains("timing cache sm_86_a10_10.3.0.cache: the remote's copy was written under simulation, without a GPU: not used"),
             "{applied}"
         );
         assert!(
@@ -265,7 +261,7 @@ fn an_engine_built_under_simulation_never_reaches_a_gpu_host() {
                 .unwrap(),
         );
         assert!(
-            second.contains("timing cache sm_86_10.3.0.cache: fetched from the remote"),
+            second.contains("timing cache sm_86_a10_10.3.0.cache: fetched from the remote"),
             "{second}"
         );
     }

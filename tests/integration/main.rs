@@ -11,6 +11,7 @@ mod exact_build;
 mod export_cli;
 mod fetch_cli;
 mod gpu_host;
+mod hardware_compat;
 mod lock_cli;
 mod messages;
 mod plan_cli;

@@ -32,8 +32,11 @@ const TIMING_META_SCHEMA_VERSION: u32 = 1;
 const MAX_META_BYTES: u64 = 64 * 1024;
 
 /// The file name of the timing cache of one arch and TensorRT version, locally and remotely.
-pub fn timing_cache_name(arch: GpuArch, trt: TrtVersion) -> String {
-    format!("{arch}_{trt}.cache")
+pub fn timing_cache_name(arch: GpuArch, gpu_model: Option<&str>, trt: TrtVersion) -> String {
+    match gpu_model {
+        Some(model) => format!("{arch}_{model}_{trt}.cache"),
+        None => format!("{arch}_{trt}.cache"),
+    }
 }
 
 /// What the metadata object says about the cache beside it.
@@ -275,7 +278,7 @@ mod tests {
     async fn writes_are_compare_and_swap_and_verified_on_read() {
         let dir = tempfile::tempdir().unwrap();
         let remote = file_remote(dir.path());
-        let name = timing_cache_name(GpuArch::new(8, 6), TrtVersion::new(10, 3, 0));
+        let name = timing_cache_name(GpuArch::new(8, 6), None, TrtVersion::new(10, 3, 0));
         assert_eq!(name, "sm_86_10.3.0.cache");
         assert!(remote.read_timing_cache(&name).await.unwrap().is_none());
 
