@@ -396,6 +396,16 @@ impl TrtVersion {
         self.release() == exact.release() && self.build.is_none_or(|b| exact.build == Some(b))
     }
 
+    /// Whether a version-compatible plan built by this TensorRT loads in the newer `host`: from
+    /// 8.6 on, in a later release of the same major, or across the majors 8 → 10 and 10 → 11
+    /// (TensorRT's support matrix); never in an older one.
+    pub fn compatible_plan_serves(self, host: TrtVersion) -> bool {
+        let newer = self.release() < host.release();
+        let majors =
+            self.major == host.major || matches!((self.major, host.major), (8, 10) | (10, 11));
+        newer && majors && (self.major, self.minor) >= (8, 6)
+    }
+
     /// Decodes the integer TensorRT reports (`getInferLibVersion`, trtexec's `[TensorRT vNNNN]`):
     /// `major·10000 + minor·100 + patch` from TensorRT 10 on, `major·1000 + minor·100 + patch` before.
     pub fn from_encoded(code: u32) -> Option<Self> {

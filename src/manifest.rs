@@ -14,7 +14,7 @@ pub use raw::json_schema;
 use raw::{RawBatch, RawDefaults, RawFlags, RawManifest, RawModel, RawRemote};
 pub use source::Diagnostic;
 use source::Source;
-pub use trust::TrustSettings;
+pub use trust::{LeanRuntime, TrustSettings};
 
 use crate::identity::{
     self, BuildFlags, EngineId, GpuArch, GpuModelPolicy, Precision, Profile, TrtVersion,

@@ -114,7 +114,7 @@ pub enum Decision {
 
 impl Decision {
     /// The same decision with `note` added to what it says (where it can say one).
-    fn with_note(self, note: String) -> Decision {
+    pub fn with_note(self, note: String) -> Decision {
         let joined =
             |old: Option<String>| Some(old.map_or(note.clone(), |o| format!("{o}; {note}")));
         match self {

@@ -21,6 +21,21 @@ pub(super) struct RawTrust {
     require_signatures: Option<bool>,
     /// Secret key that signs what this machine publishes (TRTCTL_SIGNING_KEY_FILE overrides).
     signing_key_file: Option<String>,
+    /// Which version-compatible engines of an older TensorRT may serve this one: their plans
+    /// embed the lean runtime, code that runs when they load. "signed" (the default): only
+    /// where signatures are required, so a trusted key signed it; "any": every one.
+    lean_runtime: Option<LeanRuntime>,
+}
+
+/// `[trust] lean_runtime`: whose version-compatible plans may run their embedded runtime here.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LeanRuntime {
+    /// Only plans a trusted key signed (signatures required).
+    #[default]
+    Signed,
+    /// Any version-compatible plan of the remote or cache.
+    Any,
 }
 
 /// `[trust]`, validated; the environment adds to it when the workspace is assembled.
@@ -29,6 +44,7 @@ pub struct TrustSettings {
     pub keys: Vec<PublicKey>,
     pub require_signatures: Option<bool>,
     pub signing_key_file: Option<PathBuf>,
+    pub lean_runtime: LeanRuntime,
 }
 
 pub(super) fn resolve_trust(
@@ -54,5 +70,6 @@ pub(super) fn resolve_trust(
         keys,
         require_signatures: raw.require_signatures,
         signing_key_file: raw.signing_key_file.map(|f| resolve_path(dir, &f)),
+        lean_runtime: raw.lean_runtime.unwrap_or_default(),
     })
 }

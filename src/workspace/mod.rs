@@ -4,6 +4,7 @@
 
 mod assemble;
 mod backend;
+mod compatible;
 mod deploy;
 mod ensure;
 mod env;

@@ -128,6 +128,7 @@ impl Workspace {
             force,
         });
         plan.timing_caches = observed.timing_caches;
+        self.serve_from_older_tensorrt(&mut plan).await?;
         if self.gpus.source == GpuSource::Override {
             plan.host_gpus = (self.gpus.host_gpus.iter())
                 .map(ToString::to_string)
@@ -165,7 +166,7 @@ impl Workspace {
 
     /// Sends the remote's reads, each a task of its own: the listing of `names` and the shared
     /// timing caches for `archs`; the local memo of its sidecars is read meanwhile.
-    fn send_reads<'a>(
+    pub(super) fn send_reads<'a>(
         &self,
         remote: &'a Remote,
         names: BTreeMap<String, Vec<String>>,

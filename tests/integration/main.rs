@@ -22,3 +22,4 @@ mod remote_scale;
 mod remote_store;
 mod timing_cache;
 mod trust_cli;
+mod version_compat;
