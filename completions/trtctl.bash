@@ -518,7 +518,7 @@ _trtctl() {
             return 0
             ;;
         trtctl__subcmd__ensure)
-            opts="-f -v -q -h --onnx --precision --batch-size --name --version --remote --no-remote --gpu --force-rebuild --no-upload --timeout --json --manifest --gpu-arch --gpu-model --color --verbose --quiet --help"
+            opts="-f -v -q -h --onnx --precision --batch-size --name --version --remote --no-remote --gpu --force-rebuild --no-upload --timeout --hardware-compatibility --version-compatible --json --manifest --gpu-arch --gpu-model --color --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -553,6 +553,10 @@ _trtctl() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hardware-compatibility)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

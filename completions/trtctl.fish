@@ -92,6 +92,7 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l version -d 'Mod
 complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l remote -d 'A remote engine cache to fetch from and upload to (`s3://bucket/prefix` or `file:///dir`); default: TRTCTL_REMOTE, else s3://screenalytics-artifacts/engines at ARTIFACTS_ENDPOINT, else none' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l gpu -d 'Build on this GPU (device index; default: the first)' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l timeout -d 'Give up after this many seconds; nothing half-written is committed' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l hardware-compatibility -d 'TensorRT\'s hardware compatibility level (`ampere+`: one engine for every GPU of sm_80 or later)' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -s f -l manifest -d 'The manifest to read' -r -F
 complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l gpu-model -d 'The GPU model of the GPUs --gpu-arch simulates (`a10g`, or a CUDA name like `NVIDIA A10G`)' -r
@@ -101,6 +102,7 @@ never\t''"
 complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l no-remote -d 'Only the local cache and the local GPU, whatever the environment says'
 complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l force-rebuild -d 'Build again even if a current engine is cached locally or remotely'
 complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l no-upload -d 'Publish nothing to the remote (fetches still happen)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l version-compatible -d 'Build version-compatible (a newer TensorRT may load it)'
 complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -l json -d 'Print `{"path": ..., "source": ...}`'
 complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -s v -l verbose -d 'Say more (repeat for more)'
 complete -c trtctl -n "__fish_trtctl_using_subcommand ensure" -s q -l quiet -d 'Say only what went wrong'

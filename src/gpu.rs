@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 
 use serde::Serialize;
 
-use crate::identity::{GpuArch, NameError, TrtVersion};
+use crate::identity::{GpuArch, GpuModels, NameError, TrtVersion};
 
 mod python;
 pub use python::{PythonTrt, PythonTrtError, find_python, parse_tensorrt_version, python_trt};
@@ -123,8 +123,8 @@ impl GpuInventory {
     }
 
     /// The model keys of the GPUs planned for, by arch (simulated GPUs without a model have none).
-    pub fn models_by_arch(&self) -> std::collections::HashMap<GpuArch, Vec<String>> {
-        let mut models: std::collections::HashMap<GpuArch, Vec<String>> = Default::default();
+    pub fn models_by_arch(&self) -> GpuModels {
+        let mut models = GpuModels::default();
         for gpu in &self.gpus {
             if let Some(model) = &gpu.model {
                 let known = models.entry(gpu.arch).or_default();
@@ -137,18 +137,13 @@ impl GpuInventory {
     }
 
     /// Per arch of the plan's GPUs, the shared timing cache builds of it use: named by the GPU
-    /// model too where the arch's GPUs here are all one model (as the executor names it).
+    /// model too where it is known, that of the arch's first GPUs as the executor picks them.
     pub fn timing_targets(&self) -> Vec<(GpuArch, Option<String>)> {
-        let models = self.models_by_arch();
-        let one_model = |arch: &GpuArch| {
-            let every_one_known = (self.gpus.iter()).all(|g| g.arch != *arch || g.model.is_some());
-            match models.get(arch).map(Vec::as_slice) {
-                Some([model]) if every_one_known => Some(model.clone()),
-                _ => None,
-            }
-        };
         (self.archs().into_iter())
-            .map(|arch| (arch, one_model(&arch)))
+            .map(|arch| {
+                let of_arch = self.gpus.iter().filter(|g| g.arch == arch);
+                (arch, of_arch.map(|g| g.model.clone()).min().flatten())
+            })
             .collect()
     }
 

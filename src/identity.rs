@@ -7,17 +7,24 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
+mod arch;
 mod fingerprint;
 mod hex;
 mod plan_header;
 mod sidecar;
 mod summary;
+mod trt_version;
 
+pub use arch::{
+    AMPERE_PLUS_LEVEL, EngineTarget, GpuArch, GpuModelPolicy, GpuModels, HARDWARE_LEVELS,
+    SAME_COMPUTE_CAPABILITY_LEVEL, hardware_level_names, hardware_level_since, is_gpu_model_key,
+};
 pub use fingerprint::ModelFingerprints;
 pub use hex::{hex, sha256_hex};
 pub use plan_header::{PLAN_HEADER_LEN, PlanHeader, PlanHeaderError, PlanMismatch};
 pub use sidecar::{LocalTrust, Provenance, Sidecar, SidecarError};
 pub use summary::SidecarSummary;
+pub use trt_version::TrtVersion;
 
 /// Bumped whenever the sidecar layout changes incompatibly.
 pub const SIDECAR_SCHEMA_VERSION: u32 = 1;
@@ -185,275 +192,6 @@ impl FromStr for Precision {
     }
 }
 
-/// A CUDA compute capability as `sm_{major}{minor}`: `sm_86`, `sm_90`, `sm_120`. As an
-/// engine's target it may also be [`GpuArch::AMPERE_PLUS`], `sm_80-plus`: one engine built with
-/// TensorRT's hardware compatibility level `ampere+`, which loads on every GPU of sm_80 or later
-/// except Jetson and DRIVE. (ONNX Runtime writes `sm80+`; a `+` is not safe in every S3 client's
-/// URLs, so the name spells it out.)
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct GpuArch {
-    major: u32,
-    minor: u32,
-    and_later: bool,
-}
-
-/// How `sm_80-plus` ends.
-const AND_LATER_SUFFIX: &str = "-plus";
-
-/// The compute capabilities of NVIDIA's integrated GPUs (Jetson and DRIVE: TX1, TX2, Xavier,
-/// Orin, Thor under CUDA 12.8 and under CUDA 13), where hardware-compatible engines do not run.
-const INTEGRATED: [(u32, u32); 6] = [(5, 3), (6, 2), (7, 2), (8, 7), (10, 1), (11, 0)];
-
-impl GpuArch {
-    /// The target of engines built with `hardware_compatibility = "ampere+"`.
-    pub const AMPERE_PLUS: GpuArch = GpuArch {
-        major: 8,
-        minor: 0,
-        and_later: true,
-    };
-
-    pub fn new(major: u32, minor: u32) -> Self {
-        GpuArch {
-            major,
-            minor,
-            and_later: false,
-        }
-    }
-    pub fn major(self) -> u32 {
-        self.major
-    }
-    pub fn minor(self) -> u32 {
-        self.minor
-    }
-
-    /// Whether this is a hardware-compatible target (`sm_80-plus`) rather than one arch.
-    pub fn is_and_later(self) -> bool {
-        self.and_later
-    }
-
-    /// Whether this is the arch of a Jetson or DRIVE GPU.
-    pub fn is_integrated(self) -> bool {
-        !self.and_later && INTEGRATED.contains(&(self.major, self.minor))
-    }
-
-    /// The archs an engine of this target is for, given those recorded for an `sm_80-plus` one
-    /// (none for one arch's engine).
-    pub fn serving(self, recorded: &[GpuArch]) -> Vec<GpuArch> {
-        if recorded.is_empty() {
-            vec![self]
-        } else {
-            recorded.to_vec()
-        }
-    }
-
-    /// Whether a GPU of arch `gpu` builds and loads engines of this target: the same arch, or
-    /// for `sm_80-plus` any arch from sm_80 on but Jetson's and DRIVE's.
-    pub fn accepts(self, gpu: GpuArch) -> bool {
-        if self.and_later {
-            !gpu.and_later
-                && (gpu.major, gpu.minor) >= (self.major, self.minor)
-                && !gpu.is_integrated()
-        } else {
-            self == gpu
-        }
-    }
-}
-
-impl fmt::Display for GpuArch {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "sm_{}{}", self.major, self.minor)?;
-        if self.and_later {
-            f.write_str(AND_LATER_SUFFIX)?;
-        }
-        Ok(())
-    }
-}
-
-impl FromStr for GpuArch {
-    type Err = NameError;
-    fn from_str(s: &str) -> Result<Self, NameError> {
-        if let Some(base) = s.strip_suffix(AND_LATER_SUFFIX) {
-            return match base.parse::<GpuArch>() {
-                Ok(arch) if arch == GpuArch::new(8, 0) => Ok(GpuArch::AMPERE_PLUS),
-                _ => Err(NameError::Arch {
-                    value: s.to_string(),
-                    hint: "; the one hardware-compatible target is `sm_80-plus` (ampere+)".into(),
-                }),
-            };
-        }
-        let digits = s.strip_prefix("sm_").filter(|d| {
-            (2..=3).contains(&d.len())
-                && d.bytes().all(|b| b.is_ascii_digit())
-                && !d.starts_with('0')
-        });
-        match digits {
-            Some(d) => {
-                let (major, minor) = d.split_at(d.len() - 1);
-                Ok(GpuArch::new(
-                    major.parse().unwrap_or(0),
-                    minor.parse().unwrap_or(0),
-                ))
-            }
-            None => {
-                let fixed = s
-                    .strip_prefix("sm")
-                    .map(|rest| format!("sm_{}", rest.trim_start_matches('_')));
-                let hint = fixed
-                    .filter(|f| f != s && f.parse::<GpuArch>().is_ok())
-                    .map(|f| format!("; did you mean `{f}`?"))
-                    .unwrap_or_default();
-                Err(NameError::Arch {
-                    value: s.to_string(),
-                    hint,
-                })
-            }
-        }
-    }
-}
-
-/// `hardware_compatibility` as trtexec spells its levels (`--hardwareCompatibilityLevel`).
-pub const AMPERE_PLUS_LEVEL: &str = "ampere+";
-pub const SAME_COMPUTE_CAPABILITY_LEVEL: &str = "sameComputeCapability";
-/// Every level, and the TensorRT that first has it.
-pub const HARDWARE_LEVELS: [(&str, (u32, u32)); 3] = [
-    ("none", (8, 6)),
-    (AMPERE_PLUS_LEVEL, (8, 6)),
-    (SAME_COMPUTE_CAPABILITY_LEVEL, (10, 9)),
-];
-
-/// The TensorRT that first has hardware compatibility level `level`; `None` for no level.
-pub fn hardware_level_since(level: &str) -> Option<TrtVersion> {
-    (HARDWARE_LEVELS.iter())
-        .find(|(name, _)| *name == level)
-        .map(|(_, (major, minor))| TrtVersion::new(*major, *minor, 0))
-}
-
-/// `none, ampere+, sameComputeCapability`, for messages.
-pub fn hardware_level_names() -> String {
-    HARDWARE_LEVELS.map(|(name, _)| name).join(", ")
-}
-
-/// What a plan does when a host would use an engine built on another GPU model of its arch,
-/// which TensorRT allows with a warning ("not recommended and is likely to affect performance
-/// or even cause errors").
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum GpuModelPolicy {
-    /// Say so, naming both models (the default).
-    #[default]
-    Warn,
-    /// Say nothing: the engines are known to be portable across the arch's models.
-    Any,
-}
-
-impl GpuModelPolicy {
-    pub fn is_warn(&self) -> bool {
-        *self == GpuModelPolicy::Warn
-    }
-}
-
-/// A TensorRT version, `major.minor.patch`, or an exact build `major.minor.patch.build`:
-/// TensorRT loads a plan only in the exact build that made it (unless it is version-compatible),
-/// so a fleet with mixed builds pins all four parts to keep their engines apart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TrtVersion {
-    pub major: u32,
-    pub minor: u32,
-    pub patch: u32,
-    pub build: Option<u32>,
-}
-
-impl TrtVersion {
-    pub fn new(major: u32, minor: u32, patch: u32) -> Self {
-        TrtVersion {
-            major,
-            minor,
-            patch,
-            build: None,
-        }
-    }
-
-    pub fn with_build(self, build: u32) -> Self {
-        TrtVersion {
-            build: Some(build),
-            ..self
-        }
-    }
-
-    /// `major.minor.patch`, without the build.
-    pub fn release(self) -> Self {
-        TrtVersion {
-            build: None,
-            ..self
-        }
-    }
-
-    /// Whether an engine of the exact build `exact` is one of this version: the same release,
-    /// and the same build where this version names one.
-    pub fn admits(self, exact: TrtVersion) -> bool {
-        self.release() == exact.release() && self.build.is_none_or(|b| exact.build == Some(b))
-    }
-
-    /// Whether a version-compatible plan built by this TensorRT loads in the newer `host`: from
-    /// 8.6 on, in a later release of the same major, or across the majors 8 → 10 and 10 → 11
-    /// (TensorRT's support matrix); never in an older one.
-    pub fn compatible_plan_serves(self, host: TrtVersion) -> bool {
-        let newer = self.release() < host.release();
-        let majors =
-            self.major == host.major || matches!((self.major, host.major), (8, 10) | (10, 11));
-        newer && majors && (self.major, self.minor) >= (8, 6)
-    }
-
-    /// Decodes the integer TensorRT reports (`getInferLibVersion`, trtexec's `[TensorRT vNNNN]`):
-    /// `major·10000 + minor·100 + patch` from TensorRT 10 on, `major·1000 + minor·100 + patch` before.
-    pub fn from_encoded(code: u32) -> Option<Self> {
-        let version = if code >= 100_000 {
-            TrtVersion::new(code / 10_000, code / 100 % 100, code % 100)
-        } else if code >= 1_000 {
-            TrtVersion::new(code / 1_000, code / 100 % 10, code % 100)
-        } else {
-            return None;
-        };
-        Some(version)
-    }
-}
-
-impl fmt::Display for TrtVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)?;
-        match self.build {
-            Some(build) => write!(f, ".{build}"),
-            None => Ok(()),
-        }
-    }
-}
-
-impl FromStr for TrtVersion {
-    type Err = NameError;
-    fn from_str(s: &str) -> Result<Self, NameError> {
-        let parts: Vec<&str> = s.split('.').collect();
-        let numbers: Option<Vec<u32>> = parts
-            .iter()
-            .map(|p| {
-                (!p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()))
-                    .then(|| p.parse().ok())
-                    .flatten()
-            })
-            .collect();
-        match numbers.as_deref() {
-            Some([major, minor, patch]) => Ok(TrtVersion::new(*major, *minor, *patch)),
-            Some([major, minor, patch, build]) => {
-                Ok(TrtVersion::new(*major, *minor, *patch).with_build(*build))
-            }
-            _ => Err(NameError::TrtVersion {
-                value: s.to_string(),
-            }),
-        }
-    }
-}
-
 macro_rules! string_serde {
     ($ty:ty) => {
         impl Serialize for $ty {
@@ -508,6 +246,10 @@ pub struct EngineId {
     pub precision: Precision,
     pub gpu_arch: GpuArch,
     pub trt_version: TrtVersion,
+    /// Under `gpu_model = "exact"`, the GPU model the engine is for, written after its arch:
+    /// `sm_86-a10g`. `None` (the seed's name) for every other engine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_model: Option<String>,
 }
 
 /// The longest engine file name: the file system allows 255 bytes, and the longest name derived
@@ -521,10 +263,14 @@ fn write_name_head(out: &mut String, model_name: &str, model_version: &str, prec
     let _ = write!(out, "{model_name}_{model_version}_{precision}_");
 }
 
-/// `{gpu_arch}_{trt_version}.trt`: the rest of an engine's file name.
-fn write_name_tail(out: &mut String, gpu_arch: GpuArch, trt_version: TrtVersion) {
+/// `{gpu_arch}[-{gpu_model}]_{trt_version}.trt`: the rest of an engine's file name.
+fn write_name_tail(out: &mut String, target: &EngineTarget, trt_version: TrtVersion) {
     use std::fmt::Write;
-    let _ = write!(out, "{gpu_arch}_{trt_version}{ENGINE_EXTENSION}");
+    let _ = write!(out, "{}", target.arch);
+    if let Some(model) = &target.gpu_model {
+        let _ = write!(out, "-{model}");
+    }
+    let _ = write!(out, "_{trt_version}{ENGINE_EXTENSION}");
 }
 
 impl EngineId {
@@ -538,8 +284,16 @@ impl EngineId {
             &self.model_version,
             self.precision,
         );
-        write_name_tail(&mut name, self.gpu_arch, self.trt_version);
+        write_name_tail(&mut name, &self.target(), self.trt_version);
         name
+    }
+
+    /// What the engine is built for: its arch, and the GPU model under `gpu_model = "exact"`.
+    pub fn target(&self) -> EngineTarget {
+        EngineTarget {
+            arch: self.gpu_arch,
+            gpu_model: self.gpu_model.clone(),
+        }
     }
 
     /// The file names of one model version's engines, arch by arch within precision by
@@ -549,18 +303,18 @@ impl EngineId {
         model_name: &str,
         model_version: &str,
         precisions: &[Precision],
-        archs: &[GpuArch],
+        targets: &[EngineTarget],
         trt: TrtVersion,
     ) -> Vec<String> {
-        let tails: Vec<String> = archs
+        let tails: Vec<String> = targets
             .iter()
-            .map(|&arch| {
+            .map(|target| {
                 let mut tail = String::new();
-                write_name_tail(&mut tail, arch, trt);
+                write_name_tail(&mut tail, target, trt);
                 tail
             })
             .collect();
-        let mut names = Vec::with_capacity(precisions.len() * archs.len());
+        let mut names = Vec::with_capacity(precisions.len() * targets.len());
         for &precision in precisions {
             let mut head = String::new();
             write_name_head(&mut head, model_name, model_version, precision);
@@ -599,9 +353,25 @@ impl EngineId {
         if arch_prefix != "sm" {
             return Err(fail("the GPU arch is not `sm_NN`"));
         }
-        let gpu_arch = format!("sm_{arch_digits}")
+        // `86-a10g`: an engine for one GPU model; `80-plus` is the ampere+ target.
+        let (arch_digits, gpu_model) = match arch_digits.split_once('-') {
+            Some((digits, model)) if model != "plus" => {
+                // `80-plus-a10` would read as a model `plus-a10` of sm_80.
+                if !is_gpu_model_key(model) || model.starts_with("plus-") {
+                    return Err(fail(&format!(
+                        "`{model}` is not a GPU model key, like `a10g`"
+                    )));
+                }
+                (digits, Some(model.to_string()))
+            }
+            _ => (arch_digits, None),
+        };
+        let gpu_arch: GpuArch = format!("sm_{arch_digits}")
             .parse()
             .map_err(|e: NameError| fail(&e.to_string()))?;
+        if gpu_model.is_some() && gpu_arch.is_and_later() {
+            return Err(fail("an sm_80-plus engine is for no one GPU model"));
+        }
         let precision = precision
             .parse()
             .map_err(|e: NameError| fail(&e.to_string()))?;
@@ -613,6 +383,7 @@ impl EngineId {
             precision,
             gpu_arch,
             trt_version,
+            gpu_model,
         };
         // One engine, one name: `sm_086` or `10.03.0` would alias the canonical name.
         let canonical = id.file_name();
@@ -784,33 +555,50 @@ mod tests {
             precision,
             gpu_arch: arch.parse().unwrap(),
             trt_version: trt.parse().unwrap(),
+            gpu_model: None,
         }
     }
 
     #[test]
     fn names_formatted_together_are_each_engines_file_name() {
-        let archs: Vec<GpuArch> = ["sm_75", "sm_86", "sm_90"]
-            .iter()
-            .map(|a| a.parse().unwrap())
-            .collect();
+        let target = |arch: &str, model: Option<&str>| EngineTarget {
+            arch: arch.parse().unwrap(),
+            gpu_model: model.map(str::to_string),
+        };
+        let targets = [
+            target("sm_75", None),
+            target("sm_86", None),
+            target("sm_86", Some("a10g")),
+            target("sm_80-plus", None),
+        ];
         let precisions = [Precision::Fp16, Precision::Int8];
         let trt: TrtVersion = "10.3.0".parse().unwrap();
-        let names = EngineId::file_names("arcface_r100", "v1.0", &precisions, &archs, trt);
+        let names = EngineId::file_names("arcface_r100", "v1.0", &precisions, &targets, trt);
         let one_by_one: Vec<String> = precisions
             .iter()
             .flat_map(|&precision| {
-                archs.iter().map(move |&gpu_arch| EngineId {
+                targets.iter().map(move |target| EngineId {
                     model_name: "arcface_r100".into(),
                     model_version: "v1.0".into(),
                     precision,
-                    gpu_arch,
+                    gpu_arch: target.arch,
                     trt_version: trt,
+                    gpu_model: target.gpu_model.clone(),
                 })
             })
             .map(|id| id.file_name())
             .collect();
         assert_eq!(names, one_by_one);
         assert_eq!(names[1], "arcface_r100_v1.0_fp16_sm_86_10.3.0.trt");
+        assert_eq!(names[2], "arcface_r100_v1.0_fp16_sm_86-a10g_10.3.0.trt");
+        assert_eq!(names[3], "arcface_r100_v1.0_fp16_sm_80-plus_10.3.0.trt");
+        for name in &names {
+            assert_eq!(&EngineId::parse_file_name(name).unwrap().file_name(), name);
+        }
+        for bad in ["sm_86-A10G", "sm_86-", "sm_86-a_b", "sm_80-plus-a10"] {
+            let file = format!("m_v1_fp16_{bad}_10.3.0.trt");
+            assert!(EngineId::parse_file_name(&file).is_err(), "{file}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ use toml::Spanned;
 
 mod raw;
 mod source;
+mod targets;
 mod trust;
 
 pub use raw::json_schema;
@@ -17,7 +18,8 @@ use source::Source;
 pub use trust::{LeanRuntime, TrustSettings};
 
 use crate::identity::{
-    self, BuildFlags, EngineId, GpuArch, GpuModelPolicy, Precision, Profile, TrtVersion,
+    self, BuildFlags, EngineId, EngineTarget, GpuArch, GpuModelPolicy, Precision, Profile,
+    TrtVersion,
 };
 use crate::store::remote::{
     DEFAULT_CONCURRENCY, DEFAULT_LEASE_TTL, DEFAULT_MAX_IN_FLIGHT, DEFAULT_PART_SIZE,
@@ -67,50 +69,6 @@ pub struct ModelSpec {
     pub profile: Profile,
     pub flags: BuildFlags,
     pub gpu_model: GpuModelPolicy,
-}
-
-impl ModelSpec {
-    /// Whether the model's engines are built hardware-compatible (`ampere+`).
-    fn ampere_plus(&self) -> bool {
-        self.flags.hardware_compatibility.as_deref() == Some(identity::AMPERE_PLUS_LEVEL)
-    }
-
-    /// The targets of the model's engines: its archs, where those one `ampere+` engine serves
-    /// are folded into `sm_80-plus` (after the archs it does not serve, which keep their own).
-    pub fn engine_archs(&self) -> Vec<GpuArch> {
-        if !self.ampere_plus() {
-            return self.archs.clone();
-        }
-        let mut targets: Vec<GpuArch> = (self.archs.iter())
-            .copied()
-            .filter(|&arch| !GpuArch::AMPERE_PLUS.accepts(arch))
-            .collect();
-        if targets.len() < self.archs.len() {
-            targets.push(GpuArch::AMPERE_PLUS);
-        }
-        targets
-    }
-
-    /// The archs of the model that an engine for `target` serves.
-    pub fn served_archs(&self, target: GpuArch) -> Vec<GpuArch> {
-        (self.archs.iter())
-            .copied()
-            .filter(|&arch| target.accepts(arch))
-            .collect()
-    }
-
-    /// The build flags of the engine for `target`: an arch that `ampere+` does not serve
-    /// (before sm_80, Jetson, DRIVE) is built without the level, which its GPU would refuse.
-    pub fn flags_for(&self, target: GpuArch) -> std::borrow::Cow<'_, BuildFlags> {
-        if self.ampere_plus() && !target.is_and_later() {
-            std::borrow::Cow::Owned(BuildFlags {
-                hardware_compatibility: None,
-                ..self.flags.clone()
-            })
-        } else {
-            std::borrow::Cow::Borrowed(&self.flags)
-        }
-    }
 }
 
 /// `[builder] backend`: what builds the engines.
@@ -294,15 +252,16 @@ impl Manifest {
         model: &ModelSpec,
         onnx_sha256: &str,
         precision: Precision,
-        arch: GpuArch,
+        target: &EngineTarget,
         trt: TrtVersion,
     ) -> EngineId {
         EngineId {
             model_name: model.name.clone(),
             model_version: model.version.resolve(onnx_sha256),
             precision,
-            gpu_arch: arch,
+            gpu_arch: target.arch,
             trt_version: trt,
+            gpu_model: target.gpu_model.clone(),
         }
     }
 }

@@ -361,7 +361,15 @@ fn decide_copies(position: usize, wanted: &DesiredEngine, inputs: &PlanInputs) -
         inputs.gpu_host,
     );
     let writable = remote_state.is_some_and(|r| r.writable);
-    let can_build = (inputs.gpu_archs.iter()).any(|&gpu| wanted.id.gpu_arch.accepts(gpu));
+    let model_here = |arch: &GpuArch| match &wanted.id.gpu_model {
+        Some(model) => inputs
+            .gpu_models
+            .get(arch)
+            .is_some_and(|here| here.contains(model)),
+        None => true,
+    };
+    let can_build =
+        (inputs.gpu_archs.iter()).any(|gpu| wanted.id.gpu_arch.accepts(*gpu) && model_here(gpu));
     // Only an empty slot is uploaded to: create-only writes never replace what another machine put there.
     let remote_slot_free = remote_state.is_some() && matches!(remote, Copy::Absent);
     let upload_after_build = writable && remote_slot_free;
@@ -676,7 +684,8 @@ mod tests {
         fn desired(&self) -> Vec<DesiredEngine> {
             let hashes =
                 BTreeMap::from([(self.manifest.models[0].onnx.clone(), ONNX_SHA.to_string())]);
-            desired_engines(&self.manifest, &hashes, TrtVersion::new(10, 3, 0))
+            let no_gpus = Default::default();
+            desired_engines(&self.manifest, &hashes, TrtVersion::new(10, 3, 0), &no_gpus)
         }
 
         fn engine(&self, arch_name: &str) -> DesiredEngine {

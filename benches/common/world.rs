@@ -66,6 +66,7 @@ pub fn world(dir: &Path, engines: usize, signer: Option<&SecretKey>, place: Plac
         &workspace.manifest,
         &digests.sha256,
         workspace.trt_version(),
+        &workspace.gpus.models_by_arch(),
     );
     for engine in &desired {
         let bytes = engine.key.file.as_bytes();

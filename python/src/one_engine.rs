@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use pyo3::types::PyDict;
 use trtctl::exec::StopSignal;
-use trtctl::identity::{Precision, Profile, ShapeRange, TrtVersion};
+use trtctl::identity::{BuildFlags, Precision, Profile, ShapeRange, TrtVersion};
 use trtctl::store::remote::RemoteSettings;
 use trtctl::workspace::{
     EngineRequest, EnsuredEngine, MachineProbe, RemoteChoice, ensure_engine, read_handed_out,
@@ -72,6 +72,13 @@ fn described<'py>(py: Python<'py>, engine: EnsuredEngine) -> PyResult<Bound<'py,
     let provenance = &engine.sidecar.provenance;
     out.set_item("trt_build", provenance.trt_build.map(|v| v.to_string()))?;
     out.set_item("gpu_model", provenance.gpu_model.clone())?;
+    let flags = engine.sidecar.build.as_ref().map(|b| &b.flags);
+    let level = flags.and_then(|f| f.hardware_compatibility.clone());
+    out.set_item("hardware_compatibility", level)?;
+    out.set_item(
+        "version_compatible",
+        flags.is_some_and(|f| f.version_compatible),
+    )?;
     Ok(out)
 }
 
@@ -95,7 +102,7 @@ fn batch_range(
     onnx, precision, batch_size, shapes=None, *, min_batch=None, opt_batch=None, max_batch=None,
     name=None, version=None, family=None, gpu=None, gpu_arch=Vec::new(), trt_version=None,
     cache_dir=None, remote_url=None, remote_off=false, force_rebuild=false, upload=true,
-    timeout=None
+    timeout=None, hardware_compatibility=None, version_compatible=false
 ))]
 #[allow(clippy::too_many_arguments)] // each is one keyword argument of the Python API
 pub fn ensure<'py>(
@@ -119,6 +126,8 @@ pub fn ensure<'py>(
     force_rebuild: bool,
     upload: bool,
     timeout: Option<f64>,
+    hardware_compatibility: Option<String>,
+    version_compatible: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let precision: Precision = precision.parse().map_err(errors::input)?;
     let batch = batch_range(batch_size, [min_batch, opt_batch, max_batch])?;
@@ -143,6 +152,11 @@ pub fn ensure<'py>(
         force_rebuild,
         upload,
         timeout,
+        flags: BuildFlags {
+            hardware_compatibility,
+            version_compatible,
+            ..BuildFlags::default()
+        },
         ..EngineRequest::new(onnx, precision, batch.1, environment(gpu_arch)?)
     };
     let stop = StopSignal::default();

@@ -101,6 +101,8 @@ def build_or_load_engine(
     opt_batch: Optional[int] = None,
     max_batch: Optional[int] = None,
     timeout: Optional[float] = None,
+    hardware_compatibility: Optional[str] = None,
+    version_compatible: bool = False,
 ) -> Tuple[Engine, Source]:
     """The engine for ``onnx_path`` on this machine's GPU, and where it came from.
 
@@ -133,6 +135,11 @@ def build_or_load_engine(
             "32x3x112x112")}`` or ``{"input": {"min": ..., "opt": ..., "max": ...}}``.
         timeout: Give up after this many seconds (raises :class:`trtctl.TimeoutError`); it must
             be above 0 (``None``: no limit).
+        hardware_compatibility: TensorRT's hardware compatibility level, as a manifest's
+            ``build`` table sets it: with ``"ampere+"`` the engine of any GPU of sm_80 or later is
+            one ``sm_80-plus`` engine, built by and fetched for all of them.
+        version_compatible: Build version-compatible: a host of a newer TensorRT without an
+            engine of its own may use it where ``[trust]`` allows (see docs/compat.md).
 
     Raises:
         InputError: bad arguments (missing ONNX, unknown precision, bad batch range, a
@@ -161,6 +168,8 @@ def build_or_load_engine(
         force_rebuild=force_rebuild,
         upload=upload,
         timeout=timeout,
+        hardware_compatibility=hardware_compatibility,
+        version_compatible=version_compatible,
     )
     engine = Engine._from_native(fields)
     source: Source = fields["source"]

@@ -47,6 +47,10 @@ class Engine(os.PathLike[str]):
     """The exact TensorRT build that made the plan (``"10.3.0.26"``), as its header says."""
     gpu_model: Union[str, None] = None
     """The model key of the GPU that built it (``"a10g"``), as ``trtctl gpus`` shows it."""
+    hardware_compatibility: Union[str, None] = None
+    """TensorRT's hardware compatibility level it was built with (``"ampere+"``), if any."""
+    version_compatible: bool = False
+    """Whether it was built version-compatible (loadable by a newer TensorRT)."""
 
     @classmethod
     def _from_native(cls, fields: Mapping[str, Any]) -> "Engine":
@@ -66,6 +70,8 @@ class Engine(os.PathLike[str]):
             fingerprint=cast(Union[str, None], fields["fingerprint"]),
             trt_build=cast(Union[str, None], fields.get("trt_build")),
             gpu_model=cast(Union[str, None], fields.get("gpu_model")),
+            hardware_compatibility=cast(Union[str, None], fields.get("hardware_compatibility")),
+            version_compatible=bool(fields.get("version_compatible", False)),
         )
 
     def __fspath__(self) -> str:

@@ -30,6 +30,8 @@ def ensure(
     force_rebuild: bool = False,
     upload: bool = True,
     timeout: Optional[float] = None,
+    hardware_compatibility: Optional[str] = None,
+    version_compatible: bool = False,
 ) -> Dict[str, Any]:
     """Ensures one engine; returns its path, source, identity, sha256, size and fingerprint."""
 

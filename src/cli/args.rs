@@ -344,6 +344,12 @@ pub struct EnsureArgs {
     /// Give up after this many seconds; nothing half-written is committed.
     #[arg(long, value_name = "SECONDS")]
     pub timeout: Option<f64>,
+    /// TensorRT's hardware compatibility level (`ampere+`: one engine for every GPU of sm_80 or later).
+    #[arg(long, value_name = "LEVEL")]
+    pub hardware_compatibility: Option<String>,
+    /// Build version-compatible (a newer TensorRT may load it).
+    #[arg(long)]
+    pub version_compatible: bool,
     /// Print `{"path": ..., "source": ...}`.
     #[arg(long)]
     pub json: bool,

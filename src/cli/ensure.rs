@@ -4,6 +4,7 @@ use super::args::EnsureArgs;
 use super::exit::EXIT_INTERRUPTED;
 use super::setup::runtime;
 use crate::exec::{StopSignal, with_signals};
+use crate::identity::BuildFlags;
 use crate::store::remote::RemoteSettings;
 use crate::workspace::{
     EngineRequest, EnsureError, Environment, MachineProbe, RemoteChoice, ensure_engine,
@@ -28,6 +29,11 @@ fn request(env: &Environment, args: EnsureArgs) -> anyhow::Result<EngineRequest>
         force_rebuild: args.force_rebuild,
         upload: !args.no_upload,
         timeout,
+        flags: BuildFlags {
+            hardware_compatibility: args.hardware_compatibility,
+            version_compatible: args.version_compatible,
+            ..BuildFlags::default()
+        },
         ..EngineRequest::new(args.onnx, args.precision, args.batch_size, env.clone())
     })
 }

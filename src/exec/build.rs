@@ -25,7 +25,7 @@ impl Run<'_> {
         let arch = engine.id.gpu_arch;
         let gpu = match gpu {
             Some(gpu) => Some(gpu),
-            None => self.gpu_pool.acquire(arch).await,
+            None => self.gpu_pool.acquire(&engine.id.target()).await,
         }
         .ok_or(ExecError::NoGpu { arch })?;
         let _lock = self.lock(&engine.key).await?;
@@ -40,7 +40,7 @@ impl Run<'_> {
         let cache = self.exec.cache;
         let temp = cache.temp_engine(&engine.key)?;
         let timing_name = (self.exec.timing_cache)
-            .then(|| self.gpu_pool.timing_cache_name(arch, engine.id.trt_version))
+            .then(|| (self.gpu_pool).timing_cache_name(&engine.id.target(), engine.id.trt_version))
             .flatten();
         let job = BuildJob {
             onnx: engine.onnx.clone(),

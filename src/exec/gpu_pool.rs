@@ -8,17 +8,15 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
 
 use crate::gpu::{GpuInfo, GpuInventory};
-use crate::identity::{GpuArch, TrtVersion};
+use crate::identity::{EngineTarget, TrtVersion};
 use crate::store::remote::timing_cache_name;
 
-/// The idle GPUs of one arch.
+/// The idle GPUs of one arch and model.
 type FreeGpus = Mutex<Vec<Arc<GpuInfo>>>;
 
-/// GPUs by arch, handed out one build at a time.
+/// GPUs by arch and model, handed out one build at a time.
 pub(super) struct GpuPool {
-    slots: BTreeMap<GpuArch, (Semaphore, FreeGpus)>,
-    /// Per arch, the one model of its GPUs, where they are all one model.
-    models: BTreeMap<GpuArch, Option<String>>,
+    slots: BTreeMap<EngineTarget, (Semaphore, FreeGpus)>,
 }
 
 pub(super) struct GpuLease<'a> {
@@ -38,50 +36,50 @@ impl Drop for GpuLease<'_> {
 
 impl GpuPool {
     pub(super) fn new(gpus: &GpuInventory) -> GpuPool {
-        let mut slots: BTreeMap<GpuArch, Vec<Arc<GpuInfo>>> = BTreeMap::new();
+        let mut slots: BTreeMap<EngineTarget, Vec<Arc<GpuInfo>>> = BTreeMap::new();
         for gpu in gpus.build_gpus() {
-            slots
-                .entry(gpu.arch)
-                .or_default()
-                .push(Arc::new(gpu.clone()));
+            let slot = EngineTarget {
+                arch: gpu.arch,
+                gpu_model: gpu.model.clone(),
+            };
+            slots.entry(slot).or_default().push(Arc::new(gpu.clone()));
         }
-        let models = (slots.iter())
-            .map(|(&arch, gpus)| (arch, sole_model(gpus)))
-            .collect();
         GpuPool {
-            models,
             slots: slots
                 .into_iter()
-                .map(|(arch, mut gpus)| {
+                .map(|(slot, mut gpus)| {
                     // Popped from the back: the lowest index is used first.
                     gpus.reverse();
-                    (arch, (Semaphore::new(gpus.len()), Mutex::new(gpus)))
+                    (slot, (Semaphore::new(gpus.len()), Mutex::new(gpus)))
                 })
                 .collect(),
         }
     }
 
-    /// The arch of the GPUs that build engines for `target`: the target itself, or for
-    /// `sm_80-plus` the first arch here that it accepts. One arch per target keeps its timing
-    /// cache one device's.
-    pub(super) fn build_arch(&self, target: GpuArch) -> Option<GpuArch> {
-        self.slots
-            .keys()
-            .copied()
-            .find(|&arch| target.accepts(arch))
+    /// The GPUs (one arch, one model) that build engines for `target`: the first here of its
+    /// arch (for `sm_80-plus`, of an arch it accepts) and of its GPU model where it names one.
+    /// One set of GPUs per target keeps its timing cache one device's.
+    pub(super) fn build_slot(&self, target: &EngineTarget) -> Option<&EngineTarget> {
+        self.slots.keys().find(|slot| {
+            target.arch.accepts(slot.arch)
+                && (target.gpu_model.as_ref())
+                    .is_none_or(|model| slot.gpu_model.as_ref() == Some(model))
+        })
     }
 
     /// The shared timing cache that builds for `target` use here: TensorRT's timings are
-    /// specific to the device, so it is named by the GPU model too where the arch's GPUs here
-    /// are all one model.
-    pub(super) fn timing_cache_name(&self, target: GpuArch, trt: TrtVersion) -> Option<String> {
-        let arch = self.build_arch(target)?;
-        let model = self.models.get(&arch).and_then(Option::as_deref);
-        Some(timing_cache_name(arch, model, trt))
+    /// specific to the device, so it is named by the GPU model where it is known.
+    pub(super) fn timing_cache_name(
+        &self,
+        target: &EngineTarget,
+        trt: TrtVersion,
+    ) -> Option<String> {
+        let slot = self.build_slot(target)?;
+        Some(timing_cache_name(slot.arch, slot.gpu_model.as_deref(), trt))
     }
 
-    pub(super) async fn acquire(&self, target: GpuArch) -> Option<GpuLease<'_>> {
-        let (semaphore, free) = self.slots.get(&self.build_arch(target)?)?;
+    pub(super) async fn acquire(&self, target: &EngineTarget) -> Option<GpuLease<'_>> {
+        let (semaphore, free) = self.slots.get(self.build_slot(target)?)?;
         let permit = semaphore.acquire().await.ok()?;
         let gpu = free.lock().expect("gpu pool").pop()?;
         Some(GpuLease {
@@ -90,12 +88,4 @@ impl GpuPool {
             _permit: permit,
         })
     }
-}
-
-/// The model of `gpus` where they are all one known model.
-fn sole_model(gpus: &[Arc<GpuInfo>]) -> Option<String> {
-    let first = gpus.first()?.model.as_ref()?;
-    gpus.iter()
-        .all(|gpu| gpu.model.as_ref() == Some(first))
-        .then(|| first.clone())
 }

@@ -144,7 +144,7 @@ impl Run<'_> {
                 vec![(ActionKind::Fetch, file, outcome)]
             }
             Decision::Build { upload, .. }
-                if self.gpu_pool.build_arch(engine.id.gpu_arch).is_none() =>
+                if self.gpu_pool.build_slot(&engine.id.target()).is_none() =>
             {
                 self.refuse_build(engine, *upload)
             }

@@ -134,7 +134,7 @@ impl World {
         let (sha, _) = store::hash_file(&self.onnx()).unwrap();
         let digests = BTreeMap::from([(self.manifest.models[0].onnx.clone(), sha)]);
         let trt = "10.3.0".parse().unwrap();
-        let desired = plan::desired_engines(&self.manifest, &digests, trt);
+        let desired = plan::desired_engines(&self.manifest, &digests, trt, &Default::default());
         let local =
             observe::observe_local(&self.cache, &desired, &mut observe::LocalIndex::default());
         let trust = TrustPolicy::default();
@@ -143,7 +143,7 @@ impl World {
             local: &local,
             gpu_host: false,
         };
-        let names = plan::wanted_names(&self.manifest, &digests, trt);
+        let names = plan::wanted_names(&self.manifest, &digests, trt, &Default::default());
         let listings = observe::list_wanted(self.remote.clone(), names)
             .await
             .unwrap();

@@ -157,7 +157,10 @@ impl Run<'_> {
     /// After a build step of `arch`, whatever its outcome: the last one publishes the cache.
     pub(super) async fn after_timing_build(&self, engine: &DesiredEngine) {
         let id = &engine.id;
-        let Some(name) = self.gpu_pool.timing_cache_name(id.gpu_arch, id.trt_version) else {
+        let Some(name) = self
+            .gpu_pool
+            .timing_cache_name(&id.target(), id.trt_version)
+        else {
             return;
         };
         let Some(shared) = self.timing.caches.get(&name) else {

@@ -37,7 +37,7 @@ impl TimingCaches {
         for step in &plan.steps {
             let id = &step.engine.id;
             if matches!(step.decision, Decision::Build { .. })
-                && let Some(name) = gpus.timing_cache_name(id.gpu_arch, id.trt_version)
+                && let Some(name) = gpus.timing_cache_name(&id.target(), id.trt_version)
             {
                 caches
                     .entry(name)

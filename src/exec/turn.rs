@@ -90,13 +90,14 @@ impl Run<'_> {
         let stop = self.exec.stop;
         let mut waited_for: Option<String> = None;
         let mut delay = LEASE_POLL_FIRST;
+        let target = engine.id.target();
         loop {
             if stop.is_stopped() {
                 return Turn::Stopped(self.stop_reason());
             }
             let gpu = match needs_gpu {
                 true => tokio::select! {
-                    gpu = self.gpu_pool.acquire(engine.id.gpu_arch) => gpu,
+                    gpu = self.gpu_pool.acquire(&target) => gpu,
                     () = stop.cancelled() => return Turn::Stopped(SkipReason::Interrupted),
                 },
                 false => None,

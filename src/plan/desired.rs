@@ -7,8 +7,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::identity::{
-    BuildInputs, EngineId, EngineKey, Fingerprint, GpuArch, GpuModelPolicy, ModelFingerprints,
-    Precision, TrtVersion,
+    BuildInputs, EngineId, EngineKey, Fingerprint, GpuArch, GpuModelPolicy, GpuModels,
+    ModelFingerprints, Precision, TrtVersion,
 };
 use crate::manifest::{Manifest, ModelSpec};
 
@@ -54,11 +54,13 @@ impl ModelPrints<'_> {
     }
 }
 
-/// Expands the manifest into engines, given each ONNX file's sha256 and the TensorRT version.
+/// Expands the manifest into engines, given each ONNX file's sha256, the TensorRT version and
+/// the GPU models of this host's archs (what `gpu_model = "exact"` models are built for).
 pub fn desired_engines(
     manifest: &Manifest,
     onnx_sha256: &BTreeMap<PathBuf, String>,
     trt: TrtVersion,
+    gpu_models: &GpuModels,
 ) -> Vec<DesiredEngine> {
     // Each model's share of the fingerprints, hashed once.
     let models: Vec<_> = manifest
@@ -68,8 +70,9 @@ pub fn desired_engines(
         .map(|(model, sha)| {
             let prints =
                 |target| ModelFingerprints::new(sha, trt, &model.profile, &model.flags_for(target));
-            let targets = model.engine_archs();
-            let and_later = (targets.iter().find(|t| t.is_and_later())).map(|&t| prints(t));
+            let targets = model.engine_targets(gpu_models);
+            let and_later =
+                (targets.iter().find(|t| t.arch.is_and_later())).map(|t| prints(t.arch));
             let own_arch = prints(GpuArch::new(0, 0));
             let prints = ModelPrints {
                 model,
@@ -85,14 +88,14 @@ pub fn desired_engines(
         .iter()
         .flat_map(|(prints, targets)| {
             (prints.model.precisions.iter())
-                .flat_map(move |&p| targets.iter().map(move |&a| (prints, p, a)))
+                .flat_map(move |&p| targets.iter().map(move |t| (prints, p, t)))
         })
         .collect();
     combos
         .into_par_iter()
-        .map(|(prints, precision, arch)| {
-            let (model, sha) = (prints.model, prints.sha);
-            let id = Manifest::engine_id(model, sha, precision, arch, trt);
+        .map(|(prints, precision, target)| {
+            let (model, sha, arch) = (prints.model, prints.sha, target.arch);
+            let id = Manifest::engine_id(model, sha, precision, target, trt);
             let build = BuildInputs {
                 onnx_sha256: sha.clone(),
                 precision,
@@ -124,6 +127,7 @@ pub fn wanted_names(
     manifest: &Manifest,
     onnx_sha256: &BTreeMap<PathBuf, String>,
     trt: TrtVersion,
+    gpu_models: &GpuModels,
 ) -> BTreeMap<String, Vec<String>> {
     let mut families: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for model in &manifest.models {
@@ -138,7 +142,7 @@ pub fn wanted_names(
                 &model.name,
                 &version,
                 &model.precisions,
-                &model.engine_archs(),
+                &model.engine_targets(gpu_models),
                 trt,
             ));
     }
@@ -170,7 +174,8 @@ mod tests {
         ]);
         let trt = TrtVersion::new(10, 3, 0);
         let mut expected: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for engine in desired_engines(&manifest, &hashes, trt) {
+        let no_gpus = GpuModels::default();
+        for engine in desired_engines(&manifest, &hashes, trt, &no_gpus) {
             let names = expected.entry(engine.key.family).or_default();
             names.push(engine.key.file);
         }
@@ -180,6 +185,6 @@ mod tests {
                 .iter()
                 .all(|n| n.starts_with("b_12345678_"))
         );
-        assert_eq!(wanted_names(&manifest, &hashes, trt), expected);
+        assert_eq!(wanted_names(&manifest, &hashes, trt, &no_gpus), expected);
     }
 }

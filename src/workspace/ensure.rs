@@ -80,6 +80,8 @@ pub struct EngineRequest {
     pub upload: bool,
     /// Give up (cleanly, nothing half-written committed) after this long.
     pub timeout: Option<Duration>,
+    /// `hardware_compatibility` and `version_compatible`, as a manifest's build table sets them.
+    pub flags: BuildFlags,
     pub env: Environment,
 }
 
@@ -104,6 +106,7 @@ impl EngineRequest {
             force_rebuild: false,
             upload: true,
             timeout: None,
+            flags: BuildFlags::default(),
             env,
         }
     }
@@ -304,7 +307,7 @@ impl EngineRequest {
             precisions: vec![self.precision],
             archs: Vec::new(),
             profile: self.profile.clone(),
-            flags: BuildFlags::default(),
+            flags: self.flags.clone(),
             gpu_model: Default::default(),
         })
     }

@@ -61,6 +61,7 @@ impl Workspace {
             &self.manifest,
             &digests,
             self.trt_version(),
+            &self.gpus.models_by_arch(),
         ))
     }
 
@@ -153,12 +154,13 @@ impl Workspace {
     ) -> Result<(Vec<DesiredEngine>, LocalIndex, Option<RemoteReads<'_>>), WorkspaceError> {
         let digests = self.onnx_digests()?;
         let trt = self.trt_version();
+        let gpu_models = self.gpus.models_by_arch();
         let reads = self.remote.as_ref().map(|remote| {
-            let names = plan::wanted_names(&self.manifest, &digests, trt);
+            let names = plan::wanted_names(&self.manifest, &digests, trt, &gpu_models);
             self.send_reads(remote, names, archs)
         });
         let (desired, index) = rayon::join(
-            || plan::desired_engines(&self.manifest, &digests, trt),
+            || plan::desired_engines(&self.manifest, &digests, trt, &gpu_models),
             || LocalIndex::load(self.cache.root()),
         );
         Ok((desired, index, reads))

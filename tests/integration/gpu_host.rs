@@ -466,3 +466,69 @@ fn a_host_of_another_gpu_model_is_told_so_unless_the_manifest_says_any() {
     );
     assert!(out.contains("`warn`") && out.contains("`any`"), "{out}");
 }
+
+/// `gpu_model = "exact"`: an A10G host and an A10 host (both sm_86) each build and publish an
+/// engine of their own model, named for it, and each plans only its own; their shared timing
+/// caches are kept apart too.
+#[test]
+fn under_gpu_model_exact_each_gpu_model_builds_and_uses_its_own_engine() {
+    for backend in [Backend::s3(), Backend::dir()] {
+        let fleet = Fleet::new(backend);
+        let manifest = fleet.project.path().join("engines.toml");
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        std::fs::write(&manifest, format!("{text}gpu_model = \"exact\"\n")).unwrap();
+        let host = |machine: &str, model: &str, command: &str| {
+            let out = fleet
+                .machine(machine)
+                .args([command, "--gpu-arch", "sm_86", "--gpu-model", model])
+                .output()
+                .unwrap();
+            succeeded(&out)
+        };
+        const A10G: &str = "arcface_r100_v1.0_fp16_sm_86-a10g_10.3.0.trt";
+        const A10: &str = "arcface_r100_v1.0_fp16_sm_86-a10_10.3.0.trt";
+        let plan = host("a10g", "a10g", "plan");
+        assert!(
+            plan.contains(&format!("+ build              {A10G}, then upload")),
+            "{plan}"
+        );
+        assert!(
+            !plan.contains("sm_86_10.3.0.trt"),
+            "no engine of no model: {plan}"
+        );
+        let applied = host("a10g", "a10g", "apply");
+        assert!(
+            applied.contains("timing cache sm_86_a10g_10.3.0.cache: uploaded"),
+            "{applied}"
+        );
+
+        // The A10 host does not take the A10G's engine, nor its timings: it builds its own.
+        let plan = host("a10", "a10", "plan");
+        assert!(
+            plan.contains(&format!("+ build              {A10}, then upload")),
+            "{plan}"
+        );
+        assert!(
+            !plan.contains(A10G) && !plan.contains("TensorRT warns"),
+            "{plan}"
+        );
+        let applied = host("a10", "a10", "apply");
+        assert!(applied.contains("1 built, 0 fetched"), "{applied}");
+        assert!(
+            applied.contains("timing cache sm_86_a10_10.3.0.cache: uploaded"),
+            "{applied}"
+        );
+        for engine in [A10G, A10] {
+            assert!(fleet.backend.object(&format!("arcface/{engine}")).is_file());
+        }
+        // A second A10G host fetches its model's engine.
+        let plan = host("a10g-2", "a10g", "plan");
+        assert!(
+            plan.contains(&format!("↓ fetch              {A10G}")),
+            "{plan}"
+        );
+        let built_by: Value = json(&fleet.backend.object(&format!("arcface/{A10G}.json")));
+        assert_eq!(built_by["gpu_model"], "a10g", "{built_by}");
+        assert_eq!(built_by["provenance"]["gpu_model"], "a10g", "{built_by}");
+    }
+}

@@ -7,7 +7,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::common::backend::Backend;
-use crate::common::project::{Project, all_output, stdout_of, succeeded};
+use crate::common::project::{ENSURE_ARCFACE, Project, all_output, stdout_of, succeeded};
 
 const PLUS: &str = "arcface/arcface_r100_v1.0_fp16_sm_80-plus_10.3.0.trt";
 const TURING: &str = "arcface/arcface_r100_v1.0_fp16_sm_75_10.3.0.trt";
@@ -274,4 +274,42 @@ fn sm_80_plus_names_engines_not_gpus() {
         text.contains("set `build = { hardware_compatibility = \"ampere+\" }`"),
         "{text}"
     );
+}
+
+/// `ensure --hardware-compatibility ampere+` (Python's `hardware_compatibility=`): an sm_86
+/// host builds the sm_80-plus engine, and an sm_90 host is handed the same engine from the
+/// remote; an sm_75 host gets an engine of its own arch, built without the level.
+#[test]
+fn ensure_hands_out_the_ampere_plus_engine_to_every_arch_it_serves() {
+    let project = Project::new();
+    project.add_model("arcface_r100");
+    let shared = project.path().join("shared");
+    let ensure = |arch: &str, cache: &str| {
+        let out = project
+            .trtctl()
+            .args(ENSURE_ARCFACE)
+            .args(["--gpu-arch", arch])
+            .args(["--hardware-compatibility", "ampere+"])
+            .env("TRTCTL_TRT_VERSION", "10.3.0")
+            .env("TRTCTL_REMOTE", format!("file://{}", shared.display()))
+            .env("TENSORRT_CACHE_DIR", project.path().join(cache))
+            .output()
+            .unwrap();
+        let text = succeeded(&out);
+        let (path, source) = text.trim_end().split_once('\t').unwrap();
+        (path.to_string(), source.to_string())
+    };
+    let (built, source) = ensure("sm_86", "cache-a");
+    assert_eq!(source, "built");
+    assert!(built.ends_with(PLUS), "{built}");
+    let (fetched, source) = ensure("sm_90", "cache-b");
+    assert_eq!(source, "remote");
+    assert!(fetched.ends_with(PLUS), "{fetched}");
+    assert_eq!(
+        std::fs::read(&built).unwrap(),
+        std::fs::read(&fetched).unwrap()
+    );
+    let (turing, source) = ensure("sm_75", "cache-c");
+    assert_eq!(source, "built");
+    assert!(turing.ends_with(TURING), "{turing}");
 }

@@ -113,3 +113,26 @@ def test_a_handle_never_reads_another_build_committed_under_its_name(
         )
     assert stand_in_tensorrt.received == received, "TensorRT never saw the other build's bytes"  # type: ignore[attr-defined]
     assert hashlib.sha256(second.read_bytes()).hexdigest() == second.sha256
+
+
+def test_an_ampere_plus_engine_is_one_for_every_arch_from_sm_80(project: Project) -> None:
+    shared = (project.root / "shared").as_uri()
+    built, source = trtctl.build_or_load_engine(
+        "models/arcface_r100.onnx", version="v1.0", remote=shared, hardware_compatibility="ampere+"
+    )
+    assert source == "built"
+    assert built.name == "arcface_r100_v1.0_fp16_sm_80-plus_10.3.0.trt"
+    assert (built.identity.arch, built.hardware_compatibility) == ("sm_80-plus", "ampere+")
+    assert built.version_compatible is False
+    # An sm_90 host with its own cache is handed the same engine from the remote.
+    fetched, source = trtctl.build_or_load_engine(
+        "models/arcface_r100.onnx",
+        version="v1.0",
+        remote=shared,
+        hardware_compatibility="ampere+",
+        gpu_arch="sm_90",
+        cache_dir=project.root / "h100-cache",
+    )
+    assert (source, fetched.name, fetched.sha256) == ("remote", built.name, built.sha256)
+    plain, _ = trtctl.build_or_load_engine("models/arcface_r100.onnx", version="v1.0", remote=False)
+    assert (plain.identity.arch, plain.hardware_compatibility) == ("sm_86", None)

@@ -28,6 +28,19 @@ onnx = "models/scrfd_10g.onnx"
 version = "v2"
 "#;
 
+/// `trtctl ensure` of the tiny model at fp16, the seed's default batch and version `v1.0`.
+pub const ENSURE_ARCFACE: [&str; 9] = [
+    "ensure",
+    "--onnx",
+    "models/arcface_r100.onnx",
+    "--precision",
+    "fp16",
+    "--batch-size",
+    "32",
+    "--version",
+    "v1.0",
+];
+
 pub const STUB_TRTEXEC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/trtexec");
 
 /// Variables of the host that would change what trtctl does.
