@@ -1,0 +1,100 @@
+//! `--format k8s`: one `batch/v1` Job per unit, placed by GPU Feature Discovery's labels.
+
+use serde_json::{Value, json};
+
+use super::{FleetPlan, JobCommand, Unit};
+use crate::manifest::KubernetesSettings;
+
+/// Where the cache volume is mounted, and TENSORRT_CACHE_DIR with it.
+const CACHE_MOUNT: &str = "/var/cache/trtctl";
+
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the Jobs need an image\n  = help: pass `--image REGISTRY/IMAGE:TAG` or set `image` in `[fleet.kubernetes]`"
+)]
+pub struct NoImage;
+
+/// The Jobs of `plan`, one per unit. Credentials come from `settings.secret` through
+/// `envFrom`; nothing secret is in the Jobs themselves.
+pub fn jobs(
+    plan: &FleetPlan,
+    settings: &KubernetesSettings,
+    command: &JobCommand,
+) -> Result<Vec<Value>, NoImage> {
+    let image = settings.image.as_deref().ok_or(NoImage)?;
+    Ok((plan.units.iter())
+        .map(|unit| job(plan, unit, settings, image, command))
+        .collect())
+}
+
+/// The Jobs as one `v1` List, the JSON `kubectl apply -f` takes.
+pub fn list(jobs: Vec<Value>) -> Value {
+    json!({"apiVersion": "v1", "kind": "List", "items": jobs})
+}
+
+fn job(
+    plan: &FleetPlan,
+    unit: &Unit,
+    settings: &KubernetesSettings,
+    image: &str,
+    command: &JobCommand,
+) -> Value {
+    let labels = json!({
+        "app.kubernetes.io/name": "trtctl",
+        "app.kubernetes.io/component": "engine-build",
+        "trtctl.io/plan": plan.digest,
+        "trtctl.io/gpu": unit.gpu.slug(),
+    });
+    let mut metadata = json!({"name": unit.name, "labels": labels});
+    if let Some(namespace) = &settings.namespace {
+        metadata["namespace"] = json!(namespace);
+    }
+    let mut container = json!({
+        "name": "trtctl",
+        "image": image,
+        "command": [command.program],
+        "args": command.args(unit),
+        "resources": {"limits": {"nvidia.com/gpu": 1}},
+    });
+    if let Some(secret) = &settings.secret {
+        container["envFrom"] = json!([{"secretRef": {"name": secret}}]);
+    }
+    let mut pod = json!({
+        "restartPolicy": "Never",
+        "nodeSelector": node_selector(unit),
+        "containers": [],
+    });
+    if let Some(account) = &settings.service_account {
+        pod["serviceAccountName"] = json!(account);
+    }
+    if let Some(claim) = &settings.cache_volume_claim {
+        container["env"] = json!([{"name": "TENSORRT_CACHE_DIR", "value": CACHE_MOUNT}]);
+        container["volumeMounts"] = json!([{"name": "engine-cache", "mountPath": CACHE_MOUNT}]);
+        pod["volumes"] =
+            json!([{"name": "engine-cache", "persistentVolumeClaim": {"claimName": claim}}]);
+    }
+    pod["containers"] = json!([container]);
+    json!({
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": metadata,
+        "spec": {
+            // A build that fails fails the same way again: one retry covers a lost node.
+            "backoffLimit": 1,
+            "template": {"metadata": {"labels": labels}, "spec": pod},
+        },
+    })
+}
+
+/// GPU Feature Discovery's labels for the unit's GPU: compute capability, and the product
+/// where the unit names a GPU model.
+fn node_selector(unit: &Unit) -> Value {
+    let mut selector = json!({
+        "nvidia.com/gpu.compute.major": unit.gpu.arch.major().to_string(),
+        "nvidia.com/gpu.compute.minor": unit.gpu.arch.minor().to_string(),
+    });
+    if let Some(model) = &unit.gpu.gpu_model {
+        selector["nvidia.com/gpu.product"] = json!(model);
+    }
+    selector
+}
