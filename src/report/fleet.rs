@@ -72,8 +72,10 @@ impl FleetReporter for FleetLines {
                 message,
                 log_tail,
             } => {
+                // Ray's message repeats the log's end after its first line: shown once, below.
+                let message = message.lines().next().unwrap_or("").trim_end_matches(':');
                 let mut text = format!(
-                    "{job} {} ({status}: {message})",
+                    "{job} {} ({status}): {message}",
                     self.style.paint(Paint::Red, "failed")
                 );
                 for line in log_tail.lines() {
