@@ -11,5 +11,5 @@ pub mod ray;
 mod units;
 pub mod yaml;
 
-pub use command::{JobCommand, forwarded_credentials};
+pub use command::{JOB_ENV, JobCommand, forwarded_credentials};
 pub use units::{FleetError, FleetPlan, Unit, UnitKey, fleet_plan};

@@ -108,7 +108,12 @@ fn apply(global: &GlobalArgs, env: &Environment, args: FleetApplyArgs) -> anyhow
         .with_context(|| format!("cannot resolve {}", global.manifest.display()))?;
     let options = SubmitOptions {
         command: job_command(&args.job, absolute.display().to_string()),
-        env_vars: fleet::forwarded_credentials(|name| std::env::var(name).ok()),
+        env_vars: (fleet::JOB_ENV.iter())
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .chain(fleet::forwarded_credentials(|name| {
+                std::env::var(name).ok()
+            }))
+            .collect(),
         capacity_timeout,
         poll: Duration::from_millis(500),
     };

@@ -42,6 +42,10 @@ fn shell_quote(word: &str) -> String {
     }
 }
 
+/// What every job's environment sets: a job that finds no credentials fails, instead of
+/// building into the embedded stand-in remote on its own disk and succeeding.
+pub const JOB_ENV: [(&str, &str); 1] = [("TRTCTL_REMOTE_EMBEDDED", "false")];
+
 /// The variables a job needs to reach the remote and check signatures: handed to engines
 /// that carry them apart from the command line (Ray's runtime_env).
 const CREDENTIAL_VARS: [&str; 10] = [

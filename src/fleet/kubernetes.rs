@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::{FleetPlan, JobCommand, Unit};
+use super::{FleetPlan, JOB_ENV, JobCommand, Unit};
 use crate::manifest::KubernetesSettings;
 
 /// Where the cache volume is mounted, and TENSORRT_CACHE_DIR with it.
@@ -56,6 +56,9 @@ fn job(
         "args": command.args(unit),
         "resources": {"limits": {"nvidia.com/gpu": 1}},
     });
+    let mut env: Vec<Value> = (JOB_ENV.iter())
+        .map(|(name, value)| json!({"name": name, "value": value}))
+        .collect();
     if let Some(secret) = &settings.secret {
         container["envFrom"] = json!([{"secretRef": {"name": secret}}]);
     }
@@ -68,11 +71,12 @@ fn job(
         pod["serviceAccountName"] = json!(account);
     }
     if let Some(claim) = &settings.cache_volume_claim {
-        container["env"] = json!([{"name": "TENSORRT_CACHE_DIR", "value": CACHE_MOUNT}]);
+        env.push(json!({"name": "TENSORRT_CACHE_DIR", "value": CACHE_MOUNT}));
         container["volumeMounts"] = json!([{"name": "engine-cache", "mountPath": CACHE_MOUNT}]);
         pod["volumes"] =
             json!([{"name": "engine-cache", "persistentVolumeClaim": {"claimName": claim}}]);
     }
+    container["env"] = json!(env);
     pod["containers"] = json!([container]);
     json!({
         "apiVersion": "batch/v1",

@@ -284,3 +284,29 @@ fn node_args_offer_each_local_arch_as_a_ray_resource() {
     let text = refused(project.trtctl().args(["fleet", "node-args"]));
     assert!(text.contains("pass --gpu-arch sm_NN"), "{text}");
 }
+
+#[test]
+fn fleet_apply_names_a_ray_address_it_cannot_use() {
+    let project = partly_built("");
+    let text = refused(
+        project
+            .trtctl()
+            .args(["fleet", "apply", "--ray", "ray://head:10001"]),
+    );
+    assert!(
+        text.contains("bad Ray address `ray://head:10001`: expected http://HOST:PORT"),
+        "{text}"
+    );
+    // Port 9 (discard) on the loopback: nothing listens there.
+    let text = refused(
+        project
+            .trtctl()
+            .args(["fleet", "apply", "--ray", "http://127.0.0.1:9"]),
+    );
+    assert!(
+        text.starts_with(
+            "error: cannot reach Ray's Jobs API at http://127.0.0.1:9/api/jobs/trtctl-sm86-"
+        ),
+        "{text}"
+    );
+}

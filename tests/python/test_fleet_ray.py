@@ -1,106 +1,23 @@
-"""`trtctl fleet apply --ray` against a real Ray cluster on 127.0.0.1: a head without CPUs and
-one node per (simulated) GPU arch, each offering its `trtctl/sm_NN` resource, each started with
-its own arch, cache and build log, so that a unit placed on the wrong node builds nothing."""
+"""`trtctl fleet apply --ray` against a real Ray cluster on 127.0.0.1 (tests/python/ray_cluster.py)."""
 
 from __future__ import annotations
 
-import json
-import os
-import socket
 import subprocess
-import time
-import urllib.request
-from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, Iterator, List
 
 import pytest
 
 from conftest import BUCKET, TRTEXEC, Project, native_binary
+from ray_cluster import RayFleet, ray_cluster
 
 ARCHS = ("sm_86", "sm_89")
-# What a job may only have from its runtime_env: the node itself knows no remote.
-CREDENTIALS = ("ARTIFACTS_ENDPOINT", "ARTIFACTS_ACCESS_KEY", "ARTIFACTS_SECRET_KEY", "TRTCTL_REMOTE")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class RayFleet:
-    def __init__(self, dashboard: str, root: Path) -> None:
-        self.dashboard = dashboard
-        self.root = root
-
-    def builds(self, arch: str) -> List[str]:
-        log = self.root / arch / "builds" / "runs.log"
-        return log.read_text().splitlines() if log.exists() else []
-
-    def jobs(self) -> List[Dict[str, Any]]:
-        with urllib.request.urlopen(f"{self.dashboard}/api/jobs/", timeout=10) as reply:
-            listed: List[Dict[str, Any]] = json.load(reply)
-            return listed
 
 
 @pytest.fixture(scope="module")
 def ray_fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayFleet]:
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("RAY_USAGE_STATS_ENABLED", "0")
-        # Ray's processes look up "this node's address" from the default route (an interface
-        # the head, bound to 127.0.0.1, does not listen on): this keeps each lookup on loopback.
-        env.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-        yield from cluster_on_loopback(tmp_path_factory.mktemp("ray"))
-
-
-def cluster_on_loopback(root: Path) -> Iterator[RayFleet]:
-    from ray.cluster_utils import Cluster
-
-    port = free_port()
-    cluster = Cluster(
-        initialize_head=True,
-        head_node_args={
-            "num_cpus": 0,
-            "node_ip_address": "127.0.0.1",
-            "include_dashboard": True,
-            "dashboard_host": "127.0.0.1",
-            "dashboard_port": port,
-        },
-    )
-    try:
-        for arch in ARCHS:
-            (root / arch / "builds").mkdir(parents=True)
-            env = {name: "" for name in CREDENTIALS}
-            env.update(
-                TRTCTL_GPU_ARCH=arch,
-                TENSORRT_CACHE_DIR=str(root / arch / "cache"),
-                STUB_COUNT_DIR=str(root / arch / "builds"),
-                STUB_FAIL_MODEL="broken",
-                TRTEXEC=str(TRTEXEC),
-                HOME=str(root / arch),
-                AWS_EC2_METADATA_DISABLED="true",
-            )
-            cluster.add_node(
-                num_cpus=1,
-                node_ip_address="127.0.0.1",
-                resources={f"trtctl/{arch}": 1},
-                env_vars=env,
-            )
-        cluster.wait_for_nodes(timeout=60)
-        dashboard = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{dashboard}/api/jobs/", timeout=5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
-        yield RayFleet(dashboard, root)
-    finally:
-        cluster.shutdown()  # type: ignore[no-untyped-call]
+    root = tmp_path_factory.mktemp("ray")
+    with ray_cluster(root, ARCHS, TRTEXEC, {"STUB_FAIL_MODEL": "broken"}) as fleet:
+        yield fleet
 
 
 def fleet_apply(fleet: RayFleet, *args: str) -> subprocess.CompletedProcess[str]:

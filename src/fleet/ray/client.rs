@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, thiserror::Error)]
 pub enum RayError {
     #[error(
-        "cannot reach Ray's Jobs API at {url}: {source}\n  = help: pass the dashboard's address, e.g. `--ray http://HEAD:8265`"
+        "cannot reach Ray's Jobs API at {url} (the dashboard's address, e.g. http://HEAD:8265)"
     )]
     Unreachable {
         url: String,
@@ -30,6 +30,8 @@ pub enum RayError {
     BadReply { url: String, why: String },
     #[error("bad Ray address `{url}`: {why}")]
     BadUrl { url: String, why: String },
+    #[error("Ray no longer knows job {job}: it was deleted while trtctl waited on it")]
+    Vanished { job: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

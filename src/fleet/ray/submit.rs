@@ -125,10 +125,7 @@ async fn look(
     let gpu = &tracked.unit.gpu;
     let job = tracked.job.clone();
     let Some(details) = client.job(&job).await? else {
-        return Err(RayError::BadReply {
-            url: job,
-            why: "the job is gone".into(),
-        });
+        return Err(RayError::Vanished { job });
     };
     match details.status {
         JobStatus::Pending if tracked.since.elapsed() >= options.capacity_timeout => {
