@@ -267,6 +267,11 @@ fn a_plan_with_an_untrusted_remote_copy_renders_no_job() {
             "{text}"
         );
     }
+    // Refused before any Ray is asked: nothing listens on the discard port.
+    let mut command = fleet.machine("b");
+    command.env("TRTCTL_TRUSTED_KEYS", &public);
+    let text = refused(command.args(["fleet", "apply", "--ray", "http://127.0.0.1:9"]));
+    assert!(text.contains("refusing to fan out"), "{text}");
 }
 
 #[test]

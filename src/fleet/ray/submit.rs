@@ -79,22 +79,26 @@ async fn start<'a>(
             1 => unit.name.clone(),
             n => format!("{}-{n}", unit.name),
         };
-        let tracked = Tracked {
+        let tracked = |running| Tracked {
             unit,
             job: job.clone(),
             since: Instant::now(),
-            running: false,
+            running,
         };
         match client.job(&job).await? {
             None => {
                 client.submit(&request(plan, unit, &job, options)).await?;
-                reporter.unit(&unit.gpu, &UnitEvent::Submitted { job });
-                return Ok(tracked);
+                reporter.unit(&unit.gpu, &UnitEvent::Submitted { job: job.clone() });
+                return Ok(tracked(false));
             }
             Some(found) if !found.status.is_terminal() => {
                 let status = found.status.as_str().to_string();
-                reporter.unit(&unit.gpu, &UnitEvent::Attached { job, status });
-                return Ok(tracked);
+                let event = UnitEvent::Attached {
+                    job: job.clone(),
+                    status,
+                };
+                reporter.unit(&unit.gpu, &event);
+                return Ok(tracked(found.status == JobStatus::Running));
             }
             Some(_) => attempt += 1,
         }
