@@ -1,6 +1,6 @@
 //! What a unit's job runs, whichever engine runs it: `trtctl apply` on the unit's engines.
 
-use super::Unit;
+use super::units::Unit;
 
 /// The command line of a unit's job. Never holds a credential: jobs take those from their
 /// engine (a Secret, a runtime_env), never from their arguments.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 from typing import Any, Iterator, List
 
@@ -16,17 +17,34 @@ ARCHS = ("sm_86", "sm_89")
 @pytest.fixture(scope="module")
 def ray_fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayFleet]:
     root = tmp_path_factory.mktemp("ray")
-    with ray_cluster(root, ARCHS, TRTEXEC, {"STUB_FAIL_MODEL": "broken"}) as fleet:
+    # Builds take a while, so that a second `fleet apply` finds the first one's jobs at work.
+    extra = {"STUB_FAIL_MODEL": "broken", "STUB_SLEEP": "1.5"}
+    with ray_cluster(root, ARCHS, TRTEXEC, extra) as fleet:
         yield fleet
 
 
+def fleet_apply_command(fleet: RayFleet, *args: str) -> List[str]:
+    return [native_binary(), "fleet", "apply", "--ray", fleet.dashboard, "--trtctl", native_binary(), *args]
+
+
 def fleet_apply(fleet: RayFleet, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [native_binary(), "fleet", "apply", "--ray", fleet.dashboard, "--trtctl", native_binary(), *args],
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
+    return subprocess.run(fleet_apply_command(fleet, *args), capture_output=True, text=True, timeout=240)
+
+
+def interrupted_once_submitted(fleet: RayFleet, units: int) -> List[str]:
+    """Runs `fleet apply` and interrupts it as soon as it has submitted `units` jobs."""
+    first = subprocess.Popen(fleet_apply_command(fleet), stdout=subprocess.PIPE, text=True)
+    assert first.stdout is not None
+    lines: List[str] = []
+    try:
+        while sum(" submitted " in line for line in lines) < units:
+            line = first.stdout.readline()
+            assert line, f"fleet apply ended after: {lines}"
+            lines.append(line)
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.wait(timeout=30)
+    return lines
 
 
 def remote_engines(s3: Any) -> List[str]:
@@ -62,9 +80,17 @@ onnx = "models/scrfd_10g.onnx"
 version = "v2"
 """
     )
-    first = fleet_apply(ray_fleet, "--capacity-timeout", "8")
-    shown = first.stdout + first.stderr
-    assert first.returncode == 1, shown
+    jobs_before = len(ray_fleet.jobs())
+    interrupted_once_submitted(ray_fleet, units=3)
+
+    # The same plan again, while the first run's jobs are queued or at work (only such jobs are
+    # attached to): it waits on them.
+    again = fleet_apply(ray_fleet, "--capacity-timeout", "8")
+    shown = again.stdout + again.stderr
+    assert again.returncode == 1, shown
+    assert "submitted trtctl" not in shown, shown
+    assert shown.count("was already submitted (") == 3, shown
+    assert len(ray_fleet.jobs()) == jobs_before + 3
     for arch in ARCHS:
         assert f"{arch}  trtctl-sm{arch[3:]}-" in shown and " ok (" in shown, shown
         built = ray_fleet.builds(arch)
@@ -77,13 +103,14 @@ version = "v2"
     assert len(engines) == 8, engines
     assert not any("sm_75" in e for e in engines), engines
 
-    submitted = len(ray_fleet.jobs())
+    # Once the builds are in the remote, only the unit without capacity is left to wait on.
     second = fleet_apply(ray_fleet, "--capacity-timeout", "2")
     shown = second.stdout + second.stderr
     assert second.returncode == 1, shown
     assert "was already submitted (PENDING): waiting on it" in shown, shown
     assert "submitted trtctl" not in shown, shown
-    assert len(ray_fleet.jobs()) == submitted
+    assert "sm_86" not in shown and "sm_89" not in shown, shown
+    assert len(ray_fleet.jobs()) == jobs_before + 3
     assert all(len(ray_fleet.builds(arch)) == 4 for arch in ARCHS)
 
 
