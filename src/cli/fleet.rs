@@ -78,6 +78,11 @@ fn plan(global: &GlobalArgs, env: &Environment, args: FleetPlanArgs) -> anyhow::
         }
     };
     std::io::stdout().lock().write_all(text.as_bytes())?;
+    let rendered = !matches!(format, FleetFormat::Text | FleetFormat::Json);
+    if rendered && plan.units.is_empty() && !global.quiet {
+        // On stderr: stdout stays what a pipe into kubectl or a workflow expects.
+        eprint!("{}", report::render_fleet_plan(&plan, style(global)));
+    }
     Ok(0)
 }
 

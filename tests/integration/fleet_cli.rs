@@ -116,6 +116,18 @@ fn nothing_to_build_renders_no_unit() {
         .success();
     assert_eq!(units(&project)["units"], serde_json::json!([]));
     assert!(fleet_plan(&project, &[]).starts_with("Nothing to build"));
+    let out = (project.trtctl())
+        .args(["fleet", "plan", "--format", "k8s", "--image", "i"])
+        .output()
+        .unwrap();
+    assert_eq!(succeeded(&out), "");
+    assert!(
+        stderr_of(&out).starts_with("Nothing to build"),
+        "{}",
+        stderr_of(&out)
+    );
+    let matrix = fleet_plan(&project, &["--format", "github-matrix"]);
+    assert_eq!(matrix, "{\"include\":[]}\n");
 }
 
 #[test]
