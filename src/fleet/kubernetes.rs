@@ -102,3 +102,31 @@ fn node_selector(unit: &Unit) -> Value {
     }
     selector
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::UnitKey;
+
+    #[test]
+    fn a_unit_of_one_gpu_model_also_selects_its_product() {
+        let unit = |gpu_model: Option<&str>| Unit {
+            gpu: UnitKey {
+                arch: "sm_86".parse().unwrap(),
+                gpu_model: gpu_model.map(str::to_string),
+            },
+            name: "trtctl-sm86-0123456789".into(),
+            count: 1,
+            selectors: vec![],
+            engines: vec![],
+        };
+        let selector = node_selector(&unit(Some("NVIDIA-A10G")));
+        assert_eq!(selector["nvidia.com/gpu.product"], "NVIDIA-A10G");
+        assert_eq!(selector["nvidia.com/gpu.compute.minor"], "6");
+        assert!(
+            node_selector(&unit(None))
+                .get("nvidia.com/gpu.product")
+                .is_none()
+        );
+    }
+}

@@ -25,11 +25,20 @@ impl UnitKey {
         }
     }
 
-    /// `sm86`, or `sm86-a10g` with a model: fit for Job names, runner labels and Ray ids.
+    /// `sm86`, or `sm86-a10g` with a model: lowercase letters, digits and dashes, fit for
+    /// Kubernetes names, runner labels and Ray ids.
     pub fn slug(&self) -> String {
         let arch = format!("sm{}{}", self.arch.major(), self.arch.minor());
         match &self.gpu_model {
-            Some(model) => format!("{arch}-{model}"),
+            Some(model) => {
+                let model: String = (model.chars())
+                    .map(|c| match c.to_ascii_lowercase() {
+                        c @ ('a'..='z' | '0'..='9') => c,
+                        _ => '-',
+                    })
+                    .collect();
+                format!("{arch}-{model}")
+            }
             None => arch,
         }
     }
@@ -147,5 +156,22 @@ fn unit(gpu: UnitKey, steps: &[&EngineStep]) -> Unit {
             .collect(),
         engines: steps.iter().map(|s| s.engine.key.to_string()).collect(),
         gpu,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::UnitKey;
+
+    #[test]
+    fn a_gpu_model_joins_the_slug_as_a_kubernetes_name_may_hold_it() {
+        let arch = "sm_86".parse().unwrap();
+        let key = |gpu_model: Option<&str>| UnitKey {
+            arch,
+            gpu_model: gpu_model.map(str::to_string),
+        };
+        assert_eq!(key(None).slug(), "sm86");
+        assert_eq!(key(Some("NVIDIA A10G")).slug(), "sm86-nvidia-a10g");
+        assert_eq!(key(Some("a10g")).to_string(), "sm_86 (a10g)");
     }
 }
