@@ -56,27 +56,7 @@ fn plan(global: &GlobalArgs, env: &Environment, args: FleetPlanArgs) -> anyhow::
         args.format
     };
     let table = &workspace.manifest.fleet.kubernetes;
-    let command = job_command(
-        &args.job,
-        (table.manifest.clone()).unwrap_or_else(|| global.manifest.display().to_string()),
-    );
-    let text = match format {
-        FleetFormat::Text => report::render_fleet_plan(&plan, style(global)),
-        FleetFormat::Json => serde_json::to_string_pretty(&plan)? + "\n",
-        FleetFormat::K8s => {
-            let jobs = kubernetes::jobs(&plan, &kubernetes_settings(&args, table), &command)?;
-            jobs.iter()
-                .map(|job| format!("---\n{}", yaml::document(job)))
-                .collect()
-        }
-        FleetFormat::K8sJson => {
-            let jobs = kubernetes::jobs(&plan, &kubernetes_settings(&args, table), &command)?;
-            serde_json::to_string_pretty(&kubernetes::list(jobs))? + "\n"
-        }
-        FleetFormat::GithubMatrix => {
-            serde_json::to_string(&github::matrix(&plan, &args.runner_label, &command)?)? + "\n"
-        }
-    };
+    let text = render(&plan, format, &args, global, table)?;
     std::io::stdout().lock().write_all(text.as_bytes())?;
     let rendered = !matches!(format, FleetFormat::Text | FleetFormat::Json);
     if rendered && plan.units.is_empty() && !global.quiet {
@@ -84,6 +64,36 @@ fn plan(global: &GlobalArgs, env: &Environment, args: FleetPlanArgs) -> anyhow::
         eprint!("{}", report::render_fleet_plan(&plan, style(global)));
     }
     Ok(0)
+}
+
+fn render(
+    plan: &FleetPlan,
+    format: FleetFormat,
+    args: &FleetPlanArgs,
+    global: &GlobalArgs,
+    table: &KubernetesSettings,
+) -> anyhow::Result<String> {
+    let as_given = global.manifest.display().to_string();
+    // In the image, the manifest may live elsewhere than here.
+    let in_image = || {
+        job_command(
+            &args.job,
+            table.manifest.clone().unwrap_or(as_given.clone()),
+        )
+    };
+    let jobs = || kubernetes::jobs(plan, &kubernetes_settings(args, table), &in_image());
+    Ok(match format {
+        FleetFormat::Text => report::render_fleet_plan(plan, style(global)),
+        FleetFormat::Json => serde_json::to_string_pretty(plan)? + "\n",
+        FleetFormat::K8s => (jobs()?.iter())
+            .map(|job| format!("---\n{}", yaml::document(job)))
+            .collect(),
+        FleetFormat::K8sJson => serde_json::to_string_pretty(&kubernetes::list(jobs()?))? + "\n",
+        FleetFormat::GithubMatrix => {
+            let command = job_command(&args.job, as_given.clone());
+            serde_json::to_string(&github::matrix(plan, &args.runner_label, &command)?)? + "\n"
+        }
+    })
 }
 
 /// `[fleet.kubernetes]`, each flag given overriding its key.
