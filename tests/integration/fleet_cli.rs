@@ -176,7 +176,10 @@ fn the_fleet_kubernetes_table_sets_the_jobs_and_flags_override_it() {
     assert!(json.contains("\"name\": \"table-secret\""), "{json}");
     assert!(json.contains("\"/app/engines.toml\""), "{json}");
     let matrix = fleet_plan(&project, &["--format", "github-matrix"]);
-    assert!(matrix.contains("trtctl apply -f engines.toml --target"), "{matrix}");
+    assert!(
+        matrix.contains("trtctl apply -f engines.toml --target"),
+        "{matrix}"
+    );
     let json = fleet_plan(&project, &["--format", "k8s-json", "--image", "flag:2"]);
     assert!(json.contains("\"image\": \"flag:2\""), "{json}");
     assert!(!json.contains("from-table"), "{json}");
