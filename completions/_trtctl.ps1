@@ -39,6 +39,7 @@ Register-ArgumentCompleter -Native -CommandName 'trtctl' -ScriptBlock {
             [CompletionResult]::new('ensure', 'ensure', [CompletionResultType]::ParameterValue, 'One engine without a manifest: print its path and where it came from (local_cache, remote, built)')
             [CompletionResult]::new('lock', 'lock', [CompletionResultType]::ParameterValue, 'Pin the engines of the manifest that exist (local cache or remote) in engines.lock')
             [CompletionResult]::new('fetch', 'fetch', [CompletionResultType]::ParameterValue, 'Install the engines engines.lock pins for this host''s GPUs: no ONNX, trtexec or TensorRT needed')
+            [CompletionResult]::new('fleet', 'fleet', [CompletionResultType]::ParameterValue, 'Fan builds out to a fleet: Kubernetes Jobs, a GitHub Actions matrix, or Ray jobs')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Lay out pinned engines for a model server')
             [CompletionResult]::new('cache', 'cache', [CompletionResultType]::ParameterValue, 'Inspect, prune and check the local engine cache')
             [CompletionResult]::new('key', 'key', [CompletionResultType]::ParameterValue, 'Signing keys: make one, print its public key')
@@ -157,6 +158,102 @@ Register-ArgumentCompleter -Native -CommandName 'trtctl' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say only what went wrong')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'trtctl;fleet' {
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The manifest to read')
+            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'The manifest to read')
+            [CompletionResult]::new('--gpu-arch', '--gpu-arch', [CompletionResultType]::ParameterName, 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build')
+            [CompletionResult]::new('--gpu-model', '--gpu-model', [CompletionResultType]::ParameterName, 'The GPU model of the GPUs --gpu-arch simulates (`a10g`, or a CUDA name like `NVIDIA A10G`)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to color output')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say only what went wrong')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say only what went wrong')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'The builds a fleet must run, one unit per GPU kind: as text, JSON, Kubernetes Jobs or a GitHub Actions matrix')
+            [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Submit one Ray job per unit to a running Ray cluster and wait on them')
+            [CompletionResult]::new('node-args', 'node-args', [CompletionResultType]::ParameterValue, 'Print the `ray start` arguments that offer this host''s GPUs to `trtctl fleet apply`')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'trtctl;fleet;plan' {
+            [CompletionResult]::new('--target', '--target', [CompletionResultType]::ParameterName, 'Only these engines: `model`, `model:precision`, `model:precision:sm_NN` (`*` matches any)')
+            [CompletionResult]::new('--job-manifest', '--job-manifest', [CompletionResultType]::ParameterName, 'The manifest''s path where the jobs run (default: as given to -f; absolute for Ray)')
+            [CompletionResult]::new('--trtctl', '--trtctl', [CompletionResultType]::ParameterName, 'The trtctl executable where the jobs run')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'What to print')
+            [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'k8s: the container image (else `image` of `[fleet.kubernetes]`)')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'k8s: the Jobs'' namespace')
+            [CompletionResult]::new('--secret', '--secret', [CompletionResultType]::ParameterName, 'k8s: the Secret whose keys become the container''s environment (ARTIFACTS_*, AWS_*)')
+            [CompletionResult]::new('--service-account', '--service-account', [CompletionResultType]::ParameterName, 'k8s: the pods'' ServiceAccount')
+            [CompletionResult]::new('--cache-volume-claim', '--cache-volume-claim', [CompletionResultType]::ParameterName, 'k8s: a PersistentVolumeClaim mounted as the engine cache')
+            [CompletionResult]::new('--runner-label', '--runner-label', [CompletionResultType]::ParameterName, 'github-matrix: each unit''s runner label; `{sm}` is `sm86`, `{arch}` is `sm_86`')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The manifest to read')
+            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'The manifest to read')
+            [CompletionResult]::new('--gpu-arch', '--gpu-arch', [CompletionResultType]::ParameterName, 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build')
+            [CompletionResult]::new('--gpu-model', '--gpu-model', [CompletionResultType]::ParameterName, 'The GPU model of the GPUs --gpu-arch simulates (`a10g`, or a CUDA name like `NVIDIA A10G`)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to color output')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Same as `--format json`')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say only what went wrong')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say only what went wrong')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'trtctl;fleet;apply' {
+            [CompletionResult]::new('--target', '--target', [CompletionResultType]::ParameterName, 'Only these engines: `model`, `model:precision`, `model:precision:sm_NN` (`*` matches any)')
+            [CompletionResult]::new('--job-manifest', '--job-manifest', [CompletionResultType]::ParameterName, 'The manifest''s path where the jobs run (default: as given to -f; absolute for Ray)')
+            [CompletionResult]::new('--trtctl', '--trtctl', [CompletionResultType]::ParameterName, 'The trtctl executable where the jobs run')
+            [CompletionResult]::new('--ray', '--ray', [CompletionResultType]::ParameterName, 'The Ray dashboard''s address, where its Jobs API is')
+            [CompletionResult]::new('--capacity-timeout', '--capacity-timeout', [CompletionResultType]::ParameterName, 'Report a unit as `no capacity` when no node has started its job after this many seconds')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The manifest to read')
+            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'The manifest to read')
+            [CompletionResult]::new('--gpu-arch', '--gpu-arch', [CompletionResultType]::ParameterName, 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build')
+            [CompletionResult]::new('--gpu-model', '--gpu-model', [CompletionResultType]::ParameterName, 'The GPU model of the GPUs --gpu-arch simulates (`a10g`, or a CUDA name like `NVIDIA A10G`)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to color output')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say only what went wrong')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say only what went wrong')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'trtctl;fleet;node-args' {
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The manifest to read')
+            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'The manifest to read')
+            [CompletionResult]::new('--gpu-arch', '--gpu-arch', [CompletionResultType]::ParameterName, 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build')
+            [CompletionResult]::new('--gpu-model', '--gpu-model', [CompletionResultType]::ParameterName, 'The GPU model of the GPUs --gpu-arch simulates (`a10g`, or a CUDA name like `NVIDIA A10G`)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to color output')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print `{"resources": {...}}` instead of the arguments')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (repeat for more)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say only what went wrong')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say only what went wrong')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'trtctl;fleet;help' {
+            [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'The builds a fleet must run, one unit per GPU kind: as text, JSON, Kubernetes Jobs or a GitHub Actions matrix')
+            [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Submit one Ray job per unit to a running Ray cluster and wait on them')
+            [CompletionResult]::new('node-args', 'node-args', [CompletionResultType]::ParameterValue, 'Print the `ray start` arguments that offer this host''s GPUs to `trtctl fleet apply`')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'trtctl;fleet;help;plan' {
+            break
+        }
+        'trtctl;fleet;help;apply' {
+            break
+        }
+        'trtctl;fleet;help;node-args' {
+            break
+        }
+        'trtctl;fleet;help;help' {
             break
         }
         'trtctl;export' {
@@ -445,6 +542,7 @@ Register-ArgumentCompleter -Native -CommandName 'trtctl' -ScriptBlock {
             [CompletionResult]::new('ensure', 'ensure', [CompletionResultType]::ParameterValue, 'One engine without a manifest: print its path and where it came from (local_cache, remote, built)')
             [CompletionResult]::new('lock', 'lock', [CompletionResultType]::ParameterValue, 'Pin the engines of the manifest that exist (local cache or remote) in engines.lock')
             [CompletionResult]::new('fetch', 'fetch', [CompletionResultType]::ParameterValue, 'Install the engines engines.lock pins for this host''s GPUs: no ONNX, trtexec or TensorRT needed')
+            [CompletionResult]::new('fleet', 'fleet', [CompletionResultType]::ParameterValue, 'Fan builds out to a fleet: Kubernetes Jobs, a GitHub Actions matrix, or Ray jobs')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Lay out pinned engines for a model server')
             [CompletionResult]::new('cache', 'cache', [CompletionResultType]::ParameterValue, 'Inspect, prune and check the local engine cache')
             [CompletionResult]::new('key', 'key', [CompletionResultType]::ParameterValue, 'Signing keys: make one, print its public key')
@@ -469,6 +567,21 @@ Register-ArgumentCompleter -Native -CommandName 'trtctl' -ScriptBlock {
             break
         }
         'trtctl;help;fetch' {
+            break
+        }
+        'trtctl;help;fleet' {
+            [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'The builds a fleet must run, one unit per GPU kind: as text, JSON, Kubernetes Jobs or a GitHub Actions matrix')
+            [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Submit one Ray job per unit to a running Ray cluster and wait on them')
+            [CompletionResult]::new('node-args', 'node-args', [CompletionResultType]::ParameterValue, 'Print the `ray start` arguments that offer this host''s GPUs to `trtctl fleet apply`')
+            break
+        }
+        'trtctl;help;fleet;plan' {
+            break
+        }
+        'trtctl;help;fleet;apply' {
+            break
+        }
+        'trtctl;help;fleet;node-args' {
             break
         }
         'trtctl;help;export' {

@@ -37,6 +37,9 @@ _trtctl() {
             trtctl,fetch)
                 cmd="trtctl__subcmd__fetch"
                 ;;
+            trtctl,fleet)
+                cmd="trtctl__subcmd__fleet"
+                ;;
             trtctl,gpus)
                 cmd="trtctl__subcmd__gpus"
                 ;;
@@ -97,6 +100,30 @@ _trtctl() {
             trtctl__subcmd__export__subcmd__help,triton)
                 cmd="trtctl__subcmd__export__subcmd__help__subcmd__triton"
                 ;;
+            trtctl__subcmd__fleet,apply)
+                cmd="trtctl__subcmd__fleet__subcmd__apply"
+                ;;
+            trtctl__subcmd__fleet,help)
+                cmd="trtctl__subcmd__fleet__subcmd__help"
+                ;;
+            trtctl__subcmd__fleet,node-args)
+                cmd="trtctl__subcmd__fleet__subcmd__node__subcmd__args"
+                ;;
+            trtctl__subcmd__fleet,plan)
+                cmd="trtctl__subcmd__fleet__subcmd__plan"
+                ;;
+            trtctl__subcmd__fleet__subcmd__help,apply)
+                cmd="trtctl__subcmd__fleet__subcmd__help__subcmd__apply"
+                ;;
+            trtctl__subcmd__fleet__subcmd__help,help)
+                cmd="trtctl__subcmd__fleet__subcmd__help__subcmd__help"
+                ;;
+            trtctl__subcmd__fleet__subcmd__help,node-args)
+                cmd="trtctl__subcmd__fleet__subcmd__help__subcmd__node__subcmd__args"
+                ;;
+            trtctl__subcmd__fleet__subcmd__help,plan)
+                cmd="trtctl__subcmd__fleet__subcmd__help__subcmd__plan"
+                ;;
             trtctl__subcmd__help,apply)
                 cmd="trtctl__subcmd__help__subcmd__apply"
                 ;;
@@ -114,6 +141,9 @@ _trtctl() {
                 ;;
             trtctl__subcmd__help,fetch)
                 cmd="trtctl__subcmd__help__subcmd__fetch"
+                ;;
+            trtctl__subcmd__help,fleet)
+                cmd="trtctl__subcmd__help__subcmd__fleet"
                 ;;
             trtctl__subcmd__help,gpus)
                 cmd="trtctl__subcmd__help__subcmd__gpus"
@@ -151,6 +181,15 @@ _trtctl() {
             trtctl__subcmd__help__subcmd__export,triton)
                 cmd="trtctl__subcmd__help__subcmd__export__subcmd__triton"
                 ;;
+            trtctl__subcmd__help__subcmd__fleet,apply)
+                cmd="trtctl__subcmd__help__subcmd__fleet__subcmd__apply"
+                ;;
+            trtctl__subcmd__help__subcmd__fleet,node-args)
+                cmd="trtctl__subcmd__help__subcmd__fleet__subcmd__node__subcmd__args"
+                ;;
+            trtctl__subcmd__help__subcmd__fleet,plan)
+                cmd="trtctl__subcmd__help__subcmd__fleet__subcmd__plan"
+                ;;
             trtctl__subcmd__help__subcmd__key,generate)
                 cmd="trtctl__subcmd__help__subcmd__key__subcmd__generate"
                 ;;
@@ -182,7 +221,7 @@ _trtctl() {
 
     case "${cmd}" in
         trtctl)
-            opts="-f -v -q -h -V --manifest --gpu-arch --gpu-model --color --verbose --quiet --help --version plan apply ensure lock fetch export cache key sign gpus doctor completions man schema help"
+            opts="-f -v -q -h -V --manifest --gpu-arch --gpu-model --color --verbose --quiet --help --version plan apply ensure lock fetch fleet export cache key sign gpus doctor completions man schema help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -767,6 +806,272 @@ _trtctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        trtctl__subcmd__fleet)
+            opts="-f -v -q -h --manifest --gpu-arch --gpu-model --color --verbose --quiet --help plan apply node-args help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --manifest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gpu-arch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gpu-model)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trtctl__subcmd__fleet__subcmd__apply)
+            opts="-f -v -q -h --target --job-manifest --trtctl --ray --capacity-timeout --manifest --gpu-arch --gpu-model --color --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --job-manifest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trtctl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ray)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --capacity-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --manifest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gpu-arch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gpu-model)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trtctl__subcmd__fleet__subcmd__help)
+            opts="plan apply node-args help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trtctl__subcmd__fleet__subcmd__help__subcmd__apply)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trtctl__subcmd__fleet__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trtctl__subcmd__fleet__subcmd__help__subcmd__node__subcmd__args)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trtctl__subcmd__fleet__subcmd__help__subcmd__plan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trtctl__subcmd__fleet__subcmd__node__subcmd__args)
+            opts="-f -v -q -h --json --manifest --gpu-arch --gpu-model --color --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --manifest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gpu-arch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gpu-model)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trtctl__subcmd__fleet__subcmd__plan)
+            opts="-f -v -q -h --target --job-manifest --trtctl --format --json --image --namespace --secret --service-account --cache-volume-claim --runner-label --manifest --gpu-arch --gpu-model --color --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --job-manifest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trtctl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json k8s k8s-json github-matrix" -- "${cur}"))
+                    return 0
+                    ;;
+                --image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --service-account)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-volume-claim)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --runner-label)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --manifest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gpu-arch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gpu-model)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         trtctl__subcmd__gpus)
             opts="-f -v -q -h --json --manifest --gpu-arch --gpu-model --color --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -802,7 +1107,7 @@ _trtctl() {
             return 0
             ;;
         trtctl__subcmd__help)
-            opts="plan apply ensure lock fetch export cache key sign gpus completions man schema help"
+            opts="plan apply ensure lock fetch fleet export cache key sign gpus completions man schema help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -944,6 +1249,62 @@ _trtctl() {
         trtctl__subcmd__help__subcmd__fetch)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trtctl__subcmd__help__subcmd__fleet)
+            opts="plan apply node-args"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trtctl__subcmd__help__subcmd__fleet__subcmd__apply)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trtctl__subcmd__help__subcmd__fleet__subcmd__node__subcmd__args)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trtctl__subcmd__help__subcmd__fleet__subcmd__plan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -36,6 +36,7 @@ set edit:completion:arg-completer[trtctl] = {|@words|
             cand ensure 'One engine without a manifest: print its path and where it came from (local_cache, remote, built)'
             cand lock 'Pin the engines of the manifest that exist (local cache or remote) in engines.lock'
             cand fetch 'Install the engines engines.lock pins for this host''s GPUs: no ONNX, trtexec or TensorRT needed'
+            cand fleet 'Fan builds out to a fleet: Kubernetes Jobs, a GitHub Actions matrix, or Ray jobs'
             cand export 'Lay out pinned engines for a model server'
             cand cache 'Inspect, prune and check the local engine cache'
             cand key 'Signing keys: make one, print its public key'
@@ -149,6 +150,93 @@ set edit:completion:arg-completer[trtctl] = {|@words|
             cand --quiet 'Say only what went wrong'
             cand -h 'Print help'
             cand --help 'Print help'
+        }
+        &'trtctl;fleet'= {
+            cand -f 'The manifest to read'
+            cand --manifest 'The manifest to read'
+            cand --gpu-arch 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build'
+            cand --gpu-model 'The GPU model of the GPUs --gpu-arch simulates (`a10g`, or a CUDA name like `NVIDIA A10G`)'
+            cand --color 'When to color output'
+            cand -v 'Say more (repeat for more)'
+            cand --verbose 'Say more (repeat for more)'
+            cand -q 'Say only what went wrong'
+            cand --quiet 'Say only what went wrong'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand plan 'The builds a fleet must run, one unit per GPU kind: as text, JSON, Kubernetes Jobs or a GitHub Actions matrix'
+            cand apply 'Submit one Ray job per unit to a running Ray cluster and wait on them'
+            cand node-args 'Print the `ray start` arguments that offer this host''s GPUs to `trtctl fleet apply`'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'trtctl;fleet;plan'= {
+            cand --target 'Only these engines: `model`, `model:precision`, `model:precision:sm_NN` (`*` matches any)'
+            cand --job-manifest 'The manifest''s path where the jobs run (default: as given to -f; absolute for Ray)'
+            cand --trtctl 'The trtctl executable where the jobs run'
+            cand --format 'What to print'
+            cand --image 'k8s: the container image (else `image` of `[fleet.kubernetes]`)'
+            cand --namespace 'k8s: the Jobs'' namespace'
+            cand --secret 'k8s: the Secret whose keys become the container''s environment (ARTIFACTS_*, AWS_*)'
+            cand --service-account 'k8s: the pods'' ServiceAccount'
+            cand --cache-volume-claim 'k8s: a PersistentVolumeClaim mounted as the engine cache'
+            cand --runner-label 'github-matrix: each unit''s runner label; `{sm}` is `sm86`, `{arch}` is `sm_86`'
+            cand -f 'The manifest to read'
+            cand --manifest 'The manifest to read'
+            cand --gpu-arch 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build'
+            cand --gpu-model 'The GPU model of the GPUs --gpu-arch simulates (`a10g`, or a CUDA name like `NVIDIA A10G`)'
+            cand --color 'When to color output'
+            cand --json 'Same as `--format json`'
+            cand -v 'Say more (repeat for more)'
+            cand --verbose 'Say more (repeat for more)'
+            cand -q 'Say only what went wrong'
+            cand --quiet 'Say only what went wrong'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'trtctl;fleet;apply'= {
+            cand --target 'Only these engines: `model`, `model:precision`, `model:precision:sm_NN` (`*` matches any)'
+            cand --job-manifest 'The manifest''s path where the jobs run (default: as given to -f; absolute for Ray)'
+            cand --trtctl 'The trtctl executable where the jobs run'
+            cand --ray 'The Ray dashboard''s address, where its Jobs API is'
+            cand --capacity-timeout 'Report a unit as `no capacity` when no node has started its job after this many seconds'
+            cand -f 'The manifest to read'
+            cand --manifest 'The manifest to read'
+            cand --gpu-arch 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build'
+            cand --gpu-model 'The GPU model of the GPUs --gpu-arch simulates (`a10g`, or a CUDA name like `NVIDIA A10G`)'
+            cand --color 'When to color output'
+            cand -v 'Say more (repeat for more)'
+            cand --verbose 'Say more (repeat for more)'
+            cand -q 'Say only what went wrong'
+            cand --quiet 'Say only what went wrong'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'trtctl;fleet;node-args'= {
+            cand -f 'The manifest to read'
+            cand --manifest 'The manifest to read'
+            cand --gpu-arch 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build'
+            cand --gpu-model 'The GPU model of the GPUs --gpu-arch simulates (`a10g`, or a CUDA name like `NVIDIA A10G`)'
+            cand --color 'When to color output'
+            cand --json 'Print `{"resources": {...}}` instead of the arguments'
+            cand -v 'Say more (repeat for more)'
+            cand --verbose 'Say more (repeat for more)'
+            cand -q 'Say only what went wrong'
+            cand --quiet 'Say only what went wrong'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'trtctl;fleet;help'= {
+            cand plan 'The builds a fleet must run, one unit per GPU kind: as text, JSON, Kubernetes Jobs or a GitHub Actions matrix'
+            cand apply 'Submit one Ray job per unit to a running Ray cluster and wait on them'
+            cand node-args 'Print the `ray start` arguments that offer this host''s GPUs to `trtctl fleet apply`'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'trtctl;fleet;help;plan'= {
+        }
+        &'trtctl;fleet;help;apply'= {
+        }
+        &'trtctl;fleet;help;node-args'= {
+        }
+        &'trtctl;fleet;help;help'= {
         }
         &'trtctl;export'= {
             cand -f 'The manifest to read'
@@ -409,6 +497,7 @@ set edit:completion:arg-completer[trtctl] = {|@words|
             cand ensure 'One engine without a manifest: print its path and where it came from (local_cache, remote, built)'
             cand lock 'Pin the engines of the manifest that exist (local cache or remote) in engines.lock'
             cand fetch 'Install the engines engines.lock pins for this host''s GPUs: no ONNX, trtexec or TensorRT needed'
+            cand fleet 'Fan builds out to a fleet: Kubernetes Jobs, a GitHub Actions matrix, or Ray jobs'
             cand export 'Lay out pinned engines for a model server'
             cand cache 'Inspect, prune and check the local engine cache'
             cand key 'Signing keys: make one, print its public key'
@@ -428,6 +517,17 @@ set edit:completion:arg-completer[trtctl] = {|@words|
         &'trtctl;help;lock'= {
         }
         &'trtctl;help;fetch'= {
+        }
+        &'trtctl;help;fleet'= {
+            cand plan 'The builds a fleet must run, one unit per GPU kind: as text, JSON, Kubernetes Jobs or a GitHub Actions matrix'
+            cand apply 'Submit one Ray job per unit to a running Ray cluster and wait on them'
+            cand node-args 'Print the `ray start` arguments that offer this host''s GPUs to `trtctl fleet apply`'
+        }
+        &'trtctl;help;fleet;plan'= {
+        }
+        &'trtctl;help;fleet;apply'= {
+        }
+        &'trtctl;help;fleet;node-args'= {
         }
         &'trtctl;help;export'= {
             cand triton 'A Triton model repository: `REPO/{model}/{N}/model_sm_NN.plan` and config.pbtxt with cc_model_filenames'

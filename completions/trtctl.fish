@@ -39,6 +39,7 @@ complete -c trtctl -n "__fish_trtctl_needs_command" -f -a "apply" -d 'Make the c
 complete -c trtctl -n "__fish_trtctl_needs_command" -f -a "ensure" -d 'One engine without a manifest: print its path and where it came from (local_cache, remote, built)'
 complete -c trtctl -n "__fish_trtctl_needs_command" -f -a "lock" -d 'Pin the engines of the manifest that exist (local cache or remote) in engines.lock'
 complete -c trtctl -n "__fish_trtctl_needs_command" -f -a "fetch" -d 'Install the engines engines.lock pins for this host\'s GPUs: no ONNX, trtexec or TensorRT needed'
+complete -c trtctl -n "__fish_trtctl_needs_command" -f -a "fleet" -d 'Fan builds out to a fleet: Kubernetes Jobs, a GitHub Actions matrix, or Ray jobs'
 complete -c trtctl -n "__fish_trtctl_needs_command" -f -a "export" -d 'Lay out pinned engines for a model server'
 complete -c trtctl -n "__fish_trtctl_needs_command" -f -a "cache" -d 'Inspect, prune and check the local engine cache'
 complete -c trtctl -n "__fish_trtctl_needs_command" -f -a "key" -d 'Signing keys: make one, print its public key'
@@ -130,6 +131,71 @@ complete -c trtctl -n "__fish_trtctl_using_subcommand fetch" -l json -d 'Print o
 complete -c trtctl -n "__fish_trtctl_using_subcommand fetch" -s v -l verbose -d 'Say more (repeat for more)'
 complete -c trtctl -n "__fish_trtctl_using_subcommand fetch" -s q -l quiet -d 'Say only what went wrong'
 complete -c trtctl -n "__fish_trtctl_using_subcommand fetch" -s h -l help -d 'Print help'
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and not __fish_seen_subcommand_from plan apply node-args help" -s f -l manifest -d 'The manifest to read' -r -F
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and not __fish_seen_subcommand_from plan apply node-args help" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and not __fish_seen_subcommand_from plan apply node-args help" -l gpu-model -d 'The GPU model of the GPUs --gpu-arch simulates (`a10g`, or a CUDA name like `NVIDIA A10G`)' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and not __fish_seen_subcommand_from plan apply node-args help" -l color -d 'When to color output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and not __fish_seen_subcommand_from plan apply node-args help" -s v -l verbose -d 'Say more (repeat for more)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and not __fish_seen_subcommand_from plan apply node-args help" -s q -l quiet -d 'Say only what went wrong'
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and not __fish_seen_subcommand_from plan apply node-args help" -s h -l help -d 'Print help'
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and not __fish_seen_subcommand_from plan apply node-args help" -f -a "plan" -d 'The builds a fleet must run, one unit per GPU kind: as text, JSON, Kubernetes Jobs or a GitHub Actions matrix'
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and not __fish_seen_subcommand_from plan apply node-args help" -f -a "apply" -d 'Submit one Ray job per unit to a running Ray cluster and wait on them'
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and not __fish_seen_subcommand_from plan apply node-args help" -f -a "node-args" -d 'Print the `ray start` arguments that offer this host\'s GPUs to `trtctl fleet apply`'
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and not __fish_seen_subcommand_from plan apply node-args help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from plan" -l target -d 'Only these engines: `model`, `model:precision`, `model:precision:sm_NN` (`*` matches any)' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from plan" -l job-manifest -d 'The manifest\'s path where the jobs run (default: as given to -f; absolute for Ray)' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from plan" -l trtctl -d 'The trtctl executable where the jobs run' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from plan" -l format -d 'What to print' -r -f -a "text\t''
+json\t''
+k8s\t'batch/v1 Jobs as multi-document YAML'
+k8s-json\t'batch/v1 Jobs as one JSON `List`'
+github-matrix\t'`{"include": [...]}` for `strategy.matrix: ${{ fromJSON(...) }}`'"
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from plan" -l image -d 'k8s: the container image (else `image` of `[fleet.kubernetes]`)' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from plan" -l namespace -d 'k8s: the Jobs\' namespace' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from plan" -l secret -d 'k8s: the Secret whose keys become the container\'s environment (ARTIFACTS_*, AWS_*)' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from plan" -l service-account -d 'k8s: the pods\' ServiceAccount' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from plan" -l cache-volume-claim -d 'k8s: a PersistentVolumeClaim mounted as the engine cache' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from plan" -l runner-label -d 'github-matrix: each unit\'s runner label; `{sm}` is `sm86`, `{arch}` is `sm_86`' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from plan" -s f -l manifest -d 'The manifest to read' -r -F
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from plan" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from plan" -l gpu-model -d 'The GPU model of the GPUs --gpu-arch simulates (`a10g`, or a CUDA name like `NVIDIA A10G`)' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from plan" -l color -d 'When to color output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from plan" -l json -d 'Same as `--format json`'
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from plan" -s v -l verbose -d 'Say more (repeat for more)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from plan" -s q -l quiet -d 'Say only what went wrong'
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from plan" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from apply" -l target -d 'Only these engines: `model`, `model:precision`, `model:precision:sm_NN` (`*` matches any)' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from apply" -l job-manifest -d 'The manifest\'s path where the jobs run (default: as given to -f; absolute for Ray)' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from apply" -l trtctl -d 'The trtctl executable where the jobs run' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from apply" -l ray -d 'The Ray dashboard\'s address, where its Jobs API is' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from apply" -l capacity-timeout -d 'Report a unit as `no capacity` when no node has started its job after this many seconds' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from apply" -s f -l manifest -d 'The manifest to read' -r -F
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from apply" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from apply" -l gpu-model -d 'The GPU model of the GPUs --gpu-arch simulates (`a10g`, or a CUDA name like `NVIDIA A10G`)' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from apply" -l color -d 'When to color output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from apply" -s v -l verbose -d 'Say more (repeat for more)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from apply" -s q -l quiet -d 'Say only what went wrong'
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from apply" -s h -l help -d 'Print help'
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from node-args" -s f -l manifest -d 'The manifest to read' -r -F
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from node-args" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from node-args" -l gpu-model -d 'The GPU model of the GPUs --gpu-arch simulates (`a10g`, or a CUDA name like `NVIDIA A10G`)' -r
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from node-args" -l color -d 'When to color output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from node-args" -l json -d 'Print `{"resources": {...}}` instead of the arguments'
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from node-args" -s v -l verbose -d 'Say more (repeat for more)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from node-args" -s q -l quiet -d 'Say only what went wrong'
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from node-args" -s h -l help -d 'Print help'
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from help" -f -a "plan" -d 'The builds a fleet must run, one unit per GPU kind: as text, JSON, Kubernetes Jobs or a GitHub Actions matrix'
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from help" -f -a "apply" -d 'Submit one Ray job per unit to a running Ray cluster and wait on them'
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from help" -f -a "node-args" -d 'Print the `ray start` arguments that offer this host\'s GPUs to `trtctl fleet apply`'
+complete -c trtctl -n "__fish_trtctl_using_subcommand fleet; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c trtctl -n "__fish_trtctl_using_subcommand export; and not __fish_seen_subcommand_from triton help" -s f -l manifest -d 'The manifest to read' -r -F
 complete -c trtctl -n "__fish_trtctl_using_subcommand export; and not __fish_seen_subcommand_from triton help" -l gpu-arch -d 'Plan as if a GPU of this arch were here (repeat for several GPUs); only real GPUs build' -r
 complete -c trtctl -n "__fish_trtctl_using_subcommand export; and not __fish_seen_subcommand_from triton help" -l gpu-model -d 'The GPU model of the GPUs --gpu-arch simulates (`a10g`, or a CUDA name like `NVIDIA A10G`)' -r
@@ -300,20 +366,24 @@ never\t''"
 complete -c trtctl -n "__fish_trtctl_using_subcommand schema" -s v -l verbose -d 'Say more (repeat for more)'
 complete -c trtctl -n "__fish_trtctl_using_subcommand schema" -s q -l quiet -d 'Say only what went wrong'
 complete -c trtctl -n "__fish_trtctl_using_subcommand schema" -s h -l help -d 'Print help'
-complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch export cache key sign gpus completions man schema help" -f -a "plan" -d 'Show what apply would fetch, build, upload or rebuild, and why'
-complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch export cache key sign gpus completions man schema help" -f -a "apply" -d 'Make the cache match the manifest: fetch, build and upload what the plan says'
-complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch export cache key sign gpus completions man schema help" -f -a "ensure" -d 'One engine without a manifest: print its path and where it came from (local_cache, remote, built)'
-complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch export cache key sign gpus completions man schema help" -f -a "lock" -d 'Pin the engines of the manifest that exist (local cache or remote) in engines.lock'
-complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch export cache key sign gpus completions man schema help" -f -a "fetch" -d 'Install the engines engines.lock pins for this host\'s GPUs: no ONNX, trtexec or TensorRT needed'
-complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch export cache key sign gpus completions man schema help" -f -a "export" -d 'Lay out pinned engines for a model server'
-complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch export cache key sign gpus completions man schema help" -f -a "cache" -d 'Inspect, prune and check the local engine cache'
-complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch export cache key sign gpus completions man schema help" -f -a "key" -d 'Signing keys: make one, print its public key'
-complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch export cache key sign gpus completions man schema help" -f -a "sign" -d 'Sign the engines already in the remote with this machine\'s key (TRTCTL_SIGNING_KEY_FILE)'
-complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch export cache key sign gpus completions man schema help" -f -a "gpus" -d 'Local GPUs, TensorRT, trtexec, the cache and the remote: what this machine can do'
-complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch export cache key sign gpus completions man schema help" -f -a "completions" -d 'Print shell completions'
-complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch export cache key sign gpus completions man schema help" -f -a "man" -d 'Print the man page (roff)'
-complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch export cache key sign gpus completions man schema help" -f -a "schema" -d 'Print the JSON Schema of engines.toml, for editors'
-complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch export cache key sign gpus completions man schema help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch fleet export cache key sign gpus completions man schema help" -f -a "plan" -d 'Show what apply would fetch, build, upload or rebuild, and why'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch fleet export cache key sign gpus completions man schema help" -f -a "apply" -d 'Make the cache match the manifest: fetch, build and upload what the plan says'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch fleet export cache key sign gpus completions man schema help" -f -a "ensure" -d 'One engine without a manifest: print its path and where it came from (local_cache, remote, built)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch fleet export cache key sign gpus completions man schema help" -f -a "lock" -d 'Pin the engines of the manifest that exist (local cache or remote) in engines.lock'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch fleet export cache key sign gpus completions man schema help" -f -a "fetch" -d 'Install the engines engines.lock pins for this host\'s GPUs: no ONNX, trtexec or TensorRT needed'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch fleet export cache key sign gpus completions man schema help" -f -a "fleet" -d 'Fan builds out to a fleet: Kubernetes Jobs, a GitHub Actions matrix, or Ray jobs'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch fleet export cache key sign gpus completions man schema help" -f -a "export" -d 'Lay out pinned engines for a model server'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch fleet export cache key sign gpus completions man schema help" -f -a "cache" -d 'Inspect, prune and check the local engine cache'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch fleet export cache key sign gpus completions man schema help" -f -a "key" -d 'Signing keys: make one, print its public key'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch fleet export cache key sign gpus completions man schema help" -f -a "sign" -d 'Sign the engines already in the remote with this machine\'s key (TRTCTL_SIGNING_KEY_FILE)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch fleet export cache key sign gpus completions man schema help" -f -a "gpus" -d 'Local GPUs, TensorRT, trtexec, the cache and the remote: what this machine can do'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch fleet export cache key sign gpus completions man schema help" -f -a "completions" -d 'Print shell completions'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch fleet export cache key sign gpus completions man schema help" -f -a "man" -d 'Print the man page (roff)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch fleet export cache key sign gpus completions man schema help" -f -a "schema" -d 'Print the JSON Schema of engines.toml, for editors'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and not __fish_seen_subcommand_from plan apply ensure lock fetch fleet export cache key sign gpus completions man schema help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and __fish_seen_subcommand_from fleet" -f -a "plan" -d 'The builds a fleet must run, one unit per GPU kind: as text, JSON, Kubernetes Jobs or a GitHub Actions matrix'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and __fish_seen_subcommand_from fleet" -f -a "apply" -d 'Submit one Ray job per unit to a running Ray cluster and wait on them'
+complete -c trtctl -n "__fish_trtctl_using_subcommand help; and __fish_seen_subcommand_from fleet" -f -a "node-args" -d 'Print the `ray start` arguments that offer this host\'s GPUs to `trtctl fleet apply`'
 complete -c trtctl -n "__fish_trtctl_using_subcommand help; and __fish_seen_subcommand_from export" -f -a "triton" -d 'A Triton model repository: `REPO/{model}/{N}/model_sm_NN.plan` and config.pbtxt with cc_model_filenames'
 complete -c trtctl -n "__fish_trtctl_using_subcommand help; and __fish_seen_subcommand_from cache" -f -a "ls" -d 'List cached engines with size, age, last use and sidecar status'
 complete -c trtctl -n "__fish_trtctl_using_subcommand help; and __fish_seen_subcommand_from cache" -f -a "clean" -d 'Remove engines the manifest no longer wants and interrupted leftovers'

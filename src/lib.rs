@@ -8,6 +8,7 @@ pub mod builder;
 pub mod cli;
 pub mod exec;
 pub mod export;
+pub mod fleet;
 pub mod gpu;
 pub mod identity;
 pub mod lock;

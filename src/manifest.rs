@@ -6,11 +6,13 @@ use std::time::Duration;
 
 use toml::Spanned;
 
+mod fleet;
 mod raw;
 mod source;
 mod targets;
 mod trust;
 
+pub use fleet::{FleetSettings, KubernetesSettings};
 pub use raw::json_schema;
 use raw::{RawBatch, RawDefaults, RawFlags, RawManifest, RawModel, RawRemote};
 pub use source::Diagnostic;
@@ -126,6 +128,7 @@ pub struct Manifest {
     pub remote: Option<RemoteSettings>,
     pub builder: BuilderSettings,
     pub trust: TrustSettings,
+    pub fleet: FleetSettings,
     pub models: Vec<ModelSpec>,
 }
 
@@ -243,6 +246,7 @@ impl Manifest {
                 .map(|t| trust::resolve_trust(&source, dir, t))
                 .transpose()?
                 .unwrap_or_default(),
+            fleet: raw.fleet.map(fleet::resolve_fleet).unwrap_or_default(),
             models,
         })
     }

@@ -99,6 +99,9 @@ pub enum Command {
         after_help = "Fetches exactly the pinned bytes (sha256 and size from the lock, whatever the remote's sidecar says) into the local cache; never builds, never uploads. The archs are the local GPUs', or --gpu-arch / TRTCTL_GPU_ARCH.\n\nExit codes (for init containers):\n  0  every pinned engine for these archs is in the cache\n  1  an engine could not be fetched: missing or different on the remote, or a transfer failed (retrying may help)\n  2  the lock, the manifest or the request is wrong (another manifest's lock, a hand-edited lock, an arch the lock does not pin, no remote); nothing was fetched, retrying will not help\n  3  everything pinned was fetched, but the lock leaves some engines wanted here unpinned (written with --allow-missing)\n\nExamples:\n  trtctl fetch\n  trtctl fetch --lock engines.lock --gpu-arch sm_86 --json\n  trtctl fetch --target arcface_r100:fp16"
     )]
     Fetch(FetchArgs),
+    /// Fan builds out to a fleet: Kubernetes Jobs, a GitHub Actions matrix, or Ray jobs.
+    #[command(subcommand)]
+    Fleet(super::fleet_args::FleetCommand),
     /// Lay out pinned engines for a model server.
     #[command(subcommand)]
     Export(ExportCommand),

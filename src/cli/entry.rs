@@ -8,7 +8,7 @@ use clap::{CommandFactory, Parser};
 use super::args::{Cli, Command};
 use super::exit::{EXIT_ERROR, print_error};
 use super::setup::environment;
-use super::{apply, cache, doctor, ensure, export, fetch, key, lock, plan, sign};
+use super::{apply, cache, doctor, ensure, export, fetch, fleet, key, lock, plan, sign};
 
 /// Runs the command line `args` (program name first) and returns the process exit code.
 pub fn main<I, T>(args: I) -> u8
@@ -41,6 +41,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Ensure(args) => ensure::run(&env, args),
         Command::Lock(args) => lock::run(&cli.global, &env, args),
         Command::Fetch(args) => Ok(fetch::run(&cli.global, &env, args)),
+        Command::Fleet(command) => fleet::run(&cli.global, &env, command),
         Command::Export(command) => export::run(&cli.global, &env, command),
         Command::Cache(command) => cache::run(&cli.global, &env, command),
         Command::Key(command) => key::run(command),

@@ -10,6 +10,8 @@ mod entry;
 mod exit;
 mod export;
 mod fetch;
+mod fleet;
+mod fleet_args;
 mod key;
 mod lock;
 mod plan;

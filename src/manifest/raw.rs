@@ -19,6 +19,7 @@ pub(super) struct RawManifest {
     pub(super) remote: Option<RawRemote>,
     pub(super) builder: Option<RawBuilder>,
     pub(super) trust: Option<super::trust::RawTrust>,
+    pub(super) fleet: Option<super::fleet::RawFleet>,
     pub(super) defaults: Option<RawDefaults>,
     /// The models, one table each.
     #[serde(default)]

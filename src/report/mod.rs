@@ -1,6 +1,7 @@
 //! Everything people see: the plan as text, and (for apply) progress and the summary. The
 //! reporters implement [`crate::exec::Reporter`]; the executor never depends on them.
 
+mod fleet;
 mod format;
 mod json;
 mod plain;
@@ -9,6 +10,7 @@ mod style;
 mod summary;
 mod tty;
 
+pub use fleet::{FleetLines, render_fleet_plan};
 pub use format::{human_bytes, human_duration, table};
 pub use json::JsonReporter;
 pub use plain::PlainReporter;

@@ -321,6 +321,7 @@ impl EngineRequest {
             remote: self.remote_settings(),
             builder: Default::default(),
             trust: Default::default(),
+            fleet: Default::default(),
             models: vec![model],
         }
     }

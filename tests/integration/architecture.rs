@@ -23,6 +23,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("lock", 6),
     ("export", 6),
     ("exec", 7),
+    ("fleet", 7),
     ("report", 8),
     ("workspace", 9),
     ("cli", 10),

@@ -10,6 +10,7 @@ mod ensure_cli;
 mod exact_build;
 mod export_cli;
 mod fetch_cli;
+mod fleet_cli;
 mod gpu_host;
 mod hardware_compat;
 mod lock_cli;
