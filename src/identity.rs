@@ -12,12 +12,14 @@ mod hex;
 mod plan_header;
 mod sidecar;
 mod summary;
+mod weights;
 
 pub use fingerprint::ModelFingerprints;
 pub use hex::{hex, sha256_hex};
 pub use plan_header::{PLAN_HEADER_LEN, PlanHeader, PlanHeaderError, PlanMismatch};
 pub use sidecar::{LocalTrust, Provenance, Sidecar, SidecarError};
 pub use summary::SidecarSummary;
+pub use weights::{STRIPPED_SINCE, WeightsMode, WeightsRecord, plan_fingerprint};
 
 /// Bumped whenever the sidecar layout changes incompatibly.
 pub const SIDECAR_SCHEMA_VERSION: u32 = 1;
@@ -274,7 +276,7 @@ pub struct TrtVersion {
 }
 
 impl TrtVersion {
-    pub fn new(major: u32, minor: u32, patch: u32) -> Self {
+    pub const fn new(major: u32, minor: u32, patch: u32) -> Self {
         TrtVersion {
             major,
             minor,
@@ -627,6 +629,9 @@ pub struct BuildFlags {
     pub strongly_typed: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extra_args: Vec<String>,
+    /// Absent for `embedded`, so the fingerprints of engines built before it stay what they were.
+    #[serde(default, skip_serializing_if = "WeightsMode::is_embedded")]
+    pub weights: WeightsMode,
 }
 
 /// Everything that goes into an engine's bytes. Its canonical JSON is what the fingerprint hashes.
@@ -915,6 +920,7 @@ mod tests {
             build: Some(build),
             provenance: Provenance::default(),
             local_trust: None,
+            weights: None,
         };
         let key = sidecar.key();
         assert_eq!(

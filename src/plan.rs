@@ -761,6 +761,7 @@ mod tests {
                     ..Provenance::default()
                 },
                 local_trust: None,
+                weights: None,
             };
             (wanted.key, sidecar)
         }

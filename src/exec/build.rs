@@ -142,6 +142,7 @@ async fn commit_built(
             build: Some(engine.build.clone()),
             provenance,
             local_trust: Some(LocalTrust::Built),
+            weights: None,
         };
         cache.commit(&engine.key, temp, &sidecar)?;
         Ok(engine_size)

@@ -229,5 +229,6 @@ fn legacy_sidecar(engine: &DesiredEngine, engine_sha256: String, engine_size: u6
             ..Provenance::default()
         },
         local_trust: None,
+        weights: None,
     }
 }
