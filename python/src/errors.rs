@@ -31,6 +31,7 @@ fn workspace_class(err: &WorkspaceError) -> &'static str {
         WorkspaceError::Store(_) => "CacheError",
         WorkspaceError::Remote { .. } => "RemoteError",
         WorkspaceError::TrtVersion { .. } => "TensorRTError",
+        WorkspaceError::OnnxGraph { .. } => "InputError",
         WorkspaceError::Selector(_) | WorkspaceError::Key(_) | WorkspaceError::Lock(_) => {
             "InputError"
         }
@@ -55,7 +56,10 @@ fn action_class(err: &ExecError) -> &'static str {
         | ExecError::Io { .. }
         | ExecError::NotCached { .. }
         | ExecError::DiskFull { .. } => "CacheError",
-        ExecError::OnnxChanged { .. } | ExecError::UntrustedSigner { .. } => "InputError",
+        ExecError::OnnxChanged { .. }
+        | ExecError::UntrustedSigner { .. }
+        | ExecError::RefitNeedsOnnx { .. } => "InputError",
+        ExecError::StrippedPlanMissing { .. } => "CacheError",
         ExecError::Worker(_) => "Error",
     }
 }

@@ -413,6 +413,7 @@ mod tests {
             build,
             onnx: "a.onnx".into(),
             gpu_model: Default::default(),
+            weights: None,
         }
     }
 

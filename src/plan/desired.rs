@@ -22,6 +22,9 @@ pub struct DesiredEngine {
     /// What the plan says of a copy built on another GPU model of the arch.
     #[serde(default, skip_serializing_if = "GpuModelPolicy::is_warn")]
     pub gpu_model: GpuModelPolicy,
+    /// Set for an engine whose weights are stripped, once its ONNX's graph is read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<super::refit::DesiredWeights>,
 }
 
 /// Expands the manifest into engines, given each ONNX file's sha256 and the TensorRT version.
@@ -71,6 +74,7 @@ pub fn desired_engines(
                 build,
                 onnx: model.onnx.clone(),
                 gpu_model: model.gpu_model,
+                weights: None,
             }
         })
         .collect()

@@ -1,0 +1,204 @@
+//! Weight-stripped, refittable engines (`weights = "refittable"`) on a real S3 server: the
+//! remote holds stripped plans, a host fetches one and refits it from its ONNX, and a
+//! weights-only change of the ONNX is refitted, not rebuilt.
+
+use std::path::Path;
+
+use crate::common::backend::Backend;
+use crate::common::onnx_model::conv_model;
+use crate::common::project::{Project, stderr_of, stdout_of, succeeded};
+
+const ENGINE: &str = "arcface/arcface_r100_v1.0_fp16_sm_86_10.14.1.trt";
+/// Large weights: the stand-in's engine embeds them, its stripped plan does not.
+const WEIGHT_BYTES: usize = 1 << 20;
+
+fn manifest(backend: &Backend, weights: &str) -> String {
+    format!(
+        "trt_version = \"10.14.1\"\n[remote]\nurl = \"{}\"\n[defaults]\nweights = \"{weights}\"\n[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\nprecisions = [\"fp16\"]\narchs = [\"sm_86\"]\n",
+        backend.url()
+    )
+}
+
+/// A machine with the manifest and an ONNX of `seed`'s weights and `op`.
+fn machine(backend: &Backend, weights: &str, seed: u32, op: &str) -> Project {
+    let project = Project::new();
+    project.write_manifest(&manifest(backend, weights));
+    write_model(&project, seed, op);
+    project
+}
+
+fn write_model(project: &Project, seed: u32, op: &str) {
+    let path = project.path().join("models/arcface_r100.onnx");
+    std::fs::write(path, conv_model(seed, WEIGHT_BYTES, op)).unwrap();
+}
+
+fn trtctl(project: &Project, backend: &Backend) -> assert_cmd::Command {
+    let mut cmd = project.trtctl();
+    cmd.env("TRTCTL_GPU_ARCH", "sm_86")
+        .env("STUB_TRT_VERSION", "10.14.1");
+    for (key, value) in backend.env() {
+        cmd.env(key, value);
+    }
+    cmd
+}
+
+fn run(project: &Project, backend: &Backend, args: &[&str]) -> String {
+    let out = trtctl(project, backend).args(args).output().unwrap();
+    succeeded(&out)
+}
+
+/// The stand-in's refits, one `onnx engine device pid` line each.
+fn refits(project: &Project) -> usize {
+    std::fs::read_to_string(project.path().join("runs/refits.log"))
+        .unwrap_or_default()
+        .lines()
+        .count()
+}
+
+fn sidecar(project: &Project) -> serde_json::Value {
+    let path = project.cache().join(format!("{ENGINE}.json"));
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn size(path: &Path) -> u64 {
+    std::fs::metadata(path).unwrap().len()
+}
+
+#[test]
+fn the_remote_holds_a_small_stripped_plan_that_a_second_host_refits_into_the_same_engine() {
+    let backend = Backend::s3();
+    let builder = machine(&backend, "refittable", 3, "Relu");
+    let shown = run(&builder, &backend, &["apply"]);
+    assert!(shown.contains("uploaded"), "{shown}");
+    assert_eq!(builder.builds().len(), 1);
+    assert_eq!(
+        refits(&builder),
+        1,
+        "the built plan is refitted into the engine"
+    );
+
+    let engine = builder.cache().join(ENGINE);
+    let remote = backend.object(ENGINE);
+    assert!(
+        size(&remote) * 10 <= size(&engine),
+        "remote plan {} bytes, engine {} bytes",
+        size(&remote),
+        size(&engine)
+    );
+    assert!(
+        size(&engine) > WEIGHT_BYTES as u64,
+        "the engine holds the weights"
+    );
+    let recorded = sidecar(&builder);
+    assert_eq!(recorded["weights"]["mode"], "refittable");
+    assert_eq!(recorded["weights"]["plan_size"], size(&remote));
+    assert_eq!(recorded["engine_size"], size(&engine));
+    let published: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(backend.object(&format!("{ENGINE}.json"))).unwrap())
+            .unwrap();
+    assert_eq!(published["engine_size"], size(&remote), "{published}");
+    assert_eq!(published["weights"]["refits"], 0);
+
+    let host = machine(&backend, "refittable", 3, "Relu");
+    let plan = run(&host, &backend, &["plan"]);
+    assert!(plan.contains("fetch"), "{plan}");
+    let shown = run(&host, &backend, &["apply"]);
+    assert!(shown.contains("fetched"), "{shown}");
+    assert!(host.builds().is_empty(), "{:?}", host.builds());
+    assert_eq!(refits(&host), 1);
+    assert_eq!(
+        std::fs::read(host.cache().join(ENGINE)).unwrap(),
+        std::fs::read(&engine).unwrap(),
+        "the host's refit is byte-identical to the builder's"
+    );
+    let verify = trtctl(&host, &backend)
+        .args(["cache", "verify"])
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}{}",
+        stdout_of(&verify),
+        stderr_of(&verify)
+    );
+}
+
+#[test]
+fn a_weights_only_change_is_refitted_and_a_node_change_rebuilt() {
+    let backend = Backend::s3();
+    let builder = machine(&backend, "refittable", 3, "Relu");
+    run(&builder, &backend, &["apply"]);
+    let remote_plan = std::fs::read(backend.object(ENGINE)).unwrap();
+    let engine_before = std::fs::read(builder.cache().join(ENGINE)).unwrap();
+    builder.clear_builds();
+
+    write_model(&builder, 5, "Relu");
+    let plan = run(&builder, &backend, &["plan"]);
+    assert!(plan.contains("~ refit"), "{plan}");
+    assert!(plan.contains("(weights changed)"), "{plan}");
+    assert!(!plan.contains("rebuild"), "{plan}");
+    let json: serde_json::Value =
+        serde_json::from_str(&run(&builder, &backend, &["plan", "--json"])).unwrap();
+    assert_eq!(json["steps"][0]["decision"]["action"], "refit", "{json}");
+    assert_eq!(json["steps"][0]["decision"]["from"], "cache", "{json}");
+    assert_eq!(json["steps"][0]["build"]["flags"]["weights"], "refittable", "{json}");
+
+    let shown = run(&builder, &backend, &["apply"]);
+    assert!(
+        builder.builds().is_empty(),
+        "a refit, no build: {:?}",
+        builder.builds()
+    );
+    assert_eq!(refits(&builder), 2, "{shown}");
+    let engine_after = std::fs::read(builder.cache().join(ENGINE)).unwrap();
+    assert_ne!(engine_after, engine_before, "the new weights are in");
+    assert_eq!(sidecar(&builder)["weights"]["refits"], 2);
+    assert_eq!(
+        std::fs::read(backend.object(ENGINE)).unwrap(),
+        remote_plan,
+        "the remote's stripped plan is reused"
+    );
+    let again = run(&builder, &backend, &["plan"]);
+    assert!(again.contains("up to date"), "{again}");
+
+    // A second host with the new weights refits the remote's plan too.
+    let host = machine(&backend, "refittable", 5, "Relu");
+    let plan = run(&host, &backend, &["plan"]);
+    assert!(plan.contains("~ refit"), "{plan}");
+    run(&host, &backend, &["apply"]);
+    assert!(host.builds().is_empty());
+    assert_eq!(
+        std::fs::read(host.cache().join(ENGINE)).unwrap(),
+        engine_after
+    );
+
+    write_model(&builder, 5, "Sigmoid");
+    let plan = run(&builder, &backend, &["plan"]);
+    assert!(plan.contains("~ rebuild"), "{plan}");
+    assert!(!plan.contains("~ refit"), "{plan}");
+}
+
+#[test]
+fn identical_weights_plans_are_never_refitted_with_other_weights() {
+    let backend = Backend::s3();
+    let builder = machine(&backend, "stripped", 3, "Relu");
+    run(&builder, &backend, &["apply"]);
+    assert!(size(&backend.object(ENGINE)) * 10 <= size(&builder.cache().join(ENGINE)));
+    write_model(&builder, 5, "Relu");
+    let plan = run(&builder, &backend, &["plan"]);
+    assert!(plan.contains("~ rebuild"), "{plan}");
+    assert!(!plan.contains("~ refit"), "{plan}");
+}
+
+#[test]
+fn a_tensorrt_that_cannot_refit_is_refused_at_the_manifest_key() {
+    let backend = Backend::dir();
+    let project = machine(&backend, "refittable", 3, "Relu");
+    let text = manifest(&backend, "refittable").replace("10.14.1", "10.3.0");
+    project.write_manifest(&text);
+    let out = trtctl(&project, &backend).arg("plan").output().unwrap();
+    assert!(!out.status.success());
+    let said = stderr_of(&out);
+    assert!(said.contains("engines.toml:5:11"), "{said}");
+    assert!(said.contains("needs TensorRT 10.14.0 or later"), "{said}");
+}
