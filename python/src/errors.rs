@@ -3,7 +3,7 @@
 
 use pyo3::prelude::*;
 use trtctl::exec::ExecError;
-use trtctl::lock::{FetchError, LockError};
+use trtctl::lock::{FetchError, LockError, RefitError};
 use trtctl::workspace::{DeployError, EnsureError, HandleError, WorkspaceError};
 
 /// An instance of `trtctl.<class>` with `message`.
@@ -130,6 +130,11 @@ pub fn from_fetch(err: FetchError) -> PyErr {
         | FetchError::Simulated { .. }
         | FetchError::Plan { .. } => "IntegrityError",
         FetchError::Store { .. } => "CacheError",
+        FetchError::Refit { source, .. } => match source {
+            RefitError::NeedsOnnx { .. } | RefitError::OtherOnnx { .. } => "InputError",
+            RefitError::Build(_) => "BuildError",
+            RefitError::Store(_) => "CacheError",
+        },
         FetchError::NotOnRemote { .. }
         | FetchError::BadSidecar { .. }
         | FetchError::Remote { .. } => "RemoteError",

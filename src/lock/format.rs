@@ -8,8 +8,10 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Lock, LockError, LockedEngine, MissingEngine};
-use crate::identity::{EngineId, EngineKey, Fingerprint, GpuArch, Precision, TrtVersion};
+use super::{Lock, LockError, LockedEngine, LockedRefit, MissingEngine};
+use crate::identity::{
+    EngineId, EngineKey, Fingerprint, GpuArch, Precision, TrtVersion, WeightsMode,
+};
 
 /// The lock format this trtctl reads and writes.
 pub const LOCK_VERSION: u32 = 1;
@@ -37,6 +39,9 @@ pub fn render(lock: &Lock) -> String {
             engine.sha256,
             engine.fingerprint
         );
+        if let Some(refit) = &engine.refit {
+            out.push_str(&refit.render());
+        }
     }
     for missing in &lock.missing {
         let _ = write!(
@@ -69,6 +74,10 @@ struct RawEngine {
     size: u64,
     sha256: String,
     fingerprint: String,
+    /// Only for an engine whose weights are stripped, with the two below.
+    weights: Option<WeightsMode>,
+    onnx_sha256: Option<String>,
+    plan_fingerprint: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -134,7 +143,27 @@ impl Source<'_> {
                 ),
             ));
         }
+        let refit = match (raw.weights, &raw.onnx_sha256, &raw.plan_fingerprint) {
+            (None, None, None) => None,
+            (Some(mode), Some(onnx), Some(plan)) if !mode.is_embedded() => Some(LockedRefit {
+                mode,
+                onnx_sha256: self.sha256(span.clone(), "onnx_sha256", onnx)?,
+                plan_fingerprint: Fingerprint(self.sha256(
+                    span.clone(),
+                    "plan_fingerprint",
+                    plan,
+                )?),
+                onnx: None,
+            }),
+            _ => {
+                return Err(self.bad(
+                    span,
+                    format!("{key}: `weights`, `onnx_sha256` and `plan_fingerprint` go together, for stripped weights"),
+                ));
+            }
+        };
         Ok(LockedEngine {
+            refit,
             sha256: self.sha256(span.clone(), "sha256", &raw.sha256)?,
             fingerprint: Fingerprint(self.sha256(span, "fingerprint", &raw.fingerprint)?),
             size: raw.size,

@@ -60,6 +60,17 @@ fn sidecar(project: &Project) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
+/// The lock's lines by their key (one engine).
+fn lock_lines(project: &Project) -> std::collections::HashMap<String, String> {
+    let text = std::fs::read_to_string(project.path().join("engines.lock")).unwrap();
+    text.lines()
+        .filter_map(|l| {
+            l.split_once("= ")
+                .map(|(k, v)| (format!("{k}= "), v.to_string()))
+        })
+        .collect()
+}
+
 fn size(path: &Path) -> u64 {
     std::fs::metadata(path).unwrap().len()
 }
@@ -130,6 +141,7 @@ fn a_weights_only_change_is_refitted_and_a_node_change_rebuilt() {
     run(&builder, &backend, &["apply"]);
     let remote_plan = std::fs::read(backend.object(ENGINE)).unwrap();
     let engine_before = std::fs::read(builder.cache().join(ENGINE)).unwrap();
+    let lock_before = lock_lines(&builder);
     builder.clear_builds();
 
     write_model(&builder, 5, "Relu");
@@ -141,7 +153,10 @@ fn a_weights_only_change_is_refitted_and_a_node_change_rebuilt() {
         serde_json::from_str(&run(&builder, &backend, &["plan", "--json"])).unwrap();
     assert_eq!(json["steps"][0]["decision"]["action"], "refit", "{json}");
     assert_eq!(json["steps"][0]["decision"]["from"], "cache", "{json}");
-    assert_eq!(json["steps"][0]["build"]["flags"]["weights"], "refittable", "{json}");
+    assert_eq!(
+        json["steps"][0]["build"]["flags"]["weights"], "refittable",
+        "{json}"
+    );
 
     let shown = run(&builder, &backend, &["apply"]);
     assert!(
@@ -160,6 +175,14 @@ fn a_weights_only_change_is_refitted_and_a_node_change_rebuilt() {
     );
     let again = run(&builder, &backend, &["plan"]);
     assert!(again.contains("up to date"), "{again}");
+    // The lock pins the same remote plan, refitted with the new ONNX.
+    let lock_after = lock_lines(&builder);
+    for same in ["sha256 = ", "size = ", "plan_fingerprint = "] {
+        assert_eq!(lock_before[same], lock_after[same], "{same}");
+    }
+    for changed in ["onnx_sha256 = ", "fingerprint = "] {
+        assert_ne!(lock_before[changed], lock_after[changed], "{changed}");
+    }
 
     // A second host with the new weights refits the remote's plan too.
     let host = machine(&backend, "refittable", 5, "Relu");
@@ -201,4 +224,53 @@ fn a_tensorrt_that_cannot_refit_is_refused_at_the_manifest_key() {
     let said = stderr_of(&out);
     assert!(said.contains("engines.toml:5:11"), "{said}");
     assert!(said.contains("needs TensorRT 10.14.0 or later"), "{said}");
+}
+
+#[test]
+fn a_deploy_host_needs_the_onnx_to_fetch_a_stripped_engine_by_the_lock() {
+    let backend = Backend::s3();
+    let builder = machine(&backend, "refittable", 3, "Relu");
+    run(&builder, &backend, &["apply"]);
+    let lock = std::fs::read_to_string(builder.path().join("engines.lock")).unwrap();
+    assert!(lock.contains("weights = \"refittable\""), "{lock}");
+    assert!(lock.contains("onnx_sha256 = "), "{lock}");
+    let remote = std::fs::read(backend.object(ENGINE)).unwrap();
+    assert!(
+        lock.contains(&format!("size = {}", remote.len())),
+        "the lock pins the stripped plan: {lock}"
+    );
+
+    let host = Project::new();
+    host.write_manifest(&manifest(&backend, "refittable"));
+    std::fs::write(host.path().join("engines.lock"), &lock).unwrap();
+    let out = trtctl(&host, &backend)
+        .args(["fetch", "--gpu-arch", "sm_86"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = format!("{}{}", stdout_of(&out), stderr_of(&out));
+    assert!(said.contains("its weights are stripped"), "{said}");
+    assert!(
+        said.contains("models/arcface_r100.onnx is not there"),
+        "{said}"
+    );
+    assert!(said.contains("copy the model's ONNX there"), "{said}");
+    assert!(!host.cache().join(ENGINE).exists());
+
+    write_model(&host, 3, "Relu");
+    let shown = run(&host, &backend, &["fetch", "--gpu-arch", "sm_86"]);
+    assert_eq!(refits(&host), 1, "{shown}");
+    assert_eq!(
+        std::fs::read(host.cache().join(ENGINE)).unwrap(),
+        std::fs::read(builder.cache().join(ENGINE)).unwrap()
+    );
+    let again = trtctl(&host, &backend)
+        .args(["fetch", "--gpu-arch", "sm_86", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        stdout_of(&again).contains("\"cached\""),
+        "{}",
+        stdout_of(&again)
+    );
 }
