@@ -55,7 +55,7 @@ impl std::fmt::Display for WeightsMode {
 #[serde(deny_unknown_fields)]
 pub struct WeightsRecord {
     pub mode: WeightsMode,
-    /// The ONNX graph's structure hash ([`crate::onnx::graph_sha256`]).
+    /// The structure hash of the ONNX graph, without weight values (`onnx::graph_sha256`).
     pub graph_sha256: String,
     /// What the stripped plan is, whatever weights it is refitted with: see [`plan_fingerprint`].
     pub plan_fingerprint: Fingerprint,
