@@ -72,6 +72,10 @@ fn described<'py>(py: Python<'py>, engine: EnsuredEngine) -> PyResult<Bound<'py,
     let provenance = &engine.sidecar.provenance;
     out.set_item("trt_build", provenance.trt_build.map(|v| v.to_string()))?;
     out.set_item("gpu_model", provenance.gpu_model.clone())?;
+    let weights = engine.sidecar.weights.as_ref();
+    out.set_item("weights", weights.map(|w| w.mode.as_str()))?;
+    out.set_item("refits", weights.map_or(0, |w| w.refits))?;
+    out.set_item("plan_size", weights.map(|w| w.plan_size))?;
     Ok(out)
 }
 
@@ -95,7 +99,7 @@ fn batch_range(
     onnx, precision, batch_size, shapes=None, *, min_batch=None, opt_batch=None, max_batch=None,
     name=None, version=None, family=None, gpu=None, gpu_arch=Vec::new(), trt_version=None,
     cache_dir=None, remote_url=None, remote_off=false, force_rebuild=false, upload=true,
-    timeout=None
+    timeout=None, weights=None
 ))]
 #[allow(clippy::too_many_arguments)] // each is one keyword argument of the Python API
 pub fn ensure<'py>(
@@ -119,7 +123,13 @@ pub fn ensure<'py>(
     force_rebuild: bool,
     upload: bool,
     timeout: Option<f64>,
+    weights: Option<String>,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let weights = weights
+        .map(|w| w.parse::<trtctl::identity::WeightsMode>())
+        .transpose()
+        .map_err(errors::bad_input)?
+        .unwrap_or_default();
     let precision: Precision = precision.parse().map_err(errors::input)?;
     let batch = batch_range(batch_size, [min_batch, opt_batch, max_batch])?;
     let gpu = crate::arguments::whole_or(gpu, "gpu", 0)?;
@@ -143,6 +153,7 @@ pub fn ensure<'py>(
         force_rebuild,
         upload,
         timeout,
+        weights,
         ..EngineRequest::new(onnx, precision, batch.1, environment(gpu_arch)?)
     };
     let stop = StopSignal::default();

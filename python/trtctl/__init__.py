@@ -101,6 +101,7 @@ def build_or_load_engine(
     opt_batch: Optional[int] = None,
     max_batch: Optional[int] = None,
     timeout: Optional[float] = None,
+    weights: Optional[str] = None,
 ) -> Tuple[Engine, Source]:
     """The engine for ``onnx_path`` on this machine's GPU, and where it came from.
 
@@ -133,6 +134,10 @@ def build_or_load_engine(
             "32x3x112x112")}`` or ``{"input": {"min": ..., "opt": ..., "max": ...}}``.
         timeout: Give up after this many seconds (raises :class:`trtctl.TimeoutError`); it must
             be above 0 (``None``: no limit).
+        weights: ``"embedded"`` (default), ``"stripped"`` or ``"refittable"`` (TensorRT >= 10.14):
+            the remote holds a weight-stripped plan, refitted here from ``onnx_path``; with
+            ``"refittable"`` an ONNX whose weights alone changed is refitted, not rebuilt. The
+            returned engine says so (:attr:`Engine.refitted`, :attr:`Engine.refits`).
 
     Raises:
         InputError: bad arguments (missing ONNX, unknown precision, bad batch range, a
@@ -161,6 +166,7 @@ def build_or_load_engine(
         force_rebuild=force_rebuild,
         upload=upload,
         timeout=timeout,
+        weights=weights,
     )
     engine = Engine._from_native(fields)
     source: Source = fields["source"]

@@ -47,6 +47,18 @@ class Engine(os.PathLike[str]):
     """The exact TensorRT build that made the plan (``"10.3.0.26"``), as its header says."""
     gpu_model: Union[str, None] = None
     """The model key of the GPU that built it (``"a10g"``), as ``trtctl gpus`` shows it."""
+    weights: Union[str, None] = None
+    """``"stripped"`` or ``"refittable"`` for an engine refitted here from a weight-stripped
+    plan with the ONNX's weights (``None``: the weights were built in)."""
+    refits: int = 0
+    """How many times this cached copy was refitted since its plan was built or fetched."""
+    plan_size: Union[int, None] = None
+    """Size of the weight-stripped plan the remote holds for it, in bytes."""
+
+    @property
+    def refitted(self) -> bool:
+        """Whether the engine was refitted on this machine from a weight-stripped plan."""
+        return self.refits > 0
 
     @classmethod
     def _from_native(cls, fields: Mapping[str, Any]) -> "Engine":
@@ -66,6 +78,9 @@ class Engine(os.PathLike[str]):
             fingerprint=cast(Union[str, None], fields["fingerprint"]),
             trt_build=cast(Union[str, None], fields.get("trt_build")),
             gpu_model=cast(Union[str, None], fields.get("gpu_model")),
+            weights=cast(Union[str, None], fields.get("weights")),
+            refits=int(fields.get("refits", 0)),
+            plan_size=cast(Union[int, None], fields.get("plan_size")),
         )
 
     def __fspath__(self) -> str:

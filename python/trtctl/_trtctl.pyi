@@ -30,6 +30,7 @@ def ensure(
     force_rebuild: bool = False,
     upload: bool = True,
     timeout: Optional[float] = None,
+    weights: Optional[str] = None,
 ) -> Dict[str, Any]:
     """Ensures one engine; returns its path, source, identity, sha256, size and fingerprint."""
 

@@ -41,6 +41,23 @@ impl WeightsMode {
     }
 }
 
+impl std::str::FromStr for WeightsMode {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        [
+            WeightsMode::Embedded,
+            WeightsMode::Stripped,
+            WeightsMode::Refittable,
+        ]
+        .into_iter()
+        .find(|mode| mode.as_str() == text)
+        .ok_or_else(|| {
+            format!("unknown weights `{text}`: use \"embedded\", \"stripped\" or \"refittable\"")
+        })
+    }
+}
+
 impl std::fmt::Display for WeightsMode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())

@@ -10,7 +10,7 @@ use crate::exec::{ActionKind, ApplyOptions, ApplyReport, ExecError, Reporter, St
 use crate::gpu::{GpuInventory, TrtDetectError, TrtFact, TrtSource};
 use crate::identity::{
     self, BuildFlags, EngineId, EngineKey, NameError, PlanHeader, PlanMismatch, Precision, Profile,
-    Sidecar, SidecarError, TrtVersion,
+    Sidecar, SidecarError, TrtVersion, WeightsMode,
 };
 use crate::manifest::{Manifest, ModelSpec, ModelVersion, TrtPin};
 use crate::plan::{Decision, Force, Plan};
@@ -80,6 +80,8 @@ pub struct EngineRequest {
     pub upload: bool,
     /// Give up (cleanly, nothing half-written committed) after this long.
     pub timeout: Option<Duration>,
+    /// Where the engine's weights live: a stripped one is refitted here from the ONNX.
+    pub weights: WeightsMode,
     pub env: Environment,
 }
 
@@ -104,6 +106,7 @@ impl EngineRequest {
             force_rebuild: false,
             upload: true,
             timeout: None,
+            weights: WeightsMode::Embedded,
             env,
         }
     }
@@ -304,7 +307,10 @@ impl EngineRequest {
             precisions: vec![self.precision],
             archs: Vec::new(),
             profile: self.profile.clone(),
-            flags: BuildFlags::default(),
+            flags: BuildFlags {
+                weights: self.weights,
+                ..BuildFlags::default()
+            },
             gpu_model: Default::default(),
         })
     }
