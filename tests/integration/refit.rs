@@ -80,7 +80,11 @@ fn the_remote_holds_a_small_stripped_plan_that_a_second_host_refits_into_the_sam
     let backend = Backend::s3();
     let builder = machine(&backend, "refittable", 3, "Relu");
     let shown = run(&builder, &backend, &["apply"]);
-    assert!(shown.contains("uploaded"), "{shown}");
+    assert!(shown.contains("1 uploaded"), "{shown}");
+    assert!(
+        shown.contains("Stripped weights: 1 refit(s) here (0 instead of a build)"),
+        "{shown}"
+    );
     assert_eq!(builder.builds().len(), 1);
     assert_eq!(
         refits(&builder),
@@ -114,7 +118,20 @@ fn the_remote_holds_a_small_stripped_plan_that_a_second_host_refits_into_the_sam
     let plan = run(&host, &backend, &["plan"]);
     assert!(plan.contains("fetch"), "{plan}");
     let shown = run(&host, &backend, &["apply"]);
-    assert!(shown.contains("fetched"), "{shown}");
+    assert!(shown.contains("1 fetched"), "{shown}");
+    assert!(
+        shown.contains("the stripped plans moved 1.0 MiB less"),
+        "{shown}"
+    );
+    let listed = run(&host, &backend, &["cache", "ls"]);
+    assert!(listed.contains("verified, refittable (plan 4."), "{listed}");
+    let listed: serde_json::Value =
+        serde_json::from_str(&run(&host, &backend, &["cache", "ls", "--json"])).unwrap();
+    assert_eq!(
+        listed["engines"][0]["weights"]["mode"], "refittable",
+        "{listed}"
+    );
+    assert_eq!(listed["engines"][0]["weights"]["refits"], 1, "{listed}");
     assert!(host.builds().is_empty(), "{:?}", host.builds());
     assert_eq!(refits(&host), 1);
     assert_eq!(
@@ -159,6 +176,14 @@ fn a_weights_only_change_is_refitted_and_a_node_change_rebuilt() {
     );
 
     let shown = run(&builder, &backend, &["apply"]);
+    assert!(
+        shown.contains("1 refit(s) here (1 instead of a build)"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("0 built") && shown.contains("0 uploaded"),
+        "{shown}"
+    );
     assert!(
         builder.builds().is_empty(),
         "a refit, no build: {:?}",
