@@ -299,3 +299,94 @@ fn a_deploy_host_needs_the_onnx_to_fetch_a_stripped_engine_by_the_lock() {
         stdout_of(&again)
     );
 }
+
+/// The stand-in trtexec at TensorRT `version`, in `dir`; its output and whether it passed.
+fn stand_in(dir: &Path, version: &str, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(crate::common::project::STUB_TRTEXEC)
+        .current_dir(dir)
+        .env("STUB_TRT_VERSION", version)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!("{}{}", stdout_of(&out), stderr_of(&out)),
+    )
+}
+
+#[test]
+fn the_stand_in_strips_and_refits_as_tensorrt_does_and_only_from_the_versions_that_can() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    for (name, seed, op) in [("a", 3, "Relu"), ("b", 5, "Relu"), ("c", 3, "Sigmoid")] {
+        std::fs::write(
+            dir.join(format!("{name}.onnx")),
+            conv_model(seed, 1 << 16, op),
+        )
+        .unwrap();
+    }
+    let trt = "10.14.1";
+    let build = |out: &str, flags: &[&str]| {
+        let mut args = vec!["--onnx=a.onnx", out, "--skipInference"];
+        args.extend(flags);
+        let (passed, log) = stand_in(dir, trt, &args);
+        assert!(passed, "{log}");
+    };
+    build("--saveEngine=full.trt", &[]);
+    build("--saveEngine=refit.plan", &["--stripWeights", "--refit"]);
+    build("--saveEngine=identical.plan", &["--stripWeights"]);
+    build("--saveEngine=all.plan", &["--stripAllWeights", "--refit"]);
+    let size = |f: &str| size(&dir.join(f));
+    assert!(size("full.trt") > 1 << 16);
+    for plan in ["refit.plan", "identical.plan", "all.plan"] {
+        assert!(size(plan) * 10 <= size("full.trt"), "{plan}");
+    }
+
+    let refit = |plan: &str, onnx: &str, out: &str| {
+        stand_in(
+            dir,
+            trt,
+            &[
+                &format!("--loadEngine={plan}"),
+                &format!("--refitFromOnnx={onnx}"),
+                &format!("--saveEngine={out}"),
+            ],
+        )
+    };
+    let (passed, log) = refit("refit.plan", "b.onnx", "b.trt");
+    assert!(passed, "{log}");
+    assert!(
+        size("b.trt") > 1 << 16,
+        "the refitted engine holds the weights"
+    );
+    let (passed, log) = refit("refit.plan", "c.onnx", "c.trt");
+    assert!(
+        !passed && log.contains("the ONNX's graph is not the engine's"),
+        "{log}"
+    );
+    let (passed, log) = refit("full.trt", "a.onnx", "x.trt");
+    assert!(!passed && log.contains("engine is not refittable"), "{log}");
+    let (passed, log) = refit("identical.plan", "b.onnx", "x.trt");
+    assert!(!passed && log.contains("identical weights"), "{log}");
+    let (passed, log) = refit("identical.plan", "a.onnx", "a.trt");
+    assert!(passed, "{log}");
+
+    for (version, flag) in [
+        ("9.3.0", "--stripWeights"),
+        ("10.0.1", "--stripAllWeights"),
+        ("10.13.0", "--refitFromOnnx=a.onnx"),
+    ] {
+        let (passed, log) = stand_in(dir, version, &["--onnx=a.onnx", flag]);
+        let name = flag.split('=').next().unwrap();
+        assert!(
+            !passed && log.contains(&format!("Unknown option: {name}")),
+            "{version}: {log}"
+        );
+    }
+    let (passed, log) = stand_in(
+        dir,
+        "10.0.1",
+        &["--onnx=a.onnx", "--stripWeights", "--skipInference"],
+    );
+    assert!(passed, "{log}");
+}
