@@ -390,3 +390,48 @@ fn the_stand_in_strips_and_refits_as_tensorrt_does_and_only_from_the_versions_th
     );
     assert!(passed, "{log}");
 }
+
+#[test]
+fn refits_take_the_gpu_one_at_a_time() {
+    let backend = Backend::dir();
+    let project = Project::new();
+    let mut text = manifest(&backend, "refittable");
+    for name in ["scrfd_a", "scrfd_b"] {
+        text.push_str(&format!(
+            "[[model]]\nname = \"{name}\"\nonnx = \"models/{name}.onnx\"\nversion = \"v1\"\nprecisions = [\"fp16\"]\narchs = [\"sm_86\"]\n"
+        ));
+    }
+    project.write_manifest(&text);
+    let write_all = |seed| {
+        for name in ["arcface_r100", "scrfd_a", "scrfd_b"] {
+            let path = project.path().join(format!("models/{name}.onnx"));
+            std::fs::write(path, conv_model(seed, 1 << 12, "Relu")).unwrap();
+        }
+    };
+    write_all(3);
+    let exclusive = tempfile::tempdir().unwrap();
+    let apply = |scale| {
+        let out = trtctl(&project, &backend)
+            .args(["apply", "-j", "4"])
+            // A refit takes 0.35 s at 0.1: long enough for a second one on the GPU to be caught.
+            .env("STUB_TIME_SCALE", scale)
+            .env("STUB_GPU_EXCLUSIVE", exclusive.path())
+            .output()
+            .unwrap();
+        succeeded(&out)
+    };
+    apply("0");
+    assert_eq!(refits(&project), 3);
+    write_all(5);
+    let shown = apply("0.1");
+    assert!(
+        shown.contains("3 refit(s) here (3 instead of a build)"),
+        "{shown}"
+    );
+    assert_eq!(
+        refits(&project),
+        6,
+        "each refit ran, none overlapping another on the GPU"
+    );
+    assert_eq!(project.builds().len(), 3, "the first release's builds only");
+}
