@@ -317,6 +317,7 @@ impl Plan {
 fn decide(position: usize, wanted: &DesiredEngine, inputs: &PlanInputs) -> Decision {
     let decision = decide_copies(position, wanted, inputs);
     let decision = refit::instead_of_build(position, wanted, inputs, &decision).unwrap_or(decision);
+    let decision = refit::noted(wanted, decision);
     match other_gpu_model(position, wanted, inputs, &decision) {
         Some(warning) => decision.with_note(warning),
         None => decision,

@@ -39,6 +39,17 @@ pub fn needs_builder(step: &EngineStep) -> bool {
     }
 }
 
+/// A fetch of an engine whose weights are stripped says what it brings: a stripped plan,
+/// refitted here (which needs the ONNX, trtexec and a GPU of the arch).
+pub(super) fn noted(wanted: &DesiredEngine, decision: Decision) -> Decision {
+    match (&decision, &wanted.weights) {
+        (Decision::Fetch { .. }, Some(weights)) => {
+            decision.with_note(format!("{} plan, refitted here", weights.mode))
+        }
+        _ => decision,
+    }
+}
+
 /// Records the graph of the engine's ONNX, for an engine whose weights are stripped.
 pub fn with_graph(engine: &mut DesiredEngine, graph_sha256: &str) {
     let mode = engine.build.flags.weights;

@@ -116,7 +116,7 @@ fn the_remote_holds_a_small_stripped_plan_that_a_second_host_refits_into_the_sam
 
     let host = machine(&backend, "refittable", 3, "Relu");
     let plan = run(&host, &backend, &["plan"]);
-    assert!(plan.contains("fetch"), "{plan}");
+    assert!(plan.contains("(refittable plan, refitted here)"), "{plan}");
     let shown = run(&host, &backend, &["apply"]);
     assert!(shown.contains("1 fetched"), "{shown}");
     assert!(
