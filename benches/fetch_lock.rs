@@ -87,6 +87,7 @@ fn seed_cache(dir: &Path, server: &S3Server, mib: u64) -> u64 {
             build: Some(engine.build.clone()),
             provenance: Provenance::default(),
             local_trust: None,
+            weights: None,
         };
         std::fs::write(workspace.cache.sidecar_path(&engine.key), sidecar.to_json()).unwrap();
         total += bytes.len() as u64;

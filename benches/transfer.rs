@@ -122,6 +122,7 @@ fn seed_cache(dir: &Path, server: &S3Server, mib: u64) -> (PathBuf, String) {
         build: Some(engine.build.clone()),
         provenance: Provenance::default(),
         local_trust: None,
+        weights: None,
     };
     std::fs::write(workspace.cache.sidecar_path(&engine.key), sidecar.to_json()).unwrap();
     (path, format!("{PREFIX}/{}", engine.key.path()))

@@ -14,10 +14,12 @@ use crate::identity::{BuildInputs, Profile, TrtVersion};
 use crate::onnx;
 
 mod python;
+mod refit;
 mod support;
 mod trtexec;
 
 pub use python::{BUILD_SCRIPT, PythonBuilder};
+pub use refit::RefitJob;
 pub use trtexec::Trtexec;
 
 /// Lines of the log shown when a build fails.
@@ -129,6 +131,19 @@ pub trait Builder: Send + Sync {
         Ok(())
     }
     fn build<'a>(&'a self, job: &'a BuildJob) -> BoxFuture<'a, Result<Built, BuildError>>;
+    /// Refits a weight-stripped plan with the weights of an ONNX of its graph. Refused by
+    /// builders that cannot ([`Builder::check`] refuses their stripped builds first).
+    fn refit<'a>(&'a self, job: &'a RefitJob) -> BoxFuture<'a, Result<Built, BuildError>> {
+        Box::pin(async move {
+            Err(BuildError::Unsupported {
+                engine: job.engine.clone(),
+                builder: self.describe(),
+                what: "it cannot refit a weight-stripped plan".into(),
+                fix: "build with `[builder] backend = \"trtexec\"` (TensorRT 10.14 or newer)"
+                    .into(),
+            })
+        })
+    }
 }
 
 /// The optimization profile of a job, per input its dims at min, opt and max: empty for static
@@ -154,27 +169,38 @@ fn profile_ranges(job: &BuildJob) -> Result<Vec<(String, [String; 3])>, BuildErr
 /// interrupted, timed out) kills it, and its verdict is read from its exit status, its log and
 /// the engine it left. `label` names the builder in messages.
 async fn run_logged(
-    mut command: tokio::process::Command,
+    command: tokio::process::Command,
     job: &BuildJob,
     label: &str,
     describe: String,
 ) -> Result<Built, BuildError> {
+    run_logged_to(command, &job.output, &job.log, label, describe).await
+}
+
+/// [`run_logged`] of a run that writes `output`, logging to `log_path`.
+async fn run_logged_to(
+    mut command: tokio::process::Command,
+    output: &Path,
+    log_path: &Path,
+    label: &str,
+    describe: String,
+) -> Result<Built, BuildError> {
     let started = Instant::now();
-    let log = create_log(&job.log)?;
+    let log = create_log(log_path)?;
     let program = PathBuf::from(command.as_std().get_program());
     let status = command
         .stdin(Stdio::null())
-        .stdout(log.try_clone().map_err(io_error(&job.log))?)
+        .stdout(log.try_clone().map_err(io_error(log_path))?)
         .stderr(log)
         // A cancelled apply must not leave a build running on the GPU.
         .kill_on_drop(true)
         .status()
         .await
         .map_err(|source| BuildError::Spawn { program, source })?;
-    let text = std::fs::read_to_string(&job.log).unwrap_or_default();
+    let text = std::fs::read_to_string(log_path).unwrap_or_default();
     let passed = status.success() && text.lines().any(|l| l.starts_with("&&&& PASSED"));
-    let written = std::fs::metadata(&job.output).map(|m| m.len()).unwrap_or(0);
-    let reason = if let Some(dir) = full_disk(&[&job.output, &job.log]).filter(|_| !passed) {
+    let written = std::fs::metadata(output).map(|m| m.len()).unwrap_or(0);
+    let reason = if let Some(dir) = full_disk(&[output, log_path]).filter(|_| !passed) {
         Some(format!(
             "no space left on the disk holding {}: the engine or its log could not be written; free space there and run apply again",
             dir.display()
@@ -191,7 +217,7 @@ async fn run_logged(
     match reason {
         Some(reason) => Err(BuildError::Failed {
             reason,
-            log: job.log.clone(),
+            log: log_path.to_path_buf(),
             tail: tail(&text, LOG_TAIL_LINES),
         }),
         None => Ok(Built {

@@ -14,6 +14,7 @@ mod plan_header;
 mod sidecar;
 mod summary;
 mod trt_version;
+mod weights;
 
 pub use arch::{
     AMPERE_PLUS_LEVEL, EngineTarget, GpuArch, GpuModelPolicy, GpuModels, HARDWARE_LEVELS,
@@ -25,6 +26,7 @@ pub use plan_header::{PLAN_HEADER_LEN, PlanHeader, PlanHeaderError, PlanMismatch
 pub use sidecar::{LocalTrust, Provenance, Sidecar, SidecarError};
 pub use summary::SidecarSummary;
 pub use trt_version::TrtVersion;
+pub use weights::{STRIPPED_SINCE, WeightsMode, WeightsRecord, plan_fingerprint};
 
 /// Bumped whenever the sidecar layout changes incompatibly.
 pub const SIDECAR_SCHEMA_VERSION: u32 = 1;
@@ -500,6 +502,9 @@ pub struct BuildFlags {
     pub strongly_typed: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extra_args: Vec<String>,
+    /// Absent for `embedded`, so the fingerprints of engines built before it stay what they were.
+    #[serde(default, skip_serializing_if = "WeightsMode::is_embedded")]
+    pub weights: WeightsMode,
 }
 
 /// Everything that goes into an engine's bytes. Its canonical JSON is what the fingerprint hashes.
@@ -805,6 +810,7 @@ mod tests {
             build: Some(build),
             provenance: Provenance::default(),
             local_trust: None,
+            weights: None,
         };
         let key = sidecar.key();
         assert_eq!(

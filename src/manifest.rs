@@ -11,6 +11,7 @@ mod raw;
 mod source;
 mod targets;
 mod trust;
+mod weights;
 
 pub use fleet::{FleetSettings, KubernetesSettings};
 pub use raw::json_schema;
@@ -201,6 +202,7 @@ impl Manifest {
             batch: None,
             build: None,
             gpu_model: None,
+            weights: None,
         });
         if raw.model.is_empty() {
             return Err(source.error(
@@ -469,13 +471,15 @@ fn resolve_model(
     check_file_name_length(source, &model, &version, &precisions, &archs, trt)?;
     let onnx = resolve_onnx(source, dir, &model.onnx)?;
     let profile = resolve_profile(source, &model, defaults)?;
-    let flags = resolve_flags(
+    let weights = weights::resolve_weights(source, &model, defaults, trt)?;
+    let mut flags = resolve_flags(
         source,
         model
             .build
             .unwrap_or_default()
             .over(defaults.build.as_ref().unwrap_or(&RawFlags::default())),
     )?;
+    flags.weights = weights;
     Ok(ModelSpec {
         name,
         family,
@@ -643,6 +647,7 @@ fn resolve_flags(source: &Source, raw: RawFlags) -> Result<BuildFlags, ManifestE
         version_compatible: raw.version_compatible.unwrap_or(false),
         strongly_typed: raw.strongly_typed.unwrap_or(false),
         extra_args: raw.extra_args.unwrap_or_default(),
+        weights: identity::WeightsMode::Embedded,
     })
 }
 

@@ -10,6 +10,10 @@
 use std::collections::HashSet;
 use std::path::Path;
 
+mod graph;
+
+pub use graph::{graph_sha256, read_graph_sha256};
+
 // Field numbers from onnx.proto.
 const MODEL_GRAPH: u64 = 7; // ModelProto.graph: GraphProto
 const GRAPH_INITIALIZER: u64 = 5; // GraphProto.initializer: repeated TensorProto

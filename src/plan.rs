@@ -18,6 +18,7 @@ mod copies;
 mod desired;
 mod graph;
 mod per_engine;
+mod refit;
 mod selector;
 
 use copies::{Copy, local_copy, remote_copy};
@@ -25,6 +26,7 @@ pub use copies::{RemoteEngine, RemoteSidecar, Staleness, local_is_usable, locall
 pub use desired::{DesiredEngine, desired_engines, wanted_names};
 pub use graph::Node;
 pub use per_engine::{LocalEngines, PerEngine, RemoteEngines};
+pub use refit::{DesiredWeights, RefitSource, needs_builder, refits_into, with_graph};
 pub use selector::{Force, Selector, SelectorError, UnmatchedSelector, check_selectors};
 
 /// Bumped when the saved-plan JSON changes incompatibly.
@@ -101,6 +103,13 @@ pub enum Decision {
     Upload,
     CannotBuild {
         arch: GpuArch,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stale: Option<Staleness>,
+    },
+    /// `weights = "refittable"` and the ONNX changed in its weights alone: its stripped plan,
+    /// here or on the remote, is refitted on a GPU instead of built; nothing is uploaded.
+    Refit {
+        from: RefitSource,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         stale: Option<Staleness>,
     },
@@ -229,6 +238,8 @@ pub struct Summary {
     pub cannot_build: usize,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub untrusted: usize,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub refit: usize,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -242,6 +253,9 @@ impl fmt::Display for Summary {
             "Plan: {} to build, {} to fetch, {} to upload, {} up to date, {} cannot be built here",
             self.build, self.fetch, self.upload, self.up_to_date, self.cannot_build
         )?;
+        if self.refit > 0 {
+            write!(f, ", {} to refit", self.refit)?;
+        }
         match self.untrusted {
             0 => f.write_str("."),
             n => write!(f, ", {n} untrusted."),
@@ -263,6 +277,7 @@ impl Plan {
                 Decision::Upload => s.upload += 1,
                 Decision::CannotBuild { .. } => s.cannot_build += 1,
                 Decision::Untrusted { .. } => s.untrusted += 1,
+                Decision::Refit { .. } => s.refit += 1,
             }
         }
         s
@@ -304,6 +319,8 @@ impl Plan {
 /// The decision on the desired engine at `position`.
 fn decide(position: usize, wanted: &DesiredEngine, inputs: &PlanInputs) -> Decision {
     let decision = decide_copies(position, wanted, inputs);
+    let decision = refit::instead_of_build(position, wanted, inputs, &decision).unwrap_or(decision);
+    let decision = refit::noted(wanted, decision);
     match other_gpu_model(position, wanted, inputs, &decision) {
         Some(warning) => decision.with_note(warning),
         None => decision,
@@ -776,6 +793,7 @@ mod tests {
                     ..Provenance::default()
                 },
                 local_trust: None,
+                weights: None,
             };
             (wanted.key, sidecar)
         }

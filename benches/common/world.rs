@@ -80,6 +80,7 @@ pub fn world(dir: &Path, engines: usize, signer: Option<&SecretKey>, place: Plac
             build: Some(engine.build.clone()),
             provenance: Provenance::default(),
             local_trust: None,
+            weights: None,
         };
         let record = signer.map(|key| key.sign(&SignedFacts::of(&sidecar).unwrap()));
         let root = match place {

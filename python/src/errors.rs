@@ -3,7 +3,7 @@
 
 use pyo3::prelude::*;
 use trtctl::exec::ExecError;
-use trtctl::lock::{FetchError, LockError};
+use trtctl::lock::{FetchError, LockError, RefitError};
 use trtctl::workspace::{DeployError, EnsureError, HandleError, WorkspaceError};
 
 /// An instance of `trtctl.<class>` with `message`.
@@ -31,6 +31,7 @@ fn workspace_class(err: &WorkspaceError) -> &'static str {
         WorkspaceError::Store(_) => "CacheError",
         WorkspaceError::Remote { .. } => "RemoteError",
         WorkspaceError::TrtVersion { .. } => "TensorRTError",
+        WorkspaceError::OnnxGraph { .. } => "InputError",
         WorkspaceError::Selector(_) | WorkspaceError::Key(_) | WorkspaceError::Lock(_) => {
             "InputError"
         }
@@ -55,7 +56,10 @@ fn action_class(err: &ExecError) -> &'static str {
         | ExecError::Io { .. }
         | ExecError::NotCached { .. }
         | ExecError::DiskFull { .. } => "CacheError",
-        ExecError::OnnxChanged { .. } | ExecError::UntrustedSigner { .. } => "InputError",
+        ExecError::OnnxChanged { .. }
+        | ExecError::UntrustedSigner { .. }
+        | ExecError::RefitNeedsOnnx { .. } => "InputError",
+        ExecError::StrippedPlanMissing { .. } => "CacheError",
         ExecError::Worker(_) => "Error",
     }
 }
@@ -126,6 +130,11 @@ pub fn from_fetch(err: FetchError) -> PyErr {
         | FetchError::Simulated { .. }
         | FetchError::Plan { .. } => "IntegrityError",
         FetchError::Store { .. } => "CacheError",
+        FetchError::Refit { source, .. } => match source {
+            RefitError::NeedsOnnx { .. } | RefitError::OtherOnnx { .. } => "InputError",
+            RefitError::Build(_) => "BuildError",
+            RefitError::Store(_) => "CacheError",
+        },
         FetchError::NotOnRemote { .. }
         | FetchError::BadSidecar { .. }
         | FetchError::Remote { .. } => "RemoteError",

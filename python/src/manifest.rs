@@ -36,6 +36,7 @@ fn action_and_reason(step: &EngineStep) -> (&'static str, String) {
                 .unwrap_or_else(|| "in neither the local cache nor the remote".into()),
         ),
         Decision::Upload => ("upload", "not in the remote".into()),
+        Decision::Refit { .. } => ("refit", "weights changed".into()),
         Decision::CannotBuild { arch, .. } => (
             "cannot_build",
             format!(

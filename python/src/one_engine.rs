@@ -79,6 +79,10 @@ fn described<'py>(py: Python<'py>, engine: EnsuredEngine) -> PyResult<Bound<'py,
         "version_compatible",
         flags.is_some_and(|f| f.version_compatible),
     )?;
+    let weights = engine.sidecar.weights.as_ref();
+    out.set_item("weights", weights.map(|w| w.mode.as_str()))?;
+    out.set_item("refits", weights.map_or(0, |w| w.refits))?;
+    out.set_item("plan_size", weights.map(|w| w.plan_size))?;
     Ok(out)
 }
 
@@ -102,7 +106,7 @@ fn batch_range(
     onnx, precision, batch_size, shapes=None, *, min_batch=None, opt_batch=None, max_batch=None,
     name=None, version=None, family=None, gpu=None, gpu_arch=Vec::new(), trt_version=None,
     cache_dir=None, remote_url=None, remote_off=false, force_rebuild=false, upload=true,
-    timeout=None, hardware_compatibility=None, version_compatible=false
+    timeout=None, hardware_compatibility=None, version_compatible=false, weights=None
 ))]
 #[allow(clippy::too_many_arguments)] // each is one keyword argument of the Python API
 pub fn ensure<'py>(
@@ -128,7 +132,13 @@ pub fn ensure<'py>(
     timeout: Option<f64>,
     hardware_compatibility: Option<String>,
     version_compatible: bool,
+    weights: Option<String>,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let weights = weights
+        .map(|w| w.parse::<trtctl::identity::WeightsMode>())
+        .transpose()
+        .map_err(errors::bad_input)?
+        .unwrap_or_default();
     let precision: Precision = precision.parse().map_err(errors::input)?;
     let batch = batch_range(batch_size, [min_batch, opt_batch, max_batch])?;
     let gpu = crate::arguments::whole_or(gpu, "gpu", 0)?;
@@ -157,6 +167,7 @@ pub fn ensure<'py>(
             version_compatible,
             ..BuildFlags::default()
         },
+        weights,
         ..EngineRequest::new(onnx, precision, batch.1, environment(gpu_arch)?)
     };
     let stop = StopSignal::default();

@@ -103,6 +103,7 @@ def build_or_load_engine(
     timeout: Optional[float] = None,
     hardware_compatibility: Optional[str] = None,
     version_compatible: bool = False,
+    weights: Optional[str] = None,
 ) -> Tuple[Engine, Source]:
     """The engine for ``onnx_path`` on this machine's GPU, and where it came from.
 
@@ -140,6 +141,10 @@ def build_or_load_engine(
             one ``sm_80-plus`` engine, built by and fetched for all of them.
         version_compatible: Build version-compatible: a host of a newer TensorRT without an
             engine of its own may use it where ``[trust]`` allows (see docs/compat.md).
+        weights: ``"embedded"`` (default), ``"stripped"`` or ``"refittable"`` (TensorRT >= 10.14):
+            the remote holds a weight-stripped plan, refitted here from ``onnx_path``; with
+            ``"refittable"`` an ONNX whose weights alone changed is refitted, not rebuilt. The
+            returned engine says so (:attr:`Engine.refitted`, :attr:`Engine.refits`).
 
     Raises:
         InputError: bad arguments (missing ONNX, unknown precision, bad batch range, a
@@ -170,6 +175,7 @@ def build_or_load_engine(
         timeout=timeout,
         hardware_compatibility=hardware_compatibility,
         version_compatible=version_compatible,
+        weights=weights,
     )
     engine = Engine._from_native(fields)
     source: Source = fields["source"]

@@ -51,6 +51,18 @@ class Engine(os.PathLike[str]):
     """TensorRT's hardware compatibility level it was built with (``"ampere+"``), if any."""
     version_compatible: bool = False
     """Whether it was built version-compatible (loadable by a newer TensorRT)."""
+    weights: Union[str, None] = None
+    """``"stripped"`` or ``"refittable"`` for an engine refitted here from a weight-stripped
+    plan with the ONNX's weights (``None``: the weights were built in)."""
+    refits: int = 0
+    """How many times this cached copy was refitted since its plan was built or fetched."""
+    plan_size: Union[int, None] = None
+    """Size of the weight-stripped plan the remote holds for it, in bytes."""
+
+    @property
+    def refitted(self) -> bool:
+        """Whether the engine was refitted on this machine from a weight-stripped plan."""
+        return self.refits > 0
 
     @classmethod
     def _from_native(cls, fields: Mapping[str, Any]) -> "Engine":
@@ -72,6 +84,9 @@ class Engine(os.PathLike[str]):
             gpu_model=cast(Union[str, None], fields.get("gpu_model")),
             hardware_compatibility=cast(Union[str, None], fields.get("hardware_compatibility")),
             version_compatible=bool(fields.get("version_compatible", False)),
+            weights=cast(Union[str, None], fields.get("weights")),
+            refits=int(fields.get("refits", 0)),
+            plan_size=cast(Union[int, None], fields.get("plan_size")),
         )
 
     def __fspath__(self) -> str:

@@ -32,6 +32,7 @@ def ensure(
     timeout: Optional[float] = None,
     hardware_compatibility: Optional[str] = None,
     version_compatible: bool = False,
+    weights: Optional[str] = None,
 ) -> Dict[str, Any]:
     """Ensures one engine; returns its path, source, identity, sha256, size and fingerprint."""
 

@@ -95,6 +95,10 @@ fn needs(backend: Backend, inputs: &BuildInputs) -> Vec<Need> {
     if backend == Backend::Python && flags.workspace_mib.is_some() {
         needs.push(need("`workspace_mib`", (8, 4)));
     }
+    if !flags.weights.is_embedded() {
+        // --stripWeights came in 10.0, but every host refits with --refitFromOnnx (10.14).
+        needs.push(need(format!("`weights = \"{}\"`", flags.weights), (10, 14)));
+    }
     needs
 }
 
@@ -111,6 +115,15 @@ pub(super) fn check(
         return Err(Gap {
             what: format!("`hardware_compatibility = \"{level}\"` is not a level TensorRT knows"),
             fix: format!("use one of {}", identity::hardware_level_names()),
+        });
+    }
+    if backend == Backend::Python && !flags.weights.is_embedded() {
+        return Err(Gap {
+            what: format!(
+                "`weights = \"{}\"` is refitted with trtexec's --refitFromOnnx, which the Python backend does not run",
+                flags.weights
+            ),
+            fix: "build with `[builder] backend = \"trtexec\"` (TensorRT 10.14 or newer), or set `weights = \"embedded\"`".into(),
         });
     }
     if backend == Backend::Python && !flags.extra_args.is_empty() {
@@ -205,6 +218,26 @@ mod tests {
             said.contains("none, ampere+, sameComputeCapability"),
             "{said}"
         );
+    }
+
+    #[test]
+    fn stripped_weights_need_trtexec_with_refit_from_onnx() {
+        let refittable = inputs(
+            Precision::Fp16,
+            BuildFlags {
+                weights: crate::identity::WeightsMode::Refittable,
+                ..BuildFlags::default()
+            },
+        );
+        assert_eq!(
+            gap(Backend::Trtexec, (10, 13), &refittable).as_deref(),
+            Some(
+                "`weights = \"refittable\"` needs TensorRT 10.14 or newer; install TensorRT 10.14 or newer, or remove it from the manifest"
+            )
+        );
+        assert_eq!(gap(Backend::Trtexec, (10, 14), &refittable), None);
+        let said = gap(Backend::Python, (10, 14), &refittable).unwrap();
+        assert!(said.contains("[builder] backend = \"trtexec\""), "{said}");
     }
 
     #[test]

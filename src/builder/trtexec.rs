@@ -6,16 +6,16 @@ use std::path::{Path, PathBuf};
 use futures::future::BoxFuture;
 
 use super::support::{self, Backend};
-use super::{BuildError, BuildJob, Builder, Built, profile_ranges, run_logged};
+use super::{BuildError, BuildJob, Builder, Built, RefitJob, profile_ranges, run_logged};
 use crate::gpu::{self, TrtFact};
-use crate::identity::{BuildInputs, Precision, TrtVersion};
+use crate::identity::{BuildInputs, Precision, TrtVersion, WeightsMode};
 use crate::onnx;
 
 /// NVIDIA's trtexec, found and version-checked once.
 #[derive(Debug, Clone)]
 pub struct Trtexec {
-    path: PathBuf,
-    version: TrtVersion,
+    pub(super) path: PathBuf,
+    pub(super) version: TrtVersion,
 }
 
 impl Trtexec {
@@ -83,6 +83,11 @@ impl Trtexec {
         if inputs.flags.version_compatible {
             args.push("--versionCompatible".into());
         }
+        match inputs.flags.weights {
+            WeightsMode::Embedded => {}
+            WeightsMode::Stripped => args.push("--stripWeights".into()),
+            WeightsMode::Refittable => args.extend(["--stripWeights".into(), "--refit".into()]),
+        }
         args.extend(inputs.flags.extra_args.iter().cloned());
         args.push(
             if modern {
@@ -118,6 +123,10 @@ impl Builder for Trtexec {
             command.args(self.args(job)?);
             run_logged(command, job, "trtexec", self.describe()).await
         })
+    }
+
+    fn refit<'a>(&'a self, job: &'a RefitJob) -> BoxFuture<'a, Result<Built, BuildError>> {
+        self.run_refit(job)
     }
 }
 
@@ -191,6 +200,24 @@ mod tests {
                 .any(|a| a.starts_with("--fp") || a.contains("Shapes")),
             "{args:?}"
         );
+    }
+
+    #[test]
+    fn stripped_weights_strip_and_refittable_ones_refit_too() {
+        let args = |weights| {
+            let flags = BuildFlags {
+                weights,
+                ..BuildFlags::default()
+            };
+            let job = job(Profile::Static, flags, Precision::Fp16);
+            let args = trtexec(TrtVersion::new(10, 14, 1)).args(&job).unwrap();
+            args.into_iter()
+                .filter(|a| a == "--stripWeights" || a == "--refit")
+                .collect::<Vec<_>>()
+        };
+        assert!(args(WeightsMode::Embedded).is_empty());
+        assert_eq!(args(WeightsMode::Stripped), ["--stripWeights"]);
+        assert_eq!(args(WeightsMode::Refittable), ["--stripWeights", "--refit"]);
     }
 
     #[test]

@@ -112,6 +112,19 @@ fn age(seconds: u64) -> String {
     }
 }
 
+/// The status of an engine refitted here from a stripped plan says so, with the plan's size.
+fn with_weights(status: String, weights: Option<&crate::identity::WeightsRecord>) -> String {
+    match weights {
+        Some(w) => format!(
+            "{status}, {} (plan {}, {} refit(s))",
+            w.mode,
+            human_bytes(w.plan_size),
+            w.refits
+        ),
+        None => status,
+    }
+}
+
 fn status(state: &SidecarState) -> String {
     match state {
         SidecarState::Verified => "verified".into(),
@@ -154,7 +167,7 @@ fn ls(cache: &Cache, targets: &[Selector], json: bool) -> anyhow::Result<u8> {
                 human_bytes(e.size),
                 age(now.saturating_sub(e.modified)),
                 age(now.saturating_sub(e.last_used)),
-                status(&e.state),
+                with_weights(status(&e.state), e.weights.as_ref()),
             ]
         })
         .collect();

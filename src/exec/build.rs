@@ -81,7 +81,10 @@ impl Run<'_> {
             created_at: now_secs(),
             legacy: false,
         };
-        let bytes = commit_built(cache.clone(), engine.clone(), temp, provenance).await?;
+        let bytes = match &engine.weights {
+            Some(_) => self.refit_built(engine, temp, provenance).await?,
+            None => commit_built(cache.clone(), engine.clone(), temp, provenance).await?,
+        };
         Ok(Outcome::Done { bytes })
     }
 }
@@ -103,7 +106,7 @@ pub(super) fn checked_plan(
 
 /// The hash node: the ONNX must still be the bytes the plan was made from. Returns the stamp
 /// the bytes were checked under.
-async fn check_onnx(engine: &DesiredEngine) -> Result<FileStamp, ExecError> {
+pub(super) async fn check_onnx(engine: &DesiredEngine) -> Result<FileStamp, ExecError> {
     let path = engine.onnx.clone();
     let expected = engine.build.onnx_sha256.clone();
     tokio::task::spawn_blocking(move || {
@@ -133,20 +136,31 @@ async fn commit_built(
     provenance: Provenance,
 ) -> Result<u64, ExecError> {
     tokio::task::spawn_blocking(move || {
-        let (engine_sha256, engine_size) = store::hash_file(temp.path())?;
-        let sidecar = Sidecar {
-            schema_version: SIDECAR_SCHEMA_VERSION,
-            family: engine.key.family.clone(),
-            id: engine.id.clone(),
-            fingerprint: Some(engine.fingerprint.clone()),
-            engine_sha256,
-            engine_size,
-            build: Some(engine.build.clone()),
-            provenance,
-            local_trust: Some(LocalTrust::Built),
-        };
+        let sidecar = engine_sidecar(&engine, &temp, provenance, Some(LocalTrust::Built))?;
         cache.commit(&engine.key, temp, &sidecar)?;
-        Ok(engine_size)
+        Ok(sidecar.engine_size)
     })
     .await?
+}
+
+/// The sidecar of the engine made in `temp` for `engine`: its digest, and the wanted inputs.
+pub(super) fn engine_sidecar(
+    engine: &DesiredEngine,
+    temp: &tempfile::NamedTempFile,
+    provenance: Provenance,
+    local_trust: Option<LocalTrust>,
+) -> Result<Sidecar, ExecError> {
+    let (engine_sha256, engine_size) = store::hash_file(temp.path())?;
+    Ok(Sidecar {
+        schema_version: SIDECAR_SCHEMA_VERSION,
+        family: engine.key.family.clone(),
+        id: engine.id.clone(),
+        fingerprint: Some(engine.fingerprint.clone()),
+        engine_sha256,
+        engine_size,
+        build: Some(engine.build.clone()),
+        provenance,
+        local_trust,
+        weights: None,
+    })
 }

@@ -84,6 +84,16 @@ pub enum ExecError {
         key: EngineKey,
         source: UntrustedSigner,
     },
+    #[error(
+        "{key}: its weights are stripped, and refitting them needs the model's ONNX at {}, which is not there; put the ONNX there (the manifest's `onnx` path), or set `weights = \"embedded\"` and have a builder publish full engines",
+        onnx.display()
+    )]
+    RefitNeedsOnnx { key: EngineKey, onnx: PathBuf },
+    #[error(
+        "{key}: the stripped plan {} is missing or not the one its sidecar records; run `trtctl apply --force-rebuild` for it, or delete the engine from the cache and apply again",
+        path.display()
+    )]
+    StrippedPlanMissing { key: EngineKey, path: PathBuf },
     #[error("a worker thread failed: {0}")]
     Worker(#[from] tokio::task::JoinError),
 }

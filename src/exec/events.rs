@@ -16,6 +16,7 @@ pub enum ActionKind {
     Fetch,
     Build,
     Upload,
+    Refit,
 }
 
 impl ActionKind {
@@ -24,6 +25,7 @@ impl ActionKind {
             ActionKind::Fetch => "fetch",
             ActionKind::Build => "build",
             ActionKind::Upload => "upload",
+            ActionKind::Refit => "refit",
         }
     }
 }
@@ -160,6 +162,15 @@ pub struct ApplyReport {
     pub wall_ms: u64,
     pub interrupted: bool,
     pub timing: TimingTally,
+    /// `~ refit` steps done: weights-only changes refitted instead of built.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub refitted: usize,
+    /// Stripped plans refitted into engines, by any step (a build, a fetch or a refit).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub refits: usize,
+    /// The bytes of weights the stripped plans fetched or uploaded left out.
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    pub bytes_saved: u64,
     /// Engines (file names) the remote holds now because this run published them, or fetched
     /// them from the builder that held their lease: with the plan, what the remote holds after
     /// the run, without listing it again.
@@ -231,4 +242,12 @@ fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
 /// Receives executor events; implementations decide how (and whether) to show them.
 pub trait Reporter: Send + Sync {
     fn event(&self, event: &Event);
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+fn is_zero_u64(n: &u64) -> bool {
+    *n == 0
 }

@@ -5,6 +5,7 @@ mod build;
 mod error;
 pub mod events;
 mod gpu_pool;
+mod refit;
 mod run;
 mod signal;
 mod timing;

@@ -18,7 +18,9 @@ use super::timing_state::TimingCaches;
 use crate::builder::Builder;
 use crate::gpu::GpuInventory;
 use crate::identity::EngineKey;
-use crate::plan::{Decision, DesiredEngine, EngineStep, Plan, Staleness, local_is_usable};
+use crate::plan::{
+    Decision, DesiredEngine, EngineStep, Plan, RefitSource, Staleness, local_is_usable,
+};
 use crate::store::remote::Remote;
 use crate::store::{self, Cache};
 use crate::trust::{SecretKey, TrustPolicy};
@@ -57,6 +59,9 @@ pub(super) struct Run<'a> {
     next_ordinal: AtomicUsize,
     pub(super) bytes_fetched: AtomicU64,
     pub(super) bytes_uploaded: AtomicU64,
+    /// Stripped plans refitted, and the bytes their remote copies left out.
+    pub(super) refits: AtomicUsize,
+    pub(super) bytes_saved: AtomicU64,
     pub(super) timing: TimingCaches,
     pub(super) timing_tally: std::sync::Mutex<TimingTally>,
 }
@@ -68,7 +73,8 @@ impl Executor<'_> {
         let started = Instant::now();
         let summary = plan.summary();
         // An untrusted engine is a fetch refused: it gets a progress line too.
-        let total = summary.build + summary.fetch + summary.upload + summary.untrusted;
+        let total =
+            summary.build + summary.fetch + summary.upload + summary.untrusted + summary.refit;
         self.reporter.event(&Event::Begin { total });
         let gpu_pool = GpuPool::new(self.gpus);
         let run = Run {
@@ -79,6 +85,8 @@ impl Executor<'_> {
             next_ordinal: AtomicUsize::new(0),
             bytes_fetched: AtomicU64::new(0),
             bytes_uploaded: AtomicU64::new(0),
+            refits: AtomicUsize::new(0),
+            bytes_saved: AtomicU64::new(0),
             timing_tally: Default::default(),
         };
         let results = futures::future::join_all(plan.steps.iter().map(|step| run.step(step))).await;
@@ -97,6 +105,8 @@ impl Executor<'_> {
         }
         report.bytes_fetched = run.bytes_fetched.load(Ordering::Relaxed);
         report.bytes_uploaded = run.bytes_uploaded.load(Ordering::Relaxed);
+        report.refits = run.refits.load(Ordering::Relaxed);
+        report.bytes_saved = run.bytes_saved.load(Ordering::Relaxed);
         report.timing = run.timing_tally();
         report.wall_ms = started.elapsed().as_millis() as u64;
         report.interrupted = self.stop.is_cancelled();
@@ -109,6 +119,7 @@ fn tally(report: &mut ApplyReport, action: ActionKind, file: String, outcome: Ou
     match (action, outcome) {
         (ActionKind::Fetch, Outcome::Done { .. }) => report.fetched += 1,
         (ActionKind::Build, Outcome::Done { .. }) => report.built += 1,
+        (ActionKind::Refit, Outcome::Done { .. }) => report.refitted += 1,
         (ActionKind::Upload, Outcome::Done { .. }) => {
             report.uploaded += 1;
             report.published.insert(file);
@@ -180,6 +191,16 @@ impl Run<'_> {
                     .action(ActionKind::Fetch, &file, async { Err(refused) })
                     .await;
                 vec![(ActionKind::Fetch, file, outcome)]
+            }
+            Decision::Refit { from, .. } => {
+                let work = async {
+                    match from {
+                        RefitSource::Cache => self.refit_cached(engine).await,
+                        RefitSource::Remote => self.fetch(engine, false, false).await,
+                    }
+                };
+                let outcome = self.action(ActionKind::Refit, &file, work).await;
+                vec![(ActionKind::Refit, file, outcome)]
             }
             Decision::UpToDate { .. } | Decision::CannotBuild { .. } => Vec::new(),
         }

@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 use super::build::checked_plan;
 use super::error::ExecError;
 use super::events::{ActionKind, DoneElsewhere, Outcome};
+use super::refit::{bytes_saved, refittable_from};
 use super::run::Run;
 use crate::identity::{LocalTrust, Provenance, SIDECAR_SCHEMA_VERSION, Sidecar};
 use crate::plan::DesiredEngine;
@@ -100,10 +101,14 @@ impl Run<'_> {
         drop(file);
         let trt_build = sidecar.provenance.trt_build;
         sidecar.provenance.trt_build = checked_plan(temp.path(), engine, trt_build)?;
+        self.bytes_fetched.fetch_add(size, Ordering::Relaxed);
+        if sidecar.weights.is_some() {
+            let bytes = self.refit_fetched(engine, temp, sidecar).await?;
+            return Ok(Outcome::Done { bytes });
+        }
         let cache = self.exec.cache.clone();
         let key_owned = key.clone();
         tokio::task::spawn_blocking(move || cache.commit(&key_owned, temp, &sidecar)).await??;
-        self.bytes_fetched.fetch_add(size, Ordering::Relaxed);
         Ok(Outcome::Done { bytes: size })
     }
 
@@ -123,7 +128,9 @@ impl Run<'_> {
                 key: key.clone(),
                 source,
             })?;
-        if sidecar.fingerprint.as_ref() != Some(&engine.fingerprint) {
+        if sidecar.fingerprint.as_ref() != Some(&engine.fingerprint)
+            && !refittable_from(&sidecar, engine)
+        {
             return Err(ExecError::RemoteChanged { key: key.clone() });
         }
         Ok(sidecar)
@@ -188,20 +195,27 @@ impl Run<'_> {
             }
             None => return Err(ExecError::NotCached { key: key.clone() }),
         };
+        // Only what this cache may vouch for is signed: its own builds and verified fetches.
+        let vouched = self.exec.trust.vouches_for(sidecar.local_trust.as_ref());
+        // An engine whose weights are stripped is published as its stripped plan.
+        let (path, sidecar, saved) = match &sidecar.weights {
+            Some(weights) => (
+                self.exec.cache.stripped_path(key),
+                sidecar.published(),
+                bytes_saved(sidecar.engine_size, weights.plan_size),
+            ),
+            None => (self.exec.cache.engine_path(key), sidecar, 0),
+        };
         self.started(ActionKind::Upload, &key.file, Some(sidecar.engine_size));
         let on_bytes = |done: u64| self.progress(&key.file, done);
-        let path = self.exec.cache.engine_path(key);
         // Uploads are create-only and resume from what landed, so trying again is always safe.
-        // Only what this cache may vouch for is signed: its own builds and verified fetches.
-        let signer = self
-            .exec
-            .signer
-            .filter(|_| self.exec.trust.vouches_for(sidecar.local_trust.as_ref()));
+        let signer = self.exec.signer.filter(|_| vouched);
         match retrying(|| remote.upload(key, &path, &sidecar, under_lease, signer, &on_bytes))
             .await?
         {
             UploadOutcome::Uploaded { bytes } => {
                 self.bytes_uploaded.fetch_add(bytes, Ordering::Relaxed);
+                self.bytes_saved.fetch_add(saved, Ordering::Relaxed);
                 Ok(Outcome::Done { bytes })
             }
             UploadOutcome::AlreadyPresent => Ok(Outcome::AlreadyDone(
@@ -229,5 +243,6 @@ fn legacy_sidecar(engine: &DesiredEngine, engine_sha256: String, engine_size: u6
             ..Provenance::default()
         },
         local_trust: None,
+        weights: None,
     }
 }

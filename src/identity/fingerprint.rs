@@ -78,6 +78,7 @@ mod tests {
             version_compatible: true,
             strongly_typed: true,
             extra_args: vec!["--noTF32".into(), "--x=\"é\"".into()],
+            weights: crate::identity::WeightsMode::Refittable,
         };
         let profiles = [
             Profile::Static,

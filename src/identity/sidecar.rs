@@ -2,7 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{BuildInputs, EngineId, EngineKey, Fingerprint, SIDECAR_SCHEMA_VERSION, TrtVersion};
+use super::{
+    BuildInputs, EngineId, EngineKey, Fingerprint, SIDECAR_SCHEMA_VERSION, TrtVersion,
+    WeightsRecord,
+};
 
 /// `{file}.json` beside every engine, written last: the engine exists only once it does.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,6 +24,11 @@ pub struct Sidecar {
     /// Local copies only, never published: how the engine reached this cache.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub local_trust: Option<LocalTrust>,
+    /// Set for an engine whose weights are stripped (`weights = "stripped"` or `"refittable"`).
+    /// An older trtctl refuses the sidecar (unknown field), so it never takes the stripped plan
+    /// the remote holds for a usable engine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<WeightsRecord>,
 }
 
 /// How a cached engine reached this cache: what `[trust]` asks of it before it is used.
@@ -135,14 +143,26 @@ impl Sidecar {
 
     /// What is published: the sidecar without what only this cache knows of it.
     pub fn to_remote_json(&self) -> Vec<u8> {
-        match self.local_trust {
-            None => self.to_json(),
-            Some(_) => Sidecar {
-                local_trust: None,
-                ..self.clone()
-            }
-            .to_json(),
+        match (&self.local_trust, &self.weights) {
+            (None, None) => self.to_json(),
+            _ => self.published().to_json(),
         }
+    }
+
+    /// The sidecar the remote holds: without this cache's trust, and for an engine whose
+    /// weights are stripped, describing the stripped plan (what the remote holds and a fetch
+    /// verifies) with no refits.
+    pub fn published(&self) -> Sidecar {
+        let mut published = Sidecar {
+            local_trust: None,
+            ..self.clone()
+        };
+        if let Some(weights) = &mut published.weights {
+            published.engine_sha256 = weights.plan_sha256.clone();
+            published.engine_size = weights.plan_size;
+            weights.refits = 0;
+        }
+        published
     }
 
     pub fn key(&self) -> EngineKey {

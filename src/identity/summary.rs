@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{BuildInputs, Fingerprint, LocalTrust, Sidecar};
+use super::{BuildInputs, Fingerprint, LocalTrust, Sidecar, WeightsRecord};
 
 /// What a plan compares of a sidecar, local or remote; the sidecar keeps the rest (provenance,
 /// the engine's identity). Small, so that a no-op plan of 10,000 engines keeps, clones and
@@ -25,6 +25,12 @@ pub struct SidecarSummary {
     /// fingerprint other than the wanted one reads the sidecar itself.
     #[serde(skip)]
     pub build: Option<Box<BuildInputs>>,
+    /// The stripped plan's record, for an engine whose weights are stripped: it says whether a
+    /// copy whose fingerprint is not the wanted one can be refitted into it. Like `build`,
+    /// never kept in the sidecar indexes: only needed where the fingerprint differs, and then
+    /// the sidecar itself is read.
+    #[serde(skip)]
+    pub weights: Option<Box<WeightsRecord>>,
 }
 
 impl From<Sidecar> for SidecarSummary {
@@ -37,6 +43,7 @@ impl From<Sidecar> for SidecarSummary {
             simulated: sidecar.provenance.simulated,
             gpu_model: sidecar.provenance.gpu_model,
             build: sidecar.build.map(Box::new),
+            weights: sidecar.weights.map(Box::new),
         }
     }
 }

@@ -17,7 +17,7 @@ pub struct TrtVersion {
 }
 
 impl TrtVersion {
-    pub fn new(major: u32, minor: u32, patch: u32) -> Self {
+    pub const fn new(major: u32, minor: u32, patch: u32) -> Self {
         TrtVersion {
             major,
             minor,

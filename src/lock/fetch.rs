@@ -63,6 +63,11 @@ pub enum FetchError {
         source: PlanMismatch,
     },
     #[error("{key}: {source}")]
+    Refit {
+        key: EngineKey,
+        source: super::refit::RefitError,
+    },
+    #[error("{key}: {source}")]
     Remote { key: EngineKey, source: RemoteError },
     #[error("{key}: {source}")]
     Store { key: EngineKey, source: StoreError },
@@ -80,9 +85,11 @@ pub async fn fetch_pinned(
     // The futures are made first and boxed, so no closure sits in the stream's type: the
     // compiler can then prove the whole fetch Send, which the Python binding needs to run it
     // with the GIL released.
+    // Refits of stripped plans take this host's GPU one at a time.
+    let gpu = tokio::sync::Mutex::new(());
     let fetches: Vec<_> = engines
         .iter()
-        .map(|engine| fetch_one(cache, remote, engine, gpu_host).boxed())
+        .map(|engine| fetch_one(cache, remote, engine, gpu_host, &gpu).boxed())
         .collect();
     futures::stream::iter(fetches)
         .buffered(jobs.max(1))
@@ -93,6 +100,9 @@ pub async fn fetch_pinned(
 /// Whether the cache holds exactly the pinned bytes (hashed, not taken from the sidecar's word),
 /// and bytes this host may use.
 fn cached_exactly(cache: &Cache, engine: &LockedEngine, gpu_host: bool) -> bool {
+    if engine.refit.is_some() {
+        return super::refit::refitted_exactly(cache, engine);
+    }
     let sidecar_agrees = matches!(
         cache.read_sidecar(&engine.key),
         Some(Ok(s)) if s.engine_sha256 == engine.sha256 && s.engine_size == engine.size
@@ -108,8 +118,13 @@ async fn fetch_one(
     remote: &Remote,
     engine: &LockedEngine,
     gpu_host: bool,
+    gpu: &tokio::sync::Mutex<()>,
 ) -> Result<Fetched, FetchError> {
     let key = &engine.key;
+    let refit_err = |source| FetchError::Refit {
+        key: key.clone(),
+        source,
+    };
     let store_err = |source| FetchError::Store {
         key: key.clone(),
         source,
@@ -129,6 +144,10 @@ async fn fetch_one(
     {
         return Ok(Fetched::Cached);
     }
+    let onnx = match &engine.refit {
+        Some(refit) => Some(refit.checked_onnx().map_err(refit_err)?),
+        None => None,
+    };
     let sidecar = remote_sidecar(remote, engine).await?;
     if gpu_host && sidecar.provenance.simulated {
         return Err(FetchError::Simulated { key: key.clone() });
@@ -176,6 +195,12 @@ async fn fetch_one(
         key: key.clone(),
         source,
     })?;
+    if let Some(onnx) = onnx {
+        super::refit::refit_fetched(cache, engine, onnx, temp, sidecar, gpu)
+            .await
+            .map_err(refit_err)?;
+        return Ok(Fetched::Downloaded { bytes: size });
+    }
     blocking(cache, engine, move |cache, engine| {
         cache.commit(&engine.key, temp, &sidecar)
     })
@@ -209,9 +234,14 @@ async fn remote_sidecar(remote: &Remote, engine: &LockedEngine) -> Result<Sideca
         key: key.clone(),
         source,
     })?;
+    // A refittable plan pinned for other weights of its graph is described by its plan identity.
+    let plan_agrees = |refit: &super::LockedRefit| {
+        (sidecar.weights.as_ref()).is_some_and(|w| w.plan_fingerprint == refit.plan_fingerprint)
+    };
     let agrees = sidecar.engine_sha256 == engine.sha256
         && sidecar.engine_size == engine.size
-        && sidecar.fingerprint.as_ref() == Some(&engine.fingerprint);
+        && (sidecar.fingerprint.as_ref() == Some(&engine.fingerprint)
+            || engine.refit.as_ref().is_some_and(plan_agrees));
     if !agrees {
         return Err(FetchError::SidecarDiffers {
             key: key.clone(),

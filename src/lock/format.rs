@@ -8,8 +8,10 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Lock, LockError, LockedEngine, MissingEngine};
-use crate::identity::{EngineId, EngineKey, Fingerprint, GpuArch, Precision, TrtVersion};
+use super::{Lock, LockError, LockedEngine, LockedRefit, MissingEngine};
+use crate::identity::{
+    EngineId, EngineKey, Fingerprint, GpuArch, Precision, TrtVersion, WeightsMode,
+};
 
 /// The lock format this trtctl reads and writes.
 pub const LOCK_VERSION: u32 = 1;
@@ -40,6 +42,9 @@ pub fn render(lock: &Lock) -> String {
         if !engine.serves.is_empty() {
             let archs: Vec<String> = engine.serves.iter().map(|a| format!("\"{a}\"")).collect();
             let _ = writeln!(out, "serves = [{}]", archs.join(", "));
+        }
+        if let Some(refit) = &engine.refit {
+            out.push_str(&refit.render());
         }
     }
     for missing in &lock.missing {
@@ -75,6 +80,10 @@ struct RawEngine {
     fingerprint: String,
     #[serde(default)]
     serves: Vec<String>,
+    /// Only for an engine whose weights are stripped, with the two below.
+    weights: Option<WeightsMode>,
+    onnx_sha256: Option<String>,
+    plan_fingerprint: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -141,8 +150,28 @@ impl Source<'_> {
             ));
         }
         let serves = self.serves(span.clone(), &id, &raw.serves)?;
+        let refit = match (raw.weights, &raw.onnx_sha256, &raw.plan_fingerprint) {
+            (None, None, None) => None,
+            (Some(mode), Some(onnx), Some(plan)) if !mode.is_embedded() => Some(LockedRefit {
+                mode,
+                onnx_sha256: self.sha256(span.clone(), "onnx_sha256", onnx)?,
+                plan_fingerprint: Fingerprint(self.sha256(
+                    span.clone(),
+                    "plan_fingerprint",
+                    plan,
+                )?),
+                onnx: None,
+            }),
+            _ => {
+                return Err(self.bad(
+                    span,
+                    format!("{key}: `weights`, `onnx_sha256` and `plan_fingerprint` go together, for stripped weights"),
+                ));
+            }
+        };
         Ok(LockedEngine {
             serves,
+            refit,
             sha256: self.sha256(span.clone(), "sha256", &raw.sha256)?,
             fingerprint: Fingerprint(self.sha256(span, "fingerprint", &raw.fingerprint)?),
             size: raw.size,

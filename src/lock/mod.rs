@@ -8,6 +8,7 @@ mod diff;
 mod digest;
 mod fetch;
 mod format;
+mod refit;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,6 +16,7 @@ use std::path::{Path, PathBuf};
 pub use diff::{LockChange, diff, render_diff};
 pub use digest::desired_digest;
 pub use fetch::{FetchError, Fetched, fetch_pinned};
+pub use refit::{LockedRefit, RefitError};
 
 use crate::identity::{EngineId, EngineKey, Fingerprint, GpuArch};
 use crate::manifest::{Manifest, ModelVersion, TrtPin};
@@ -37,6 +39,9 @@ pub struct LockedEngine {
     pub sha256: String,
     pub size: u64,
     pub fingerprint: Fingerprint,
+    /// For an engine whose weights are stripped: `sha256` and `size` are its stripped plan's,
+    /// refitted by each host with the model's ONNX.
+    pub refit: Option<LockedRefit>,
     /// For an `sm_80-plus` engine, the manifest's archs it serves; empty for one arch's engine.
     pub serves: Vec<GpuArch>,
 }
@@ -184,6 +189,7 @@ impl Lock {
                     size,
                     fingerprint: wanted.fingerprint.clone(),
                     serves: wanted.serves.clone(),
+                    refit: LockedRefit::of(wanted),
                 }),
                 None => missing.push(MissingEngine {
                     key: wanted.key.clone(),
@@ -424,6 +430,7 @@ mod tests {
             onnx: "a.onnx".into(),
             gpu_model: Default::default(),
             serves: Vec::new(),
+            weights: None,
         }
     }
 

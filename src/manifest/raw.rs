@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::identity::{GpuArch, GpuModelPolicy, Precision, ShapeRange};
+use crate::identity::{GpuArch, GpuModelPolicy, Precision, ShapeRange, WeightsMode};
 
 /// engines.toml: the TensorRT engines a deployment needs (see docs/manifest.md).
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -101,6 +101,9 @@ pub(super) struct RawDefaults {
     pub(super) build: Option<RawFlags>,
     /// When a host would use an engine built on another GPU model of its arch: "warn" (default) or "any".
     pub(super) gpu_model: Option<GpuModelPolicy>,
+    /// Where the engines' weights live: "embedded" (default), "stripped" (--stripWeights: the remote holds weightless plans, each host refits them from its ONNX) or "refittable" (--stripWeights --refit: a weights-only ONNX change is refitted, not rebuilt; may cost some speed). Needs TensorRT >= 10.14.
+    #[schemars(with = "Option<WeightsMode>")]
+    pub(super) weights: Option<Spanned<WeightsMode>>,
 }
 
 /// One model: its ONNX file and the engines wanted of it.
@@ -134,6 +137,9 @@ pub(super) struct RawModel {
     pub(super) build: Option<RawFlags>,
     /// When a host would use an engine built on another GPU model of its arch (overrides [defaults]).
     pub(super) gpu_model: Option<GpuModelPolicy>,
+    /// Where the engines' weights live (overrides [defaults]).
+    #[schemars(with = "Option<WeightsMode>")]
+    pub(super) weights: Option<Spanned<WeightsMode>>,
 }
 
 /// A batch range over the leading dim of the ONNX inputs: 1 <= min <= opt <= max.

@@ -141,6 +141,7 @@ mod tests {
                 simulated: false,
                 gpu_model: None,
                 build: None,
+                weights: None,
             },
         }
     }

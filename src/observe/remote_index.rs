@@ -191,6 +191,7 @@ mod tests {
             build: None,
             provenance: Provenance::default(),
             local_trust: None,
+            weights: None,
         };
         RemoteSidecar::Valid(sidecar.into())
     }

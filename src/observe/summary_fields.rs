@@ -61,6 +61,7 @@ pub(super) fn decode<'a>(fields: &mut impl Iterator<Item = &'a str>) -> Option<S
         simulated,
         gpu_model,
         build: None,
+        weights: None,
     })
 }
 
@@ -82,6 +83,7 @@ mod tests {
             simulated: false,
             gpu_model: None,
             build: None,
+            weights: None,
         }
     }
 

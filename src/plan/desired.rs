@@ -26,6 +26,9 @@ pub struct DesiredEngine {
     /// For an `sm_80-plus` engine, the model's archs it serves; empty for one arch's engine.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub serves: Vec<GpuArch>,
+    /// Set for an engine whose weights are stripped, once its ONNX's graph is read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<super::refit::DesiredWeights>,
 }
 
 impl DesiredEngine {
@@ -116,6 +119,7 @@ pub fn desired_engines(
                 } else {
                     Vec::new()
                 },
+                weights: None,
             }
         })
         .collect()

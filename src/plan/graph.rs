@@ -25,6 +25,9 @@ impl Plan {
                 Decision::Upload => {
                     graph.add_node(Node::Upload(key.clone()));
                 }
+                Decision::Refit { .. } => {
+                    graph.add_node(Node::Refit(key.clone()));
+                }
                 Decision::Build { upload, .. } => {
                     let hash = *hashes.entry(&step.engine.onnx).or_insert_with(|| {
                         graph.add_node(Node::HashOnnx(step.engine.onnx.clone()))
@@ -74,6 +77,7 @@ pub enum Node {
     Fetch(EngineKey),
     Build(EngineKey),
     Upload(EngineKey),
+    Refit(EngineKey),
 }
 
 impl fmt::Display for Node {
@@ -89,6 +93,7 @@ impl fmt::Display for Node {
             Node::Fetch(key) => write!(f, "fetch {}", key.file),
             Node::Build(key) => write!(f, "build {}", key.file),
             Node::Upload(key) => write!(f, "upload {}", key.file),
+            Node::Refit(key) => write!(f, "refit {}", key.file),
         }
     }
 }

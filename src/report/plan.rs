@@ -5,7 +5,7 @@ use std::fmt::Write;
 use super::format::{human_age, human_bytes};
 use super::style::{Paint, Style};
 use crate::gpu;
-use crate::plan::{BuildLease, Decision, Plan, SharedTimingCache};
+use crate::plan::{BuildLease, Decision, Plan, RefitSource, SharedTimingCache};
 
 /// The symbol, verb, color and explanation of one decision.
 fn describe(decision: &Decision) -> (&'static str, &'static str, Paint, String) {
@@ -60,6 +60,17 @@ fn describe(decision: &Decision) -> (&'static str, &'static str, Paint, String) 
             }
         }
         Decision::Upload => ("↑", "upload", Paint::Cyan, String::new()),
+        Decision::Refit { from, .. } => (
+            "~",
+            "refit",
+            Paint::Yellow,
+            match from {
+                RefitSource::Cache => " (weights changed)".to_string(),
+                RefitSource::Remote => {
+                    " (weights changed; the remote's stripped plan, fetched)".to_string()
+                }
+            },
+        ),
         Decision::Untrusted { why, stale: s } => (
             "!",
             "untrusted",

@@ -121,6 +121,15 @@ pub fn render_summary(report: &ApplyReport, style: Style) -> String {
     if let Some(line) = timing_summary(&report.timing) {
         let _ = writeln!(out, "{line}");
     }
+    if report.refits > 0 {
+        let _ = writeln!(
+            out,
+            "Stripped weights: {} refit(s) here ({} instead of a build); the stripped plans moved {} less than the engines.",
+            report.refits,
+            report.refitted,
+            human_bytes(report.bytes_saved)
+        );
+    }
     for failure in &report.failures {
         let _ = writeln!(
             out,

@@ -34,6 +34,9 @@ pub struct CacheEntry {
     pub modified: u64,
     /// The later of the engine's access and modification times.
     pub last_used: u64,
+    /// For an engine refitted here from a stripped plan: that plan's record (mode, size, refits).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weights: Option<crate::identity::WeightsRecord>,
 }
 
 /// Everything in the cache dir, classified.
@@ -82,7 +85,12 @@ impl Cache {
                 let size = &meta.as_ref().map_or(0, |m| m.len());
                 let modified = meta.as_ref().map_or(0, |m| epoch_secs(m.modified()));
                 let accessed = meta.as_ref().map_or(0, |m| epoch_secs(m.accessed()));
-                let state = match self.read_sidecar(key) {
+                let sidecar = self.read_sidecar(key);
+                let weights = match &sidecar {
+                    Some(Ok(s)) => s.weights.clone(),
+                    _ => None,
+                };
+                let state = match sidecar {
                     None => SidecarState::Missing,
                     Some(Err(e)) => SidecarState::Invalid(e.to_string()),
                     Some(Ok(s)) if s.engine_size != *size => SidecarState::Invalid(format!(
@@ -100,6 +108,7 @@ impl Cache {
                     state,
                     modified,
                     last_used: modified.max(accessed),
+                    weights,
                 }
             })
             .collect();
@@ -578,6 +587,7 @@ mod tests {
             state,
             modified: last_used,
             last_used,
+            weights: None,
         }
     }
 

@@ -4,6 +4,9 @@
 mod lookup;
 pub mod maintenance;
 pub mod remote;
+mod stripped;
+
+pub use stripped::STRIPPED_DIR;
 
 use std::collections::HashSet;
 use std::fs::{self, File};
@@ -31,7 +34,7 @@ pub const REJECTED_TIMING_CACHE: &str = ".rejected-";
 /// The memo of the cache's sidecars (`observe`); older formats add a suffix to this name.
 pub const SIDECAR_INDEX_FILE: &str = ".sidecar-index";
 /// Directories of the cache that are not families; no model may use these as its family.
-pub const RESERVED_DIRS: [&str; 3] = [LOCK_DIR, LOG_DIR, TIMING_DIR];
+pub const RESERVED_DIRS: [&str; 4] = [LOCK_DIR, LOG_DIR, TIMING_DIR, STRIPPED_DIR];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -414,7 +417,8 @@ impl Cache {
     /// Un-commits an engine: the sidecar goes first, so the engine stops existing at once.
     pub fn remove(&self, key: &EngineKey) -> Result<(), StoreError> {
         self.remove_sidecar(key)?;
-        remove_if_present(&self.engine_path(key))
+        remove_if_present(&self.engine_path(key))?;
+        self.remove_stripped(key)
     }
 
     fn remove_sidecar(&self, key: &EngineKey) -> Result<(), StoreError> {
@@ -496,6 +500,7 @@ mod tests {
             build: None,
             provenance: Provenance::default(),
             local_trust: None,
+            weights: None,
         }
     }
 

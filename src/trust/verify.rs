@@ -226,6 +226,7 @@ mod tests {
             build: None,
             provenance: Provenance::default(),
             local_trust: None,
+            weights: None,
         }
     }
 

@@ -32,6 +32,11 @@ pub enum WorkspaceError {
     Key(#[from] KeyError),
     #[error(transparent)]
     Lock(#[from] LockError),
+    #[error("cannot read the graph of {} (`weights` is not \"embedded\"): {source}", path.display())]
+    OnnxGraph {
+        path: PathBuf,
+        source: crate::onnx::OnnxError,
+    },
 }
 
 pub struct Workspace {

@@ -10,7 +10,9 @@ use crate::identity::{Fingerprint, SidecarSummary};
 use crate::lock::{self, Lock, LockError, RemoteConflict};
 use crate::manifest::Manifest;
 use crate::observe::{self, LocalIndex};
-use crate::plan::{DesiredEngine, LocalEngines, RemoteEngine, RemoteSidecar, RemoteState};
+use crate::plan::{
+    DesiredEngine, LocalEngines, RemoteEngine, RemoteSidecar, RemoteState, refits_into,
+};
 use crate::store::remote::Remote;
 use crate::store::{Cache, LocalEngine};
 
@@ -52,6 +54,10 @@ impl Workspace {
             if !report.published.contains(&wanted.key.file) {
                 continue;
             }
+            // The remote holds the stripped plan, which the local index does not describe.
+            if wanted.weights.is_some() {
+                return self.current_lock().await;
+            }
             // Published from the local cache, or fetched from the builder that published it:
             // the local copy is the remote's.
             let Some(LocalEngine {
@@ -71,6 +77,13 @@ impl Workspace {
             remote.engines.set(position, Some(published));
         }
         self.lock_of(&desired, &local, Some(&remote))
+    }
+
+    /// The digest and size of the stripped plan of a cached engine whose weights are stripped:
+    /// what the remote holds of it once published (the index keeps no plan record).
+    fn cached_plan(&self, wanted: &DesiredEngine) -> Option<(String, u64)> {
+        let weights = self.cache.read_sidecar(&wanted.key)?.ok()?.weights?;
+        Some((weights.plan_sha256, weights.plan_size))
     }
 
     /// The lock of `desired`, given what the local cache and the remote hold of each.
@@ -99,12 +112,19 @@ impl Workspace {
         }
         let gpu_host = self.gpus.on_gpu_host();
         let usable = |(sidecar, _): &(&SidecarSummary, u64)| !(sidecar.simulated && gpu_host);
+        let pin = |(sidecar, size): (&SidecarSummary, u64)| (sidecar.engine_sha256.clone(), size);
         Ok(Lock::resolve(desired, |position, wanted| {
             remote
                 .and_then(|state| on_remote(state, position, wanted))
                 .filter(usable)
-                .or_else(|| in_cache(local.get(position), wanted).filter(usable))
-                .map(|(sidecar, size)| (sidecar.engine_sha256.clone(), size))
+                .map(pin)
+                .or_else(|| {
+                    let cached = in_cache(local.get(position), wanted).filter(usable)?;
+                    match wanted.weights {
+                        Some(_) => self.cached_plan(wanted),
+                        None => Some(pin(cached)),
+                    }
+                })
         }))
     }
 }
@@ -122,7 +142,8 @@ fn on_remote<'a>(
     }
     match &engine.sidecar {
         RemoteSidecar::Valid(sidecar)
-            if sidecar.fingerprint.as_ref() == Some(&wanted.fingerprint)
+            if (sidecar.fingerprint.as_ref() == Some(&wanted.fingerprint)
+                || refits_into(sidecar, wanted))
                 && engine.size == Some(sidecar.engine_size) =>
         {
             Some((sidecar, sidecar.engine_size))
@@ -134,6 +155,8 @@ fn on_remote<'a>(
 /// The fingerprint of another build that the remote holds under `wanted`'s name.
 fn other_build(engine: &RemoteEngine, wanted: &DesiredEngine) -> Option<Fingerprint> {
     match &engine.sidecar {
+        // A refittable plan of the engine's graph is no other build: the engine is refitted from it.
+        RemoteSidecar::Valid(sidecar) if refits_into(sidecar, wanted) => None,
         RemoteSidecar::Valid(sidecar) => sidecar
             .fingerprint
             .clone()
@@ -198,8 +221,9 @@ impl Deployment {
     /// could have written; with the path it was read from.
     pub fn read_lock(&self, path: Option<&Path>) -> Result<(Lock, PathBuf), LockError> {
         let path = path.map_or_else(|| lock::lock_path(&self.manifest.path), Path::to_path_buf);
-        let lock = Lock::read(&path)?;
+        let mut lock = Lock::read(&path)?;
         lock.check_manifest(&path, &self.manifest)?;
+        lock.attach_onnx(&self.manifest);
         Ok((lock, path))
     }
 }

@@ -10,7 +10,7 @@ use crate::exec::{ActionKind, ApplyOptions, ApplyReport, ExecError, Reporter, St
 use crate::gpu::{GpuInventory, TrtDetectError, TrtFact, TrtSource};
 use crate::identity::{
     self, BuildFlags, EngineId, EngineKey, NameError, PlanHeader, PlanMismatch, Precision, Profile,
-    Sidecar, SidecarError, TrtVersion,
+    Sidecar, SidecarError, TrtVersion, WeightsMode,
 };
 use crate::manifest::{Manifest, ModelSpec, ModelVersion, TrtPin};
 use crate::plan::{Decision, Force, Plan};
@@ -82,6 +82,8 @@ pub struct EngineRequest {
     pub timeout: Option<Duration>,
     /// `hardware_compatibility` and `version_compatible`, as a manifest's build table sets them.
     pub flags: BuildFlags,
+    /// Where the engine's weights live: a stripped one is refitted here from the ONNX.
+    pub weights: WeightsMode,
     pub env: Environment,
 }
 
@@ -107,6 +109,7 @@ impl EngineRequest {
             upload: true,
             timeout: None,
             flags: BuildFlags::default(),
+            weights: WeightsMode::Embedded,
             env,
         }
     }
@@ -307,7 +310,10 @@ impl EngineRequest {
             precisions: vec![self.precision],
             archs: Vec::new(),
             profile: self.profile.clone(),
-            flags: self.flags.clone(),
+            flags: BuildFlags {
+                weights: self.weights,
+                ..self.flags.clone()
+            },
             gpu_model: Default::default(),
         })
     }

@@ -13,6 +13,7 @@ mod handle;
 mod pipeline;
 mod probe;
 mod sign;
+mod weights;
 
 pub use assemble::{Workspace, WorkspaceError, resolve_trt, trust_policy};
 pub use backend::{BackendChoice, Found, choose_backend, local_trt};

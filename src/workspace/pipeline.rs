@@ -14,7 +14,7 @@ use crate::gpu::GpuSource;
 use crate::identity::{GpuArch, TrtVersion};
 use crate::observe::{self, HashCache, LocalIndex, RemoteIndex, TrustCheck};
 use crate::plan::{
-    self, Decision, DesiredEngine, Force, LocalEngines, Plan, PlanInputs, RemoteState, Selector,
+    self, DesiredEngine, Force, LocalEngines, Plan, PlanInputs, RemoteState, Selector,
     SharedTimingCache,
 };
 use crate::store::remote::{Remote, RemoteError, WantedListing};
@@ -57,12 +57,14 @@ impl Workspace {
     /// The engines the manifest wants, once its ONNX files are hashed (or found in the hash cache).
     pub fn desired(&self) -> Result<Vec<DesiredEngine>, WorkspaceError> {
         let digests = self.onnx_digests()?;
-        Ok(plan::desired_engines(
+        let mut desired = plan::desired_engines(
             &self.manifest,
             &digests,
             self.trt_version(),
             &self.gpus.models_by_arch(),
-        ))
+        );
+        self.attach_graphs(&mut desired)?;
+        Ok(desired)
     }
 
     /// Each model's ONNX digest, hashed or found in the hash cache.
@@ -159,10 +161,11 @@ impl Workspace {
             let names = plan::wanted_names(&self.manifest, &digests, trt, &gpu_models);
             self.send_reads(remote, names, archs)
         });
-        let (desired, index) = rayon::join(
+        let (mut desired, index) = rayon::join(
             || plan::desired_engines(&self.manifest, &digests, trt, &gpu_models),
             || LocalIndex::load(self.cache.root()),
         );
+        self.attach_graphs(&mut desired)?;
         Ok((desired, index, reads))
     }
 
@@ -270,7 +273,7 @@ impl Workspace {
     /// the pin and against every planned build, so nothing is built when one of them cannot be.
     pub fn builder_for(&self, plan: &Plan) -> Result<Option<Box<dyn Builder>>, BuildError> {
         let mut builds = (plan.steps.iter())
-            .filter(|s| matches!(s.decision, Decision::Build { .. }))
+            .filter(|s| plan::needs_builder(s))
             .peekable();
         if builds.peek().is_none() {
             return Ok(None);

@@ -138,6 +138,7 @@ fn sidecar(key: &EngineKey, id: &EngineId, bytes: &[u8], fingerprint: &str) -> S
             ..Provenance::default()
         },
         local_trust: None,
+        weights: None,
     }
 }
 

@@ -332,3 +332,33 @@ def test_ctrl_c_interrupts_a_build_cleanly(project: Project, monkeypatch: pytest
     assert done.stdout.strip() == "KeyboardInterrupt", done.stderr
     assert not (project.cache / "arcface" / ENGINE).exists()
     assert not list(project.cache.glob("arcface/*.trt*")), "nothing half-written was committed"
+
+
+def test_a_refittable_engine_is_refitted_here_and_says_so(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STUB_TRT_VERSION", "10.14.1")
+    refittable = {"trt_version": "10.14.1", "remote": False, "weights": "refittable"}
+    engine, source = seed_call(**refittable)
+    assert source == "built"
+    assert engine.weights == "refittable"
+    assert engine.refitted and engine.refits == 1
+    assert engine.plan_size is not None and engine.plan_size < engine.size
+    refits_log = project.count_dir / "refits.log"
+    assert len(refits_log.read_text().splitlines()) == 1
+
+    # New weights of the same graph: refitted, not built.
+    project.touch_model("arcface_r100", 9)
+    refitted, source = seed_call(**refittable)
+    assert source == "local_cache"
+    assert refitted.refits == 2
+    assert refitted.fingerprint != engine.fingerprint
+    assert len(project.builds()) == 1, "no second build"
+    assert len(refits_log.read_text().splitlines()) == 2
+    assert Path(refitted).read_bytes() == refitted.read_bytes()
+
+    plain, _ = seed_call(remote=False, family="plain", trt_version="10.14.1")
+    assert plain.weights is None and not plain.refitted
+
+
+def test_an_unknown_weights_mode_is_refused(project: Project) -> None:
+    with pytest.raises(trtctl.InputError, match="refittable"):
+        seed_call(remote=False, weights="thin")

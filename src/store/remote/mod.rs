@@ -475,6 +475,7 @@ mod tests {
             build: None,
             provenance: identity::Provenance::default(),
             local_trust: None,
+            weights: None,
         };
         let temp = tempfile::tempfile().unwrap();
         let mut file = tokio::fs::File::from_std(temp);
