@@ -16,6 +16,7 @@ use crate::trust::{TrustPolicy, Untrusted};
 
 mod copies;
 mod desired;
+mod desired_weights;
 mod graph;
 mod per_engine;
 mod refit;
@@ -24,9 +25,10 @@ mod selector;
 use copies::{Copy, local_copy, remote_copy};
 pub use copies::{RemoteEngine, RemoteSidecar, Staleness, local_is_usable, locally_trusted};
 pub use desired::{DesiredEngine, desired_engines, wanted_names};
+pub use desired_weights::DesiredWeights;
 pub use graph::Node;
 pub use per_engine::{LocalEngines, PerEngine, RemoteEngines};
-pub use refit::{DesiredWeights, RefitSource, needs_builder, refits_into, with_graph};
+pub use refit::{RefitSource, needs_builder, refits_into, with_graph};
 pub use selector::{Force, Selector, SelectorError, UnmatchedSelector, check_selectors};
 
 /// Bumped when the saved-plan JSON changes incompatibly.

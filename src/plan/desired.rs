@@ -28,7 +28,7 @@ pub struct DesiredEngine {
     pub serves: Vec<GpuArch>,
     /// Set for an engine whose weights are stripped, once its ONNX's graph is read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub weights: Option<super::refit::DesiredWeights>,
+    pub weights: Option<super::desired_weights::DesiredWeights>,
 }
 
 impl DesiredEngine {

@@ -6,18 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use super::copies::RemoteSidecar;
 use super::desired::DesiredEngine;
+use super::desired_weights::DesiredWeights;
 use super::{Decision, EngineStep, PlanInputs, Staleness};
-use crate::identity::{Fingerprint, SidecarSummary, WeightsMode, plan_fingerprint};
+use crate::identity::{SidecarSummary, WeightsMode, plan_fingerprint};
 use crate::store::LocalEngine;
-
-/// What a desired engine whose weights are stripped needs to know of its graph.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DesiredWeights {
-    pub mode: WeightsMode,
-    pub graph_sha256: String,
-    /// The stripped plan this engine is refitted from ([`plan_fingerprint`]).
-    pub plan_fingerprint: Fingerprint,
-}
 
 /// Where the stripped plan to refit is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
