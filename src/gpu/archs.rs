@@ -1,0 +1,137 @@
+//! What trtctl knows of each GPU arch: the GPUs that have it, for messages ("needs an sm_89 (RTX
+//! 4090/4080, L4, L40) builder"), and whether they are the integrated GPUs of NVIDIA's Jetson and
+//! DRIVE modules (Tegra), where some engine options do not apply (`ampere+` hardware
+//! compatibility, version compatibility on DRIVE). Sources for each row: docs/gpu.md#gpu-archs.
+
+use crate::identity::GpuArch;
+
+struct ArchFacts {
+    major: u32,
+    minor: u32,
+    names: &'static str,
+    /// The GPU of a Jetson or DRIVE module (Tegra SoC), run by L4T / JetPack or DRIVE OS.
+    tegra: bool,
+}
+
+const fn arch(major: u32, minor: u32, names: &'static str) -> ArchFacts {
+    ArchFacts {
+        major,
+        minor,
+        names,
+        tegra: false,
+    }
+}
+
+const fn tegra(major: u32, minor: u32, names: &'static str) -> ArchFacts {
+    ArchFacts {
+        major,
+        minor,
+        names,
+        tegra: true,
+    }
+}
+
+const ARCHS: &[ArchFacts] = &[
+    arch(6, 1, "GTX 1080 Ti"),
+    arch(7, 0, "V100"),
+    tegra(7, 2, "Jetson AGX Xavier, Xavier NX, DRIVE AGX Xavier"),
+    arch(7, 5, "RTX 2080 Ti, T4"),
+    arch(8, 0, "A100, A30"),
+    arch(8, 6, "RTX 3090/3080, A10, A40"),
+    tegra(8, 7, "Jetson AGX Orin, Orin NX, Orin Nano, DRIVE AGX Orin"),
+    arch(8, 9, "RTX 4090/4080, L4, L40"),
+    arch(9, 0, "H100, H200, GH200"),
+    arch(10, 0, "B200, GB200"),
+    // Thor's number up to CUDA 12.9; CUDA 13.0 renamed it sm_110.
+    tegra(10, 1, "Jetson AGX Thor, DRIVE AGX Thor under CUDA 12"),
+    arch(10, 3, "B300, GB300"),
+    tegra(11, 0, "Jetson AGX Thor, DRIVE AGX Thor"),
+    arch(12, 0, "RTX 5090/5080, RTX PRO 6000 Blackwell"),
+    // GB10 shares memory with its CPU but runs the desktop driver (DGX OS), not L4T: not Tegra.
+    arch(12, 1, "DGX Spark (GB10)"),
+];
+
+fn facts(arch: GpuArch) -> Option<&'static ArchFacts> {
+    ARCHS
+        .iter()
+        .find(|facts| GpuArch::new(facts.major, facts.minor) == arch)
+}
+
+/// The GPUs of an arch, for messages: "needs an sm_89 (RTX 4090/4080, L4, L40) builder".
+pub fn gpu_names(arch: GpuArch) -> Option<&'static str> {
+    facts(arch).map(|facts| facts.names)
+}
+
+/// Whether `arch` is the integrated GPU of a Jetson or DRIVE module (sm_72 Xavier, sm_87 Orin,
+/// sm_101 / sm_110 Thor). An arch trtctl does not know is not.
+pub fn is_tegra(arch: GpuArch) -> bool {
+    facts(arch).is_some_and(|facts| facts.tegra)
+}
+
+pub fn describe_arch(arch: GpuArch) -> String {
+    match gpu_names(arch) {
+        Some(names) => format!("{arch} ({names})"),
+        None => arch.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arch_names_for_messages() {
+        assert_eq!(
+            gpu_names(GpuArch::new(8, 9)),
+            Some("RTX 4090/4080, L4, L40")
+        );
+        assert_eq!(
+            gpu_names(GpuArch::new(12, 0)),
+            Some("RTX 5090/5080, RTX PRO 6000 Blackwell")
+        );
+        assert_eq!(gpu_names(GpuArch::new(5, 3)), None);
+        assert_eq!(
+            describe_arch(GpuArch::new(9, 0)),
+            "sm_90 (H100, H200, GH200)"
+        );
+        assert_eq!(
+            describe_arch(GpuArch::new(11, 0)),
+            "sm_110 (Jetson AGX Thor, DRIVE AGX Thor)"
+        );
+        assert_eq!(describe_arch(GpuArch::new(5, 3)), "sm_53");
+    }
+
+    #[test]
+    fn every_current_blackwell_arch_is_known() {
+        for (major, minor) in [(10, 0), (10, 3), (12, 0), (12, 1)] {
+            let arch = GpuArch::new(major, minor);
+            assert!(gpu_names(arch).is_some(), "{arch}");
+            assert!(!is_tegra(arch), "{arch} is a discrete or desktop GPU");
+        }
+    }
+
+    #[test]
+    fn jetson_and_drive_archs_are_tegra() {
+        let tegra: Vec<String> = ARCHS
+            .iter()
+            .map(|facts| GpuArch::new(facts.major, facts.minor))
+            .filter(|&arch| is_tegra(arch))
+            .map(|arch| arch.to_string())
+            .collect();
+        assert_eq!(tegra, ["sm_72", "sm_87", "sm_101", "sm_110"]);
+        assert!(!is_tegra(GpuArch::new(8, 6)));
+        assert!(!is_tegra(GpuArch::new(5, 3)), "unknown archs are not");
+    }
+
+    #[test]
+    fn one_row_per_arch() {
+        let mut archs: Vec<GpuArch> = ARCHS
+            .iter()
+            .map(|facts| GpuArch::new(facts.major, facts.minor))
+            .collect();
+        let rows = archs.len();
+        archs.sort();
+        archs.dedup();
+        assert_eq!(archs.len(), rows);
+    }
+}
