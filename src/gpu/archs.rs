@@ -124,6 +124,16 @@ mod tests {
     }
 
     #[test]
+    fn every_row_is_an_arch_a_manifest_can_name() {
+        for facts in ARCHS {
+            let arch = GpuArch::new(facts.major, facts.minor);
+            assert_eq!(arch.to_string().parse::<GpuArch>().unwrap(), arch);
+        }
+        assert_eq!("sm_110".parse::<GpuArch>().unwrap(), GpuArch::new(11, 0));
+        assert_eq!("sm_101".parse::<GpuArch>().unwrap(), GpuArch::new(10, 1));
+    }
+
+    #[test]
     fn one_row_per_arch() {
         let mut archs: Vec<GpuArch> = ARCHS
             .iter()
