@@ -41,9 +41,42 @@ fi
 
 venv="$repo/target/py-venv"
 [ -x "$venv/bin/python" ] || "${PYTHON:-python3}" -m venv "$venv"
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
-# Same target dir and profile as `cargo test`: only the extension crate itself is compiled anew.
-VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH" "$venv/bin/maturin" develop --locked --quiet
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+  -r tests/python/requirements.txt -r scripts/dist-requirements.txt
+
+# The release artifacts, built as scripts/dist.sh builds them but in cheap profiles, and checked
+# as users get them (docs/install.md): manylinux_2_28 tags, `pip install --platform`, glibc 2.28,
+# a plan of the example from each wheel and binary, the aarch64 ones under qemu-user (which
+# scripts/check-artifacts.sh installs from Debian, with arm64 glibc and Python, when missing).
+artifacts="$repo/target/artifacts-check"
+version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
+rm -rf "$artifacts" && mkdir -p "$artifacts"
+rustup target list --installed | grep -qx aarch64-unknown-linux-gnu \
+  || rustup target add aarch64-unknown-linux-gnu
+(
+  export VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH" ZIG_PYTHON="$venv/bin/python"
+  # x86_64: the extension and binary of `cargo test`'s target dir and profile, only relinked by
+  # zig for glibc 2.28 (`-C linker` reaches the final crate alone, so nothing else rebuilds).
+  # The Python tests below run on this very wheel.
+  export ZIG_CC_TARGET=x86_64-linux-gnu.2.28
+  maturin build --locked --quiet --profile dev --compatibility manylinux_2_28 \
+    -i "$venv/bin/python" -o "$artifacts" -- -C linker="$repo/scripts/zig-cc"
+  cargo rustc --locked --quiet -p trtctl --bin trtctl -- -C linker="$repo/scripts/zig-cc"
+  cp target/debug/trtctl "$artifacts/trtctl-$version-x86_64-linux-gnu"
+  # aarch64: a cross build of its own, in the `smoke` profile (no optimization, no debug info):
+  # the wheel and the binary share its dependencies.
+  source scripts/lib/zig-toolchain.sh
+  zig_toolchain aarch64-unknown-linux-gnu
+  maturin build --locked --quiet --profile smoke --target aarch64-unknown-linux-gnu \
+    --compatibility manylinux_2_28 -i "$venv/bin/python" -o "$artifacts"
+  cargo build --locked --quiet --profile smoke --target aarch64-unknown-linux-gnu -p trtctl --bin trtctl
+  cp target/aarch64-unknown-linux-gnu/smoke/trtctl "$artifacts/trtctl-$version-aarch64-linux-gnu"
+)
+PYTHON="$venv/bin/python" scripts/check-artifacts.sh "$artifacts"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps \
+  "$artifacts"/trtctl-*-manylinux_2_28_x86_64.whl
+"$venv/bin/actionlint" .github/workflows/*.yml
+echo "actionlint: .github/workflows clean"
 "$venv/bin/python" -m mypy --strict python/trtctl examples/python tests/python
 # NVIDIA's real tensorrt bindings (about 1 MB), downloaded once: tests/python/test_build_script.py
 # reads the names in its tensorrt.so, never imports it. Only an unreachable PyPI skips that test.

@@ -9,7 +9,11 @@ use serde::Serialize;
 
 use crate::identity::{GpuArch, GpuModels, NameError, TrtVersion};
 
+mod archs;
+mod libcuda;
 mod python;
+pub use archs::{describe_arch, gpu_names};
+pub use libcuda::{find_libcuda, preload_libcuda};
 pub use python::{PythonTrt, PythonTrtError, find_python, parse_tensorrt_version, python_trt};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -231,9 +235,11 @@ enum CudaError {
 
 fn cuda_gpus() -> Result<(Vec<GpuInfo>, String), CudaError> {
     use cudarc::driver::{result, sys};
-    // Every cudarc driver call panics when libcuda cannot be loaded: ask first.
-    // SAFETY: only tries to dlopen the library.
-    if !unsafe { sys::is_culib_present() } {
+    // Every cudarc driver call panics when libcuda cannot be loaded: ask first, and where the
+    // loader's search misses it, look where Jetson and DRIVE boards keep it.
+    // SAFETY (both): only try to dlopen the library.
+    let present = || unsafe { sys::is_culib_present() };
+    if !present() && (preload_libcuda(Path::new("/")).is_none() || !present()) {
         return Err(CudaError::NoDriver);
     }
     result::init().map_err(|e| CudaError::Init(driver_error(e)))?;
@@ -328,38 +334,6 @@ pub fn parse_gpu_arch(text: &str) -> Result<GpuArch, NameError> {
     }
 }
 
-const ARCH_NAMES: &[(u32, u32, &str)] = &[
-    (6, 1, "GTX 1080 Ti"),
-    (7, 0, "V100"),
-    (7, 2, "Jetson Xavier"),
-    (7, 5, "RTX 2080 Ti, T4"),
-    (8, 0, "A100, A30"),
-    (8, 6, "RTX 3090/3080, A10, A40"),
-    (8, 7, "Jetson Orin"),
-    (8, 9, "RTX 4090/4080, L4, L40"),
-    (9, 0, "H100, H200, GH200"),
-    (10, 0, "B200, GB200"),
-    (12, 0, "RTX 5090/5080"),
-];
-
-/// The GPUs of an arch, for messages: "needs an sm_89 (RTX 4090/4080, L4, L40) builder".
-pub fn gpu_names(arch: GpuArch) -> Option<&'static str> {
-    ARCH_NAMES
-        .iter()
-        .find(|(major, minor, _)| GpuArch::new(*major, *minor) == arch)
-        .map(|(_, _, names)| *names)
-}
-
-pub fn describe_arch(arch: GpuArch) -> String {
-    if arch.is_and_later() {
-        return format!("{arch} (any of sm_80 or later but Jetson and DRIVE)");
-    }
-    match gpu_names(arch) {
-        Some(names) => format!("{arch} ({names})"),
-        None => arch.to_string(),
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "from")]
 pub enum TrtSource {
@@ -439,6 +413,8 @@ pub fn parse_trtexec_banner(output: &str) -> Option<TrtVersion> {
     })
 }
 
+/// Where NVIDIA's TensorRT packages put trtexec: the Debian packages (libnvinfer-bin) on x86_64
+/// and SBSA hosts, and JetPack on Jetson boards, which installs the same packages.
 const DEFAULT_TRTEXEC: &str = "/usr/src/tensorrt/bin/trtexec";
 
 /// trtexec: the configured path, `TRTEXEC`, each dir of `PATH`, then NVIDIA's default place.
@@ -447,13 +423,16 @@ pub fn find_trtexec(configured: Option<&Path>) -> Option<PathBuf> {
         configured,
         std::env::var_os("TRTEXEC"),
         std::env::var_os("PATH"),
+        Path::new("/"),
     )
 }
 
+/// [`find_trtexec`] with the default place under `root` instead of `/`.
 fn find_trtexec_in(
     configured: Option<&Path>,
     trtexec_env: Option<OsString>,
     path_env: Option<OsString>,
+    root: &Path,
 ) -> Option<PathBuf> {
     let from_env = trtexec_env.filter(|v| !v.is_empty()).map(PathBuf::from);
     // An empty PATH entry means "the current directory" to a shell; a trtexec that happens to
@@ -469,7 +448,9 @@ fn find_trtexec_in(
         .into_iter()
         .chain(from_env)
         .chain(from_path)
-        .chain(std::iter::once(PathBuf::from(DEFAULT_TRTEXEC)))
+        .chain(std::iter::once(
+            root.join(DEFAULT_TRTEXEC.trim_start_matches('/')),
+        ))
         .find(|p| is_executable(p))
         .map(runnable)
 }
@@ -591,21 +572,6 @@ mod tests {
             parse_trtexec_banner("&&&& RUNNING TensorRT.trtexec [TensorRT v12] # x"),
             None
         );
-    }
-
-    #[test]
-    fn arch_names_for_messages() {
-        assert_eq!(
-            gpu_names(GpuArch::new(8, 9)),
-            Some("RTX 4090/4080, L4, L40")
-        );
-        assert_eq!(gpu_names(GpuArch::new(12, 0)), Some("RTX 5090/5080"));
-        assert_eq!(gpu_names(GpuArch::new(5, 3)), None);
-        assert_eq!(
-            describe_arch(GpuArch::new(9, 0)),
-            "sm_90 (H100, H200, GH200)"
-        );
-        assert_eq!(describe_arch(GpuArch::new(5, 3)), "sm_53");
     }
 
     #[test]
@@ -749,22 +715,26 @@ mod tests {
             on_path.display()
         )));
         assert_eq!(
-            find_trtexec_in(Some(&configured), None, path_env.clone()),
+            find_trtexec_in(Some(&configured), None, path_env.clone(), dir.path()),
             Some(configured.clone())
         );
         assert_eq!(
             find_trtexec_in(
                 None,
                 Some(configured.clone().into_os_string()),
-                path_env.clone()
+                path_env.clone(),
+                dir.path()
             ),
             Some(configured)
         );
         assert_eq!(
-            find_trtexec_in(None, Some(OsString::new()), path_env.clone()),
+            find_trtexec_in(None, Some(OsString::new()), path_env.clone(), dir.path()),
             Some(in_path.clone())
         );
-        assert_eq!(find_trtexec_in(None, None, path_env), Some(in_path));
+        assert_eq!(
+            find_trtexec_in(None, None, path_env, dir.path()),
+            Some(in_path)
+        );
     }
 
     #[test]
@@ -776,7 +746,7 @@ mod tests {
         std::fs::create_dir(&a_dir).unwrap();
         let path_env = Some(dir.path().as_os_str().to_owned());
         for configured in [&not_executable, &a_dir] {
-            let found = find_trtexec_in(Some(configured), None, path_env.clone());
+            let found = find_trtexec_in(Some(configured), None, path_env.clone(), dir.path());
             assert_ne!(found.as_ref(), Some(configured));
             assert_ne!(found, Some(a_dir.clone()));
         }
@@ -784,8 +754,27 @@ mod tests {
 
     #[test]
     fn an_empty_path_entry_is_not_the_current_dir() {
-        let found = find_trtexec_in(None, None, Some(OsString::from(":")));
-        assert!(found.is_none_or(|p| p == Path::new(DEFAULT_TRTEXEC)));
+        let root = tempfile::tempdir().unwrap();
+        let found = find_trtexec_in(None, None, Some(OsString::from(":")), root.path());
+        assert_eq!(found, None);
+    }
+
+    #[test]
+    fn trtexec_is_found_where_jetpack_and_the_debian_packages_put_it() {
+        let root = tempfile::tempdir().unwrap();
+        let bin = root.path().join("usr/src/tensorrt/bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        assert_eq!(find_trtexec_in(None, None, None, root.path()), None);
+        let installed = script(&bin, "trtexec", "exit 0");
+        assert_eq!(
+            find_trtexec_in(
+                None,
+                None,
+                Some(OsString::from("/nonexistent")),
+                root.path()
+            ),
+            Some(installed)
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::common::backend::Backend;
-use crate::common::cuda::{A10, H100};
+use crate::common::cuda::{A10, H100, stub_libcuda_dir};
 use crate::common::fleet::Fleet;
 use crate::common::project::{Project, TWO_MODELS_SM86, all_output, stdout_of, succeeded};
 
@@ -530,5 +530,24 @@ fn under_gpu_model_exact_each_gpu_model_builds_and_uses_its_own_engine() {
         let built_by: Value = json(&fleet.backend.object(&format!("arcface/{A10G}.json")));
         assert_eq!(built_by["gpu_model"], "a10g", "{built_by}");
         assert_eq!(built_by["provenance"]["gpu_model"], "a10g", "{built_by}");
+    }
+}
+
+/// A Jetson keeps libcuda in `tegra/`, beyond the loader's default search: detection loads it
+/// from there, and CUDA answers (here: the stand-in driver, which shows no GPU in this process).
+#[test]
+fn the_driver_is_found_where_l4t_keeps_it() {
+    let root = tempfile::tempdir().unwrap();
+    let tegra = root.path().join("usr/lib/aarch64-linux-gnu/tegra");
+    std::fs::create_dir_all(&tegra).unwrap();
+    let driver = tegra.join("libcuda.so");
+    std::fs::copy(stub_libcuda_dir().join("libcuda.so.1"), &driver).unwrap();
+    assert_eq!(trtctl::gpu::find_libcuda(root.path()), Some(driver.clone()));
+    assert_eq!(trtctl::gpu::preload_libcuda(root.path()), Some(driver));
+    match trtctl::gpu::GpuInventory::detect().source {
+        trtctl::gpu::GpuSource::Unavailable { reason } => {
+            assert!(reason.contains("CUDA_ERROR_NO_DEVICE"), "{reason}")
+        }
+        other => panic!("the stand-in driver shows no GPU here, yet: {other:?}"),
     }
 }

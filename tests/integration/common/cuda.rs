@@ -23,7 +23,10 @@ pub fn stub_libcuda_dir() -> &'static Path {
         let built = dir.join(format!(".libcuda.{}.so", std::process::id()));
         let compiler = std::env::var("CC").unwrap_or_else(|_| "cc".into());
         let status = std::process::Command::new(&compiler)
-            .args(["-shared", "-fPIC", "-O1", "-Wall", "-Werror", "-o"])
+            // The soname of NVIDIA's libcuda: a driver preloaded by path is then the one that
+            // `dlopen("libcuda.so.1")` finds.
+            .args(["-shared", "-fPIC", "-O1", "-Wall", "-Werror"])
+            .args(["-Wl,-soname,libcuda.so.1", "-o"])
             .arg(&built)
             .arg(SOURCE)
             .status()
