@@ -24,7 +24,8 @@ pub struct GpuArch {
 const AND_LATER_SUFFIX: &str = "-plus";
 
 /// The compute capabilities of NVIDIA's integrated GPUs (Jetson and DRIVE: TX1, TX2, Xavier,
-/// Orin, Thor under CUDA 12.8 and under CUDA 13), where hardware-compatible engines do not run.
+/// Orin, Thor under CUDA 12.8 and under CUDA 13), where hardware-compatible engines do not run
+/// (sources: docs/gpu.md#gpu-archs).
 const INTEGRATED: [(u32, u32); 6] = [(5, 3), (6, 2), (7, 2), (8, 7), (10, 1), (11, 0)];
 
 impl GpuArch {
