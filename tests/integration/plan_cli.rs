@@ -1,6 +1,6 @@
 //! `trtctl plan` driven as a user would: the real binary on temp projects.
 
-use crate::common::project::{Project, stderr_of, stdout_of};
+use crate::common::project::{Project, stderr_of, stdout_of, succeeded};
 
 const TWO_BY_TWO_BY_THREE: &str = r#"
 trt_version = "10.3.0"
@@ -257,12 +257,12 @@ fn color_follows_the_terminal_and_no_color() {
 fn the_second_plan_hashes_nothing() {
     let project = two_models();
     let hashed = || {
-        let output = project
-            .trtctl()
+        let mut plan = project.trtctl();
+        let output = plan
             .args(["plan", "--gpu-arch", "sm_86", "-v"])
             .output()
             .unwrap();
-        assert!(output.status.success(), "{}", stderr_of(&output));
+        succeeded(&output);
         let said = stderr_of(&output);
         said.lines()
             .find_map(|line| line.strip_prefix("ONNX files hashed: "))
