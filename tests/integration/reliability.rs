@@ -355,7 +355,8 @@ fn kill_9_at_random_instants_never_leaves_a_torn_engine() {
     crash_trials(20);
 }
 
-/// `cargo test --test reliability -- --ignored`: the long run recorded in docs/reliability.md.
+/// `cargo test --test integration reliability:: -- --ignored`: the long run recorded in
+/// docs/reliability.md.
 #[test]
 #[ignore]
 fn kill_9_two_hundred_times() {
