@@ -273,11 +273,26 @@ fn without_keep_going_a_failure_stops_new_work() {
 }
 
 #[test]
+fn a_build_killed_by_a_signal_fails_and_says_so() {
+    let said = failed_build_with("STUB_KILL_SELF");
+    assert!(said.contains("trtexec was killed by signal 9"), "{said}");
+}
+
+#[test]
 fn a_build_that_passes_without_an_engine_fails() {
+    for stub_env in ["STUB_EMPTY_ENGINE", "STUB_NO_ENGINE"] {
+        let said = failed_build_with(stub_env);
+        assert!(said.contains("wrote no engine"), "{stub_env}: {said}");
+    }
+}
+
+/// What `apply` of one engine reports when the stand-in, with `stub_env=1`, fails it: exit 1
+/// and nothing cached.
+fn failed_build_with(stub_env: &str) -> String {
     let project = project();
     let output = project
         .trtctl()
-        .env("STUB_EMPTY_ENGINE", "1")
+        .env(stub_env, "1")
         .args([
             "apply",
             "--gpu-arch",
@@ -287,13 +302,9 @@ fn a_build_that_passes_without_an_engine_fails() {
         ])
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    assert!(
-        stdout_of(&output).contains("wrote no engine"),
-        "{}",
-        stdout_of(&output)
-    );
-    assert!(project.cached().is_empty());
+    assert_eq!(output.status.code(), Some(1), "{stub_env}");
+    assert!(project.cached().is_empty(), "{stub_env}");
+    stdout_of(&output)
 }
 
 #[test]
