@@ -4,7 +4,10 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::common::project::{Project, TWO_MODELS_SM86 as MANIFEST, stderr_of, stdout_of};
+use crate::common::files_under;
+use crate::common::project::{
+    Project, TWO_MODELS_SM86 as MANIFEST, stderr_of, stdout_of, succeeded,
+};
 
 fn project() -> Project {
     let project = Project::new();
@@ -270,6 +273,35 @@ fn without_keep_going_a_failure_stops_new_work() {
     // One GPU: builds run one at a time, so the first failure leaves the rest unstarted.
     assert!(out.contains("1 failed, 3 skipped"), "{out}");
     assert_eq!(project.builds().len(), 1);
+}
+
+#[test]
+fn extra_args_reach_trtexec() {
+    let project = Project::new();
+    project.add_model("arcface_r100");
+    project.write_manifest(
+        "trt_version = \"10.3.0\"\n[[model]]\nname = \"arcface_r100\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\nprecisions = [\"fp16\"]\narchs = [\"sm_86\"]\nbuild = { extra_args = [\"--verbose\"] }\n",
+    );
+    let mut apply = project.trtctl();
+    succeeded(
+        &apply
+            .args(["apply", "--gpu-arch", "sm_86"])
+            .output()
+            .unwrap(),
+    );
+    let logs: Vec<String> = files_under(&project.cache().join("logs"))
+        .iter()
+        .map(|log| std::fs::read_to_string(log).unwrap())
+        .collect();
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    let running = logs[0].lines().find(|l| l.starts_with("&&&& RUNNING"));
+    assert!(
+        running.is_some_and(|line| line.split(' ').any(|arg| arg == "--verbose")),
+        "{}",
+        logs[0]
+    );
+    // The stand-in acted on it: its verbose lines are there.
+    assert!(logs[0].contains("] [V] "), "{}", logs[0]);
 }
 
 #[test]
