@@ -752,11 +752,32 @@ mod tests {
         }
     }
 
+    /// The working directory belongs to the whole process: the search runs again in a child
+    /// test process started in a directory that holds an executable trtexec.
     #[test]
     fn an_empty_path_entry_is_not_the_current_dir() {
-        let root = tempfile::tempdir().unwrap();
-        let found = find_trtexec_in(None, None, Some(OsString::from(":")), root.path());
-        assert_eq!(found, None);
+        const IN_CHILD: &str = "TRTCTL_TEST_TRTEXEC_IN_CWD";
+        if std::env::var_os(IN_CHILD).is_some() {
+            assert!(Path::new("trtexec").is_file());
+            let root = tempfile::tempdir().unwrap();
+            let found = find_trtexec_in(None, None, Some(OsString::from(":")), root.path());
+            assert_eq!(found, None);
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        script(dir.path(), "trtexec", "exit 0");
+        let child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "gpu::tests::an_empty_path_entry_is_not_the_current_dir",
+            ])
+            .env(IN_CHILD, "1")
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&child.stdout);
+        assert!(child.status.success(), "{said}");
+        assert!(said.contains("test result: ok. 1 passed"), "{said}");
     }
 
     #[test]

@@ -47,6 +47,10 @@ pub(super) fn run(global: &GlobalArgs, env: &Environment, args: PlanArgs) -> any
     }
     if global.verbose > 0 {
         eprintln!("GPUs: {}", describe_gpus(&workspace));
+        let hashed = workspace
+            .onnx_hashed
+            .load(std::sync::atomic::Ordering::Relaxed);
+        eprintln!("ONNX files hashed: {hashed}");
     }
     let code = plan_exit_code(&plan, args.detailed_exitcode);
     // The process exits next: nothing waits for the plan's memory to be freed, nor for the

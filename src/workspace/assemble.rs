@@ -1,6 +1,7 @@
 //! A manifest with everything around it resolved: the cache dir, the remote, GPUs, TensorRT.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicUsize;
 
 use super::Environment;
 use super::backend::local_trt;
@@ -50,6 +51,8 @@ pub struct Workspace {
     pub signer: Option<SecretKey>,
     /// The Python the environment names for the python builder backend ([`Environment::python`]).
     pub python: Option<PathBuf>,
+    /// ONNX files read to hash them (the rest came from the hash cache), for `-v`.
+    pub onnx_hashed: AtomicUsize,
 }
 
 /// Where an `s3://` remote is kept when nothing points at S3 (see
@@ -183,6 +186,7 @@ impl Workspace {
             trust,
             signer,
             python: env.python.clone(),
+            onnx_hashed: AtomicUsize::new(0),
         })
     }
 }

@@ -77,6 +77,8 @@ impl Workspace {
             .collect();
         let mut hashes = HashCache::load(self.cache.root());
         let digests = hashes.digest(&files)?;
+        self.onnx_hashed
+            .fetch_add(digests.hashed, std::sync::atomic::Ordering::Relaxed);
         // A lost hash cache only costs a re-hash next time; a read-only cache dir must not fail a plan.
         let _ = hashes.save();
         Ok(digests.sha256)

@@ -4,7 +4,10 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::common::project::{Project, TWO_MODELS_SM86 as MANIFEST, stderr_of, stdout_of};
+use crate::common::files_under;
+use crate::common::project::{
+    Project, TWO_MODELS_SM86 as MANIFEST, stderr_of, stdout_of, succeeded,
+};
 
 fn project() -> Project {
     let project = Project::new();
@@ -273,11 +276,55 @@ fn without_keep_going_a_failure_stops_new_work() {
 }
 
 #[test]
+fn extra_args_reach_trtexec() {
+    let project = Project::new();
+    project.add_model("arcface_r100");
+    project.write_manifest(
+        "trt_version = \"10.3.0\"\n[[model]]\nname = \"arcface_r100\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\nprecisions = [\"fp16\"]\narchs = [\"sm_86\"]\nbuild = { extra_args = [\"--verbose\"] }\n",
+    );
+    let mut apply = project.trtctl();
+    succeeded(
+        &apply
+            .args(["apply", "--gpu-arch", "sm_86"])
+            .output()
+            .unwrap(),
+    );
+    let logs: Vec<String> = files_under(&project.cache().join("logs"))
+        .iter()
+        .map(|log| std::fs::read_to_string(log).unwrap())
+        .collect();
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    let running = logs[0].lines().find(|l| l.starts_with("&&&& RUNNING"));
+    assert!(
+        running.is_some_and(|line| line.split(' ').any(|arg| arg == "--verbose")),
+        "{}",
+        logs[0]
+    );
+    // The stand-in acted on it: its verbose lines are there.
+    assert!(logs[0].contains("] [V] "), "{}", logs[0]);
+}
+
+#[test]
+fn a_build_killed_by_a_signal_fails_and_says_so() {
+    let said = failed_build_with("STUB_KILL_SELF");
+    assert!(said.contains("trtexec was killed by signal 9"), "{said}");
+}
+
+#[test]
 fn a_build_that_passes_without_an_engine_fails() {
+    for stub_env in ["STUB_EMPTY_ENGINE", "STUB_NO_ENGINE"] {
+        let said = failed_build_with(stub_env);
+        assert!(said.contains("wrote no engine"), "{stub_env}: {said}");
+    }
+}
+
+/// What `apply` of one engine reports when the stand-in, with `stub_env=1`, fails it: exit 1
+/// and nothing cached.
+fn failed_build_with(stub_env: &str) -> String {
     let project = project();
     let output = project
         .trtctl()
-        .env("STUB_EMPTY_ENGINE", "1")
+        .env(stub_env, "1")
         .args([
             "apply",
             "--gpu-arch",
@@ -287,13 +334,9 @@ fn a_build_that_passes_without_an_engine_fails() {
         ])
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    assert!(
-        stdout_of(&output).contains("wrote no engine"),
-        "{}",
-        stdout_of(&output)
-    );
-    assert!(project.cached().is_empty());
+    assert_eq!(output.status.code(), Some(1), "{stub_env}");
+    assert!(project.cached().is_empty(), "{stub_env}");
+    stdout_of(&output)
 }
 
 #[test]

@@ -50,7 +50,8 @@ fn ls_lists_filters_and_totals() {
         out.contains("arcface_r100  v1.0     fp16       sm_86  10.3.0"),
         "{out}"
     );
-    assert!(out.contains("verified"), "{out}");
+    let verified = out.lines().filter(|row| row.ends_with(" verified")).count();
+    assert_eq!(verified, 4, "{out}");
     assert!(
         out.lines().last().unwrap().starts_with("4 engines, "),
         "{out}"
@@ -185,9 +186,11 @@ fn older_than_removes_engines_unused_for_that_long() {
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(1));
-    assert!(
-        stderr_of(&bad).contains("use a unit of s, m, h, d or w")
-            || stderr_of(&bad).contains("is not an age"),
+    assert_eq!(
+        stderr_of(&bad).lines().next(),
+        Some(
+            "error: invalid value '30 days' for '--older-than <AGE>': `30 days`: use a unit of s, m, h, d or w (e.g. `30d`)"
+        ),
         "{}",
         stderr_of(&bad)
     );

@@ -1,6 +1,6 @@
 //! `trtctl plan` driven as a user would: the real binary on temp projects.
 
-use crate::common::project::{Project, stderr_of, stdout_of};
+use crate::common::project::{Project, stderr_of, stdout_of, succeeded};
 
 const TWO_BY_TWO_BY_THREE: &str = r#"
 trt_version = "10.3.0"
@@ -256,24 +256,21 @@ fn color_follows_the_terminal_and_no_color() {
 #[test]
 fn the_second_plan_hashes_nothing() {
     let project = two_models();
-    project
-        .trtctl()
-        .args(["plan", "--gpu-arch", "sm_86"])
-        .assert()
-        .success();
-    let hashes = project.cache().join(".onnx-hashes.json");
-    let first = std::fs::metadata(&hashes).unwrap().modified().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(20));
-    project
-        .trtctl()
-        .args(["plan", "--gpu-arch", "sm_86"])
-        .assert()
-        .success();
-    let second = std::fs::metadata(&hashes).unwrap().modified().unwrap();
-    assert_eq!(
-        first, second,
-        "an unchanged ONNX was hashed again (the hash cache was rewritten)"
-    );
+    let hashed = || {
+        let mut plan = project.trtctl();
+        let output = plan
+            .args(["plan", "--gpu-arch", "sm_86", "-v"])
+            .output()
+            .unwrap();
+        succeeded(&output);
+        let said = stderr_of(&output);
+        said.lines()
+            .find_map(|line| line.strip_prefix("ONNX files hashed: "))
+            .unwrap_or_else(|| panic!("no count of hashed ONNX files: {said}"))
+            .to_string()
+    };
+    assert_eq!(hashed(), "2", "the first plan reads both models");
+    assert_eq!(hashed(), "0", "an unchanged ONNX was hashed again");
 }
 
 /// The cache never vouches for bytes outside it: an engine or sidecar that is a symlink counts

@@ -162,8 +162,9 @@ fn a_wrong_secret_is_one_clear_line_without_the_secret() {
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let err = stderr_of(&output);
+    assert_eq!(err.trim().lines().count(), 1, "not one line: {err}");
     assert!(
-        err.contains("ARTIFACTS_SECRET_KEY") || err.contains("credentials"),
+        err.contains("; check ARTIFACTS_ACCESS_KEY / ARTIFACTS_SECRET_KEY"),
         "{err}"
     );
     assert!(

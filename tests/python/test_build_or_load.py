@@ -227,8 +227,15 @@ def test_trtctl_remote_sets_the_remote(project: Project, monkeypatch: pytest.Mon
 
 def test_upload_false_publishes_nothing(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     shared = project.root / "shared"
-    seed_call(remote=shared.as_uri(), upload=False)
+    _, source = seed_call(remote=shared.as_uri(), upload=False)
+    assert source == "built"
     assert not (shared / "arcface" / ENGINE).exists()
+    # The same remote= does reach the remote: with uploads on it publishes, and with them off
+    # it is still read from.
+    seed_call(remote=shared.as_uri(), cache_dir=project.root / "other-cache")
+    assert (shared / "arcface" / ENGINE).is_file()
+    _, source = seed_call(remote=shared.as_uri(), upload=False, cache_dir=project.root / "third-cache")
+    assert source == "remote"
 
 
 def test_a_timeout_stops_the_build_and_commits_nothing(

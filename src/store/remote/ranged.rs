@@ -560,13 +560,23 @@ mod tests {
     async fn dropping_the_fetch_stops_its_requests_and_its_hasher() {
         let bytes = object_bytes(48 * MIB);
         let size = bytes.len() as u64;
+        // The first range is held past the test's end: the fetch cannot finish before the drop.
         let behaviour = Behaviour {
-            chunk_pause: Duration::from_millis(2),
+            hold: [(0, Duration::from_secs(3600))].into(),
             ..Behaviour::default()
         };
         let (store, source) = stored(&bytes, behaviour).await;
-        let dropped = tokio::time::timeout(Duration::from_millis(100), fetch(source, size, 2));
-        assert!(dropped.await.is_err(), "the fetch finished before the drop");
+        let mut fetching = Box::pin(fetch(source, size, 2));
+        // Dropped once its first range has been asked for.
+        tokio::select! {
+            _ = &mut fetching => panic!("the fetch finished with its first range held"),
+            _ = async {
+                while store.gets().is_empty() {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            } => {}
+        }
+        drop(fetching);
         // Every task, request and the hasher hold the store; all of them let go of it.
         for _ in 0..200 {
             if Arc::strong_count(&store) == 1 {

@@ -91,6 +91,7 @@ const SCRUBBED: &[&str] = &[
     "PYTHONPATH",
     "STUB_TRT_CALLS",
     "STUB_CRASH",
+    "STUB_KILL_SELF",
 ];
 
 pub struct Project {
