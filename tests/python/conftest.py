@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,12 @@ REPO = Path(__file__).resolve().parents[2]
 TINY_ONNX = REPO / "models" / "arcface_r100.onnx"
 TRTEXEC = REPO / "tests" / "fixtures" / "trtexec"
 BUCKET = "screenalytics-artifacts"
+
+# Ctrl-C tests signal child processes, which inherit how this one handles SIGINT. A test run
+# started in the background of a shell without job control (`cmd &`) begins with SIGINT
+# ignored, and an ignored signal stays ignored across exec: handling it here gives every child
+# the default again.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # Nothing of the developer's environment may steer a test: remotes, credentials, caches, GPUs.
 SCRUBBED_PREFIXES = ("AWS_", "ARTIFACTS_", "TRTCTL_", "STUB_", "TENSORRT_")
