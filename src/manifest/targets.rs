@@ -59,7 +59,16 @@ impl ModelSpec {
     /// The build flags of the engine for `target`: an arch that `ampere+` does not serve
     /// (before sm_80, Jetson, DRIVE) is built without the level, which its GPU would refuse.
     pub fn flags_for(&self, target: GpuArch) -> Cow<'_, BuildFlags> {
-        if self.ampere_plus() && !target.is_and_later() {
+        if target.is_and_later() {
+            Cow::Borrowed(&self.flags)
+        } else {
+            self.one_arch_flags()
+        }
+    }
+
+    /// The build flags of the engines for one arch (not `sm_80-plus`).
+    pub fn one_arch_flags(&self) -> Cow<'_, BuildFlags> {
+        if self.ampere_plus() {
             Cow::Owned(BuildFlags {
                 hardware_compatibility: None,
                 ..self.flags.clone()

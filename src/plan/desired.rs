@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::identity::{
-    BuildInputs, EngineId, EngineKey, Fingerprint, GpuArch, GpuModelPolicy, GpuModels,
+    BuildFlags, BuildInputs, EngineId, EngineKey, Fingerprint, GpuArch, GpuModelPolicy, GpuModels,
     ModelFingerprints, Precision, TrtVersion,
 };
 use crate::manifest::{Manifest, ModelSpec};
@@ -72,11 +72,11 @@ pub fn desired_engines(
         .filter_map(|model| onnx_sha256.get(&model.onnx).map(|sha| (model, sha)))
         .map(|(model, sha)| {
             let prints =
-                |target| ModelFingerprints::new(sha, trt, &model.profile, &model.flags_for(target));
+                |flags: &BuildFlags| ModelFingerprints::new(sha, trt, &model.profile, flags);
             let targets = model.engine_targets(gpu_models);
             let and_later =
-                (targets.iter().find(|t| t.arch.is_and_later())).map(|t| prints(t.arch));
-            let own_arch = prints(GpuArch::new(0, 0));
+                (targets.iter().any(|t| t.arch.is_and_later())).then(|| prints(&model.flags));
+            let own_arch = prints(&model.one_arch_flags());
             let prints = ModelPrints {
                 model,
                 sha,
