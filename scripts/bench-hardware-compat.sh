@@ -9,17 +9,12 @@
 #   scripts/bench-hardware-compat.sh          # prints a table for docs/benchmarks.md
 set -euo pipefail
 
-cd "$(dirname "$0")/.."
-cargo build -q
-repo=$(pwd)
-trtctl="$repo/target/debug/trtctl"
-work=$(mktemp -d)
-trap 'rm -rf -- "$work"' EXIT
+source "$(dirname "$0")/lib/bench.sh"
 
 models=20
 mkdir -p "$work/models"
 for ((m = 1; m <= models; m++)); do
-    { cat models/arcface_r100.onnx && printf '\x28'"\\x$(printf %02x "$m")"; } >"$work/models/model$m.onnx"
+    distinct_model "$m" "$work/models/model$m.onnx"
 done
 
 manifest() {

@@ -17,12 +17,7 @@
 #   WEIGHT_KIB=4096 scripts/bench-refit.sh
 set -euo pipefail
 
-cd "$(dirname "$0")/.."
-cargo build -q
-repo=$(pwd)
-trtctl="$repo/target/debug/trtctl"
-work=$(mktemp -d)
-trap 'rm -rf -- "$work"' EXIT
+source "$(dirname "$0")/lib/bench.sh"
 
 models=10
 archs=(sm_75 sm_80 sm_86 sm_89)

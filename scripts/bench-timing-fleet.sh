@@ -15,12 +15,7 @@
 #   scripts/bench-timing-fleet.sh            # prints a table for docs/benchmarks.md
 set -euo pipefail
 
-cd "$(dirname "$0")/.."
-cargo build -q
-repo=$(pwd)
-trtctl="$repo/target/debug/trtctl"
-work=$(mktemp -d)
-trap 'rm -rf -- "$work"' EXIT
+source "$(dirname "$0")/lib/bench.sh"
 
 models=12 builders=3
 releases=$((models / builders))
@@ -36,7 +31,7 @@ mkdir -p "$work/models"
     echo 'archs = ["sm_86"]'
 } >"$work/engines.toml"
 for ((m = 1; m <= models; m++)); do
-    { cat models/arcface_r100.onnx && printf '\x28'"\\x$(printf %02x "$m")"; } >"$work/models/model$m.onnx"
+    distinct_model "$m" "$work/models/model$m.onnx"
     printf '[[model]]\nname = "model%d"\nonnx = "models/model%d.onnx"\nversion = "v1"\n' "$m" "$m" \
         >>"$work/engines.toml"
 done
