@@ -23,5 +23,6 @@ mod remote_cli;
 mod remote_scale;
 mod remote_store;
 mod timing_cache;
+mod trt_versions;
 mod trust_cli;
 mod version_compat;
