@@ -17,6 +17,7 @@ mod lock_cli;
 mod messages;
 mod plan_cli;
 mod python_builder;
+mod rebuilds;
 mod refit;
 mod reliability;
 mod remote_cli;
