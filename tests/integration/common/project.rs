@@ -92,6 +92,7 @@ const SCRUBBED: &[&str] = &[
     "STUB_TRT_CALLS",
     "STUB_CRASH",
     "STUB_KILL_SELF",
+    "STUB_DETERMINISTIC",
 ];
 
 pub struct Project {
