@@ -472,3 +472,29 @@ fn a_build_that_fails_without_its_timing_cache_too_puts_the_cache_back() {
     let files = std::fs::read_dir(local.parent().unwrap()).unwrap().count();
     assert_eq!(files, 1, "nothing set aside");
 }
+
+#[test]
+fn no_upload_reads_the_fleets_timing_cache_and_publishes_none() {
+    let server = S3Server::start(ACCESS_KEY, SECRET_KEY, "screenalytics-artifacts");
+    let project = project(&server);
+    succeeded(
+        builder(&project, &server, "a", "sm_86", "arcface_r100")
+            .output()
+            .unwrap(),
+    );
+    let published = remote_cache_verified(&server);
+
+    let mut b = builder(&project, &server, "b", "sm_86", "scrfd_10g");
+    let b = succeeded(b.arg("--no-upload").output().unwrap());
+    let outcomes: Vec<&Value> = timing_events(&b).iter().map(|e| &e["outcome"]).collect();
+    assert_eq!(outcomes, ["fetched"], "{b:?}");
+    assert!(costs(&project, "b")[0].1 > 0, "B built with A's timings");
+    let grown = std::fs::read(project.path().join("b/timing/sm_86_10.3.0.cache")).unwrap();
+    assert!(grown.len() > published.len(), "B's local cache grew");
+    assert_eq!(remote_cache_verified(&server), published);
+    assert!(
+        !server
+            .object_path("engines/scrfd_10g/scrfd_10g_v1_fp16_sm_86_10.3.0.trt")
+            .exists()
+    );
+}
