@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::common::backend::Backend;
 use crate::common::fleet::{ENGINE, Fleet};
-use crate::common::project::{Project, all_output, stdout_of, succeeded};
+use crate::common::project::{Project, all_output, stand_in_trtexec, stdout_of, succeeded};
 
 fn one_model(project: &Project, trt_version: &str) {
     project.add_model("arcface_r100");
@@ -223,10 +223,9 @@ fn the_stand_in_writes_and_reads_plan_headers_as_trtexec_does() {
     let project = Project::new();
     let onnx = project.add_model("arcface_r100");
     let stand_in = |version: &str, args: &[String]| {
-        std::process::Command::new(crate::common::project::STUB_TRTEXEC)
+        stand_in_trtexec(project.path())
             .args(args)
             .env("STUB_TRT_VERSION", version)
-            .current_dir(project.path())
             .output()
             .unwrap()
     };

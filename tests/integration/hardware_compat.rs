@@ -7,7 +7,9 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::common::backend::Backend;
-use crate::common::project::{ENSURE_ARCFACE, Project, all_output, stdout_of, succeeded};
+use crate::common::project::{
+    ENSURE_ARCFACE, Project, all_output, stand_in_trtexec, stdout_of, succeeded,
+};
 
 const PLUS: &str = "arcface/arcface_r100_v1.0_fp16_sm_80-plus_10.3.0.trt";
 const TURING: &str = "arcface/arcface_r100_v1.0_fp16_sm_75_10.3.0.trt";
@@ -220,7 +222,7 @@ fn the_stand_in_refuses_ampere_plus_below_sm_80_and_levels_its_version_lacks() {
     let project = Project::new();
     let onnx = project.add_model("m");
     let run = |level: &str, gpus: &str, version: &str| {
-        let out = std::process::Command::new(crate::common::project::STUB_TRTEXEC)
+        let out = stand_in_trtexec(project.path())
             .arg(format!("--onnx={}", onnx.display()))
             .arg(format!(
                 "--saveEngine={}",

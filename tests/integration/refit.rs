@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::common::backend::Backend;
 use crate::common::onnx_model::conv_model;
-use crate::common::project::{Project, stderr_of, stdout_of, succeeded};
+use crate::common::project::{Project, stand_in_trtexec, stderr_of, stdout_of, succeeded};
 
 const ENGINE: &str = "arcface/arcface_r100_v1.0_fp16_sm_86_10.14.1.trt";
 /// Large weights: the stand-in's engine embeds them, its stripped plan does not.
@@ -302,8 +302,7 @@ fn a_deploy_host_needs_the_onnx_to_fetch_a_stripped_engine_by_the_lock() {
 
 /// The stand-in trtexec at TensorRT `version`, in `dir`; its output and whether it passed.
 fn stand_in(dir: &Path, version: &str, args: &[&str]) -> (bool, String) {
-    let out = std::process::Command::new(crate::common::project::STUB_TRTEXEC)
-        .current_dir(dir)
+    let out = stand_in_trtexec(dir)
         .env("STUB_TRT_VERSION", version)
         .args(args)
         .output()

@@ -43,7 +43,8 @@ pub const ENSURE_ARCFACE: [&str; 9] = [
 
 pub const STUB_TRTEXEC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/trtexec");
 
-/// Variables of the host that would change what trtctl does.
+/// Variables of the host that would change what trtctl does (and every `STUB_*` variable, which
+/// steers the stand-ins: see [`remove_stub_vars`]).
 const SCRUBBED: &[&str] = &[
     "TENSORRT_CACHE_DIR",
     "TRTCTL_GPU_ARCH",
@@ -74,24 +75,12 @@ const SCRUBBED: &[&str] = &[
     "AWS_ENDPOINT_URL_STS",
     "TRTCTL_REMOTE_EMBEDDED",
     "NO_COLOR",
-    "STUB_SLEEP",
-    "STUB_FAIL_MODEL",
-    "STUB_COUNT_DIR",
-    "STUB_TRT_VERSION",
-    "STUB_TRT_BUILD",
-    "STUB_PLAN_TRT",
     "TRTCTL_TRUSTED_KEYS",
     "TRTCTL_SIGNING_KEY_FILE",
     "CUDA_VISIBLE_DEVICES",
-    "STUB_CUDA_GPUS",
-    "STUB_CUDA_DRIVER_VERSION",
-    "STUB_GPU_EXCLUSIVE",
     "TRTCTL_GPU_MODEL",
     "TRTCTL_PYTHON",
     "PYTHONPATH",
-    "STUB_TRT_CALLS",
-    "STUB_CRASH",
-    "STUB_KILL_SELF",
 ];
 
 pub struct Project {
@@ -148,6 +137,7 @@ impl Project {
         for var in SCRUBBED {
             cmd.env_remove(var);
         }
+        remove_stub_vars(&mut cmd, std::env::vars_os().map(|(name, _)| name));
         cmd.current_dir(self.path())
             .env("HOME", self.path().join("home"))
             .env("TENSORRT_CACHE_DIR", self.cache())
@@ -234,6 +224,27 @@ impl Project {
     }
 }
 
+/// The stand-in trtexec itself, run in `dir` with no `STUB_*` variable of the host.
+pub fn stand_in_trtexec(dir: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(STUB_TRTEXEC);
+    cmd.current_dir(dir);
+    remove_stub_vars(&mut cmd, std::env::vars_os().map(|(name, _)| name));
+    cmd
+}
+
+/// Removes each `STUB_*` variable among `host_vars` from `cmd`: a stand-in's knob set in the
+/// developer's shell, today's or one added later, never changes a test.
+fn remove_stub_vars(
+    cmd: &mut std::process::Command,
+    host_vars: impl Iterator<Item = std::ffi::OsString>,
+) {
+    for name in host_vars {
+        if name.to_string_lossy().starts_with("STUB_") {
+            cmd.env_remove(name);
+        }
+    }
+}
+
 /// The bytes of a TensorRT plan made by `trt` (major, minor, patch, build), as its 28-byte
 /// header says, followed by `payload`: an engine written by some other tool than trtctl.
 pub fn plan_bytes(trt: [u8; 4], payload: &[u8]) -> Vec<u8> {
@@ -266,4 +277,18 @@ pub fn succeeded(output: &std::process::Output) -> String {
         stderr_of(output)
     );
     stdout_of(output)
+}
+
+#[test]
+fn every_stub_variable_of_the_host_is_removed() {
+    let mut cmd = std::process::Command::new("true");
+    let host = ["STUB_SLEEP", "STUB_NOT_YET_INVENTED", "PATH", "NOT_STUB_X"];
+    remove_stub_vars(&mut cmd, host.iter().map(std::ffi::OsString::from));
+    let mut removed: Vec<_> = cmd
+        .get_envs()
+        .filter(|(_, value)| value.is_none())
+        .map(|(name, _)| name.to_string_lossy().into_owned())
+        .collect();
+    removed.sort();
+    assert_eq!(removed, ["STUB_NOT_YET_INVENTED", "STUB_SLEEP"]);
 }
