@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crate::common::project::{Project, STUB_TRTEXEC, stderr_of, stdout_of, succeeded};
+use crate::common::sha256_hex;
 
 const STUB_TENSORRT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tensorrt");
 /// Where NVIDIA's packages put trtexec: a host that has it cannot show "no trtexec anywhere".
@@ -340,14 +341,6 @@ fn the_timing_cache_is_loaded_and_saved() {
         )),
         "{log}"
     );
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 #[test]

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::common::project::{Project, stderr_of, stdout_of};
 use crate::common::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
+use crate::common::sha256_hex;
 
 const REMOTE_CACHE: &str = "engines/timing/sm_86_10.3.0.cache";
 const MODELS: [&str; 4] = ["arcface_r100", "scrfd_10g", "yolo_v8", "retina_r50"];
@@ -98,11 +99,6 @@ fn costs(project: &Project, name: &str) -> Vec<(f64, u32, u32)> {
         .collect()
 }
 
-fn sha256(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    format!("{:x}", sha2::Sha256::digest(bytes))
-}
-
 /// The remote cache is what its metadata says it is.
 fn remote_cache_verified(server: &S3Server) -> Vec<u8> {
     let bytes = std::fs::read(server.object_path(REMOTE_CACHE)).unwrap();
@@ -110,7 +106,7 @@ fn remote_cache_verified(server: &S3Server) -> Vec<u8> {
         &std::fs::read(server.object_path(&format!("{REMOTE_CACHE}.json"))).unwrap(),
     )
     .unwrap();
-    assert_eq!(meta["sha256"], sha256(&bytes));
+    assert_eq!(meta["sha256"], sha256_hex(&bytes));
     assert_eq!(meta["size"], bytes.len());
     assert!(meta["host"].is_string(), "{meta}");
     bytes
@@ -290,7 +286,7 @@ fn plant_foreign_cache(server: &S3Server) {
     std::fs::write(&path, bytes).unwrap();
     let meta = serde_json::json!({
         "schema_version": 1,
-        "sha256": sha256(bytes),
+        "sha256": sha256_hex(bytes),
         "size": bytes.len(),
         "host": "builder-with-another-tensorrt",
         "written_at": 1_700_000_000u64,

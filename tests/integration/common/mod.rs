@@ -18,3 +18,10 @@ pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         .map(walkdir::DirEntry::into_path)
         .collect()
 }
+
+/// The SHA-256 of `bytes` in lowercase hex, computed apart from trtctl's own hashing so a test
+/// checks the digests trtctl records against a second opinion.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    format!("{:x}", sha2::Sha256::digest(bytes))
+}
