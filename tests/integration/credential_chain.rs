@@ -9,7 +9,7 @@ use std::process::Output;
 
 use trtctl::store::remote::{Remote, RemoteEnv, RemoteSettings};
 
-use crate::common::project::{Project, stderr_of, stdout_of};
+use crate::common::project::{Project, stderr_of, stdout_of, succeeded};
 use crate::common::responder::{Request, Responder, credentials_json, sts_answer};
 use crate::common::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
 
@@ -91,7 +91,7 @@ impl Case {
     /// `apply` uploads with the credentials `env` leads to, and the plan header names them.
     fn uploads_via(&self, env: &[(&str, &str)], source: &str) {
         let plan = self.run(&["plan", "--gpu-arch", "sm_86", "--out", "plan.json"], env);
-        assert!(plan.status.success(), "{}", stderr_of(&plan));
+        succeeded(&plan);
         let saved = std::fs::read_to_string(self.project.path().join("plan.json")).unwrap();
         assert!(saved.contains(source), "the plan file names the source too");
         let header = stdout_of(&plan)
@@ -102,12 +102,7 @@ impl Case {
         assert!(header.contains(source), "{header}");
         assert!(!header.contains("read-only"), "{header}");
         let apply = self.run(&["apply", "--gpu-arch", "sm_86"], env);
-        assert!(
-            apply.status.success(),
-            "{}{}",
-            stdout_of(&apply),
-            stderr_of(&apply)
-        );
+        succeeded(&apply);
         assert!(
             stdout_of(&apply).contains("1 uploaded"),
             "{}",
@@ -419,7 +414,7 @@ fn the_stand_in_only_when_nothing_points_at_s3_and_never_when_forbidden() {
         &["plan", "--gpu-arch", "sm_86"],
         &[("AWS_CA_BUNDLE", "/etc/ssl/x.pem")],
     );
-    assert!(plan.status.success(), "{}", stderr_of(&plan));
+    succeeded(&plan);
     let header = stdout_of(&plan)
         .lines()
         .next()

@@ -9,7 +9,7 @@ use protobuf::reflect::{FileDescriptor, MessageDescriptor, ReflectValueRef};
 
 use crate::common::backend::Backend;
 use crate::common::deploy::{FP16_SM86, Stage};
-use crate::common::project::{Project, stderr_of, stdout_of, succeeded};
+use crate::common::project::{Project, stderr_of, succeeded};
 
 const FP16_SM89: &str = "arcface/arcface_r100_v1.0_fp16_sm_89_10.3.0.trt";
 const PROTO_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/triton");
@@ -91,12 +91,7 @@ fn export_triton_writes_a_repository_triton_parses_and_keeps_user_fields() {
         .args(["--target", "*:fp16", "--repo-version", "3"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        stdout_of(&out),
-        stderr_of(&out)
-    );
+    succeeded(&out);
     let version_dir = repo.join("arcface_r100/3");
     assert_eq!(
         std::fs::read(version_dir.join("model_sm_86.plan")).unwrap(),

@@ -57,7 +57,7 @@ fn fetch_installs_exactly_the_pinned_bytes_for_the_hosts_arch() {
             .args(["fetch", "--gpu-arch", "sm_86", "--json"])
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", stderr_of(&out));
+        succeeded(&out);
         let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let engines = report["engines"].as_array().unwrap();
         assert_eq!(engines.len(), 2);

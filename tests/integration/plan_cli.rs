@@ -59,7 +59,7 @@ fn the_example_manifest_plans_on_a_fresh_machine() {
         .args(["plan", "-f", "engines.toml.example", "--gpu-arch", "sm_86"])
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", stderr_of(&output));
+    succeeded(&output);
     insta::assert_snapshot!("example_plan", project.redact(&stdout_of(&output)));
 }
 
@@ -103,7 +103,7 @@ fn a_partly_cached_world_is_planned_like_terraform() {
         .args(["plan", "--gpu-arch", "sm_86", "--gpu-arch", "sm_89"])
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", stderr_of(&output));
+    succeeded(&output);
     let text = without_ages(&project.redact(&stdout_of(&output)));
     insta::assert_snapshot!("partly_cached_plan", text);
 
@@ -373,11 +373,7 @@ fn a_relative_cache_dir_with_an_s3_remote_and_nothing_configured_plans() {
             .args(["plan", "-f", "w1/engines.toml", "--gpu-arch", "sm_86"])
             .output()
             .unwrap();
-        assert!(
-            output.status.success(),
-            "{env_cache:?}: {}",
-            stderr_of(&output)
-        );
+        succeeded(&output);
         let out = stdout_of(&output);
         // The stand-in sits beside the cache, which is absolute now: `w1/cache` or `relcache`.
         let beside = match env_cache {
@@ -408,7 +404,7 @@ fn engine_names_are_checked_against_the_file_system_limit_at_load() {
             .output()
             .unwrap();
         if fits {
-            assert!(output.status.success(), "{}", stderr_of(&output));
+            succeeded(&output);
             assert_eq!(project.builds().len(), 1);
         } else {
             assert_eq!(output.status.code(), Some(1));
@@ -454,7 +450,7 @@ fn a_sidecar_whose_fingerprint_is_not_its_build_inputs_is_unusable_here_and_remo
         .output()
         .unwrap();
     let text = stdout_of(&output);
-    assert!(output.status.success(), "{}", stderr_of(&output));
+    succeeded(&output);
     let line = |file: &str| {
         let file = file.split('/').nth(1).unwrap();
         text.lines().find(|l| l.contains(file)).unwrap().to_string()
