@@ -125,7 +125,7 @@ fn a_four_part_pin_names_and_builds_the_exact_build_only() {
 /// older trtctl's upload, a hand edit): fetched by nobody, verified by nobody.
 #[test]
 fn a_plan_whose_header_disagrees_with_its_sidecar_is_never_fetched_or_verified() {
-    for backend in [Backend::s3(), Backend::dir()] {
+    for backend in Backend::both() {
         let fleet = Fleet::new(backend);
         succeeded(
             &fleet

@@ -175,7 +175,7 @@ fn a_refused_build_stops_no_fetch_and_no_real_build() {
 
 #[test]
 fn an_engine_built_under_simulation_never_reaches_a_gpu_host() {
-    for backend in [Backend::s3(), Backend::dir()] {
+    for backend in Backend::both() {
         let fleet = Fleet::new(backend);
         // A GPU-less CI job builds "as if" an A10 were there and publishes: the sidecar says so.
         succeeded(
@@ -472,7 +472,7 @@ fn a_host_of_another_gpu_model_is_told_so_unless_the_manifest_says_any() {
 /// caches are kept apart too.
 #[test]
 fn under_gpu_model_exact_each_gpu_model_builds_and_uses_its_own_engine() {
-    for backend in [Backend::s3(), Backend::dir()] {
+    for backend in Backend::both() {
         let fleet = Fleet::new(backend);
         let manifest = fleet.project.path().join("engines.toml");
         let text = std::fs::read_to_string(&manifest).unwrap();

@@ -25,14 +25,11 @@ fn ampere_plus_project(backend: &Backend) -> Project {
 }
 
 fn machine(project: &Project, backend: &Backend, name: &str) -> assert_cmd::Command {
-    let mut cmd = project.trtctl();
+    let mut cmd = project.with_remote(backend);
     cmd.env(
         "TENSORRT_CACHE_DIR",
         project.path().join(format!("cache-{name}")),
     );
-    for (key, value) in backend.env() {
-        cmd.env(key, value);
-    }
     cmd
 }
 
@@ -64,7 +61,7 @@ fn walk(dir: &Path) -> Vec<String> {
 
 #[test]
 fn one_ampere_plus_engine_serves_every_arch_from_sm_80_and_is_fetched_by_an_sm_90_host() {
-    for backend in [Backend::s3(), Backend::dir()] {
+    for backend in Backend::both() {
         let project = ampere_plus_project(&backend);
         let builder = || {
             let mut cmd = machine(&project, &backend, "builder");

@@ -150,7 +150,7 @@ fn locked_fails_with_a_readable_diff_when_an_onnx_changes() {
 
 #[test]
 fn a_build_whose_name_the_remote_holds_with_another_build_is_never_locked() {
-    for backend in [Backend::s3(), Backend::dir()] {
+    for backend in Backend::both() {
         let stage = Stage::new(backend);
         stage.ci().arg("apply").assert().success();
         let before = read(&stage.ci_lock());

@@ -33,12 +33,9 @@ fn write_model(project: &Project, seed: u32, op: &str) {
 }
 
 fn trtctl(project: &Project, backend: &Backend) -> assert_cmd::Command {
-    let mut cmd = project.trtctl();
+    let mut cmd = project.with_remote(backend);
     cmd.env("TRTCTL_GPU_ARCH", "sm_86")
         .env("STUB_TRT_VERSION", "10.14.1");
-    for (key, value) in backend.env() {
-        cmd.env(key, value);
-    }
     cmd
 }
 
@@ -143,12 +140,7 @@ fn the_remote_holds_a_small_stripped_plan_that_a_second_host_refits_into_the_sam
         .args(["cache", "verify"])
         .output()
         .unwrap();
-    assert!(
-        verify.status.success(),
-        "{}{}",
-        stdout_of(&verify),
-        stderr_of(&verify)
-    );
+    succeeded(&verify);
 }
 
 #[test]

@@ -15,16 +15,13 @@ fn manifest(project: &Project, backend: &Backend, trust: &str) {
 }
 
 fn host(project: &Project, backend: &Backend, trt: &str) -> assert_cmd::Command {
-    let mut cmd = project.trtctl();
+    let mut cmd = project.with_remote(backend);
     cmd.env(
         "TENSORRT_CACHE_DIR",
         project.path().join(format!("cache-{trt}")),
     )
     .env("STUB_TRT_VERSION", trt)
     .args(["--gpu-arch", "sm_86"]);
-    for (key, value) in backend.env() {
-        cmd.env(key, value);
-    }
     cmd
 }
 
@@ -34,7 +31,7 @@ fn plan_of(project: &Project, backend: &Backend, trt: &str) -> String {
 
 #[test]
 fn a_version_compatible_engine_serves_a_newer_tensorrt_and_no_older_one() {
-    for backend in [Backend::s3(), Backend::dir()] {
+    for backend in Backend::both() {
         let project = Project::new();
         project.add_model("arcface_r100");
         let opt_in = "[trust]\nlean_runtime = \"any\"\n";

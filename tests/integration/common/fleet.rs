@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::backend::Backend;
+use super::backend::{Backend, on_both};
 use super::project::Project;
 
 pub const ENGINE: &str = "arcface/arcface_r100_v1.0_fp16_sm_86_10.3.0.trt";
@@ -35,11 +35,8 @@ impl Fleet {
     }
 
     pub fn machine(&self, name: &str) -> assert_cmd::Command {
-        let mut cmd = self.project.trtctl();
+        let mut cmd = self.project.with_remote(&self.backend);
         cmd.env("TENSORRT_CACHE_DIR", self.cache(name));
-        for (key, value) in self.backend.env() {
-            cmd.env(key, value);
-        }
         cmd
     }
 
@@ -50,6 +47,5 @@ impl Fleet {
 
 /// The test against a real S3 server, then against a `file://` remote.
 pub fn both(test: impl Fn(Fleet)) {
-    test(Fleet::new(Backend::s3()));
-    test(Fleet::new(Backend::dir()));
+    on_both(Fleet::new, test);
 }

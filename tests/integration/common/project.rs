@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
+use super::backend::Remote;
+
 pub const TINY_ONNX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/models/arcface_r100.onnx");
 /// Two models × fp16/fp32 × sm_86: four engines, one of them with a batch range.
 pub const TWO_MODELS_SM86: &str = r#"
@@ -149,6 +151,18 @@ impl Project {
             // Never a packet to the real metadata address, even on an EC2 test host; tests
             // of the instance role point it at their own responder.
             .env("AWS_EC2_METADATA_DISABLED", "true");
+        cmd
+    }
+
+    /// [`Project::trtctl`] reaching `remote`: its endpoint and keys in the environment.
+    pub fn with_remote(&self, remote: &impl Remote) -> Command {
+        Command::from_std(self.process_with_remote(remote))
+    }
+
+    /// The same as [`Project::with_remote`], for tests that spawn it.
+    pub fn process_with_remote(&self, remote: &impl Remote) -> std::process::Command {
+        let mut cmd = self.trtctl_process();
+        cmd.envs(remote.remote_env());
         cmd
     }
 
