@@ -3,6 +3,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use crate::common::manifest::{Manifest, Model};
 use crate::common::project::{
     Project, TWO_MODELS_SM86 as MANIFEST, stderr_of, stdout_of, succeeded,
 };
@@ -14,10 +15,7 @@ const SCR32: &str = "scrfd/scrfd_10g_v2_fp32_sm_86_10.3.0.trt";
 
 /// A cache holding the four engines of MANIFEST.
 fn built() -> Project {
-    let project = Project::new();
-    project.add_model("arcface_r100");
-    project.add_model("scrfd_10g");
-    project.write_manifest(MANIFEST);
+    let project = Project::with_models(&["arcface_r100", "scrfd_10g"], MANIFEST);
     project
         .trtctl()
         .args(["apply", "--gpu-arch", "sm_86"])
@@ -315,10 +313,12 @@ fn gpus_without_a_gpu_says_so_and_succeeds() {
 
 #[test]
 fn a_model_name_starting_with_an_underscore_is_its_own_family() {
-    let project = Project::new();
-    project.add_model("_probe");
-    project.write_manifest(
-        "trt_version = \"10.3.0\"\n[[model]]\nname = \"_probe\"\nonnx = \"models/_probe.onnx\"\nversion = \"v1\"\nprecisions = [\"fp16\"]\narchs = [\"sm_86\"]\n",
+    let project = Project::with_manifest(
+        &Manifest::new("10.3.0").model(
+            Model::named("_probe")
+                .precisions(&["fp16"])
+                .archs(&["sm_86"]),
+        ),
     );
     let key = "_probe/_probe_v1_fp16_sm_86_10.3.0.trt";
     project

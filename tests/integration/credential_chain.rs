@@ -9,6 +9,7 @@ use std::process::Output;
 
 use trtctl::store::remote::{Remote, RemoteEnv, RemoteSettings};
 
+use crate::common::manifest::{Manifest, Model};
 use crate::common::project::{Project, stderr_of, stdout_of, succeeded};
 use crate::common::responder::{Request, Responder, credentials_json, sts_answer};
 use crate::common::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
@@ -45,13 +46,14 @@ struct Case {
 impl Case {
     fn new() -> Case {
         let server = S3Server::start(ACCESS_KEY, SECRET_KEY, BUCKET);
-        let project = Project::new();
-        project.add_model("arcface_r100");
-        project.write_manifest(&manifest(&format!(
-            "url = \"{}\"\nendpoint = \"{}\"",
-            server.url("engines"),
-            server.endpoint
-        )));
+        let project = Project::with_models(
+            &["arcface_r100"],
+            &manifest(&format!(
+                "url = \"{}\"\nendpoint = \"{}\"",
+                server.url("engines"),
+                server.endpoint
+            )),
+        );
         Case {
             project,
             server,
@@ -163,9 +165,10 @@ impl Drop for Case {
 }
 
 fn manifest(remote: &str) -> String {
-    format!(
-        "trt_version = \"10.3.0\"\n[remote]\n{remote}\n[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\nprecisions = [\"fp16\"]\narchs = [\"sm_86\"]\n"
-    )
+    Manifest::new("10.3.0")
+        .raw(&format!("[remote]\n{remote}\n"))
+        .model(Model::arcface(&["fp16"], &["sm_86"]))
+        .text()
 }
 
 /// An STS stand-in: answers `action` with the test key pair when `accept` says so, refuses

@@ -6,13 +6,16 @@ use serde_json::Value;
 
 use crate::common::backend::Backend;
 use crate::common::fleet::{ENGINE, Fleet};
+use crate::common::manifest::{Manifest, Model};
 use crate::common::project::{Project, all_output, stand_in_trtexec, stdout_of, succeeded};
 
 fn one_model(project: &Project, trt_version: &str) {
     project.add_model("arcface_r100");
-    project.write_manifest(&format!(
-        "trt_version = \"{trt_version}\"\n[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\nprecisions = [\"fp16\"]\narchs = [\"sm_86\"]\n"
-    ));
+    project.write_manifest(
+        &Manifest::new(trt_version)
+            .model(Model::arcface(&["fp16"], &["sm_86"]))
+            .text(),
+    );
 }
 
 fn sidecar_path(cache: &std::path::Path, engine: &str) -> std::path::PathBuf {

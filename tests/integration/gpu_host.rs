@@ -320,10 +320,8 @@ fn a_lock_of_a_simulated_engine_is_refused_by_fetch_on_a_gpu_host() {
 /// driver numbers them, three at once, never two on one GPU.
 #[test]
 fn each_build_runs_on_a_gpu_of_its_arch_as_cuda_visible_devices_numbers_them() {
-    let project = Project::new();
-    project.add_model("arcface_r100");
-    project.add_model("scrfd_10g");
-    project.write_manifest(
+    let project = Project::with_models(
+        &["arcface_r100", "scrfd_10g"],
         &TWO_MODELS_SM86.replace("archs = [\"sm_86\"]", "archs = [\"sm_86\", \"sm_90\"]"),
     );
     let exclusive = project.path().join("exclusive");

@@ -7,6 +7,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::common::backend::Backend;
+use crate::common::manifest::{Manifest, Model};
 use crate::common::project::{
     ENSURE_ARCFACE, Project, all_output, stand_in_trtexec, stdout_of, succeeded,
 };
@@ -15,13 +16,12 @@ const PLUS: &str = "arcface/arcface_r100_v1.0_fp16_sm_80-plus_10.3.0.trt";
 const TURING: &str = "arcface/arcface_r100_v1.0_fp16_sm_75_10.3.0.trt";
 
 fn ampere_plus_project(backend: &Backend) -> Project {
-    let project = Project::new();
-    project.add_model("arcface_r100");
-    project.write_manifest(&format!(
-        "trt_version = \"10.3.0\"\n[remote]\nurl = \"{}\"\n[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\nprecisions = [\"fp16\"]\narchs = [\"sm_75\", \"sm_80\", \"sm_86\", \"sm_89\", \"sm_90\"]\nbuild = {{ hardware_compatibility = \"ampere+\" }}\n",
-        backend.url()
-    ));
-    project
+    Project::with_manifest(
+        &Manifest::new("10.3.0").remote(&backend.url()).model(
+            Model::arcface(&["fp16"], &["sm_75", "sm_80", "sm_86", "sm_89", "sm_90"])
+                .line("build = { hardware_compatibility = \"ampere+\" }"),
+        ),
+    )
 }
 
 fn machine(project: &Project, backend: &Backend, name: &str) -> assert_cmd::Command {

@@ -45,10 +45,7 @@ fn real_python() -> &'static Path {
 }
 
 fn project(manifest: &str) -> Project {
-    let project = Project::new();
-    project.add_model("arcface_r100");
-    project.write_manifest(manifest);
-    project
+    Project::with_models(&["arcface_r100"], manifest)
 }
 
 /// `trtctl` on a machine that has Python and `pip install tensorrt` (the stand-in) and nothing

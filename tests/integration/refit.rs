@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use crate::common::backend::Backend;
+use crate::common::manifest::{Manifest, Model};
 use crate::common::onnx_model::conv_model;
 use crate::common::project::{Project, stand_in_trtexec, stderr_of, stdout_of, succeeded};
 
@@ -13,10 +14,11 @@ const ENGINE: &str = "arcface/arcface_r100_v1.0_fp16_sm_86_10.14.1.trt";
 const WEIGHT_BYTES: usize = 1 << 20;
 
 fn manifest(backend: &Backend, weights: &str) -> String {
-    format!(
-        "trt_version = \"10.14.1\"\n[remote]\nurl = \"{}\"\n[defaults]\nweights = \"{weights}\"\n[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\nprecisions = [\"fp16\"]\narchs = [\"sm_86\"]\n",
-        backend.url()
-    )
+    Manifest::new("10.14.1")
+        .remote(&backend.url())
+        .raw(&format!("[defaults]\nweights = \"{weights}\"\n"))
+        .model(Model::arcface(&["fp16"], &["sm_86"]))
+        .text()
 }
 
 /// A machine with the manifest and an ONNX of `seed`'s weights and `op`.

@@ -6,6 +6,7 @@ use std::process::{Output, Stdio};
 
 use serde_json::Value;
 
+use crate::common::manifest::{Manifest, Model};
 use crate::common::project::{Project, stderr_of, stdout_of, succeeded};
 use crate::common::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
 use crate::common::sha256_hex;
@@ -15,19 +16,16 @@ const MODELS: [&str; 4] = ["arcface_r100", "scrfd_10g", "yolo_v8", "retina_r50"]
 
 /// Four models with different bytes, fp16, for sm_86 and sm_89, published to `server`.
 fn project(server: &S3Server) -> Project {
-    let project = Project::new();
-    let mut manifest = format!(
-        "trt_version = \"10.3.0\"\n[remote]\nurl = \"{}\"\n[defaults]\nprecisions = [\"fp16\"]\narchs = [\"sm_86\", \"sm_89\"]\n",
-        server.url("engines")
-    );
+    let defaults = Manifest::new("10.3.0")
+        .remote(&server.url("engines"))
+        .raw("[defaults]\nprecisions = [\"fp16\"]\narchs = [\"sm_86\", \"sm_89\"]\n");
+    let manifest = MODELS.iter().fold(defaults, |manifest, model| {
+        manifest.model(Model::named(model))
+    });
+    let project = Project::with_manifest(&manifest);
     for (i, model) in MODELS.iter().enumerate() {
-        project.add_model(model);
         project.touch_model(model, i as u8 + 1);
-        manifest.push_str(&format!(
-            "[[model]]\nname = \"{model}\"\nonnx = \"models/{model}.onnx\"\nversion = \"v1\"\n"
-        ));
     }
-    project.write_manifest(&manifest);
     project
 }
 

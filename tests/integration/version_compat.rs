@@ -3,15 +3,21 @@
 //! loads (same major, or 8 → 10, 10 → 11), where the manifest trusts its embedded lean runtime.
 
 use crate::common::backend::Backend;
+use crate::common::manifest::{Manifest, Model};
 use crate::common::project::{Project, succeeded};
 
 const OLD: &str = "arcface_r100_v1.0_fp16_sm_86_10.3.0.trt";
 
 fn manifest(project: &Project, backend: &Backend, trust: &str) {
-    project.write_manifest(&format!(
-        "trt_version = \"auto\"\n[remote]\nurl = \"{}\"\n{trust}[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\nprecisions = [\"fp16\"]\narchs = [\"sm_86\"]\nbuild = {{ version_compatible = true }}\n",
-        backend.url()
-    ));
+    project.write_manifest(
+        &Manifest::new("auto")
+            .remote(&backend.url())
+            .raw(trust)
+            .model(
+                Model::arcface(&["fp16"], &["sm_86"]).line("build = { version_compatible = true }"),
+            )
+            .text(),
+    );
 }
 
 fn host(project: &Project, backend: &Backend, trt: &str) -> assert_cmd::Command {

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::backend::Backend;
+use super::manifest::{Manifest, Model};
 use super::project::{Project, succeeded};
 
 /// arcface_r100 (declared version, batch 1..16) × fp16/fp32 × sm_86/sm_89: four engines.
@@ -17,19 +18,13 @@ pub struct Stage {
 
 impl Stage {
     pub fn new(backend: Backend) -> Stage {
-        let ci = Project::new();
-        ci.add_model("arcface_r100");
-        ci.write_manifest(&Stage::manifest(&backend));
+        let manifest = Manifest::new("10.3.0")
+            .remote(&backend.url())
+            .model(Model::arcface(&["fp16", "fp32"], &["sm_86", "sm_89"]).batch(1, 8, 16));
+        let ci = Project::with_manifest(&manifest);
         let host = Project::new();
-        host.write_manifest(&Stage::manifest(&backend));
+        host.write_manifest(&manifest.text());
         Stage { ci, host, backend }
-    }
-
-    fn manifest(backend: &Backend) -> String {
-        format!(
-            "trt_version = \"10.3.0\"\n[remote]\nurl = \"{}\"\n[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\nprecisions = [\"fp16\", \"fp32\"]\narchs = [\"sm_86\", \"sm_89\"]\nbatch = {{ min = 1, opt = 8, max = 16 }}\n",
-            backend.url()
-        )
     }
 
     /// `trtctl` on the CI machine (GPUs of both archs simulated).

@@ -3,6 +3,7 @@ pub mod cuda;
 pub mod deploy;
 pub mod faulty;
 pub mod fleet;
+pub mod manifest;
 pub mod onnx_model;
 pub mod project;
 pub mod responder;

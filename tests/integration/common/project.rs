@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 
 use super::backend::Remote;
+use super::manifest::Manifest;
 
 pub const TINY_ONNX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/models/arcface_r100.onnx");
 /// Two models × fp16/fp32 × sm_86: four engines, one of them with a batch range.
@@ -96,6 +97,23 @@ impl Project {
         std::fs::create_dir_all(dir.path().join("home")).unwrap();
         std::fs::create_dir_all(dir.path().join("runs")).unwrap();
         Project { dir }
+    }
+
+    /// A project with the tiny model copied in as each of `models` and `manifest` written.
+    pub fn with_models(models: &[&str], manifest: &str) -> Project {
+        let project = Project::new();
+        for name in models {
+            project.add_model(name);
+        }
+        project.write_manifest(manifest);
+        project
+    }
+
+    /// A project with `manifest` written, and the tiny model in for each of its models that
+    /// reads the usual `models/{name}.onnx`.
+    pub fn with_manifest(manifest: &Manifest) -> Project {
+        let models: Vec<&str> = manifest.usual_onnx_names().collect();
+        Project::with_models(&models, &manifest.text())
     }
 
     pub fn path(&self) -> &Path {
