@@ -22,7 +22,7 @@ impl Backend {
         Backend::Dir(tempfile::tempdir().unwrap())
     }
 
-    /// The test against a real S3 server, then against a `file://` remote.
+    /// A real S3 server and a `file://` remote, to run a test against each.
     pub fn both() -> [Backend; 2] {
         [Backend::s3(), Backend::dir()]
     }
@@ -63,9 +63,10 @@ impl Backend {
         }
     }
 
+    /// The variables a trtctl process needs to reach this backend (none for a directory).
     pub fn env(&self) -> Vec<(&'static str, String)> {
         match self {
-            Backend::S3(server) => server.env_vars().to_vec(),
+            Backend::S3(server) => server.remote_env(),
             Backend::Dir(_) => Vec::new(),
         }
     }
