@@ -3,7 +3,10 @@
 
 use std::time::{Duration, SystemTime};
 
-use crate::common::project::{Project, TWO_MODELS_SM86 as MANIFEST, stderr_of, stdout_of};
+use crate::common::manifest::{Manifest, Model};
+use crate::common::project::{
+    Project, TWO_MODELS_SM86 as MANIFEST, stderr_of, stdout_of, succeeded,
+};
 
 const ARC16: &str = "arcface/arcface_r100_v1.0_fp16_sm_86_10.3.0.trt";
 const ARC32: &str = "arcface/arcface_r100_v1.0_fp32_sm_86_10.3.0.trt";
@@ -12,10 +15,7 @@ const SCR32: &str = "scrfd/scrfd_10g_v2_fp32_sm_86_10.3.0.trt";
 
 /// A cache holding the four engines of MANIFEST.
 fn built() -> Project {
-    let project = Project::new();
-    project.add_model("arcface_r100");
-    project.add_model("scrfd_10g");
-    project.write_manifest(MANIFEST);
+    let project = Project::with_models(&["arcface_r100", "scrfd_10g"], MANIFEST);
     project
         .trtctl()
         .args(["apply", "--gpu-arch", "sm_86"])
@@ -97,7 +97,7 @@ fn clean_removes_what_the_manifest_dropped_and_leftovers() {
         .args(["cache", "clean", "--dry-run"])
         .output()
         .unwrap();
-    assert!(dry.status.success(), "{}", stderr_of(&dry));
+    succeeded(&dry);
     let out = stdout_of(&dry);
     assert!(out.contains(&format!("would remove {SCR16}")), "{out}");
     assert!(out.contains("no longer in the manifest"), "{out}");
@@ -137,7 +137,7 @@ fn clean_keeps_an_engine_whose_lock_another_process_holds() {
         .args(["cache", "clean", "--all"])
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", stderr_of(&output));
+    succeeded(&output);
     assert!(
         stdout_of(&output).contains(&format!("kept {ARC16}: another trtctl holds its lock")),
         "{}",
@@ -282,7 +282,7 @@ fn clean_refuses_the_root_and_home() {
 fn gpus_without_a_gpu_says_so_and_succeeds() {
     let project = built();
     let output = project.trtctl().arg("gpus").output().unwrap();
-    assert!(output.status.success(), "{}", stderr_of(&output));
+    succeeded(&output);
     let out = stdout_of(&output);
     assert!(out.contains("GPUs: none"), "{out}");
     assert!(out.contains("TensorRT: 10.3.0"), "{out}");
@@ -313,10 +313,12 @@ fn gpus_without_a_gpu_says_so_and_succeeds() {
 
 #[test]
 fn a_model_name_starting_with_an_underscore_is_its_own_family() {
-    let project = Project::new();
-    project.add_model("_probe");
-    project.write_manifest(
-        "trt_version = \"10.3.0\"\n[[model]]\nname = \"_probe\"\nonnx = \"models/_probe.onnx\"\nversion = \"v1\"\nprecisions = [\"fp16\"]\narchs = [\"sm_86\"]\n",
+    let project = Project::with_manifest(
+        &Manifest::new("10.3.0").model(
+            Model::named("_probe")
+                .precisions(&["fp16"])
+                .archs(&["sm_86"]),
+        ),
     );
     let key = "_probe/_probe_v1_fp16_sm_86_10.3.0.trt";
     project
@@ -356,7 +358,7 @@ fn a_cache_dir_under_tilde_is_in_home_and_the_root_or_home_is_refused() {
     let key = "arcface/arcface_r100_v1_fp16_sm_86_10.3.0.trt";
 
     let out = ensure_into(&project, "~/tc");
-    assert!(out.status.success(), "{}", stderr_of(&out));
+    succeeded(&out);
     assert!(home.join("tc").join(key).is_file(), "{}", stdout_of(&out));
     assert!(!project.path().join("~").exists(), "a directory named `~`");
 
@@ -406,7 +408,7 @@ fn completions_man_page_and_schema_are_current() {
             .args(["completions", shell])
             .output()
             .unwrap();
-        assert!(output.status.success());
+        succeeded(&output);
         assert!(
             stdout_of(&output) == committed(file),
             "{file} is out of date with the CLI: run `cargo run -q -- completions {shell} > {file}`"

@@ -9,7 +9,8 @@ use std::process::Output;
 
 use trtctl::store::remote::{Remote, RemoteEnv, RemoteSettings};
 
-use crate::common::project::{Project, stderr_of, stdout_of};
+use crate::common::manifest::{Manifest, Model};
+use crate::common::project::{Project, stderr_of, stdout_of, succeeded};
 use crate::common::responder::{Request, Responder, credentials_json, sts_answer};
 use crate::common::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
 
@@ -45,13 +46,14 @@ struct Case {
 impl Case {
     fn new() -> Case {
         let server = S3Server::start(ACCESS_KEY, SECRET_KEY, BUCKET);
-        let project = Project::new();
-        project.add_model("arcface_r100");
-        project.write_manifest(&manifest(&format!(
-            "url = \"{}\"\nendpoint = \"{}\"",
-            server.url("engines"),
-            server.endpoint
-        )));
+        let project = Project::with_models(
+            &["arcface_r100"],
+            &manifest(&format!(
+                "url = \"{}\"\nendpoint = \"{}\"",
+                server.url("engines"),
+                server.endpoint
+            )),
+        );
         Case {
             project,
             server,
@@ -91,7 +93,7 @@ impl Case {
     /// `apply` uploads with the credentials `env` leads to, and the plan header names them.
     fn uploads_via(&self, env: &[(&str, &str)], source: &str) {
         let plan = self.run(&["plan", "--gpu-arch", "sm_86", "--out", "plan.json"], env);
-        assert!(plan.status.success(), "{}", stderr_of(&plan));
+        succeeded(&plan);
         let saved = std::fs::read_to_string(self.project.path().join("plan.json")).unwrap();
         assert!(saved.contains(source), "the plan file names the source too");
         let header = stdout_of(&plan)
@@ -102,12 +104,7 @@ impl Case {
         assert!(header.contains(source), "{header}");
         assert!(!header.contains("read-only"), "{header}");
         let apply = self.run(&["apply", "--gpu-arch", "sm_86"], env);
-        assert!(
-            apply.status.success(),
-            "{}{}",
-            stdout_of(&apply),
-            stderr_of(&apply)
-        );
+        succeeded(&apply);
         assert!(
             stdout_of(&apply).contains("1 uploaded"),
             "{}",
@@ -168,9 +165,10 @@ impl Drop for Case {
 }
 
 fn manifest(remote: &str) -> String {
-    format!(
-        "trt_version = \"10.3.0\"\n[remote]\n{remote}\n[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\nprecisions = [\"fp16\"]\narchs = [\"sm_86\"]\n"
-    )
+    Manifest::new("10.3.0")
+        .raw(&format!("[remote]\n{remote}\n"))
+        .model(Model::arcface(&["fp16"], &["sm_86"]))
+        .text()
 }
 
 /// An STS stand-in: answers `action` with the test key pair when `accept` says so, refuses
@@ -419,7 +417,7 @@ fn the_stand_in_only_when_nothing_points_at_s3_and_never_when_forbidden() {
         &["plan", "--gpu-arch", "sm_86"],
         &[("AWS_CA_BUNDLE", "/etc/ssl/x.pem")],
     );
-    assert!(plan.status.success(), "{}", stderr_of(&plan));
+    succeeded(&plan);
     let header = stdout_of(&plan)
         .lines()
         .next()

@@ -6,13 +6,16 @@ use serde_json::Value;
 
 use crate::common::backend::Backend;
 use crate::common::fleet::{ENGINE, Fleet};
-use crate::common::project::{Project, all_output, stdout_of, succeeded};
+use crate::common::manifest::{Manifest, Model};
+use crate::common::project::{Project, all_output, stand_in_trtexec, stdout_of, succeeded};
 
 fn one_model(project: &Project, trt_version: &str) {
     project.add_model("arcface_r100");
-    project.write_manifest(&format!(
-        "trt_version = \"{trt_version}\"\n[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\nprecisions = [\"fp16\"]\narchs = [\"sm_86\"]\n"
-    ));
+    project.write_manifest(
+        &Manifest::new(trt_version)
+            .model(Model::arcface(&["fp16"], &["sm_86"]))
+            .text(),
+    );
 }
 
 fn sidecar_path(cache: &std::path::Path, engine: &str) -> std::path::PathBuf {
@@ -125,7 +128,7 @@ fn a_four_part_pin_names_and_builds_the_exact_build_only() {
 /// older trtctl's upload, a hand edit): fetched by nobody, verified by nobody.
 #[test]
 fn a_plan_whose_header_disagrees_with_its_sidecar_is_never_fetched_or_verified() {
-    for backend in [Backend::s3(), Backend::dir()] {
+    for backend in Backend::both() {
         let fleet = Fleet::new(backend);
         succeeded(
             &fleet
@@ -223,10 +226,9 @@ fn the_stand_in_writes_and_reads_plan_headers_as_trtexec_does() {
     let project = Project::new();
     let onnx = project.add_model("arcface_r100");
     let stand_in = |version: &str, args: &[String]| {
-        std::process::Command::new(crate::common::project::STUB_TRTEXEC)
+        stand_in_trtexec(project.path())
             .args(args)
             .env("STUB_TRT_VERSION", version)
-            .current_dir(project.path())
             .output()
             .unwrap()
     };
@@ -236,7 +238,7 @@ fn the_stand_in_writes_and_reads_plan_headers_as_trtexec_does() {
             format!("--saveEngine={plan}"),
         ];
         args.extend(extra.iter().map(|a| a.to_string()));
-        assert!(stand_in(version, &args).status.success());
+        succeeded(&stand_in(version, &args));
         std::fs::read(project.path().join(plan)).unwrap()
     };
     let plain = build("10.3.0.30", "plain.plan", &[]);
@@ -262,7 +264,7 @@ fn the_stand_in_writes_and_reads_plan_headers_as_trtexec_does() {
             .success(),
         "trtexec 8.6 has no --getPlanVersionOnly"
     );
-    assert!(load("10.3.0.30", "plain.plan", &[]).status.success());
+    succeeded(&load("10.3.0.30", "plain.plan", &[]));
     let other_build = load("10.3.0.26", "plain.plan", &[]);
     assert!(!other_build.status.success());
     assert!(

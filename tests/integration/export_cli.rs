@@ -9,7 +9,8 @@ use protobuf::reflect::{FileDescriptor, MessageDescriptor, ReflectValueRef};
 
 use crate::common::backend::Backend;
 use crate::common::deploy::{FP16_SM86, Stage};
-use crate::common::project::{Project, stderr_of, stdout_of, succeeded};
+use crate::common::manifest::{Manifest, Model};
+use crate::common::project::{Project, stderr_of, succeeded};
 
 const FP16_SM89: &str = "arcface/arcface_r100_v1.0_fp16_sm_89_10.3.0.trt";
 const PROTO_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/triton");
@@ -91,12 +92,7 @@ fn export_triton_writes_a_repository_triton_parses_and_keeps_user_fields() {
         .args(["--target", "*:fp16", "--repo-version", "3"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        stdout_of(&out),
-        stderr_of(&out)
-    );
+    succeeded(&out);
     let version_dir = repo.join("arcface_r100/3");
     assert_eq!(
         std::fs::read(version_dir.join("model_sm_86.plan")).unwrap(),
@@ -270,10 +266,8 @@ fn chmod(path: &Path, mode: u32) {
 
 #[test]
 fn new_engines_and_exported_files_follow_the_umask_and_replaced_ones_keep_their_mode() {
-    let project = Project::new();
-    project.add_model("arcface_r100");
-    project.write_manifest(
-        "trt_version = \"10.3.0\"\n[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\nprecisions = [\"fp16\"]\narchs = [\"sm_86\"]\nbatch = { min = 1, opt = 8, max = 16 }\n",
+    let project = Project::with_manifest(
+        &Manifest::new("10.3.0").model(Model::arcface(&["fp16"], &["sm_86"]).batch(1, 8, 16)),
     );
     let run = |umask: u32, args: &[&str]| {
         succeeded(

@@ -1,7 +1,7 @@
 //! `trtctl fetch --lock` on a deploy host: no ONNX files, no trtexec, an empty cache; exactly
 //! the pinned bytes or a clear refusal. Against a real S3 server and a `file://` remote.
 
-use crate::common::backend::Backend;
+use crate::common::backend::{Backend, on_both};
 use crate::common::deploy::{FP16_SM86, Stage, edit};
 use crate::common::files_under;
 use crate::common::project::{stderr_of, stdout_of, succeeded};
@@ -9,14 +9,9 @@ use crate::common::project::{stderr_of, stdout_of, succeeded};
 const FP32_SM86: &str = "arcface/arcface_r100_v1.0_fp32_sm_86_10.3.0.trt";
 const FP16_SM89: &str = "arcface/arcface_r100_v1.0_fp16_sm_89_10.3.0.trt";
 
-fn both(test: impl Fn(Stage)) {
-    test(Stage::new(Backend::s3()));
-    test(Stage::new(Backend::dir()));
-}
-
 #[test]
 fn fetch_installs_exactly_the_pinned_bytes_for_the_hosts_arch() {
-    both(|stage| {
+    on_both(Stage::new, |stage| {
         stage.build_and_lock();
         assert!(
             !stage
@@ -57,7 +52,7 @@ fn fetch_installs_exactly_the_pinned_bytes_for_the_hosts_arch() {
             .args(["fetch", "--gpu-arch", "sm_86", "--json"])
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", stderr_of(&out));
+        succeeded(&out);
         let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let engines = report["engines"].as_array().unwrap();
         assert_eq!(engines.len(), 2);
@@ -84,7 +79,7 @@ fn replace_remote_engine(stage: &Stage, key: &str, rewrite_sidecar: bool) {
 
 #[test]
 fn a_replaced_remote_engine_is_refused_even_when_its_sidecar_matches() {
-    both(|stage| {
+    on_both(Stage::new, |stage| {
         stage.build_and_lock();
         replace_remote_engine(&stage, FP16_SM86, true);
         replace_remote_engine(&stage, FP32_SM86, false);
@@ -143,7 +138,7 @@ fn an_engine_missing_on_the_remote_is_named() {
 
 #[test]
 fn a_pinned_engine_gone_from_the_remote_beside_its_sidecar_is_not_on_the_remote() {
-    both(|stage| {
+    on_both(Stage::new, |stage| {
         stage.build_and_lock();
         std::fs::remove_file(stage.remote_object(FP16_SM89)).unwrap();
         let out = stage
@@ -272,7 +267,7 @@ fn bad_locks_and_requests_are_refused_before_anything_is_fetched() {
 
 #[test]
 fn cache_commands_and_doctor_read_the_manifest_of_a_deploy_host() {
-    both(|stage| {
+    on_both(Stage::new, |stage| {
         stage.build_and_lock();
         // The cache dir comes from the manifest alone, as on a host without TENSORRT_CACHE_DIR.
         let cache = stage.host.path().join("engines-cache");

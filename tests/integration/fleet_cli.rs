@@ -3,6 +3,7 @@
 
 use crate::common::backend::Backend;
 use crate::common::fleet::Fleet;
+use crate::common::manifest::{Manifest, Model};
 use crate::common::project::{Project, all_output, stderr_of, stdout_of, succeeded};
 use crate::common::s3::SECRET_KEY;
 
@@ -30,10 +31,10 @@ version = "v2"
 
 /// Two models × fp16/fp32 × sm_86/sm_89, with `scrfd_10g:fp16:sm_86` already in the remote.
 fn partly_built(table: &str) -> Project {
-    let project = Project::new();
-    project.add_model("arcface_r100");
-    project.add_model("scrfd_10g");
-    project.write_manifest(&format!("{TWO_MODELS_TWO_ARCHS}{table}"));
+    let project = Project::with_models(
+        &["arcface_r100", "scrfd_10g"],
+        &format!("{TWO_MODELS_TWO_ARCHS}{table}"),
+    );
     build_on_sm86(&project, "scrfd_10g:fp16:sm_86");
     project
 }
@@ -273,10 +274,8 @@ fn the_github_matrix_has_one_job_per_unit_on_its_runner_label() {
 
 #[test]
 fn a_fleet_needs_a_remote_for_its_builds_to_land_in() {
-    let project = Project::new();
-    project.add_model("arcface_r100");
-    project.write_manifest(
-        "trt_version = \"10.3.0\"\n[[model]]\nname = \"arcface_r100\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1\"\narchs = [\"sm_86\"]\n",
+    let project = Project::with_manifest(
+        &Manifest::new("10.3.0").model(Model::named("arcface_r100").archs(&["sm_86"])),
     );
     let text = refused(project.trtctl().args(["fleet", "plan"]));
     assert!(text.contains("add a `[remote]` table"), "{text}");
@@ -294,7 +293,7 @@ fn credentials_of_the_environment_never_reach_a_rendered_job() {
             .output()
             .unwrap();
         let text = all_output(&out);
-        assert!(out.status.success(), "{text}");
+        succeeded(&out);
         assert!(text.contains("arcface_r100:fp16:sm_89"), "{text}");
         assert!(!text.contains(SECRET_KEY), "{format}: {text}");
     }

@@ -175,7 +175,7 @@ fn a_refused_build_stops_no_fetch_and_no_real_build() {
 
 #[test]
 fn an_engine_built_under_simulation_never_reaches_a_gpu_host() {
-    for backend in [Backend::s3(), Backend::dir()] {
+    for backend in Backend::both() {
         let fleet = Fleet::new(backend);
         // A GPU-less CI job builds "as if" an A10 were there and publishes: the sidecar says so.
         succeeded(
@@ -320,10 +320,8 @@ fn a_lock_of_a_simulated_engine_is_refused_by_fetch_on_a_gpu_host() {
 /// driver numbers them, three at once, never two on one GPU.
 #[test]
 fn each_build_runs_on_a_gpu_of_its_arch_as_cuda_visible_devices_numbers_them() {
-    let project = Project::new();
-    project.add_model("arcface_r100");
-    project.add_model("scrfd_10g");
-    project.write_manifest(
+    let project = Project::with_models(
+        &["arcface_r100", "scrfd_10g"],
         &TWO_MODELS_SM86.replace("archs = [\"sm_86\"]", "archs = [\"sm_86\", \"sm_90\"]"),
     );
     let exclusive = project.path().join("exclusive");
@@ -472,7 +470,7 @@ fn a_host_of_another_gpu_model_is_told_so_unless_the_manifest_says_any() {
 /// caches are kept apart too.
 #[test]
 fn under_gpu_model_exact_each_gpu_model_builds_and_uses_its_own_engine() {
-    for backend in [Backend::s3(), Backend::dir()] {
+    for backend in Backend::both() {
         let fleet = Fleet::new(backend);
         let manifest = fleet.project.path().join("engines.toml");
         let text = std::fs::read_to_string(&manifest).unwrap();

@@ -7,30 +7,29 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::common::backend::Backend;
-use crate::common::project::{ENSURE_ARCFACE, Project, all_output, stdout_of, succeeded};
+use crate::common::manifest::{Manifest, Model};
+use crate::common::project::{
+    ENSURE_ARCFACE, Project, all_output, stand_in_trtexec, stdout_of, succeeded,
+};
 
 const PLUS: &str = "arcface/arcface_r100_v1.0_fp16_sm_80-plus_10.3.0.trt";
 const TURING: &str = "arcface/arcface_r100_v1.0_fp16_sm_75_10.3.0.trt";
 
 fn ampere_plus_project(backend: &Backend) -> Project {
-    let project = Project::new();
-    project.add_model("arcface_r100");
-    project.write_manifest(&format!(
-        "trt_version = \"10.3.0\"\n[remote]\nurl = \"{}\"\n[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\nprecisions = [\"fp16\"]\narchs = [\"sm_75\", \"sm_80\", \"sm_86\", \"sm_89\", \"sm_90\"]\nbuild = {{ hardware_compatibility = \"ampere+\" }}\n",
-        backend.url()
-    ));
-    project
+    Project::with_manifest(
+        &Manifest::new("10.3.0").remote(&backend.url()).model(
+            Model::arcface(&["fp16"], &["sm_75", "sm_80", "sm_86", "sm_89", "sm_90"])
+                .line("build = { hardware_compatibility = \"ampere+\" }"),
+        ),
+    )
 }
 
 fn machine(project: &Project, backend: &Backend, name: &str) -> assert_cmd::Command {
-    let mut cmd = project.trtctl();
+    let mut cmd = project.with_remote(backend);
     cmd.env(
         "TENSORRT_CACHE_DIR",
         project.path().join(format!("cache-{name}")),
     );
-    for (key, value) in backend.env() {
-        cmd.env(key, value);
-    }
     cmd
 }
 
@@ -62,7 +61,7 @@ fn walk(dir: &Path) -> Vec<String> {
 
 #[test]
 fn one_ampere_plus_engine_serves_every_arch_from_sm_80_and_is_fetched_by_an_sm_90_host() {
-    for backend in [Backend::s3(), Backend::dir()] {
+    for backend in Backend::both() {
         let project = ampere_plus_project(&backend);
         let builder = || {
             let mut cmd = machine(&project, &backend, "builder");
@@ -220,7 +219,7 @@ fn the_stand_in_refuses_ampere_plus_below_sm_80_and_levels_its_version_lacks() {
     let project = Project::new();
     let onnx = project.add_model("m");
     let run = |level: &str, gpus: &str, version: &str| {
-        let out = std::process::Command::new(crate::common::project::STUB_TRTEXEC)
+        let out = stand_in_trtexec(project.path())
             .arg(format!("--onnx={}", onnx.display()))
             .arg(format!(
                 "--saveEngine={}",

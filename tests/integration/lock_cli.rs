@@ -2,7 +2,7 @@
 
 use crate::common::backend::Backend;
 use crate::common::deploy::{FP16_SM86, Stage, edit};
-use crate::common::project::{stderr_of, stdout_of};
+use crate::common::project::{stderr_of, stdout_of, succeeded};
 
 fn read(path: &std::path::Path) -> String {
     std::fs::read_to_string(path).unwrap()
@@ -30,7 +30,7 @@ fn apply_writes_the_lock_and_it_is_byte_identical_across_runs() {
 
     for _ in 0..2 {
         let out = stage.ci().arg("lock").output().unwrap();
-        assert!(out.status.success(), "{}", stderr_of(&out));
+        succeeded(&out);
         assert!(
             stdout_of(&out).contains("4 engines pinned (unchanged)"),
             "{}",
@@ -78,7 +78,7 @@ fn lock_lists_missing_engines_unless_allowed() {
         .args(["apply", "--target", "arcface_r100:fp16:sm_86"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", stderr_of(&out));
+    succeeded(&out);
     assert!(
         stderr_of(&out).contains("not updated: 3 engines do not exist yet"),
         "{}",
@@ -150,7 +150,7 @@ fn locked_fails_with_a_readable_diff_when_an_onnx_changes() {
 
 #[test]
 fn a_build_whose_name_the_remote_holds_with_another_build_is_never_locked() {
-    for backend in [Backend::s3(), Backend::dir()] {
+    for backend in Backend::both() {
         let stage = Stage::new(backend);
         stage.ci().arg("apply").assert().success();
         let before = read(&stage.ci_lock());

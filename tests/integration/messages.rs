@@ -2,6 +2,7 @@
 //! directory is not "missing", a letter outside ASCII is named as such, a control character in
 //! a name shows escaped instead of as a blank.
 
+use crate::common::manifest::{Manifest, Model};
 use crate::common::project::{Project, stderr_of};
 
 /// `trtctl ensure` of `onnx` (fp16, batch 8, sm_86), with `extra` arguments; its stderr.
@@ -24,9 +25,7 @@ fn an_onnx_path_that_is_a_directory_is_called_a_directory() {
     );
     assert!(!err.contains("does not exist"), "{err}");
 
-    project.write_manifest(
-        "trt_version = \"10.3.0\"\n[[model]]\nname = \"x\"\nonnx = \"models/x.onnx\"\nversion = \"v1\"\narchs = [\"sm_86\"]\n",
-    );
+    project.write_manifest(&one_model_x("models/x.onnx"));
     let plan = project.trtctl().arg("plan").output().unwrap();
     assert!(
         stderr_of(&plan).contains("ONNX file `models/x.onnx` is a directory, not a file"),
@@ -50,9 +49,7 @@ fn a_letter_outside_ascii_is_named_as_such_and_a_control_character_shows_escaped
     assert!(err.contains("model name `a\\tb` contains `\\t`"), "{err}");
 
     // A NUL cannot reach argv; a manifest can hold one.
-    project.write_manifest(
-        "trt_version = \"10.3.0\"\n[[model]]\nname = \"x\"\nonnx = \"models/a\\u0000b.onnx\"\nversion = \"v1\"\narchs = [\"sm_86\"]\n",
-    );
+    project.write_manifest(&one_model_x("models/a\\u0000b.onnx"));
     let plan = project.trtctl().arg("plan").output().unwrap();
     let err = stderr_of(&plan);
     assert!(
@@ -60,4 +57,11 @@ fn a_letter_outside_ascii_is_named_as_such_and_a_control_character_shows_escaped
         "{err}"
     );
     assert!(!err.contains('\0'), "{err:?}");
+}
+
+/// A manifest of one model `x` read from `onnx` (as TOML writes it).
+fn one_model_x(onnx: &str) -> String {
+    Manifest::new("10.3.0")
+        .model(Model::named("x").onnx(onnx).archs(&["sm_86"]))
+        .text()
 }

@@ -1,5 +1,6 @@
 //! `trtctl plan` driven as a user would: the real binary on temp projects.
 
+use crate::common::manifest::{Manifest, Model};
 use crate::common::project::{Project, stderr_of, stdout_of, succeeded};
 
 const TWO_BY_TWO_BY_THREE: &str = r#"
@@ -26,11 +27,7 @@ version = "v2"
 "#;
 
 fn two_models() -> Project {
-    let project = Project::new();
-    project.add_model("arcface_r100");
-    project.add_model("scrfd_10g");
-    project.write_manifest(TWO_BY_TWO_BY_THREE);
-    project
+    Project::with_models(&["arcface_r100", "scrfd_10g"], TWO_BY_TWO_BY_THREE)
 }
 
 /// [`two_models`], with machine A (sm_86) having built and uploaded its engines.
@@ -59,7 +56,7 @@ fn the_example_manifest_plans_on_a_fresh_machine() {
         .args(["plan", "-f", "engines.toml.example", "--gpu-arch", "sm_86"])
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", stderr_of(&output));
+    succeeded(&output);
     insta::assert_snapshot!("example_plan", project.redact(&stdout_of(&output)));
 }
 
@@ -103,7 +100,7 @@ fn a_partly_cached_world_is_planned_like_terraform() {
         .args(["plan", "--gpu-arch", "sm_86", "--gpu-arch", "sm_89"])
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", stderr_of(&output));
+    succeeded(&output);
     let text = without_ages(&project.redact(&stdout_of(&output)));
     insta::assert_snapshot!("partly_cached_plan", text);
 
@@ -277,10 +274,8 @@ fn the_second_plan_hashes_nothing() {
 /// as absent, even when it points at a perfectly good copy.
 #[test]
 fn symlinked_engines_and_sidecars_in_the_cache_are_not_trusted() {
-    let project = Project::new();
-    project.add_model("arcface_r100");
-    project.write_manifest(
-        "trt_version = \"10.3.0\"\n[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\nprecisions = [\"fp16\", \"fp32\"]\narchs = [\"sm_86\"]\n",
+    let project = Project::with_manifest(
+        &Manifest::new("10.3.0").model(Model::arcface(&["fp16", "fp32"], &["sm_86"])),
     );
     project
         .trtctl()
@@ -360,7 +355,11 @@ fn a_relative_cache_dir_with_an_s3_remote_and_nothing_configured_plans() {
         work.join("models/arcface_r100.onnx"),
     )
     .unwrap();
-    let manifest = "trt_version = \"10.3.0\"\n[cache]\ndir = \"cache\"\n[remote]\nurl = \"s3://bucket/engines\"\n[[model]]\nname = \"arcface_r100\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1\"\narchs = [\"sm_86\"]\n";
+    let manifest = Manifest::new("10.3.0")
+        .raw("[cache]\ndir = \"cache\"\n")
+        .remote("s3://bucket/engines")
+        .model(Model::named("arcface_r100").archs(&["sm_86"]))
+        .text();
     std::fs::write(work.join("engines.toml"), manifest).unwrap();
     // The manifest's relative `[cache] dir`, and the environment's, both run from the parent.
     for env_cache in [None, Some("relcache")] {
@@ -373,11 +372,7 @@ fn a_relative_cache_dir_with_an_s3_remote_and_nothing_configured_plans() {
             .args(["plan", "-f", "w1/engines.toml", "--gpu-arch", "sm_86"])
             .output()
             .unwrap();
-        assert!(
-            output.status.success(),
-            "{env_cache:?}: {}",
-            stderr_of(&output)
-        );
+        succeeded(&output);
         let out = stdout_of(&output);
         // The stand-in sits beside the cache, which is absolute now: `w1/cache` or `relcache`.
         let beside = match env_cache {
@@ -396,19 +391,21 @@ fn engine_names_are_checked_against_the_file_system_limit_at_load() {
     // name + `_v1_fp16_sm_86_10.3.0.trt` (25 bytes) is the engine's file name; the names
     // derived from it add up to 25 more, and 255 is the limit: 205 fits, 206 does not.
     for (name_len, fits) in [(205, true), (206, false)] {
-        let project = Project::new();
         let name = "a".repeat(name_len);
-        project.add_model("m");
-        project.write_manifest(&format!(
-            "trt_version = \"10.3.0\"\n[remote]\nurl = \"file://remote\"\n[[model]]\nname = \"{name}\"\nonnx = \"models/m.onnx\"\nversion = \"v1\"\narchs = [\"sm_86\"]\n"
-        ));
+        let project = Project::with_models(
+            &["m"],
+            &Manifest::new("10.3.0")
+                .remote("file://remote")
+                .model(Model::named(&name).onnx("models/m.onnx").archs(&["sm_86"]))
+                .text(),
+        );
         let output = project
             .trtctl()
             .args(["apply", "--gpu-arch", "sm_86"])
             .output()
             .unwrap();
         if fits {
-            assert!(output.status.success(), "{}", stderr_of(&output));
+            succeeded(&output);
             assert_eq!(project.builds().len(), 1);
         } else {
             assert_eq!(output.status.code(), Some(1));
@@ -454,7 +451,7 @@ fn a_sidecar_whose_fingerprint_is_not_its_build_inputs_is_unusable_here_and_remo
         .output()
         .unwrap();
     let text = stdout_of(&output);
-    assert!(output.status.success(), "{}", stderr_of(&output));
+    succeeded(&output);
     let line = |file: &str| {
         let file = file.split('/').nth(1).unwrap();
         text.lines().find(|l| l.contains(file)).unwrap().to_string()

@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crate::common::project::{Project, STUB_TRTEXEC, stderr_of, stdout_of, succeeded};
+use crate::common::sha256_hex;
 
 const STUB_TENSORRT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tensorrt");
 /// Where NVIDIA's packages put trtexec: a host that has it cannot show "no trtexec anywhere".
@@ -44,10 +45,7 @@ fn real_python() -> &'static Path {
 }
 
 fn project(manifest: &str) -> Project {
-    let project = Project::new();
-    project.add_model("arcface_r100");
-    project.write_manifest(manifest);
-    project
+    Project::with_models(&["arcface_r100"], manifest)
 }
 
 /// `trtctl` on a machine that has Python and `pip install tensorrt` (the stand-in) and nothing
@@ -340,14 +338,6 @@ fn the_timing_cache_is_loaded_and_saved() {
         )),
         "{log}"
     );
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 #[test]

@@ -5,18 +5,20 @@
 use std::path::Path;
 
 use crate::common::backend::Backend;
+use crate::common::manifest::{Manifest, Model};
 use crate::common::onnx_model::conv_model;
-use crate::common::project::{Project, stderr_of, stdout_of, succeeded};
+use crate::common::project::{Project, stand_in_trtexec, stderr_of, stdout_of, succeeded};
 
 const ENGINE: &str = "arcface/arcface_r100_v1.0_fp16_sm_86_10.14.1.trt";
 /// Large weights: the stand-in's engine embeds them, its stripped plan does not.
 const WEIGHT_BYTES: usize = 1 << 20;
 
 fn manifest(backend: &Backend, weights: &str) -> String {
-    format!(
-        "trt_version = \"10.14.1\"\n[remote]\nurl = \"{}\"\n[defaults]\nweights = \"{weights}\"\n[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\nprecisions = [\"fp16\"]\narchs = [\"sm_86\"]\n",
-        backend.url()
-    )
+    Manifest::new("10.14.1")
+        .remote(&backend.url())
+        .raw(&format!("[defaults]\nweights = \"{weights}\"\n"))
+        .model(Model::arcface(&["fp16"], &["sm_86"]))
+        .text()
 }
 
 /// A machine with the manifest and an ONNX of `seed`'s weights and `op`.
@@ -33,12 +35,9 @@ fn write_model(project: &Project, seed: u32, op: &str) {
 }
 
 fn trtctl(project: &Project, backend: &Backend) -> assert_cmd::Command {
-    let mut cmd = project.trtctl();
+    let mut cmd = project.with_remote(backend);
     cmd.env("TRTCTL_GPU_ARCH", "sm_86")
         .env("STUB_TRT_VERSION", "10.14.1");
-    for (key, value) in backend.env() {
-        cmd.env(key, value);
-    }
     cmd
 }
 
@@ -143,12 +142,7 @@ fn the_remote_holds_a_small_stripped_plan_that_a_second_host_refits_into_the_sam
         .args(["cache", "verify"])
         .output()
         .unwrap();
-    assert!(
-        verify.status.success(),
-        "{}{}",
-        stdout_of(&verify),
-        stderr_of(&verify)
-    );
+    succeeded(&verify);
 }
 
 #[test]
@@ -302,8 +296,7 @@ fn a_deploy_host_needs_the_onnx_to_fetch_a_stripped_engine_by_the_lock() {
 
 /// The stand-in trtexec at TensorRT `version`, in `dir`; its output and whether it passed.
 fn stand_in(dir: &Path, version: &str, args: &[&str]) -> (bool, String) {
-    let out = std::process::Command::new(crate::common::project::STUB_TRTEXEC)
-        .current_dir(dir)
+    let out = stand_in_trtexec(dir)
         .env("STUB_TRT_VERSION", version)
         .args(args)
         .output()

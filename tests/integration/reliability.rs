@@ -150,18 +150,10 @@ fn garbage_from_trtexec_is_a_failure_with_its_log() {
         "trt_version = \"10.3.0\"\n[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\nprecisions = [\"fp16\"]\narchs = [\"sm_86\"]\n",
     );
     let fake = project.path().join("fake-trtexec");
-    std::fs::write(
+    crate::common::write_executable(
         &fake,
         "#!/bin/sh\nif [ \"$1\" = --version ]; then echo '&&&& RUNNING TensorRT.trtexec [TensorRT v100300] # trtexec'; exit 1; fi\nhead -c 300 /dev/urandom | tr -dc 'a-z \\n'\nexit 0\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    // Another test's child forked while the script was open for writing holds it until it
-    // execs; until then running it fails with ETXTBSY.
-    while let Err(e) = std::process::Command::new(&fake).arg("--version").output() {
-        assert_eq!(e.kind(), std::io::ErrorKind::ExecutableFileBusy, "{e}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    );
     let output = project
         .trtctl()
         .env("TRTEXEC", &fake)

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
+use crate::common::backend::{BUCKET, Backend};
 use crate::common::faulty::{FaultyProxy, ProxyOptions};
 use crate::common::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
 use trtctl::identity::{
@@ -17,7 +18,6 @@ use trtctl::store::remote::{
     SpanSize, UploadOutcome, retrying,
 };
 
-const BUCKET: &str = "screenalytics-artifacts";
 const MIB: u64 = 1024 * 1024;
 
 fn keys() -> RemoteEnv {
@@ -28,59 +28,51 @@ fn keys() -> RemoteEnv {
     }
 }
 
-/// One remote under test, and what keeps its storage alive.
-struct Backend {
-    name: &'static str,
+/// One remote under test: a shared backend, opened through the library.
+struct Opened {
+    backend: Backend,
     remote: Remote,
-    /// Where an object `{family}/{file}` under the remote's prefix lives on disk.
-    objects: PathBuf,
-    _server: Option<S3Server>,
-    _dir: Option<tempfile::TempDir>,
 }
 
-impl Backend {
-    fn s3(part_size: u64) -> Backend {
-        let server = S3Server::start(ACCESS_KEY, SECRET_KEY, BUCKET);
-        let remote = s3_remote(&server, &keys(), part_size);
-        Backend {
-            name: "s3",
-            objects: server.object_path("engines"),
-            remote,
-            _server: Some(server),
-            _dir: None,
-        }
+impl Opened {
+    fn new(backend: Backend, part_size: u64) -> Opened {
+        let remote = match backend.server() {
+            Some(server) => s3_remote(server, &keys(), part_size),
+            None => Remote::open(
+                &RemoteSettings {
+                    url: backend.url(),
+                    part_size,
+                    concurrency: 3,
+                    ..RemoteSettings::default()
+                },
+                &RemoteEnv::default(),
+            )
+            .unwrap(),
+        };
+        Opened { backend, remote }
     }
 
-    fn file(part_size: u64) -> Backend {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("shared/engines");
-        let remote = Remote::open(
-            &RemoteSettings {
-                url: format!("file://{}", root.display()),
-                part_size,
-                concurrency: 3,
-                ..RemoteSettings::default()
-            },
-            &RemoteEnv::default(),
-        )
-        .unwrap();
-        Backend {
-            name: "file",
-            objects: root,
-            remote,
-            _server: None,
-            _dir: Some(dir),
-        }
+    fn both(part_size: u64) -> [Opened; 2] {
+        Backend::both().map(|backend| Opened::new(backend, part_size))
     }
 
-    fn both(part_size: u64) -> [Backend; 2] {
-        [Backend::s3(part_size), Backend::file(part_size)]
+    fn name(&self) -> &'static str {
+        self.backend.name()
+    }
+
+    /// Where an object `{family}/{file}` under the remote's prefix lives on disk.
+    fn objects(&self) -> PathBuf {
+        self.backend.objects()
+    }
+
+    fn server(&self) -> Option<&S3Server> {
+        self.backend.server()
     }
 
     /// Files anywhere under the staging area: must be none after any upload finished.
     fn staged_files(&self) -> Vec<PathBuf> {
         let mut found = Vec::new();
-        let mut dirs = vec![self.objects.join(".uploads")];
+        let mut dirs = vec![self.objects().join(".uploads")];
         while let Some(dir) = dirs.pop() {
             for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
                 if entry.file_type().unwrap().is_dir() {
@@ -219,7 +211,7 @@ fn make_old(path: &Path) {
 
 #[tokio::test]
 async fn upload_list_and_fetch_round_trip() {
-    for backend in Backend::both(16 * MIB) {
+    for backend in Opened::both(16 * MIB) {
         let remote = &backend.remote;
         let (key, id) = engine("arcface_r100");
         let local = local_engine(&key, &id, 100_000, 1, "ab");
@@ -228,13 +220,13 @@ async fn upload_list_and_fetch_round_trip() {
         assert!(
             listing.engines.is_empty() && listing.sidecars.is_empty(),
             "{}",
-            backend.name
+            backend.name()
         );
         assert_eq!(
             remote.read_sidecar(&key).await.unwrap(),
             None,
             "{}",
-            backend.name
+            backend.name()
         );
 
         let progress = Progress::new();
@@ -253,22 +245,22 @@ async fn upload_list_and_fetch_round_trip() {
             outcome,
             UploadOutcome::Uploaded { bytes: 100_000 },
             "{}",
-            backend.name
+            backend.name()
         );
-        assert_eq!(progress.max(), 100_000, "{}", backend.name);
+        assert_eq!(progress.max(), 100_000, "{}", backend.name());
 
         let listing = remote.list_family("arcface").await.unwrap();
         assert_eq!(
             listing.engines.get(&key),
             Some(&100_000),
             "{}",
-            backend.name
+            backend.name()
         );
-        assert!(listing.sidecars.contains_key(&key), "{}", backend.name);
+        assert!(listing.sidecars.contains_key(&key), "{}", backend.name());
         assert!(
             listing.rejected.is_empty(),
             "{}: {:?}",
-            backend.name,
+            backend.name(),
             listing.rejected
         );
         assert!(
@@ -285,17 +277,17 @@ async fn upload_list_and_fetch_round_trip() {
             Sidecar::parse_for(&stored, &key).unwrap(),
             local.sidecar,
             "{}",
-            backend.name
+            backend.name()
         );
 
         let (sha, size, bytes, seen) = fetch(remote, &key).await.unwrap();
-        assert_eq!(sha, local.sidecar.engine_sha256, "{}", backend.name);
+        assert_eq!(sha, local.sidecar.engine_sha256, "{}", backend.name());
         assert_eq!(size, 100_000);
         assert_eq!(seen, 100_000);
         assert!(
             bytes == local.bytes,
             "{}: fetched bytes differ",
-            backend.name
+            backend.name()
         );
 
         // Publishing it again sends nothing.
@@ -309,7 +301,7 @@ async fn upload_list_and_fetch_round_trip() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn large_engines_go_multipart_and_round_trip() {
     let len = 11 * MIB + 12_345;
-    for backend in Backend::both(5 * MIB) {
+    for backend in Opened::both(5 * MIB) {
         let remote = &backend.remote;
         let (key, id) = engine("arcface_r100");
         let local = local_engine(&key, &id, len, 2, "cd");
@@ -329,18 +321,18 @@ async fn large_engines_go_multipart_and_round_trip() {
             outcome,
             UploadOutcome::Uploaded { bytes: len },
             "{}",
-            backend.name
+            backend.name()
         );
-        assert_eq!(progress.max(), len, "{}", backend.name);
+        assert_eq!(progress.max(), len, "{}", backend.name());
         assert!(
             backend.staged_files().is_empty(),
             "{}: {:?}",
-            backend.name,
+            backend.name(),
             backend.staged_files()
         );
 
         let listing = remote.list_family("arcface").await.unwrap();
-        assert_eq!(listing.engines.get(&key), Some(&len), "{}", backend.name);
+        assert_eq!(listing.engines.get(&key), Some(&len), "{}", backend.name());
         assert!(listing.sidecars.contains_key(&key));
         assert!(listing.rejected.is_empty(), "{:?}", listing.rejected);
 
@@ -352,10 +344,10 @@ async fn large_engines_go_multipart_and_round_trip() {
         assert!(
             bytes == local.bytes,
             "{}: fetched bytes differ",
-            backend.name
+            backend.name()
         );
         assert_eq!(
-            std::fs::read(backend.objects.join(key.path()))
+            std::fs::read(backend.objects().join(key.path()))
                 .unwrap()
                 .len() as u64,
             len
@@ -366,11 +358,11 @@ async fn large_engines_go_multipart_and_round_trip() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn racing_uploads_publish_once() {
     for (part_size, len) in [(16 * MIB, 300_000), (5 * MIB, 11 * MIB)] {
-        for backend in Backend::both(part_size) {
+        for backend in Opened::both(part_size) {
             let (key, id) = engine("arcface_r100");
             let local = local_engine(&key, &id, len, 3, "ef");
             // Two builders, each with its own client.
-            let other = match &backend._server {
+            let other = match backend.server() {
                 Some(server) => s3_remote(server, &keys(), part_size),
                 None => backend.remote.clone(),
             };
@@ -387,7 +379,7 @@ async fn racing_uploads_publish_once() {
                     UploadOutcome::AlreadyPresent
                 ],
                 "{} with {len} bytes",
-                backend.name
+                backend.name()
             );
             let (sha, ..) = fetch(&backend.remote, &key).await.unwrap();
             assert_eq!(sha, local.sidecar.engine_sha256);
@@ -403,7 +395,7 @@ async fn racing_uploads_publish_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn racing_builders_with_different_bytes_never_mix_engine_and_sidecar() {
     for (part_size, len) in [(16 * MIB, 200_000), (5 * MIB, 6 * MIB)] {
-        for backend in Backend::both(part_size) {
+        for backend in Opened::both(part_size) {
             let (key, id) = engine("arcface_r100");
             // TensorRT builds are not bit-reproducible: same inputs, different bytes.
             let first = local_engine(&key, &id, len, 10, "aa");
@@ -416,7 +408,7 @@ async fn racing_builders_with_different_bytes_never_mix_engine_and_sidecar() {
             let winners = results
                 .iter()
                 .filter(|r| matches!(r, Ok(UploadOutcome::Uploaded { .. })));
-            assert_eq!(winners.count(), 1, "{}: {results:?}", backend.name);
+            assert_eq!(winners.count(), 1, "{}: {results:?}", backend.name());
             // Same build inputs: the loser's engine is as good as the winner's, and is not sent.
             let loser = results
                 .iter()
@@ -425,7 +417,7 @@ async fn racing_builders_with_different_bytes_never_mix_engine_and_sidecar() {
             assert!(
                 matches!(loser, Ok(UploadOutcome::AlreadyPresent)),
                 "{}: {loser:?}",
-                backend.name
+                backend.name()
             );
             // Whatever won, the sidecar describes the engine bytes beside it.
             let stored = Sidecar::parse_for(
@@ -438,7 +430,7 @@ async fn racing_builders_with_different_bytes_never_mix_engine_and_sidecar() {
                 (sha, size),
                 (stored.engine_sha256, stored.engine_size),
                 "{}",
-                backend.name
+                backend.name()
             );
         }
     }
@@ -446,7 +438,7 @@ async fn racing_builders_with_different_bytes_never_mix_engine_and_sidecar() {
 
 #[tokio::test]
 async fn a_different_engine_under_the_same_name_is_a_conflict() {
-    for backend in Backend::both(16 * MIB) {
+    for backend in Opened::both(16 * MIB) {
         let remote = &backend.remote;
         let (key, id) = engine("arcface_r100");
         let published = local_engine(&key, &id, 50_000, 4, "12");
@@ -458,7 +450,7 @@ async fn a_different_engine_under_the_same_name_is_a_conflict() {
         let rebuilt = local_engine(&key, &id, 50_000, 5, "34");
         let err = upload(remote, &key, &rebuilt).await.unwrap_err();
         let RemoteError::Conflict { key: named, .. } = &err else {
-            panic!("{}: expected a conflict, got {err:?}", backend.name)
+            panic!("{}: expected a conflict, got {err:?}", backend.name())
         };
         assert_eq!(named, &key.to_string());
         let message = err.to_string();
@@ -493,12 +485,12 @@ async fn a_different_engine_under_the_same_name_is_a_conflict() {
 
 #[tokio::test]
 async fn an_interrupted_upload_is_finished_or_reported() {
-    for backend in Backend::both(16 * MIB) {
+    for backend in Opened::both(16 * MIB) {
         let remote = &backend.remote;
         let (key, id) = engine("arcface_r100");
         let local = local_engine(&key, &id, 40_000, 6, "77");
         // The engine landed, then the uploader died before the sidecar.
-        let orphan = backend.objects.join(key.path());
+        let orphan = backend.objects().join(key.path());
         std::fs::create_dir_all(orphan.parent().unwrap()).unwrap();
         std::fs::write(&orphan, &local.bytes).unwrap();
         make_old(&orphan);
@@ -509,7 +501,7 @@ async fn an_interrupted_upload_is_finished_or_reported() {
         assert!(
             matches!(outcome, UploadOutcome::Uploaded { .. }),
             "{}: {outcome:?}",
-            backend.name
+            backend.name()
         );
         assert!(
             remote
@@ -523,21 +515,21 @@ async fn an_interrupted_upload_is_finished_or_reported() {
         // Someone else's orphan is not ours to adopt.
         let (other_key, other_id) = engine("arcface_r50");
         let other = local_engine(&other_key, &other_id, 40_000, 7, "88");
-        let foreign = backend.objects.join(other_key.path());
+        let foreign = backend.objects().join(other_key.path());
         std::fs::write(&foreign, engine_bytes(40_000, 8)).unwrap();
         make_old(&foreign);
         let err = upload(remote, &other_key, &other).await.unwrap_err();
         assert!(
             matches!(&err, RemoteError::Conflict { theirs, .. } if theirs.contains("without a sidecar")),
             "{}: {err:?}",
-            backend.name
+            backend.name()
         );
     }
 }
 
 #[tokio::test]
 async fn a_local_engine_that_does_not_match_its_sidecar_is_not_published() {
-    for backend in Backend::both(16 * MIB) {
+    for backend in Opened::both(16 * MIB) {
         let (key, id) = engine("arcface_r100");
         let mut local = local_engine(&key, &id, 30_000, 9, "99");
         local.sidecar.engine_sha256 = "00".repeat(32);
@@ -547,36 +539,36 @@ async fn a_local_engine_that_does_not_match_its_sidecar_is_not_published() {
         assert!(
             listing.engines.is_empty() && listing.sidecars.is_empty(),
             "{}",
-            backend.name
+            backend.name()
         );
     }
 }
 
 #[tokio::test]
 async fn tampered_remote_bytes_hash_differently() {
-    for backend in Backend::both(16 * MIB) {
+    for backend in Opened::both(16 * MIB) {
         let (key, id) = engine("arcface_r100");
         let local = local_engine(&key, &id, 20_000, 12, "42");
         upload(&backend.remote, &key, &local).await.unwrap();
-        let stored = backend.objects.join(key.path());
+        let stored = backend.objects().join(key.path());
         let mut bytes = std::fs::read(&stored).unwrap();
         bytes[100] ^= 0xff;
         std::fs::write(&stored, &bytes).unwrap();
         let (sha, size, ..) = fetch(&backend.remote, &key).await.unwrap();
         assert_eq!(size, 20_000);
-        assert_ne!(sha, local.sidecar.engine_sha256, "{}", backend.name);
+        assert_ne!(sha, local.sidecar.engine_sha256, "{}", backend.name());
     }
 }
 
 #[tokio::test]
 async fn hostile_and_foreign_names_are_only_rejected() {
-    for backend in Backend::both(16 * MIB) {
+    for backend in Opened::both(16 * MIB) {
         let remote = &backend.remote;
         let (key, id) = engine("arcface_r100");
         let local = local_engine(&key, &id, 1_000, 13, "13");
         upload(remote, &key, &local).await.unwrap();
 
-        let family = backend.objects.join("arcface");
+        let family = backend.objects().join("arcface");
         let valid = "arcface_r100_v1.0_fp16_sm_86_10.3.0.trt";
         let hostile = [
             "..%2f".to_string(),
@@ -595,27 +587,27 @@ async fn hostile_and_foreign_names_are_only_rejected() {
             std::fs::write(&path, b"hostile").unwrap();
         }
         // A sibling family's objects never show up.
-        std::fs::create_dir_all(backend.objects.join("arcface2")).unwrap();
-        std::fs::write(backend.objects.join("arcface2").join(valid), b"x").unwrap();
+        std::fs::create_dir_all(backend.objects().join("arcface2")).unwrap();
+        std::fs::write(backend.objects().join("arcface2").join(valid), b"x").unwrap();
 
         let listing = remote.list_family("arcface").await.unwrap();
         assert_eq!(
             listing.engines.keys().collect::<Vec<_>>(),
             vec![&key],
             "{}",
-            backend.name
+            backend.name()
         );
         assert_eq!(
             listing.sidecars.keys().collect::<Vec<_>>(),
             vec![&key],
             "{}",
-            backend.name
+            backend.name()
         );
         assert_eq!(
             listing.rejected.len(),
             hostile.len(),
             "{}: {:?}",
-            backend.name,
+            backend.name(),
             listing.rejected
         );
         let rejected: BTreeSet<&str> = listing.rejected.iter().map(String::as_str).collect();
@@ -626,7 +618,7 @@ async fn hostile_and_foreign_names_are_only_rejected() {
             assert!(
                 rejected.contains(name),
                 "{}: {name} not in {rejected:?}",
-                backend.name
+                backend.name()
             );
         }
         assert!(
@@ -807,7 +799,7 @@ async fn a_missing_bucket_says_so() {
 
 #[tokio::test]
 async fn keys_that_could_escape_are_refused_before_any_request() {
-    let backend = Backend::file(16 * MIB);
+    let backend = Opened::new(Backend::dir(), 16 * MIB);
     let evil = EngineKey {
         family: "..".into(),
         file: "arcface_r100_v1.0_fp16_sm_86_10.3.0.trt".into(),
@@ -818,15 +810,11 @@ async fn keys_that_could_escape_are_refused_before_any_request() {
 }
 
 /// Another client of the same remote (another builder), with its own lease time.
-fn another_builder(backend: &Backend, lease_ttl: Duration) -> Remote {
-    let url = match &backend._server {
-        Some(server) => server.url("engines"),
-        None => format!("file://{}", backend.objects.display()),
-    };
+fn another_builder(backend: &Opened, lease_ttl: Duration) -> Remote {
     Remote::open(
         &RemoteSettings {
-            url,
-            endpoint: backend._server.as_ref().map(|s| s.endpoint.clone()),
+            url: backend.backend.url(),
+            endpoint: backend.server().map(|s| s.endpoint.clone()),
             lease_ttl,
             ..RemoteSettings::default()
         },
@@ -838,8 +826,8 @@ fn another_builder(backend: &Backend, lease_ttl: Duration) -> Remote {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lease_is_held_once_renewed_released_and_taken_over_when_stale() {
     let minute = Duration::from_secs(60);
-    for backend in Backend::both(16 * MIB) {
-        let name = backend.name;
+    for backend in Opened::both(16 * MIB) {
+        let name = backend.name();
         let (key, _) = engine("arcface_r100");
         let a = another_builder(&backend, minute);
         let b = another_builder(&backend, minute);
@@ -891,17 +879,17 @@ async fn a_lease_is_held_once_renewed_released_and_taken_over_when_stale() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn under_its_lease_a_large_engine_skips_staging() {
-    for backend in Backend::both(5 * MIB) {
-        let name = backend.name;
+    for backend in Opened::both(5 * MIB) {
+        let name = backend.name();
         let remote = &backend.remote;
         let (shared_key, id) = engine("arcface_r100");
         let shared = local_engine(&shared_key, &id, 11 * MIB, 21, "21");
         upload(remote, &shared_key, &shared).await.unwrap();
         assert!(
-            backend.objects.join(".uploads").exists(),
+            backend.objects().join(".uploads").exists(),
             "{name}: an upload without a lease stages"
         );
-        std::fs::remove_dir_all(backend.objects.join(".uploads")).unwrap();
+        std::fs::remove_dir_all(backend.objects().join(".uploads")).unwrap();
 
         let (key, id) = engine("scrfd_10g");
         let local = local_engine(&key, &id, 11 * MIB, 22, "22");
@@ -915,7 +903,7 @@ async fn under_its_lease_a_large_engine_skips_staging() {
             "{name}"
         );
         assert!(
-            !backend.objects.join(".uploads").exists(),
+            !backend.objects().join(".uploads").exists(),
             "{name}: staged under a lease"
         );
         let (sha, size, ..) = fetch(remote, &key).await.unwrap();

@@ -6,27 +6,26 @@ use std::process::{Output, Stdio};
 
 use serde_json::Value;
 
-use crate::common::project::{Project, stderr_of, stdout_of};
+use crate::common::manifest::{Manifest, Model};
+use crate::common::project::{Project, stderr_of, stdout_of, succeeded};
 use crate::common::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
+use crate::common::sha256_hex;
 
 const REMOTE_CACHE: &str = "engines/timing/sm_86_10.3.0.cache";
 const MODELS: [&str; 4] = ["arcface_r100", "scrfd_10g", "yolo_v8", "retina_r50"];
 
 /// Four models with different bytes, fp16, for sm_86 and sm_89, published to `server`.
 fn project(server: &S3Server) -> Project {
-    let project = Project::new();
-    let mut manifest = format!(
-        "trt_version = \"10.3.0\"\n[remote]\nurl = \"{}\"\n[defaults]\nprecisions = [\"fp16\"]\narchs = [\"sm_86\", \"sm_89\"]\n",
-        server.url("engines")
-    );
+    let defaults = Manifest::new("10.3.0")
+        .remote(&server.url("engines"))
+        .raw("[defaults]\nprecisions = [\"fp16\"]\narchs = [\"sm_86\", \"sm_89\"]\n");
+    let manifest = MODELS.iter().fold(defaults, |manifest, model| {
+        manifest.model(Model::named(model))
+    });
+    let project = Project::with_manifest(&manifest);
     for (i, model) in MODELS.iter().enumerate() {
-        project.add_model(model);
         project.touch_model(model, i as u8 + 1);
-        manifest.push_str(&format!(
-            "[[model]]\nname = \"{model}\"\nonnx = \"models/{model}.onnx\"\nversion = \"v1\"\n"
-        ));
     }
-    project.write_manifest(&manifest);
     project
 }
 
@@ -39,7 +38,7 @@ fn builder(
     arch: &str,
     model: &str,
 ) -> std::process::Command {
-    let mut cmd = project.trtctl_process();
+    let mut cmd = project.process_with_remote(server);
     cmd.env("TENSORRT_CACHE_DIR", project.path().join(name))
         .env("STUB_COST_LOG", project.path().join(format!("{name}.cost")))
         .args([
@@ -50,20 +49,11 @@ fn builder(
             "--target",
             &format!("{model}:*:{arch}"),
         ]);
-    for (key, value) in server.env_vars() {
-        cmd.env(key, value);
-    }
     cmd
 }
 
-fn succeeded(output: Output) -> Vec<Value> {
-    assert!(
-        output.status.success(),
-        "{}{}",
-        stdout_of(&output),
-        stderr_of(&output)
-    );
-    stdout_of(&output)
+fn json_events(output: Output) -> Vec<Value> {
+    succeeded(&output)
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
         .collect()
@@ -98,11 +88,6 @@ fn costs(project: &Project, name: &str) -> Vec<(f64, u32, u32)> {
         .collect()
 }
 
-fn sha256(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    format!("{:x}", sha2::Sha256::digest(bytes))
-}
-
 /// The remote cache is what its metadata says it is.
 fn remote_cache_verified(server: &S3Server) -> Vec<u8> {
     let bytes = std::fs::read(server.object_path(REMOTE_CACHE)).unwrap();
@@ -110,7 +95,7 @@ fn remote_cache_verified(server: &S3Server) -> Vec<u8> {
         &std::fs::read(server.object_path(&format!("{REMOTE_CACHE}.json"))).unwrap(),
     )
     .unwrap();
-    assert_eq!(meta["sha256"], sha256(&bytes));
+    assert_eq!(meta["sha256"], sha256_hex(&bytes));
     assert_eq!(meta["size"], bytes.len());
     assert!(meta["host"].is_string(), "{meta}");
     bytes
@@ -121,7 +106,7 @@ fn a_published_timing_cache_warms_another_builder_of_its_arch_and_no_other() {
     let server = S3Server::start(ACCESS_KEY, SECRET_KEY, "screenalytics-artifacts");
     let project = project(&server);
 
-    let a = succeeded(
+    let a = json_events(
         builder(&project, &server, "a", "sm_86", "arcface_r100")
             .output()
             .unwrap(),
@@ -138,13 +123,12 @@ fn a_published_timing_cache_warms_another_builder_of_its_arch_and_no_other() {
     assert_eq!(costs(&project, "a")[0].1, 0, "A starts cold");
 
     // The plan of any builder shows, per arch, whether the fleet has a cache and how big it is.
-    let mut plan = project.trtctl_process();
-    plan.env("TENSORRT_CACHE_DIR", project.path().join("b"))
-        .args(["plan", "--gpu-arch", "sm_86", "--gpu-arch", "sm_89"]);
-    for (key, value) in server.env_vars() {
-        plan.env(key, value);
-    }
-    let output = plan.output().unwrap();
+    let output = project
+        .process_with_remote(&server)
+        .env("TENSORRT_CACHE_DIR", project.path().join("b"))
+        .args(["plan", "--gpu-arch", "sm_86", "--gpu-arch", "sm_89"])
+        .output()
+        .unwrap();
     let text = stdout_of(&output);
     assert!(
         text.contains(&format!(
@@ -156,7 +140,7 @@ fn a_published_timing_cache_warms_another_builder_of_its_arch_and_no_other() {
     );
 
     // B: same arch, empty cache dir, another model.
-    let b = succeeded(
+    let b = json_events(
         builder(&project, &server, "b", "sm_86", "scrfd_10g")
             .output()
             .unwrap(),
@@ -188,7 +172,7 @@ fn a_published_timing_cache_warms_another_builder_of_its_arch_and_no_other() {
     assert!(remote_cache_verified(&server).len() > published.len());
 
     // C: another arch; A's and B's cache is not its own.
-    let c = succeeded(
+    let c = json_events(
         builder(&project, &server, "c", "sm_89", "yolo_v8")
             .output()
             .unwrap(),
@@ -206,7 +190,7 @@ fn a_published_timing_cache_warms_another_builder_of_its_arch_and_no_other() {
 
     // Sharing off: D neither fetches nor publishes, and still builds with its local cache.
     let mut d = builder(&project, &server, "d", "sm_86", "retina_r50");
-    let d = succeeded(d.arg("--no-shared-timing-cache").output().unwrap());
+    let d = json_events(d.arg("--no-shared-timing-cache").output().unwrap());
     assert!(timing_events(&d).is_empty(), "{d:?}");
     assert_eq!(costs(&project, "d")[0].1, 0, "D starts cold");
     assert!(project.path().join("d/timing/sm_86_10.3.0.cache").is_file());
@@ -231,7 +215,7 @@ fn two_builders_publishing_at_once_never_clobber_and_the_larger_cache_wins() {
         .collect();
     let outputs: Vec<Vec<Value>> = children
         .into_iter()
-        .map(|c| succeeded(c.wait_with_output().unwrap()))
+        .map(|c| json_events(c.wait_with_output().unwrap()))
         .collect();
     let outcomes: Vec<&Value> = outputs
         .iter()
@@ -290,7 +274,7 @@ fn plant_foreign_cache(server: &S3Server) {
     std::fs::write(&path, bytes).unwrap();
     let meta = serde_json::json!({
         "schema_version": 1,
-        "sha256": sha256(bytes),
+        "sha256": sha256_hex(bytes),
         "size": bytes.len(),
         "host": "builder-with-another-tensorrt",
         "written_at": 1_700_000_000u64,
@@ -313,7 +297,7 @@ fn a_timing_cache_trtexec_fails_with_is_set_aside_and_the_build_retried_without_
         .args(["--target", "scrfd_10g:*:sm_86"])
         .output()
         .unwrap();
-    let events = succeeded(output);
+    let events = json_events(output);
     let timing = timing_events(&events);
     let outcomes: Vec<&str> = timing
         .iter()
@@ -345,8 +329,7 @@ fn a_timing_cache_trtexec_fails_with_is_set_aside_and_the_build_retried_without_
             .args(args)
             .output()
             .unwrap();
-        assert!(output.status.success(), "{}", stderr_of(&output));
-        stdout_of(&output)
+        succeeded(&output)
     };
     let ls = cache_cmd(&["cache", "ls"]);
     assert!(ls.contains("TIMING CACHE"), "{ls}");
@@ -384,11 +367,8 @@ fn the_plain_report_says_a_timing_cache_was_rejected() {
     let server = S3Server::start(ACCESS_KEY, SECRET_KEY, "screenalytics-artifacts");
     let project = project(&server);
     plant_foreign_cache(&server);
-    let mut cmd = project.trtctl();
-    for (key, value) in server.env_vars() {
-        cmd.env(key, value);
-    }
-    let output = cmd
+    let output = project
+        .with_remote(&server)
         .env("STUB_BAD_CACHE", "fail")
         .args([
             "apply",
@@ -399,8 +379,7 @@ fn the_plain_report_says_a_timing_cache_was_rejected() {
         ])
         .output()
         .unwrap();
-    let stdout = project.redact(&stdout_of(&output));
-    assert!(output.status.success(), "{stdout}{}", stderr_of(&output));
+    let stdout = project.redact(&succeeded(&output));
     assert!(
         stdout.contains("timing cache sm_86_10.3.0.cache: trtexec failed with it building arcface_r100_v1_fp16_sm_86_10.3.0.trt; built again without it, the cache set aside as [PROJECT]/cache/timing/sm_86_10.3.0.cache.rejected-"),
         "{stdout}"
@@ -415,7 +394,7 @@ fn the_plain_report_says_a_timing_cache_was_rejected() {
 fn a_remote_cache_that_does_not_match_its_metadata_is_not_used_and_is_replaced() {
     let server = S3Server::start(ACCESS_KEY, SECRET_KEY, "screenalytics-artifacts");
     let project = project(&server);
-    succeeded(
+    json_events(
         builder(&project, &server, "a", "sm_86", "arcface_r100")
             .output()
             .unwrap(),
@@ -427,7 +406,7 @@ fn a_remote_cache_that_does_not_match_its_metadata_is_not_used_and_is_replaced()
     bytes[last] ^= 1;
     std::fs::write(&path, &bytes).unwrap();
 
-    let b = succeeded(
+    let b = json_events(
         builder(&project, &server, "b", "sm_86", "scrfd_10g")
             .output()
             .unwrap(),
@@ -477,7 +456,7 @@ fn a_build_that_fails_without_its_timing_cache_too_puts_the_cache_back() {
 fn no_upload_reads_the_fleets_timing_cache_and_publishes_none() {
     let server = S3Server::start(ACCESS_KEY, SECRET_KEY, "screenalytics-artifacts");
     let project = project(&server);
-    succeeded(
+    json_events(
         builder(&project, &server, "a", "sm_86", "arcface_r100")
             .output()
             .unwrap(),
@@ -485,7 +464,7 @@ fn no_upload_reads_the_fleets_timing_cache_and_publishes_none() {
     let published = remote_cache_verified(&server);
 
     let mut b = builder(&project, &server, "b", "sm_86", "scrfd_10g");
-    let b = succeeded(b.arg("--no-upload").output().unwrap());
+    let b = json_events(b.arg("--no-upload").output().unwrap());
     let outcomes: Vec<&Value> = timing_events(&b).iter().map(|e| &e["outcome"]).collect();
     assert_eq!(outcomes, ["fetched"], "{b:?}");
     assert!(costs(&project, "b")[0].1 > 0, "B built with A's timings");

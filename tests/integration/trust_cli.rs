@@ -20,7 +20,7 @@ fn generate(fleet: &Fleet, name: &str) -> (PathBuf, String) {
         .arg(&file)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", stderr_of(&out));
+    succeeded(&out);
     let public = stdout_of(&out).trim().to_string();
     assert!(public.starts_with(&format!("{name}:")), "{public}");
     (file, public)
@@ -34,12 +34,7 @@ fn publish_signed(fleet: &Fleet, name: &str, key: &PathBuf) {
         .args(["apply", "--gpu-arch", "sm_86"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        stdout_of(&out),
-        stderr_of(&out)
-    );
+    succeeded(&out);
     assert!(
         stdout_of(&out).contains("1 uploaded"),
         "{}",
@@ -242,7 +237,7 @@ fn an_untrusted_remote_engine_is_replaced_by_a_trusted_builder_as_documented() {
             .args(["apply", "--gpu-arch", "sm_86"])
             .output()
             .unwrap();
-        assert!(rebuilt.status.success(), "{}", stderr_of(&rebuilt));
+        succeeded(&rebuilt);
         assert!(
             stdout_of(&rebuilt).contains("1 built"),
             "{}",
@@ -254,7 +249,7 @@ fn an_untrusted_remote_engine_is_replaced_by_a_trusted_builder_as_documented() {
             .args(["apply", "--gpu-arch", "sm_86"])
             .output()
             .unwrap();
-        assert!(host.status.success(), "{}", stderr_of(&host));
+        succeeded(&host);
         assert!(
             stdout_of(&host).contains("1 fetched"),
             "{}",

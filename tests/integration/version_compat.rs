@@ -3,28 +3,31 @@
 //! loads (same major, or 8 → 10, 10 → 11), where the manifest trusts its embedded lean runtime.
 
 use crate::common::backend::Backend;
+use crate::common::manifest::{Manifest, Model};
 use crate::common::project::{Project, succeeded};
 
 const OLD: &str = "arcface_r100_v1.0_fp16_sm_86_10.3.0.trt";
 
 fn manifest(project: &Project, backend: &Backend, trust: &str) {
-    project.write_manifest(&format!(
-        "trt_version = \"auto\"\n[remote]\nurl = \"{}\"\n{trust}[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\nprecisions = [\"fp16\"]\narchs = [\"sm_86\"]\nbuild = {{ version_compatible = true }}\n",
-        backend.url()
-    ));
+    project.write_manifest(
+        &Manifest::new("auto")
+            .remote(&backend.url())
+            .raw(trust)
+            .model(
+                Model::arcface(&["fp16"], &["sm_86"]).line("build = { version_compatible = true }"),
+            )
+            .text(),
+    );
 }
 
 fn host(project: &Project, backend: &Backend, trt: &str) -> assert_cmd::Command {
-    let mut cmd = project.trtctl();
+    let mut cmd = project.with_remote(backend);
     cmd.env(
         "TENSORRT_CACHE_DIR",
         project.path().join(format!("cache-{trt}")),
     )
     .env("STUB_TRT_VERSION", trt)
     .args(["--gpu-arch", "sm_86"]);
-    for (key, value) in backend.env() {
-        cmd.env(key, value);
-    }
     cmd
 }
 
@@ -34,7 +37,7 @@ fn plan_of(project: &Project, backend: &Backend, trt: &str) -> String {
 
 #[test]
 fn a_version_compatible_engine_serves_a_newer_tensorrt_and_no_older_one() {
-    for backend in [Backend::s3(), Backend::dir()] {
+    for backend in Backend::both() {
         let project = Project::new();
         project.add_model("arcface_r100");
         let opt_in = "[trust]\nlean_runtime = \"any\"\n";

@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use super::backend::Backend;
-use super::project::{Project, stderr_of, stdout_of};
+use super::manifest::{Manifest, Model};
+use super::project::{Project, succeeded};
 
 /// arcface_r100 (declared version, batch 1..16) × fp16/fp32 × sm_86/sm_89: four engines.
 pub const FP16_SM86: &str = "arcface/arcface_r100_v1.0_fp16_sm_86_10.3.0.trt";
@@ -17,51 +18,34 @@ pub struct Stage {
 
 impl Stage {
     pub fn new(backend: Backend) -> Stage {
-        let ci = Project::new();
-        ci.add_model("arcface_r100");
-        ci.write_manifest(&Stage::manifest(&backend));
+        let manifest = Manifest::new("10.3.0")
+            .remote(&backend.url())
+            .model(Model::arcface(&["fp16", "fp32"], &["sm_86", "sm_89"]).batch(1, 8, 16));
+        let ci = Project::with_manifest(&manifest);
         let host = Project::new();
-        host.write_manifest(&Stage::manifest(&backend));
+        host.write_manifest(&manifest.text());
         Stage { ci, host, backend }
-    }
-
-    fn manifest(backend: &Backend) -> String {
-        format!(
-            "trt_version = \"10.3.0\"\n[remote]\nurl = \"{}\"\n[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\nprecisions = [\"fp16\", \"fp32\"]\narchs = [\"sm_86\", \"sm_89\"]\nbatch = {{ min = 1, opt = 8, max = 16 }}\n",
-            backend.url()
-        )
     }
 
     /// `trtctl` on the CI machine (GPUs of both archs simulated).
     pub fn ci(&self) -> assert_cmd::Command {
-        let mut cmd = self.ci.trtctl();
+        let mut cmd = self.ci.with_remote(&self.backend);
         cmd.env("TRTCTL_GPU_ARCH", "sm_86,sm_89");
-        for (key, value) in self.backend.env() {
-            cmd.env(key, value);
-        }
         cmd
     }
 
     /// `trtctl` on the deploy host: no ONNX files, no trtexec anywhere, an empty cache.
     pub fn host(&self) -> assert_cmd::Command {
-        let mut cmd = self.host.trtctl();
+        let mut cmd = self.host.with_remote(&self.backend);
         cmd.env("TRTEXEC", "/nonexistent/trtexec")
             .env("PATH", "/usr/bin:/bin");
-        for (key, value) in self.backend.env() {
-            cmd.env(key, value);
-        }
         cmd
     }
 
     /// CI builds, uploads and writes the lock; the host gets a copy of it.
     pub fn build_and_lock(&self) {
         let out = self.ci().arg("apply").output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}{}",
-            stdout_of(&out),
-            stderr_of(&out)
-        );
+        succeeded(&out);
         std::fs::copy(self.ci_lock(), self.host_lock()).unwrap();
     }
 

@@ -3,7 +3,8 @@
 
 use std::path::PathBuf;
 
-use super::backend::Backend;
+use super::backend::{Backend, on_both};
+use super::manifest::{Manifest, Model};
 use super::project::Project;
 
 pub const ENGINE: &str = "arcface/arcface_r100_v1.0_fp16_sm_86_10.3.0.trt";
@@ -20,26 +21,18 @@ impl Fleet {
     }
 
     pub fn with_archs(backend: Backend, archs: &[&str]) -> Fleet {
-        let project = Project::new();
-        project.add_model("arcface_r100");
-        let archs = archs
-            .iter()
-            .map(|a| format!("\"{a}\""))
-            .collect::<Vec<_>>()
-            .join(", ");
-        project.write_manifest(&format!(
-            "trt_version = \"10.3.0\"\n[remote]\nurl = \"{}\"\npart_size_mib = 5\n[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\nprecisions = [\"fp16\"]\narchs = [{archs}]\nbatch = {{ min = 1, opt = 8, max = 16 }}\n",
-            backend.url()
-        ));
+        let project = Project::with_manifest(
+            &Manifest::new("10.3.0")
+                .remote(&backend.url())
+                .raw("part_size_mib = 5\n")
+                .model(Model::arcface(&["fp16"], archs).batch(1, 8, 16)),
+        );
         Fleet { project, backend }
     }
 
     pub fn machine(&self, name: &str) -> assert_cmd::Command {
-        let mut cmd = self.project.trtctl();
+        let mut cmd = self.project.with_remote(&self.backend);
         cmd.env("TENSORRT_CACHE_DIR", self.cache(name));
-        for (key, value) in self.backend.env() {
-            cmd.env(key, value);
-        }
         cmd
     }
 
@@ -50,6 +43,5 @@ impl Fleet {
 
 /// The test against a real S3 server, then against a `file://` remote.
 pub fn both(test: impl Fn(Fleet)) {
-    test(Fleet::new(Backend::s3()));
-    test(Fleet::new(Backend::dir()));
+    on_both(Fleet::new, test);
 }

@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
+use super::backend::Remote;
+use super::manifest::Manifest;
+
 pub const TINY_ONNX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/models/arcface_r100.onnx");
 /// Two models × fp16/fp32 × sm_86: four engines, one of them with a batch range.
 pub const TWO_MODELS_SM86: &str = r#"
@@ -43,7 +46,8 @@ pub const ENSURE_ARCFACE: [&str; 9] = [
 
 pub const STUB_TRTEXEC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/trtexec");
 
-/// Variables of the host that would change what trtctl does.
+/// Variables of the host that would change what trtctl does (and every `STUB_*` variable, which
+/// steers the stand-ins: see [`remove_stub_vars`]).
 const SCRUBBED: &[&str] = &[
     "TENSORRT_CACHE_DIR",
     "TRTCTL_GPU_ARCH",
@@ -74,25 +78,12 @@ const SCRUBBED: &[&str] = &[
     "AWS_ENDPOINT_URL_STS",
     "TRTCTL_REMOTE_EMBEDDED",
     "NO_COLOR",
-    "STUB_SLEEP",
-    "STUB_FAIL_MODEL",
-    "STUB_COUNT_DIR",
-    "STUB_TRT_VERSION",
-    "STUB_TRT_BUILD",
-    "STUB_PLAN_TRT",
     "TRTCTL_TRUSTED_KEYS",
     "TRTCTL_SIGNING_KEY_FILE",
     "CUDA_VISIBLE_DEVICES",
-    "STUB_CUDA_GPUS",
-    "STUB_CUDA_DRIVER_VERSION",
-    "STUB_GPU_EXCLUSIVE",
     "TRTCTL_GPU_MODEL",
     "TRTCTL_PYTHON",
     "PYTHONPATH",
-    "STUB_TRT_CALLS",
-    "STUB_CRASH",
-    "STUB_KILL_SELF",
-    "STUB_DETERMINISTIC",
 ];
 
 pub struct Project {
@@ -106,6 +97,23 @@ impl Project {
         std::fs::create_dir_all(dir.path().join("home")).unwrap();
         std::fs::create_dir_all(dir.path().join("runs")).unwrap();
         Project { dir }
+    }
+
+    /// A project with the tiny model copied in as each of `models` and `manifest` written.
+    pub fn with_models(models: &[&str], manifest: &str) -> Project {
+        let project = Project::new();
+        for name in models {
+            project.add_model(name);
+        }
+        project.write_manifest(manifest);
+        project
+    }
+
+    /// A project with `manifest` written, and the tiny model in for each of its models that
+    /// reads the usual `models/{name}.onnx`.
+    pub fn with_manifest(manifest: &Manifest) -> Project {
+        let models: Vec<&str> = manifest.usual_onnx_names().collect();
+        Project::with_models(&models, &manifest.text())
     }
 
     pub fn path(&self) -> &Path {
@@ -149,6 +157,7 @@ impl Project {
         for var in SCRUBBED {
             cmd.env_remove(var);
         }
+        remove_stub_vars(&mut cmd, std::env::vars_os().map(|(name, _)| name));
         cmd.current_dir(self.path())
             .env("HOME", self.path().join("home"))
             .env("TENSORRT_CACHE_DIR", self.cache())
@@ -160,6 +169,18 @@ impl Project {
             // Never a packet to the real metadata address, even on an EC2 test host; tests
             // of the instance role point it at their own responder.
             .env("AWS_EC2_METADATA_DISABLED", "true");
+        cmd
+    }
+
+    /// [`Project::trtctl`] reaching `remote`: its endpoint and keys in the environment.
+    pub fn with_remote(&self, remote: &impl Remote) -> Command {
+        Command::from_std(self.process_with_remote(remote))
+    }
+
+    /// The same as [`Project::with_remote`], for tests that spawn it.
+    pub fn process_with_remote(&self, remote: &impl Remote) -> std::process::Command {
+        let mut cmd = self.trtctl_process();
+        cmd.envs(remote.remote_env());
         cmd
     }
 
@@ -235,6 +256,27 @@ impl Project {
     }
 }
 
+/// The stand-in trtexec itself, run in `dir` with no `STUB_*` variable of the host.
+pub fn stand_in_trtexec(dir: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(STUB_TRTEXEC);
+    cmd.current_dir(dir);
+    remove_stub_vars(&mut cmd, std::env::vars_os().map(|(name, _)| name));
+    cmd
+}
+
+/// Removes each `STUB_*` variable among `host_vars` from `cmd`: a stand-in's knob set in the
+/// developer's shell, today's or one added later, never changes a test.
+fn remove_stub_vars(
+    cmd: &mut std::process::Command,
+    host_vars: impl Iterator<Item = std::ffi::OsString>,
+) {
+    for name in host_vars {
+        if name.to_string_lossy().starts_with("STUB_") {
+            cmd.env_remove(name);
+        }
+    }
+}
+
 /// The bytes of a TensorRT plan made by `trt` (major, minor, patch, build), as its 28-byte
 /// header says, followed by `payload`: an engine written by some other tool than trtctl.
 pub fn plan_bytes(trt: [u8; 4], payload: &[u8]) -> Vec<u8> {
@@ -267,4 +309,18 @@ pub fn succeeded(output: &std::process::Output) -> String {
         stderr_of(output)
     );
     stdout_of(output)
+}
+
+#[test]
+fn every_stub_variable_of_the_host_is_removed() {
+    let mut cmd = std::process::Command::new("true");
+    let host = ["STUB_SLEEP", "STUB_NOT_YET_INVENTED", "PATH", "NOT_STUB_X"];
+    remove_stub_vars(&mut cmd, host.iter().map(std::ffi::OsString::from));
+    let mut removed: Vec<_> = cmd
+        .get_envs()
+        .filter(|(_, value)| value.is_none())
+        .map(|(name, _)| name.to_string_lossy().into_owned())
+        .collect();
+    removed.sort();
+    assert_eq!(removed, ["STUB_NOT_YET_INVENTED", "STUB_SLEEP"]);
 }
