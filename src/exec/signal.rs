@@ -51,14 +51,17 @@ impl StopSignal {
     }
 }
 
-/// Wraps an executor run so Ctrl-C and SIGTERM cancel it cleanly.
+/// Wraps an executor run so Ctrl-C and SIGTERM cancel it cleanly. The handlers are in place
+/// before `work` is first polled: that poll may spawn tasks that claim leases on other worker
+/// threads, and a signal that came before its handler would kill the process holding them.
 pub async fn with_signals<F: std::future::Future>(stop: &StopSignal, work: F) -> F::Output {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).ok();
+    let mut terminate = signal(SignalKind::terminate()).ok();
     let signals = async {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+            () = received(&mut interrupt) => {}
+            () = received(&mut terminate) => {}
         }
         stop.cancel();
         std::future::pending::<()>().await;
@@ -66,5 +69,15 @@ pub async fn with_signals<F: std::future::Future>(stop: &StopSignal, work: F) ->
     tokio::select! {
         out = work => out,
         () = signals => unreachable!("the signal arm never completes"),
+    }
+}
+
+/// Waits for `signal`; forever where its handler could not be installed.
+async fn received(signal: &mut Option<tokio::signal::unix::Signal>) {
+    match signal {
+        Some(signal) => {
+            signal.recv().await;
+        }
+        None => std::future::pending().await,
     }
 }
