@@ -1064,7 +1064,7 @@ async fn a_family_of_many_pages_lists_the_same_whole_or_in_spans_of_wanted_engin
             proxy.stats.reset();
             let size = SpanSize { engines, keys };
             let listed = remote.list_wanted("m", wanted.clone(), size).await.unwrap();
-            requests.push(proxy.stats.total());
+            requests.push(proxy.stats.distinct());
             for file in wanted {
                 let shown = listed
                     .get(file)
@@ -1098,5 +1098,5 @@ async fn a_family_of_many_pages_lists_the_same_whole_or_in_spans_of_wanted_engin
         keys: 916,
     };
     remote.list_wanted("m", all, size).await.unwrap();
-    assert_eq!(proxy.stats.total(), 3);
+    assert_eq!(proxy.stats.distinct(), 3);
 }

@@ -40,6 +40,16 @@ impl FaultStats {
         self.requests.lock().unwrap().len()
     }
 
+    /// Requests with different lines: a retry after a read timeout (a loaded machine) repeats
+    /// its request's line.
+    pub fn distinct(&self) -> usize {
+        let requests = self.requests.lock().unwrap();
+        requests
+            .iter()
+            .collect::<std::collections::HashSet<_>>()
+            .len()
+    }
+
     pub fn reset(&self) {
         self.requests.lock().unwrap().clear();
         self.max_in_flight.store(0, Ordering::SeqCst);
