@@ -892,10 +892,10 @@ fn interrupt_trials(signal: i32, trials: usize, seed: u64, held: usize) {
 
 #[test]
 fn an_interrupted_apply_releases_every_lease_it_took() {
-    interrupt_trials(libc::SIGINT, 20, 0x006c_6561_7365, 10);
+    interrupt_trials(libc::SIGINT, 20, 0x006c_6561_7365, 5);
 }
 
 #[test]
 fn a_terminated_apply_exits_130_and_releases_every_lease_it_took() {
-    interrupt_trials(libc::SIGTERM, 8, 0x7465_726d, 4);
+    interrupt_trials(libc::SIGTERM, 8, 0x7465_726d, 2);
 }
