@@ -344,7 +344,10 @@ fn listed_sidecars_answered_404_fail_the_plan_instead_of_calling_engines_legacy(
         "{answered:?}"
     );
     for err in &failed {
-        assert!(err.contains(".trt.json"), "not a sidecar's failure: {err}");
+        assert!(
+            err.contains(".trt.json: the listing shows the sidecar but reading it finds none"),
+            "not a sidecar's failure: {err}"
+        );
     }
 }
 
