@@ -679,6 +679,8 @@ mod tests {
         assert_eq!(default_remote(&env).unwrap().url, "file:///srv/engines");
     }
 
+    /// The mapping of reports to sources; two real processes, one seen waiting for the other's
+    /// lock, are `tests/integration/ensure_cli.rs::of_two_processes_asking_at_once_only_the_builder_says_built`.
     #[test]
     fn only_the_process_that_built_says_built() {
         let built_elsewhere = ApplyReport {

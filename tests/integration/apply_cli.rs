@@ -383,17 +383,24 @@ fn two_concurrent_applies_build_each_engine_once() {
             .trtctl_process()
             .env("STUB_SLEEP", "0.3")
             .args(["apply", "--gpu-arch", "sm_86"])
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap()
     };
     let first = spawn();
     let second = spawn();
+    let mut found_built = 0;
     for child in [first, second] {
         let output = child.wait_with_output().unwrap();
         assert!(output.status.success(), "{}", stderr_of(&output));
+        found_built += stdout_of(&output)
+            .matches("ok (built by another process)")
+            .count();
     }
+    // An engine one apply planned to build and found built by the other once it held the
+    // lock: the two ran at once.
+    assert!(found_built >= 1, "the applies never overlapped");
     assert_eq!(built_engines(&project).len(), 4, "{:?}", project.builds());
     assert_eq!(project.cached().len(), 4);
 }

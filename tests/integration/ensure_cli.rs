@@ -104,13 +104,27 @@ fn force_rebuild_builds_again_and_no_upload_publishes_nothing() {
     assert_eq!(project.builds().len(), 2);
 }
 
+/// Whether process `pid` is blocked waiting for a `flock` (a `->` line of /proc/locks).
+fn blocked_on_a_lock(pid: u32) -> bool {
+    let pid = pid.to_string();
+    let locks = std::fs::read_to_string("/proc/locks").unwrap();
+    locks.lines().any(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        fields.get(1) == Some(&"->") && fields.contains(&pid.as_str())
+    })
+}
+
 #[test]
 fn of_two_processes_asking_at_once_only_the_builder_says_built() {
     let project = project();
+    // The stand-in's barrier as a gate: the build waits for a second arrival, which this test
+    // supplies once the second process is seen waiting for the engine's lock.
+    let gate = project.path().join("gate");
+    std::fs::create_dir(&gate).unwrap();
     let spawn = || {
         let mut cmd = project.trtctl_process();
         cmd.env("TRTCTL_TRT_VERSION", "10.3.0")
-            .env("STUB_SLEEP", "1")
+            .env("STUB_BARRIER", format!("{}:2", gate.display()))
             .args([
                 "ensure",
                 "--onnx",
@@ -130,8 +144,27 @@ fn of_two_processes_asking_at_once_only_the_builder_says_built() {
             .stderr(std::process::Stdio::piped());
         cmd.spawn().unwrap()
     };
-    let children = [spawn(), spawn()];
-    let mut sources: Vec<String> = children
+    let until = |what: &str, event: &mut dyn FnMut() -> bool| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !event() {
+            assert!(std::time::Instant::now() < deadline, "never: {what}");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    };
+    let first = spawn();
+    until("the first build started", &mut || {
+        project.builds().len() == 1
+    });
+    let mut second = spawn();
+    until("the second process waits for the lock", &mut || {
+        assert!(
+            second.try_wait().unwrap().is_none(),
+            "the second process finished without waiting for the first"
+        );
+        blocked_on_a_lock(second.id())
+    });
+    std::fs::write(gate.join("open"), "").unwrap();
+    let mut sources: Vec<String> = [first, second]
         .into_iter()
         .map(|child| source_of(&child.wait_with_output().unwrap()))
         .collect();

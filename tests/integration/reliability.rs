@@ -293,6 +293,7 @@ fn check_invariant(cache: &Path, remote: &Path, trial: usize) -> usize {
 fn crash_trials(trials: usize) {
     let server = S3Server::start(ACCESS_KEY, SECRET_KEY, "screenalytics-artifacts");
     let mut random = Lcg(0x7472_7463_746c);
+    let mut landed = 0;
     for trial in 0..trials {
         let project = Project::new();
         project.add_model("arcface_r100");
@@ -302,7 +303,8 @@ fn crash_trials(trials: usize) {
             "trt_version = \"10.3.0\"\n[remote]\nurl = \"{}\"\npart_size_mib = 5\n[defaults]\nprecisions = [\"fp16\", \"fp32\"]\narchs = [\"sm_86\"]\n[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\n[[model]]\nname = \"scrfd_10g\"\nonnx = \"models/scrfd_10g.onnx\"\nversion = \"v2\"\n",
             server.url(&prefix)
         ));
-        let apply = |kill_after: Option<Duration>| {
+        // Whether the kill landed: apply was still running when SIGKILL was sent, and died of it.
+        let apply = |kill_after: Option<Duration>| -> bool {
             let mut cmd = project.trtctl_process();
             cmd.env("STUB_SLEEP", "0.05")
                 .env("STUB_ENGINE_BYTES", "6000000")
@@ -316,8 +318,11 @@ fn crash_trials(trials: usize) {
             match kill_after {
                 Some(delay) => {
                     std::thread::sleep(delay);
+                    let running = child.try_wait().unwrap().is_none();
                     let _ = child.kill();
-                    child.wait().unwrap();
+                    let status = child.wait().unwrap();
+                    use std::os::unix::process::ExitStatusExt;
+                    running && status.signal() == Some(libc::SIGKILL)
                 }
                 None => {
                     let output = child.wait_with_output().unwrap();
@@ -326,10 +331,11 @@ fn crash_trials(trials: usize) {
                         "trial {trial}: recovery failed: {}",
                         stderr_of(&output)
                     );
+                    false
                 }
             }
         };
-        apply(Some(Duration::from_millis(random.next(900))));
+        landed += usize::from(apply(Some(Duration::from_millis(random.next(900)))));
         let remote = server.object_path(&prefix);
         check_invariant(&project.cache(), &remote, trial);
         apply(None);
@@ -340,6 +346,12 @@ fn crash_trials(trials: usize) {
         );
         assert_eq!(project.cached().len(), 4, "trial {trial}");
     }
+    // A kill after apply exited proves nothing: most must land while it works.
+    assert!(
+        landed * 2 > trials,
+        "only {landed} of {trials} kills landed before apply exited"
+    );
+    eprintln!("crash trials: {trials} kills, {landed} landed while apply ran, 0 torn engines");
 }
 
 #[test]
@@ -752,13 +764,28 @@ fn leases_are_shown_waited_for_and_taken_over_when_stale() {
     assert!(leases.is_empty(), "{leases:?}");
 }
 
-/// Ctrl-C at a random instant of an apply that builds under leases; returns the leases left on
-/// the remote afterwards, and what the apply said.
-fn interrupt_trial(server: &S3Server, trial: u64, delay: Duration) -> (usize, String) {
+/// What one interrupted apply left: the leases on the remote at the instant of the signal and
+/// afterwards, its exit code, and what it said.
+struct Interrupted {
+    leases_at_signal: usize,
+    leases_left: usize,
+    code: Option<i32>,
+    said: String,
+}
+
+fn leases_under(server: &S3Server, prefix: &str) -> usize {
+    files_under(&server.object_path(prefix))
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".lease"))
+        .count()
+}
+
+/// `signal` at a random instant of an apply that builds under leases.
+fn interrupt_trial(server: &S3Server, trial: u64, delay: Duration, signal: i32) -> Interrupted {
     let project = Project::new();
     project.add_model("arcface_r100");
     project.add_model("scrfd_10g");
-    let prefix = format!("interrupt{trial}");
+    let prefix = format!("interrupt{signal}-{trial}");
     project.write_manifest(&format!(
         "trt_version = \"10.3.0\"\n[remote]\nurl = \"{}\"\n[defaults]\nprecisions = [\"fp16\", \"fp32\", \"int8\", \"best\"]\narchs = [\"sm_86\"]\n[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\n[[model]]\nname = \"scrfd_10g\"\nonnx = \"models/scrfd_10g.onnx\"\nversion = \"v2\"\n",
         server.url(&prefix)
@@ -773,37 +800,39 @@ fn interrupt_trial(server: &S3Server, trial: u64, delay: Duration) -> (usize, St
     }
     let child = cmd.spawn().unwrap();
     std::thread::sleep(delay);
+    let leases_at_signal = leases_under(server, &prefix);
     // SAFETY: signals a child this test spawned and has not reaped yet.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    unsafe { libc::kill(child.id() as libc::pid_t, signal) };
     let output = child.wait_with_output().unwrap();
     let said = format!("{}{}", stdout_of(&output), stderr_of(&output));
     // 130: interrupted; 0: done before the signal; killed by it: signalled before the handler
     // was installed, when no lease can have been taken yet.
     use std::os::unix::process::ExitStatusExt;
     assert!(
-        matches!(output.status.code(), Some(0 | 130))
-            || output.status.signal() == Some(libc::SIGINT),
+        matches!(output.status.code(), Some(0 | 130)) || output.status.signal() == Some(signal),
         "trial {trial}: {:?}: {said}",
         output.status
     );
-    let leases = files_under(&server.object_path(&prefix))
-        .into_iter()
-        .filter(|p| p.to_string_lossy().ends_with(".lease"))
-        .count();
-    (leases, said)
+    Interrupted {
+        leases_at_signal,
+        leases_left: leases_under(server, &prefix),
+        code: output.status.code(),
+        said,
+    }
 }
 
-#[test]
-fn an_interrupted_apply_releases_every_lease_it_took() {
+/// `trials` applies, four at a time, each given `signal` at a random instant in 0.1–1.5 s:
+/// none leaves a lease, and at least `held` of them exit 130 having held a lease at the signal.
+fn interrupt_trials(signal: i32, trials: usize, seed: u64, held: usize) {
     let server = S3Server::start(ACCESS_KEY, SECRET_KEY, "screenalytics-artifacts");
-    let mut random = Lcg(0x006c_6561_7365);
-    let delays: Vec<Duration> = (0..20)
+    let mut random = Lcg(seed);
+    let delays: Vec<Duration> = (0..trials)
         .map(|_| Duration::from_millis(100 + random.next(1400)))
         .collect();
-    // Four trials at a time, each on its own prefix, so twenty fit in a few seconds.
-    let trials: Vec<(usize, String)> = std::thread::scope(|scope| {
+    let per_worker = trials.div_ceil(4);
+    let results: Vec<Interrupted> = std::thread::scope(|scope| {
         let workers: Vec<_> = delays
-            .chunks(5)
+            .chunks(per_worker)
             .enumerate()
             .map(|(worker, chunk)| {
                 let server = &server;
@@ -811,7 +840,10 @@ fn an_interrupted_apply_releases_every_lease_it_took() {
                     chunk
                         .iter()
                         .enumerate()
-                        .map(|(i, delay)| interrupt_trial(server, (worker * 5 + i) as u64, *delay))
+                        .map(|(i, delay)| {
+                            let trial = (worker * per_worker + i) as u64;
+                            interrupt_trial(server, trial, *delay, signal)
+                        })
                         .collect::<Vec<_>>()
                 })
             })
@@ -821,15 +853,41 @@ fn an_interrupted_apply_releases_every_lease_it_took() {
             .flat_map(|w| w.join().unwrap())
             .collect()
     });
-    let left: Vec<usize> = trials.iter().map(|(leases, _)| *leases).collect();
-    let said: Vec<&String> = trials
-        .iter()
-        .filter(|(leases, _)| *leases > 0)
-        .map(|(_, said)| said)
+    let left: Vec<usize> = results.iter().map(|r| r.leases_left).collect();
+    let said: Vec<&String> = (results.iter())
+        .filter(|r| r.leases_left > 0)
+        .map(|r| &r.said)
         .collect();
     assert_eq!(
         left.iter().sum::<usize>(),
         0,
         "leases left per trial (delays {delays:?}): {left:?}; those applies said: {said:#?}"
     );
+    let interrupted = results.iter().filter(|r| r.code == Some(130)).count();
+    let under_lease = (results.iter())
+        .filter(|r| r.code == Some(130) && r.leases_at_signal > 0)
+        .count();
+    assert!(
+        under_lease >= held,
+        "{under_lease} of {trials} exits of 130 held a lease at the signal (want {held}); \
+         exits: {:?}; leases at the signal: {:?}",
+        results.iter().map(|r| r.code).collect::<Vec<_>>(),
+        results
+            .iter()
+            .map(|r| r.leases_at_signal)
+            .collect::<Vec<_>>()
+    );
+    eprintln!(
+        "signal {signal}: {trials} trials, {interrupted} exits of 130, {under_lease} with a lease held at the signal, 0 leases left"
+    );
+}
+
+#[test]
+fn an_interrupted_apply_releases_every_lease_it_took() {
+    interrupt_trials(libc::SIGINT, 20, 0x006c_6561_7365, 5);
+}
+
+#[test]
+fn a_terminated_apply_exits_130_and_releases_every_lease_it_took() {
+    interrupt_trials(libc::SIGTERM, 8, 0x7465_726d, 2);
 }

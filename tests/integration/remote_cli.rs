@@ -2,7 +2,11 @@
 //! fetches. Every case runs against a real S3 server (s3s-fs, signatures checked) and against
 //! a `file://` remote.
 
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
 use crate::common::backend::{BUCKET, Backend};
+use crate::common::faulty::{FaultyProxy, Gate, ProxyOptions};
 use crate::common::fleet::{ENGINE, Fleet, both};
 use crate::common::project::{plan_bytes, stderr_of, stdout_of, succeeded};
 use crate::common::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
@@ -96,12 +100,31 @@ fn racing_uploaders_publish_one_engine_and_both_succeed() {
         for file in [ENGINE.to_string(), format!("{ENGINE}.json")] {
             std::fs::remove_file(fleet.backend.object(&file)).unwrap();
         }
+        // On S3 both claims of the engine's upload lease are held until both are in flight: both
+        // planned the upload before either published.
+        let gated = match &fleet.backend {
+            Backend::S3(server) => Some(FaultyProxy::start_with(
+                &server.endpoint,
+                ProxyOptions {
+                    gate: Some(Gate {
+                        needle: ".lease",
+                        count: 2,
+                        within: Duration::from_secs(20),
+                    }),
+                    ..ProxyOptions::latency(Duration::ZERO)
+                },
+            )),
+            Backend::Dir(_) => None,
+        };
         let spawn = |name: &str| {
             let mut cmd = fleet.project.trtctl_process();
             cmd.env("TENSORRT_CACHE_DIR", fleet.cache(name))
                 .arg("apply");
             for (key, value) in fleet.backend.env() {
                 cmd.env(key, value);
+            }
+            if let Some(proxy) = &gated {
+                cmd.env("ARTIFACTS_ENDPOINT", &proxy.endpoint);
             }
             cmd.stdout(std::process::Stdio::piped()).spawn().unwrap()
         };
@@ -112,12 +135,19 @@ fn racing_uploaders_publish_one_engine_and_both_succeed() {
             assert!(output.status.success(), "{}", stdout_of(output));
             uploaded += usize::from(stdout_of(output).contains(" 1 uploaded"));
         }
-        assert_eq!(
-            uploaded,
-            1,
-            "{}\n{}",
-            stdout_of(&outputs[0]),
-            stdout_of(&outputs[1])
+        let both_said = format!("{}\n{}", stdout_of(&outputs[0]), stdout_of(&outputs[1]));
+        assert_eq!(uploaded, 1, "{both_said}");
+        if let Some(proxy) = &gated {
+            assert_eq!(
+                proxy.stats.gate_timeouts.load(Ordering::SeqCst),
+                0,
+                "{both_said}"
+            );
+        }
+        // The race was run: the other one planned the upload too, and found it done.
+        assert!(
+            both_said.contains("ok (already uploaded by another builder)"),
+            "{both_said}"
         );
         let remote = std::fs::read(fleet.backend.object(ENGINE)).unwrap();
         assert_eq!(

@@ -2,10 +2,11 @@
 //! requests in flight, and a misbehaving server that never changes a plan silently.
 
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crate::common::backend::Backend;
-use crate::common::faulty::{Faults, FaultyProxy, INTERNAL_ERROR, ProxyOptions, UNAVAILABLE};
+use crate::common::faulty::{Faults, FaultyProxy, Gate, INTERNAL_ERROR, ProxyOptions, UNAVAILABLE};
 use crate::common::fleet::{ENGINE, Fleet};
 use crate::common::project::{Project, stderr_of, stdout_of};
 use crate::common::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
@@ -68,24 +69,19 @@ impl World {
     }
 
     fn plan_on(&self, cache: &str, proxy: &FaultyProxy) -> (Option<i32>, Vec<String>) {
-        let output = self
-            .machine(cache, &proxy.endpoint)
-            .args(["plan", "--json"])
-            .args(&self.gpus)
-            .output()
-            .unwrap();
+        let output = self.plan_output(cache, proxy);
         if !output.status.success() {
             return (output.status.code(), Vec::new());
         }
-        let plan: serde_json::Value = serde_json::from_slice(&output.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {}", stdout_of(&output)));
-        let actions = plan["steps"]
-            .as_array()
+        (output.status.code(), decisions(&output))
+    }
+
+    fn plan_output(&self, cache: &str, proxy: &FaultyProxy) -> std::process::Output {
+        self.machine(cache, &proxy.endpoint)
+            .args(["plan", "--json"])
+            .args(&self.gpus)
+            .output()
             .unwrap()
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        (output.status.code(), actions)
     }
 
     fn index_files(&self, cache: &str) -> Vec<PathBuf> {
@@ -109,6 +105,14 @@ impl World {
         found.sort();
         found
     }
+}
+
+/// Each engine's decision in a `plan --json`.
+fn decisions(output: &std::process::Output) -> Vec<String> {
+    let plan: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", stdout_of(output)));
+    let steps = plan["steps"].as_array().unwrap();
+    steps.iter().map(|s| s.to_string()).collect()
 }
 
 fn clean_proxy(server: &S3Server) -> FaultyProxy {
@@ -241,31 +245,48 @@ fn the_index_keeps_what_another_manifest_wants_and_forgets_what_the_remote_lost(
 #[test]
 fn requests_in_flight_never_exceed_the_configured_bound() {
     let world = World::new(&["sm_75", "sm_80", "sm_86", "sm_89"], "max_in_flight = 3");
+    // The first sidecar reads are held until three are in flight: the bound is reached as an
+    // event (a bound below 3 never opens the gate), and the 40 ms on every request keeps
+    // the reads after it overlapping, so a bound above 3 would show.
     let proxy = FaultyProxy::start_with(
         &world.server.endpoint,
-        ProxyOptions::latency(Duration::from_millis(40)),
+        ProxyOptions {
+            gate: Some(Gate {
+                needle: ".trt.json",
+                count: 3,
+                within: Duration::from_secs(20),
+            }),
+            ..ProxyOptions::latency(Duration::from_millis(40))
+        },
     );
     let (code, actions) = world.plan(&proxy);
     assert_eq!((code, actions.len()), (Some(0), 16));
     assert_eq!(sidecar_gets(&proxy), 16);
-    let most = proxy
-        .stats
-        .max_in_flight
-        .load(std::sync::atomic::Ordering::SeqCst);
-    assert!((2..=3).contains(&most), "{most} requests in flight at once");
+    let timeouts = proxy.stats.gate_timeouts.load(Ordering::SeqCst);
+    assert_eq!(
+        timeouts, 0,
+        "three sidecar reads were never in flight at once"
+    );
+    let most = proxy.stats.max_in_flight.load(Ordering::SeqCst);
+    assert_eq!(most, 3, "{most} requests in flight at once");
 }
 
 /// `runs` cold plans on the machine that has every engine (a sidecar taken for absent would
-/// show as an upload) through a proxy answering `response` to `percent`% of requests: each one
-/// is the right plan or exit 1.
-fn never_a_wrong_plan(response: &'static [u8], percent: u64, runs: u64) -> (usize, usize) {
+/// show as an upload) through a proxy failing `percent`% of requests with `faults`: each one
+/// is the right plan or exit 1. Returns the right plans, the stderr of each failed one, and the
+/// requests that `Faults::AnswerTo` failed.
+fn never_a_wrong_plan(
+    faults: Faults,
+    percent: u64,
+    runs: u64,
+) -> (usize, Vec<String>, Vec<String>) {
     let world = World::new(&["sm_86", "sm_89"], "");
     let (_, expected) = world.plan_on("cache-a", &clean_proxy(&world.server));
     assert!(
         expected.iter().all(|a| a.contains("up_to_date")),
         "{expected:?}"
     );
-    let (mut right, mut failed) = (0, 0);
+    let (mut right, mut failed, mut answered) = (0, Vec::new(), Vec::new());
     for seed in 0..runs {
         for index in world.index_files("cache-a") {
             std::fs::remove_file(index).unwrap();
@@ -275,37 +296,59 @@ fn never_a_wrong_plan(response: &'static [u8], percent: u64, runs: u64) -> (usiz
             ProxyOptions {
                 percent,
                 seed,
-                faults: Faults::Answer(response),
-                rtt: Duration::ZERO,
+                faults,
+                ..ProxyOptions::latency(Duration::ZERO)
             },
         );
-        match world.plan_on("cache-a", &proxy) {
-            (Some(0), actions) => {
-                assert_eq!(actions, expected, "seed {seed}: a wrong plan with exit 0");
+        let output = world.plan_output("cache-a", &proxy);
+        match output.status.code() {
+            Some(0) => {
+                assert_eq!(
+                    decisions(&output),
+                    expected,
+                    "seed {seed}: a wrong plan with exit 0"
+                );
                 right += 1;
             }
-            (Some(1), _) => failed += 1,
-            (code, _) => panic!("seed {seed}: exit {code:?}"),
+            Some(1) => failed.push(stderr_of(&output)),
+            code => panic!("seed {seed}: exit {code:?}"),
         }
+        answered.extend(proxy.stats.answered.lock().unwrap().drain(..));
     }
-    (right, failed)
+    (right, failed, answered)
 }
 
 #[test]
 fn a_tenth_of_requests_answered_500_never_gives_a_wrong_plan() {
-    let (right, failed) = never_a_wrong_plan(INTERNAL_ERROR, 10, 20);
-    eprintln!("{right} right plans, {failed} failed");
+    let (right, failed, _) = never_a_wrong_plan(Faults::Answer(INTERNAL_ERROR), 10, 20);
+    eprintln!("{right} right plans, {} failed", failed.len());
     assert!(right > 0, "retries should carry most runs through");
 }
 
 #[test]
 fn listed_sidecars_answered_404_fail_the_plan_instead_of_calling_engines_legacy() {
-    // Listings and listed sidecars are each tried four times, so 404s must be frequent to
-    // outlast that: at 60 % most runs fail (a sidecar stays absent, or a listing), and the runs
-    // that pass must have the right plan.
-    let (right, failed) = never_a_wrong_plan(NOT_FOUND, 60, 10);
-    eprintln!("{right} right plans, {failed} failed");
-    assert!(failed > 0, "a 404 for a listed sidecar must not pass");
+    // Only sidecar reads are answered 404, and each is tried four times, so 404s must be
+    // frequent to outlast that: at 60 % most runs fail on a sidecar, and the runs that pass
+    // must have the right plan.
+    let (right, failed, answered) =
+        never_a_wrong_plan(Faults::AnswerTo(".trt.json", NOT_FOUND), 60, 10);
+    eprintln!("{right} right plans, {} failed", failed.len());
+    assert!(
+        !failed.is_empty(),
+        "a 404 for a listed sidecar must not pass"
+    );
+    assert!(
+        answered
+            .iter()
+            .all(|r| r.starts_with("GET ") && r.contains(".trt.json")),
+        "{answered:?}"
+    );
+    for err in &failed {
+        assert!(
+            err.contains(".trt.json: the listing shows the sidecar but reading it finds none"),
+            "not a sidecar's failure: {err}"
+        );
+    }
 }
 
 #[test]
@@ -321,7 +364,7 @@ fn slow_down_is_backed_off_and_the_plan_completes() {
             percent: 30,
             seed: 3,
             faults: Faults::Answer(UNAVAILABLE),
-            rtt: Duration::ZERO,
+            ..ProxyOptions::latency(Duration::ZERO)
         },
     );
     assert_eq!(world.plan(&proxy), (Some(0), expected));

@@ -13,7 +13,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -83,18 +83,45 @@ def test_force_rebuild_builds_a_current_engine_again(project: Project) -> None:
     assert seed_call()[1] == "local_cache"
 
 
-def test_four_threads_build_the_engine_once(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STUB_SLEEP", "1")
+def until(what: str, event: Callable[[], bool]) -> None:
+    """Waits for `event()` to be true; fails, naming `what`, if it is not within 20 s."""
+    deadline = time.monotonic() + 20
+    while not event():
+        assert time.monotonic() < deadline, f"never: {what}"
+        time.sleep(0.01)
+
+
+def waiting_for_locks(pid: int) -> int:
+    """How many `flock` waits process `pid` has blocked (the `->` lines of /proc/locks)."""
+    lines = Path("/proc/locks").read_text().splitlines()
+    return sum(1 for line in lines if line.split()[1:2] == ["->"] and str(pid) in line.split())
+
+
+@pytest.fixture
+def gate(project: Project, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The stand-in's barrier as a gate: a build waits for a second arrival, which the test
+    supplies by writing a file into the returned directory."""
+    gate = project.root / "gate"
+    gate.mkdir()
+    monkeypatch.setenv("STUB_BARRIER", f"{gate}:2")
+    return gate
+
+
+def test_four_threads_build_the_engine_once(project: Project, gate: Path) -> None:
     with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(lambda _: seed_call(), range(4)))
+        calls = [pool.submit(seed_call) for _ in range(4)]
+        until("a build started", lambda: len(project.builds()) == 1)
+        # The three other calls wait for the engine's lock while the first one builds.
+        until("three calls wait for the lock", lambda: waiting_for_locks(os.getpid()) == 3)
+        (gate / "open").touch()
+        results = [call.result(timeout=120) for call in calls]
     sources = sorted(source for _, source in results)
     assert sources == ["built", "local_cache", "local_cache", "local_cache"]
     assert len({engine.sha256 for engine, _ in results}) == 1
     assert len(project.builds()) == 1
 
 
-def test_two_processes_build_the_engine_once(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STUB_SLEEP", "1")
+def test_two_processes_build_the_engine_once(project: Project, gate: Path) -> None:
     script = textwrap.dedent(
         """
         import trtctl
@@ -103,10 +130,21 @@ def test_two_processes_build_the_engine_once(project: Project, monkeypatch: pyte
         print(source, engine.sha256)
         """
     )
-    children = [
-        subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-        for _ in range(2)
-    ]
+
+    def spawn() -> "subprocess.Popen[str]":
+        return subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+
+    first = spawn()
+    until("the first build started", lambda: len(project.builds()) == 1)
+    second = spawn()
+
+    def second_waits() -> bool:
+        assert second.poll() is None, "the second process finished without waiting for the first"
+        return waiting_for_locks(second.pid) == 1
+
+    until("the second process waits for the lock", second_waits)
+    (gate / "open").touch()
+    children = [first, second]
     outputs = [child.communicate(timeout=120)[0].split() for child in children]
     assert [child.returncode for child in children] == [0, 0]
     assert sorted(source for source, _ in outputs) == ["built", "local_cache"]
@@ -327,16 +365,18 @@ def test_ctrl_c_interrupts_a_build_cleanly(project: Project, monkeypatch: pytest
     monkeypatch.setenv("STUB_SLEEP", "30")
     script = textwrap.dedent(
         """
-        import os, signal, threading, trtctl
-        threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+        import trtctl
         try:
             trtctl.build_or_load_engine("models/arcface_r100.onnx", version="v1.0")
         except KeyboardInterrupt:
             print("KeyboardInterrupt")
         """
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=25)
-    assert done.stdout.strip() == "KeyboardInterrupt", done.stderr
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    until("the build started", lambda: len(project.builds()) == 1)
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=25)
+    assert out.strip() == "KeyboardInterrupt", err
     assert not (project.cache / "arcface" / ENGINE).exists()
     assert not list(project.cache.glob("arcface/*.trt*")), "nothing half-written was committed"
 

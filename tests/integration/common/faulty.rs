@@ -27,6 +27,12 @@ pub struct FaultStats {
     pub max_in_flight: AtomicUsize,
     /// `METHOD /path?query` of every request read, in arrival order.
     pub requests: Mutex<Vec<String>>,
+    /// `METHOD /path?query` of every request failed by `Faults::AnswerTo`.
+    pub answered: Mutex<Vec<String>>,
+    /// Requests held at a [`Gate`] that went on without it opening.
+    pub gate_timeouts: AtomicUsize,
+    held: AtomicUsize,
+    gate_opened: tokio::sync::Notify,
 }
 
 impl FaultStats {
@@ -108,6 +114,32 @@ pub enum Faults {
     Mixed,
     /// Every failed request gets this whole response.
     Answer(&'static [u8]),
+    /// Only requests whose line contains the needle fail, each with this whole response.
+    AnswerTo(&'static str, &'static [u8]),
+}
+
+/// Holds the requests whose line contains `needle` until `count` of them are in flight at
+/// once, then lets every request through: a test sees that many at once as an event, not by
+/// chance. Held requests go on after `within` without it, counted in `gate_timeouts`.
+#[derive(Clone, Copy)]
+pub struct Gate {
+    pub needle: &'static str,
+    pub count: usize,
+    pub within: Duration,
+}
+
+impl Gate {
+    async fn pass(&self, line: &str, stats: &FaultStats) {
+        if !line.contains(self.needle) {
+            return;
+        }
+        let opened = stats.gate_opened.notified();
+        if stats.held.fetch_add(1, Ordering::SeqCst) + 1 >= self.count {
+            stats.gate_opened.notify_waiters();
+        } else if tokio::time::timeout(self.within, opened).await.is_err() {
+            stats.gate_timeouts.fetch_add(1, Ordering::SeqCst);
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -118,6 +150,7 @@ pub struct ProxyOptions {
     pub faults: Faults,
     /// Added before each request is forwarded: a network's round trip.
     pub rtt: Duration,
+    pub gate: Option<Gate>,
 }
 
 impl ProxyOptions {
@@ -128,6 +161,7 @@ impl ProxyOptions {
             seed: 1,
             faults: Faults::Mixed,
             rtt,
+            gate: None,
         }
     }
 }
@@ -159,6 +193,7 @@ impl FaultyProxy {
                 seed,
                 faults: Faults::Mixed,
                 rtt: Duration::ZERO,
+                gate: None,
             },
         )
     }
@@ -169,6 +204,7 @@ impl FaultyProxy {
             seed,
             faults,
             rtt,
+            gate,
         } = options;
         let upstream: SocketAddr = upstream
             .trim_start_matches("http://")
@@ -222,7 +258,23 @@ impl FaultyProxy {
                                 flight.write_last(&mut client, response).await;
                                 let _ = client.shutdown().await;
                             }
-                            Faults::Answer(_) => forward(client, upstream, rtt, false, stats).await,
+                            Faults::AnswerTo(needle, response)
+                                if draw < percent
+                                    && request_line(&client).await.contains(needle) =>
+                            {
+                                let Some(mut flight) = read_request(&mut client, stats).await
+                                else {
+                                    return;
+                                };
+                                let line = stats.requests.lock().unwrap().last().cloned();
+                                stats.answered.lock().unwrap().extend(line);
+                                stats.unavailable.fetch_add(1, Ordering::SeqCst);
+                                flight.write_last(&mut client, response).await;
+                                let _ = client.shutdown().await;
+                            }
+                            Faults::Answer(_) | Faults::AnswerTo(..) => {
+                                forward(client, upstream, rtt, gate, false, stats).await
+                            }
                             // Of the failed: half 503, a quarter resets, a quarter stalls.
                             Faults::Mixed if draw * 2 < percent => {
                                 // Like a real server under load: read the whole request, then refuse it.
@@ -246,7 +298,8 @@ impl FaultyProxy {
                             }
                             // Large bodies (engines) are cut half-way at the same rate.
                             Faults::Mixed => {
-                                forward(client, upstream, rtt, cut_draw < percent, stats).await
+                                let cut = cut_draw < percent;
+                                forward(client, upstream, rtt, gate, cut, stats).await
                             }
                         }
                     });
@@ -299,6 +352,20 @@ async fn read_head<R: tokio::io::AsyncRead + Unpin>(from: &mut R) -> Option<(Vec
     Some((head, length))
 }
 
+/// The first line of the request waiting on `client`, left unread.
+async fn request_line(client: &TcpStream) -> String {
+    let mut buf = [0u8; 512];
+    loop {
+        let seen = client.peek(&mut buf).await.unwrap_or(0);
+        let line = &buf[..seen];
+        if seen == 0 || seen == buf.len() || line.windows(2).any(|w| w == b"\r\n") {
+            let line = line.split(|b| *b == b'\r').next().unwrap_or_default();
+            return String::from_utf8_lossy(line).into_owned();
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
 /// Reads one HTTP/1.1 request: the head, then `Content-Length` bytes of body.
 async fn read_request<'a>(client: &mut TcpStream, stats: &'a FaultStats) -> Option<Flight<'a>> {
     let (head, length) = read_head(client).await?;
@@ -314,12 +381,16 @@ async fn forward(
     mut client: TcpStream,
     upstream: SocketAddr,
     rtt: Duration,
+    gate: Option<Gate>,
     cut: bool,
     stats: &FaultStats,
 ) {
     let mut server: Option<TcpStream> = None;
     while let Some((head, length)) = read_head(&mut client).await {
         let mut flight = stats.begin(&head);
+        if let Some(gate) = &gate {
+            gate.pass(&String::from_utf8_lossy(&head), stats).await;
+        }
         tokio::time::sleep(rtt).await;
         let mut to = match server.take() {
             Some(open) => open,
