@@ -172,7 +172,7 @@ impl Run<'_> {
         let (Some(remote), Some(Some(start))) = (self.timing_remote(), shared.start.get()) else {
             return;
         };
-        if !remote.writable() {
+        if !remote.writable() || !self.timing.publish {
             return;
         }
         let path = timing_cache_file(self.exec.cache.root(), &name);

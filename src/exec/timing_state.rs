@@ -13,6 +13,8 @@ use crate::store::remote::TimingVersion;
 /// The timing caches of one apply, per arch and TensorRT version.
 pub(super) struct TimingCaches {
     pub(super) caches: HashMap<String, SharedCache>,
+    /// False under `--no-upload`, which publishes nothing: timing caches are still fetched.
+    pub(super) publish: bool,
 }
 
 /// One arch's cache: what it was when this run started sharing it, and the builds still to run.
@@ -50,6 +52,9 @@ impl TimingCaches {
                     .fetch_add(1, Ordering::SeqCst);
             }
         }
-        TimingCaches { caches }
+        TimingCaches {
+            caches,
+            publish: !plan.no_upload,
+        }
     }
 }

@@ -301,6 +301,40 @@ fn apply_dry_run_shows_the_plan_and_builds_fetches_and_uploads_nothing() {
     assert_eq!(contents(&server.root), remote_before, "the remote changed");
 }
 
+#[test]
+fn apply_no_upload_publishes_neither_engines_nor_timing_caches() {
+    let remote = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", remote.path().display());
+    let project = arcface(Some(&url), "");
+    let shown = ok(
+        project.trtctl(),
+        &["apply", "--gpu-arch", "sm_86", "--no-upload"],
+    );
+    assert_eq!(project.cached().len(), 2, "{shown}");
+    assert_eq!(
+        files_under(remote.path()),
+        Vec::<std::path::PathBuf>::new(),
+        "{shown}"
+    );
+    // Without it, both engines and the arch's timing cache are published.
+    let other = arcface(Some(&url), "");
+    ok(other.trtctl(), &["apply", "--gpu-arch", "sm_86"]);
+    let published = files_under(remote.path());
+    assert!(
+        published
+            .iter()
+            .any(|f| f.starts_with(remote.path().join("timing"))),
+        "{published:?}"
+    );
+    assert_eq!(
+        published
+            .iter()
+            .filter(|f| f.extension().is_some_and(|e| e == "trt"))
+            .count(),
+        2
+    );
+}
+
 /// Starts `apply` with a slow build, signals it once the stand-in has started, and returns how
 /// it exited.
 fn interrupted_apply(signal: libc::c_int) -> (Option<i32>, Project) {
