@@ -74,6 +74,12 @@ def _shapes(shapes: Optional[Mapping[str, ShapeSpec]]) -> Optional[Dict[str, Tup
     out: Dict[str, Tuple[str, str, str]] = {}
     for name, spec in shapes.items():
         if isinstance(spec, Mapping):
+            missing = [key for key in ("min", "opt", "max") if key not in spec]
+            if missing:
+                raise InputError(
+                    f"shapes[{name!r}] lacks {', '.join(map(repr, missing))}: give "
+                    '{"min": "1x3x112x112", "opt": "8x3x112x112", "max": "32x3x112x112"} or a (min, opt, max) tuple'
+                )
             out[name] = (spec["min"], spec["opt"], spec["max"])
         else:
             low, mid, high = spec

@@ -7,7 +7,7 @@ use clap::{CommandFactory, Parser};
 
 use super::args::{Cli, Command};
 use super::exit::{EXIT_ERROR, print_error};
-use super::setup::environment;
+use super::setup::{environment, stderr_color};
 use super::{apply, cache, doctor, ensure, export, fetch, fleet, key, lock, plan, sign};
 
 /// Runs the command line `args` (program name first) and returns the process exit code.
@@ -24,10 +24,11 @@ where
             return if err.use_stderr() { EXIT_ERROR } else { 0 };
         }
     };
+    let color = stderr_color(&cli.global);
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
-            print_error(&err);
+            print_error(&err, color);
             EXIT_ERROR
         }
     }

@@ -1,20 +1,17 @@
 //! How a command ends: its exit code, and an error rendered once for people. Below both the
 //! entry point and the commands, which all end this way.
 
-use std::io::IsTerminal;
-
 pub const EXIT_ERROR: u8 = 1;
 pub const EXIT_CHANGES: u8 = 2;
 pub const EXIT_UNSATISFIABLE: u8 = 3;
 pub const EXIT_INTERRUPTED: u8 = 130;
 
-/// `error: ...` on stderr, red on a terminal.
-pub(super) fn print_error(err: &anyhow::Error) {
-    let no_color = std::env::var_os("NO_COLOR").is_some() || !std::io::stderr().is_terminal();
-    let prefix = if no_color {
-        "error:"
-    } else {
+/// `error: ...` on stderr, red when `color` (see `setup::stderr_color`).
+pub(super) fn print_error(err: &anyhow::Error, color: bool) {
+    let prefix = if color {
         "\x1b[31;1merror:\x1b[0m"
+    } else {
+        "error:"
     };
     eprintln!("{prefix} {}", render(err));
 }

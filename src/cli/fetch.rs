@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::args::{FetchArgs, GlobalArgs};
 use super::exit::{EXIT_ERROR, print_error};
-use super::setup::runtime;
+use super::setup::{runtime, stderr_color};
 use crate::lock::{self, Fetched, Selection};
 use crate::report::human_bytes;
 use crate::workspace::{Deployment, Environment};
@@ -15,19 +15,23 @@ const EXIT_BAD_INPUT: u8 = 2;
 const EXIT_UNPINNED: u8 = 3;
 
 pub(super) fn run(global: &GlobalArgs, env: &Environment, args: FetchArgs) -> u8 {
+    let color = stderr_color(global);
     let selection = match select(global, env, &args) {
         Ok(found) => found,
         Err(err) => {
-            print_error(&err);
+            print_error(&err, color);
             return EXIT_BAD_INPUT;
         }
     };
     let (deployment, selection, gpu_host) = selection;
     let Some(remote) = deployment.remote.as_ref() else {
-        print_error(&anyhow::anyhow!(
-            "{} has no [remote]: fetch needs one to install pinned engines from; add `[remote] url = \"s3://bucket/prefix\"`",
-            global.manifest.display()
-        ));
+        print_error(
+            &anyhow::anyhow!(
+                "{} has no [remote]: fetch needs one to install pinned engines from; add `[remote] url = \"s3://bucket/prefix\"`",
+                global.manifest.display()
+            ),
+            color,
+        );
         return EXIT_BAD_INPUT;
     };
     let results = match runtime() {
@@ -39,7 +43,7 @@ pub(super) fn run(global: &GlobalArgs, env: &Environment, args: FetchArgs) -> u8
             gpu_host,
         )),
         Err(err) => {
-            print_error(&err);
+            print_error(&err, color);
             return EXIT_ERROR;
         }
     };
@@ -47,7 +51,7 @@ pub(super) fn run(global: &GlobalArgs, env: &Environment, args: FetchArgs) -> u8
     if args.json {
         print_json(&deployment, &selection, &results);
     } else {
-        print_lines(global.quiet, &selection, &results);
+        print_lines(global.quiet, color, &selection, &results);
     }
     if failed > 0 {
         EXIT_ERROR
@@ -78,7 +82,12 @@ fn select(
     Ok((deployment, selection, gpus.on_gpu_host()))
 }
 
-fn print_lines(quiet: bool, selection: &Selection, results: &[Result<Fetched, lock::FetchError>]) {
+fn print_lines(
+    quiet: bool,
+    color: bool,
+    selection: &Selection,
+    results: &[Result<Fetched, lock::FetchError>],
+) {
     let mut downloaded = 0u64;
     for (engine, result) in selection.engines.iter().zip(results) {
         match result {
@@ -90,7 +99,7 @@ fn print_lines(quiet: bool, selection: &Selection, results: &[Result<Fetched, lo
             }
             Ok(Fetched::Cached) if !quiet => println!("= cached   {}", engine.key),
             Ok(Fetched::Cached) => {}
-            Err(err) => print_error(&anyhow::anyhow!("{err}")),
+            Err(err) => print_error(&anyhow::anyhow!("{err}"), color),
         }
     }
     for key in &selection.unpinned {

@@ -17,18 +17,24 @@ pub(super) fn environment(global: &GlobalArgs) -> Environment {
 }
 
 pub(super) fn style(global: &GlobalArgs) -> Style {
+    Style {
+        color: color_for(global, std::io::stdout().is_terminal()),
+    }
+}
+
+/// Whether what goes to stderr (the error line) is colored: `--color`, else a terminal
+/// without `NO_COLOR`, as for stdout.
+pub(super) fn stderr_color(global: &GlobalArgs) -> bool {
+    color_for(global, std::io::stderr().is_terminal())
+}
+
+fn color_for(global: &GlobalArgs, is_terminal: bool) -> bool {
     let choice = match global.color {
         ColorArg::Auto => ColorChoice::Auto,
         ColorArg::Always => ColorChoice::Always,
         ColorArg::Never => ColorChoice::Never,
     };
-    Style {
-        color: report::use_color(
-            choice,
-            std::io::stdout().is_terminal(),
-            std::env::var_os("NO_COLOR").is_some(),
-        ),
-    }
+    report::use_color(choice, is_terminal, std::env::var_os("NO_COLOR").is_some())
 }
 
 pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

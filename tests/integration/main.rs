@@ -6,6 +6,7 @@ mod architecture;
 mod cache_cli;
 mod common;
 mod credential_chain;
+mod documented;
 mod ensure_cli;
 mod exact_build;
 mod export_cli;

@@ -33,6 +33,8 @@ pub struct FaultStats {
     pub gate_timeouts: AtomicUsize,
     held: AtomicUsize,
     gate_opened: tokio::sync::Notify,
+    /// Each request's start (true) and end (false), in the order they happened.
+    events: Mutex<Vec<(bool, String)>>,
 }
 
 impl FaultStats {
@@ -56,8 +58,24 @@ impl FaultStats {
             .len()
     }
 
+    /// The most requests whose line `counts` that were in flight at once.
+    pub fn most_at_once(&self, counts: impl Fn(&str) -> bool) -> usize {
+        let events = self.events.lock().unwrap();
+        let (mut now, mut most) = (0usize, 0);
+        for (started, _) in events.iter().filter(|(_, line)| counts(line)) {
+            now = if *started {
+                now + 1
+            } else {
+                now.saturating_sub(1)
+            };
+            most = most.max(now);
+        }
+        most
+    }
+
     pub fn reset(&self) {
         self.requests.lock().unwrap().clear();
+        self.events.lock().unwrap().clear();
         self.max_in_flight.store(0, Ordering::SeqCst);
     }
 
@@ -66,11 +84,13 @@ impl FaultStats {
         let line = String::from_utf8_lossy(line);
         let line = line.trim_end_matches(" HTTP/1.1").to_string();
         let head_only = line.starts_with("HEAD ");
-        self.requests.lock().unwrap().push(line);
+        self.requests.lock().unwrap().push(line.clone());
+        self.events.lock().unwrap().push((true, line.clone()));
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.max_in_flight.fetch_max(now, Ordering::SeqCst);
         Flight {
             stats: self,
+            line,
             head_only,
             done: false,
         }
@@ -81,6 +101,7 @@ impl FaultStats {
 /// has its whole answer (and may send the next request) never sees it still counted.
 struct Flight<'a> {
     stats: &'a FaultStats,
+    line: String,
     head_only: bool,
     done: bool,
 }
@@ -88,6 +109,8 @@ struct Flight<'a> {
 impl Flight<'_> {
     fn end(&mut self) {
         if !std::mem::replace(&mut self.done, true) {
+            let ended = (false, std::mem::take(&mut self.line));
+            self.stats.events.lock().unwrap().push(ended);
             self.stats.in_flight.fetch_sub(1, Ordering::SeqCst);
         }
     }
