@@ -217,11 +217,8 @@ fn secrets_never_show_in_output_logs_plans_or_errors() {
         seen.push_str(&stderr_of(&output));
     }
     // Errors too: a wrong endpoint, and a wrong secret (which must not echo either secret).
-    let mut wrong = project.trtctl();
-    wrong
-        .env("ARTIFACTS_ENDPOINT", &server.endpoint)
-        .env("ARTIFACTS_ACCESS_KEY", ACCESS_KEY);
-    let output = wrong
+    let output = project
+        .with_remote(&server)
         .env("ARTIFACTS_SECRET_KEY", "wrong-secret-0000")
         .arg("plan")
         .output()
@@ -370,13 +367,17 @@ fn faulty_fleet(server: &S3Server) -> Project {
     )
 }
 
-fn through(project: &Project, proxy: &FaultyProxy, cache: &str) -> assert_cmd::Command {
-    let mut cmd = project.trtctl();
+/// `trtctl` on machine `cache`, reaching `server` through `proxy`.
+fn through(
+    project: &Project,
+    server: &S3Server,
+    proxy: &FaultyProxy,
+    cache: &str,
+) -> assert_cmd::Command {
+    let mut cmd = project.with_remote(server);
     cmd.env("TENSORRT_CACHE_DIR", project.path().join(cache))
         .env("STUB_ENGINE_BYTES", "6000000")
-        .env("ARTIFACTS_ENDPOINT", &proxy.endpoint)
-        .env("ARTIFACTS_ACCESS_KEY", ACCESS_KEY)
-        .env("ARTIFACTS_SECRET_KEY", SECRET_KEY);
+        .env("ARTIFACTS_ENDPOINT", &proxy.endpoint);
     cmd
 }
 
@@ -389,7 +390,7 @@ fn faulty_run(percent: u64, seed: u64) -> (usize, usize) {
     );
     let proxy = FaultyProxy::start(&server.endpoint, percent, seed);
     let project = faulty_fleet(&server);
-    let a = through(&project, &proxy, "cache-a")
+    let a = through(&project, &server, &proxy, "cache-a")
         .args(["apply", "--gpu-arch", "sm_86"])
         .output()
         .unwrap();
@@ -400,7 +401,7 @@ fn faulty_run(percent: u64, seed: u64) -> (usize, usize) {
         stdout_of(&a)
     );
     project.clear_builds();
-    let b = through(&project, &proxy, "cache-b")
+    let b = through(&project, &server, &proxy, "cache-b")
         .args(["apply", "--gpu-arch", "sm_86"])
         .output()
         .unwrap();
@@ -454,7 +455,7 @@ fn a_remote_that_is_down_fails_clearly_and_publishes_nothing() {
     let server = S3Server::start(ACCESS_KEY, SECRET_KEY, "screenalytics-artifacts");
     let proxy = FaultyProxy::start(&server.endpoint, 100, 7);
     let project = faulty_fleet(&server);
-    let output = through(&project, &proxy, "cache-a")
+    let output = through(&project, &server, &proxy, "cache-a")
         .args(["apply", "--gpu-arch", "sm_86"])
         .output()
         .unwrap();
