@@ -5,16 +5,13 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use crate::common::files_under;
+use crate::common::manifest::{Manifest, Model};
 use crate::common::project::{
     Project, TWO_MODELS_SM86 as MANIFEST, stderr_of, stdout_of, succeeded,
 };
 
 fn project() -> Project {
-    let project = Project::new();
-    project.add_model("arcface_r100");
-    project.add_model("scrfd_10g");
-    project.write_manifest(MANIFEST);
-    project
+    Project::with_models(&["arcface_r100", "scrfd_10g"], MANIFEST)
 }
 
 fn built_engines(project: &Project) -> Vec<String> {
@@ -43,13 +40,7 @@ fn apply_builds_the_plan_once_then_nothing() {
         .args(["apply", "--gpu-arch", "sm_86"])
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}{}",
-        stdout_of(&output),
-        stderr_of(&output)
-    );
-    let out = stdout_of(&output);
+    let out = succeeded(&output);
     assert!(
         out.contains("] build arcface_r100_v1.0_fp16_sm_86_10.3.0.trt ... ok ("),
         "{out}"
@@ -92,11 +83,10 @@ fn apply_builds_the_plan_once_then_nothing() {
         .args(["apply", "--gpu-arch", "sm_86"])
         .output()
         .unwrap();
-    assert!(again.status.success());
+    let out = succeeded(&again);
     assert!(
-        stdout_of(&again).contains("Apply: 0 built, 0 fetched from remote, 4 from local_cache"),
-        "{}",
-        stdout_of(&again)
+        out.contains("Apply: 0 built, 0 fetched from remote, 4 from local_cache"),
+        "{out}"
     );
     assert!(project.builds().is_empty());
 }
@@ -109,8 +99,7 @@ fn quiet_says_only_what_went_wrong() {
         .args(["apply", "-q", "--gpu-arch", "sm_86"])
         .output()
         .unwrap();
-    assert!(ok.status.success());
-    assert_eq!(stdout_of(&ok), "", "a clean quiet apply printed something");
+    assert_eq!(succeeded(&ok), "", "a clean quiet apply printed something");
     let failed = project
         .trtctl()
         .env("STUB_FAIL_MODEL", "arcface")
@@ -277,10 +266,14 @@ fn without_keep_going_a_failure_stops_new_work() {
 
 #[test]
 fn extra_args_reach_trtexec() {
-    let project = Project::new();
-    project.add_model("arcface_r100");
-    project.write_manifest(
-        "trt_version = \"10.3.0\"\n[[model]]\nname = \"arcface_r100\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\nprecisions = [\"fp16\"]\narchs = [\"sm_86\"]\nbuild = { extra_args = [\"--verbose\"] }\n",
+    let project = Project::with_manifest(
+        &Manifest::new("10.3.0").model(
+            Model::named("arcface_r100")
+                .version("v1.0")
+                .precisions(&["fp16"])
+                .archs(&["sm_86"])
+                .line("build = { extra_args = [\"--verbose\"] }"),
+        ),
     );
     let mut apply = project.trtctl();
     succeeded(
@@ -392,9 +385,7 @@ fn two_concurrent_applies_build_each_engine_once() {
     let second = spawn();
     let mut found_built = 0;
     for child in [first, second] {
-        let output = child.wait_with_output().unwrap();
-        assert!(output.status.success(), "{}", stderr_of(&output));
-        found_built += stdout_of(&output)
+        found_built += succeeded(&child.wait_with_output().unwrap())
             .matches("ok (built by another process)")
             .count();
     }
@@ -422,9 +413,7 @@ fn with_a_remote_two_applies_on_one_cache_say_who_built_what() {
     let children = [spawn(), spawn()];
     let mut built = 0;
     for child in children {
-        let output = child.wait_with_output().unwrap();
-        let out = stdout_of(&output);
-        assert!(output.status.success(), "{out}{}", stderr_of(&output));
+        let out = succeeded(&child.wait_with_output().unwrap());
         assert!(!out.contains("fetched by another process"), "{out}");
         let summary = out.lines().find_map(|l| l.strip_prefix("Apply: ")).unwrap();
         // What this process did not build, it got from the other one: every engine is counted.
@@ -472,7 +461,7 @@ fn a_killed_apply_leaves_nothing_that_looks_complete() {
         .args(["apply", "--gpu-arch", "sm_86"])
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", stderr_of(&output));
+    succeeded(&output);
     assert_eq!(project.cached().len(), 4);
     for engine in project.cached() {
         let path = project.cache().join(&engine);
@@ -573,8 +562,7 @@ fn json_events_are_one_object_per_line() {
         ])
         .output()
         .unwrap();
-    assert!(output.status.success());
-    let events: Vec<serde_json::Value> = stdout_of(&output)
+    let events: Vec<serde_json::Value> = succeeded(&output)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
@@ -612,14 +600,11 @@ fn ensure_builds_then_reuses() {
             .unwrap()
     };
     let first = ensure();
-    assert!(first.status.success(), "{}", stderr_of(&first));
+    let shown = succeeded(&first);
     let expected = project
         .cache()
         .join("arcface/arcface_r100_v1.0_fp16_sm_86_10.3.0.trt");
-    assert_eq!(
-        stdout_of(&first),
-        format!("{}\tbuilt\n", expected.display())
-    );
+    assert_eq!(shown, format!("{}\tbuilt\n", expected.display()));
     assert!(expected.is_file());
     let second = ensure();
     assert_eq!(

@@ -3,15 +3,13 @@
 
 use std::process::Output;
 
-use crate::common::project::{Project, stderr_of, stdout_of};
+use crate::common::project::{Project, stderr_of, succeeded};
 use crate::common::s3::S3Server;
 
 const ENGINE: &str = "arcface/arcface_r100_v1.0_fp16_sm_86_10.3.0.trt";
 
 fn project() -> Project {
-    let project = Project::new();
-    project.add_model("arcface_r100");
-    project
+    Project::with_onnx(&["arcface_r100"])
 }
 
 fn ensure(project: &Project, extra: &[&str], env: &[(&str, String)]) -> Output {
@@ -34,8 +32,7 @@ fn ensure(project: &Project, extra: &[&str], env: &[(&str, String)]) -> Output {
 }
 
 fn source_of(output: &Output) -> String {
-    assert!(output.status.success(), "{}", stderr_of(output));
-    let stdout = stdout_of(output);
+    let stdout = succeeded(output);
     let (_, source) = stdout.trim_end().split_once('\t').expect("path<TAB>source");
     source.to_string()
 }

@@ -7,9 +7,10 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use crate::common::faulty::FaultyProxy;
-use crate::common::files_under;
+use crate::common::manifest::{Manifest, Model};
 use crate::common::project::{Project, stderr_of, stdout_of, succeeded};
 use crate::common::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
+use crate::common::{files_under, sha256_hex};
 
 /// Every file under `dir` with its bytes: "nothing changed on disk" is equality of two of these.
 fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
@@ -35,9 +36,7 @@ fn every_malformed_manifest_is_a_located_error_that_changes_nothing() {
             .next()
             .and_then(|l| l.strip_prefix("# expect: "))
             .unwrap_or_else(|| panic!("{} has no `# expect:` line", case.display()));
-        let project = Project::new();
-        project.add_model("arcface_r100");
-        project.write_manifest(&text);
+        let project = Project::with_models(&["arcface_r100"], &text);
         let before = snapshot(project.path());
         let output = project
             .trtctl()
@@ -74,13 +73,27 @@ fn every_malformed_manifest_is_a_located_error_that_changes_nothing() {
     }
 }
 
+/// arcface_r100 at fp16 for sm_86: one engine, no remote.
+fn one_engine() -> Project {
+    Project::with_manifest(&Manifest::new("10.3.0").model(Model::arcface(&["fp16"], &["sm_86"])))
+}
+
+/// arcface_r100 and scrfd_10g at `precisions` for sm_86, published to `url` with
+/// `remote_keys` in its `[remote]` table.
+fn two_models(url: &str, remote_keys: &str, precisions: &[&str]) -> Project {
+    Project::with_manifest(
+        &Manifest::new("10.3.0")
+            .remote(url)
+            .raw(remote_keys)
+            .defaults(precisions, &["sm_86"])
+            .model(Model::arcface(&[], &[]))
+            .model(Model::named("scrfd_10g").version("v2")),
+    )
+}
+
 #[test]
 fn broken_sidecars_are_rebuilt_or_reported_never_trusted() {
-    let project = Project::new();
-    project.add_model("arcface_r100");
-    project.write_manifest(
-        "trt_version = \"10.3.0\"\n[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\nprecisions = [\"fp16\"]\narchs = [\"sm_86\"]\n",
-    );
+    let project = one_engine();
     project
         .trtctl()
         .args(["apply", "--gpu-arch", "sm_86"])
@@ -144,11 +157,7 @@ fn broken_sidecars_are_rebuilt_or_reported_never_trusted() {
 
 #[test]
 fn garbage_from_trtexec_is_a_failure_with_its_log() {
-    let project = Project::new();
-    project.add_model("arcface_r100");
-    project.write_manifest(
-        "trt_version = \"10.3.0\"\n[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\nprecisions = [\"fp16\"]\narchs = [\"sm_86\"]\n",
-    );
+    let project = one_engine();
     let fake = project.path().join("fake-trtexec");
     crate::common::write_executable(
         &fake,
@@ -170,19 +179,12 @@ fn garbage_from_trtexec_is_a_failure_with_its_log() {
 #[test]
 fn secrets_never_show_in_output_logs_plans_or_errors() {
     let server = S3Server::start(ACCESS_KEY, SECRET_KEY, "screenalytics-artifacts");
-    let project = Project::new();
-    project.add_model("arcface_r100");
-    project.write_manifest(&format!(
-        "trt_version = \"10.3.0\"\n[remote]\nurl = \"{}\"\n[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\nprecisions = [\"fp16\"]\narchs = [\"sm_86\", \"sm_89\"]\n",
-        server.url("engines")
-    ));
-    let with_keys = |args: &[&str]| {
-        let mut cmd = project.trtctl();
-        for (key, value) in server.env_vars() {
-            cmd.env(key, value);
-        }
-        cmd.args(args).output().unwrap()
-    };
+    let project = Project::with_manifest(
+        &Manifest::new("10.3.0")
+            .remote(&server.url("engines"))
+            .model(Model::arcface(&["fp16"], &["sm_86", "sm_89"])),
+    );
+    let with_keys = |args: &[&str]| project.with_remote(&server).args(args).output().unwrap();
     let mut seen = String::new();
     for args in [
         &["plan", "--gpu-arch", "sm_86"][..],
@@ -215,11 +217,8 @@ fn secrets_never_show_in_output_logs_plans_or_errors() {
         seen.push_str(&stderr_of(&output));
     }
     // Errors too: a wrong endpoint, and a wrong secret (which must not echo either secret).
-    let mut wrong = project.trtctl();
-    wrong
-        .env("ARTIFACTS_ENDPOINT", &server.endpoint)
-        .env("ARTIFACTS_ACCESS_KEY", ACCESS_KEY);
-    let output = wrong
+    let output = project
+        .with_remote(&server)
         .env("ARTIFACTS_SECRET_KEY", "wrong-secret-0000")
         .arg("plan")
         .output()
@@ -252,10 +251,6 @@ impl Lcg {
     }
 }
 
-fn sha256(path: &Path) -> String {
-    trtctl::identity::sha256_hex(&std::fs::read(path).unwrap())
-}
-
 /// Every sidecar, locally and remotely, vouches for the bytes beside it; no remote sidecar
 /// stands without its engine.
 fn check_invariant(cache: &Path, remote: &Path, trial: usize) -> usize {
@@ -280,7 +275,7 @@ fn check_invariant(cache: &Path, remote: &Path, trial: usize) -> usize {
                 });
             assert_eq!(
                 recorded["engine_sha256"].as_str().unwrap(),
-                sha256(&engine),
+                sha256_hex(&std::fs::read(&engine).unwrap()),
                 "trial {trial}: {} does not match its sidecar",
                 engine.display()
             );
@@ -295,26 +290,23 @@ fn crash_trials(trials: usize) {
     let mut random = Lcg(0x7472_7463_746c);
     let mut landed = 0;
     for trial in 0..trials {
-        let project = Project::new();
-        project.add_model("arcface_r100");
-        project.add_model("scrfd_10g");
         let prefix = format!("trial{trial}");
-        project.write_manifest(&format!(
-            "trt_version = \"10.3.0\"\n[remote]\nurl = \"{}\"\npart_size_mib = 5\n[defaults]\nprecisions = [\"fp16\", \"fp32\"]\narchs = [\"sm_86\"]\n[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\n[[model]]\nname = \"scrfd_10g\"\nonnx = \"models/scrfd_10g.onnx\"\nversion = \"v2\"\n",
-            server.url(&prefix)
-        ));
+        let project = two_models(
+            &server.url(&prefix),
+            "part_size_mib = 5\n",
+            &["fp16", "fp32"],
+        );
         // Whether the kill landed: apply was still running when SIGKILL was sent, and died of it.
         let apply = |kill_after: Option<Duration>| -> bool {
-            let mut cmd = project.trtctl_process();
-            cmd.env("STUB_SLEEP", "0.05")
+            let mut child = project
+                .process_with_remote(&server)
+                .env("STUB_SLEEP", "0.05")
                 .env("STUB_ENGINE_BYTES", "6000000")
                 .args(["apply", "--gpu-arch", "sm_86"])
                 .stdout(Stdio::null())
-                .stderr(Stdio::piped());
-            for (key, value) in server.env_vars() {
-                cmd.env(key, value);
-            }
-            let mut child = cmd.spawn().unwrap();
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
             match kill_after {
                 Some(delay) => {
                     std::thread::sleep(delay);
@@ -368,23 +360,24 @@ fn kill_9_two_hundred_times() {
 }
 
 fn faulty_fleet(server: &S3Server) -> Project {
-    let project = Project::new();
-    project.add_model("arcface_r100");
-    project.add_model("scrfd_10g");
-    project.write_manifest(&format!(
-        "trt_version = \"10.3.0\"\n[remote]\nurl = \"{}\"\npart_size_mib = 5\nread_timeout_secs = 2\n[defaults]\nprecisions = [\"fp16\", \"fp32\"]\narchs = [\"sm_86\"]\n[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\n[[model]]\nname = \"scrfd_10g\"\nonnx = \"models/scrfd_10g.onnx\"\nversion = \"v2\"\n",
-        server.url("engines")
-    ));
-    project
+    two_models(
+        &server.url("engines"),
+        "part_size_mib = 5\nread_timeout_secs = 2\n",
+        &["fp16", "fp32"],
+    )
 }
 
-fn through(project: &Project, proxy: &FaultyProxy, cache: &str) -> assert_cmd::Command {
-    let mut cmd = project.trtctl();
+/// `trtctl` on machine `cache`, reaching `server` through `proxy`.
+fn through(
+    project: &Project,
+    server: &S3Server,
+    proxy: &FaultyProxy,
+    cache: &str,
+) -> assert_cmd::Command {
+    let mut cmd = project.with_remote(server);
     cmd.env("TENSORRT_CACHE_DIR", project.path().join(cache))
         .env("STUB_ENGINE_BYTES", "6000000")
-        .env("ARTIFACTS_ENDPOINT", &proxy.endpoint)
-        .env("ARTIFACTS_ACCESS_KEY", ACCESS_KEY)
-        .env("ARTIFACTS_SECRET_KEY", SECRET_KEY);
+        .env("ARTIFACTS_ENDPOINT", &proxy.endpoint);
     cmd
 }
 
@@ -397,7 +390,7 @@ fn faulty_run(percent: u64, seed: u64) -> (usize, usize) {
     );
     let proxy = FaultyProxy::start(&server.endpoint, percent, seed);
     let project = faulty_fleet(&server);
-    let a = through(&project, &proxy, "cache-a")
+    let a = through(&project, &server, &proxy, "cache-a")
         .args(["apply", "--gpu-arch", "sm_86"])
         .output()
         .unwrap();
@@ -408,7 +401,7 @@ fn faulty_run(percent: u64, seed: u64) -> (usize, usize) {
         stdout_of(&a)
     );
     project.clear_builds();
-    let b = through(&project, &proxy, "cache-b")
+    let b = through(&project, &server, &proxy, "cache-b")
         .args(["apply", "--gpu-arch", "sm_86"])
         .output()
         .unwrap();
@@ -425,8 +418,8 @@ fn faulty_run(percent: u64, seed: u64) -> (usize, usize) {
     {
         let relative = engine.strip_prefix(project.path().join("cache-a")).unwrap();
         assert_eq!(
-            sha256(&engine),
-            sha256(&project.path().join("cache-b").join(relative))
+            sha256_hex(&std::fs::read(&engine).unwrap()),
+            sha256_hex(&std::fs::read(project.path().join("cache-b").join(relative)).unwrap())
         );
     }
     let count = |c: &std::sync::atomic::AtomicUsize| c.load(std::sync::atomic::Ordering::SeqCst);
@@ -462,7 +455,7 @@ fn a_remote_that_is_down_fails_clearly_and_publishes_nothing() {
     let server = S3Server::start(ACCESS_KEY, SECRET_KEY, "screenalytics-artifacts");
     let proxy = FaultyProxy::start(&server.endpoint, 100, 7);
     let project = faulty_fleet(&server);
-    let output = through(&project, &proxy, "cache-a")
+    let output = through(&project, &server, &proxy, "cache-a")
         .args(["apply", "--gpu-arch", "sm_86"])
         .output()
         .unwrap();
@@ -481,19 +474,14 @@ const FLEET_MODELS: [&str; 4] = ["arcface_r100", "scrfd_10g", "yolo_v8", "retina
 /// Four models for two archs: 8 engines. The lease time is shorter than one build, so only
 /// renewals keep a builder's lease alive while it builds.
 fn fleet_project(server: &S3Server) -> Project {
-    let project = Project::new();
-    let mut manifest = format!(
-        "trt_version = \"10.3.0\"\n[remote]\nurl = \"{}\"\nlease_ttl_secs = 4\n[defaults]\nprecisions = [\"fp16\"]\narchs = [\"sm_86\", \"sm_89\"]\n",
-        server.url("engines")
-    );
-    for model in FLEET_MODELS {
-        project.add_model(model);
-        manifest.push_str(&format!(
-            "[[model]]\nname = \"{model}\"\nonnx = \"models/{model}.onnx\"\nversion = \"v1\"\n"
-        ));
-    }
-    project.write_manifest(&manifest);
-    project
+    let defaults = Manifest::new("10.3.0")
+        .remote(&server.url("engines"))
+        .raw("lease_ttl_secs = 4\n")
+        .defaults(&["fp16"], &["sm_86", "sm_89"]);
+    let manifest = FLEET_MODELS.iter().fold(defaults, |manifest, model| {
+        manifest.model(Model::named(model))
+    });
+    Project::with_manifest(&manifest)
 }
 
 /// Runs four builders at once, two per arch, each with the cache dir `caches[i]`, and returns
@@ -516,7 +504,7 @@ fn race(
         .iter()
         .zip(["sm_86", "sm_86", "sm_89", "sm_89"])
         .map(|(cache, arch)| {
-            let mut cmd = project.trtctl_process();
+            let mut cmd = project.process_with_remote(server);
             cmd.env("TENSORRT_CACHE_DIR", project.path().join(cache))
                 .env("STUB_SLEEP", "5")
                 .args([
@@ -527,24 +515,14 @@ fn race(
                     &format!("*:*:{arch}"),
                 ])
                 .stdout(Stdio::piped())
-                .stderr(Stdio::piped());
-            for (key, value) in server.env_vars() {
-                cmd.env(key, value);
-            }
-            cmd.envs(env.iter().copied());
+                .stderr(Stdio::piped())
+                .envs(env.iter().copied());
             cmd.spawn().unwrap()
         })
         .collect();
     let mut stdouts = Vec::new();
     for child in children {
-        let output = child.wait_with_output().unwrap();
-        assert!(
-            output.status.success(),
-            "{}{}",
-            stdout_of(&output),
-            stderr_of(&output)
-        );
-        stdouts.push(stdout_of(&output));
+        stdouts.push(succeeded(&child.wait_with_output().unwrap()));
     }
     let mut built: Vec<String> = project
         .builds()
@@ -632,24 +610,14 @@ fn a_signing_fleet_publishes_each_engine_once_each_signed() {
     assert_eq!(signatures.len(), 8, "{signatures:?}");
     // A fresh host that trusts the key fetches all eight, each verified.
     let host = project
-        .trtctl()
+        .with_remote(&server)
         .env("TENSORRT_CACHE_DIR", project.path().join("cache-host"))
         .env("TRTCTL_TRUSTED_KEYS", &public)
-        .envs(server.env_vars())
         .args(["apply", "--gpu-arch", "sm_75"])
         .output()
         .unwrap();
-    assert!(
-        host.status.success(),
-        "{}{}",
-        stdout_of(&host),
-        stderr_of(&host)
-    );
-    assert!(
-        stdout_of(&host).contains("8 fetched"),
-        "{}",
-        stdout_of(&host)
-    );
+    let out = succeeded(&host);
+    assert!(out.contains("8 fetched"), "{out}");
 }
 
 #[test]
@@ -681,12 +649,12 @@ fn plant_lease(server: &S3Server, file: &str, host: &str, pid: u32, started: u64
 #[test]
 fn leases_are_shown_waited_for_and_taken_over_when_stale() {
     let server = S3Server::start(ACCESS_KEY, SECRET_KEY, "screenalytics-artifacts");
-    let project = Project::new();
-    project.add_model("arcface_r100");
-    project.write_manifest(&format!(
-        "trt_version = \"10.3.0\"\n[remote]\nurl = \"{}\"\n[defaults]\nprecisions = [\"fp16\", \"fp32\", \"int8\"]\narchs = [\"sm_86\"]\n[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\n",
-        server.url("engines")
-    ));
+    let project = Project::with_manifest(
+        &Manifest::new("10.3.0")
+            .remote(&server.url("engines"))
+            .defaults(&["fp16", "fp32", "int8"], &["sm_86"])
+            .model(Model::arcface(&[], &[])),
+    );
     let now = unix_now();
     let engine = |precision: &str| format!("arcface_r100_v1.0_{precision}_sm_86_10.3.0.trt");
     // A builder elsewhere whose lease ran out, one still at work for a few more seconds, and a
@@ -713,14 +681,7 @@ fn leases_are_shown_waited_for_and_taken_over_when_stale() {
         now + 3600,
     );
 
-    let trtctl = |args: &[&str]| {
-        let mut cmd = project.trtctl();
-        cmd.args(args);
-        for (key, value) in server.env_vars() {
-            cmd.env(key, value);
-        }
-        cmd.output().unwrap()
-    };
+    let trtctl = |args: &[&str]| project.with_remote(&server).args(args).output().unwrap();
     let plan = trtctl(&["plan", "--gpu-arch", "sm_86"]);
     let text = stdout_of(&plan);
     assert!(
@@ -749,9 +710,7 @@ fn leases_are_shown_waited_for_and_taken_over_when_stale() {
         .count();
     assert_eq!(leased, 1, "{json}");
 
-    let apply = trtctl(&["apply", "--gpu-arch", "sm_86"]);
-    let out = stdout_of(&apply);
-    assert!(apply.status.success(), "{out}{}", stderr_of(&apply));
+    let out = succeeded(&trtctl(&["apply", "--gpu-arch", "sm_86"]));
     assert!(
         out.contains("being built by gpu-c (pid 77); fetching it when it lands"),
         "{out}"
@@ -782,23 +741,16 @@ fn leases_under(server: &S3Server, prefix: &str) -> usize {
 
 /// `signal` at a random instant of an apply that builds under leases.
 fn interrupt_trial(server: &S3Server, trial: u64, delay: Duration, signal: i32) -> Interrupted {
-    let project = Project::new();
-    project.add_model("arcface_r100");
-    project.add_model("scrfd_10g");
     let prefix = format!("interrupt{signal}-{trial}");
-    project.write_manifest(&format!(
-        "trt_version = \"10.3.0\"\n[remote]\nurl = \"{}\"\n[defaults]\nprecisions = [\"fp16\", \"fp32\", \"int8\", \"best\"]\narchs = [\"sm_86\"]\n[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\n[[model]]\nname = \"scrfd_10g\"\nonnx = \"models/scrfd_10g.onnx\"\nversion = \"v2\"\n",
-        server.url(&prefix)
-    ));
-    let mut cmd = project.trtctl_process();
-    cmd.env("STUB_SLEEP", "0.4")
+    let project = two_models(&server.url(&prefix), "", &["fp16", "fp32", "int8", "best"]);
+    let child = project
+        .process_with_remote(server)
+        .env("STUB_SLEEP", "0.4")
         .args(["apply", "--gpu-arch", "sm_86,sm_86,sm_86,sm_86"])
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (key, value) in server.env_vars() {
-        cmd.env(key, value);
-    }
-    let child = cmd.spawn().unwrap();
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     std::thread::sleep(delay);
     let leases_at_signal = leases_under(server, &prefix);
     // SAFETY: signals a child this test spawned and has not reaped yet.

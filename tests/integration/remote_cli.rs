@@ -117,12 +117,9 @@ fn racing_uploaders_publish_one_engine_and_both_succeed() {
             Backend::Dir(_) => None,
         };
         let spawn = |name: &str| {
-            let mut cmd = fleet.project.trtctl_process();
+            let mut cmd = fleet.project.process_with_remote(&fleet.backend);
             cmd.env("TENSORRT_CACHE_DIR", fleet.cache(name))
                 .arg("apply");
-            for (key, value) in fleet.backend.env() {
-                cmd.env(key, value);
-            }
             if let Some(proxy) = &gated {
                 cmd.env("ARTIFACTS_ENDPOINT", &proxy.endpoint);
             }
@@ -132,8 +129,7 @@ fn racing_uploaders_publish_one_engine_and_both_succeed() {
         let outputs = [b.wait_with_output().unwrap(), c.wait_with_output().unwrap()];
         let mut uploaded = 0;
         for output in &outputs {
-            assert!(output.status.success(), "{}", stdout_of(output));
-            uploaded += usize::from(stdout_of(output).contains(" 1 uploaded"));
+            uploaded += usize::from(succeeded(output).contains(" 1 uploaded"));
         }
         let both_said = format!("{}\n{}", stdout_of(&outputs[0]), stdout_of(&outputs[1]));
         assert_eq!(uploaded, 1, "{both_said}");
@@ -173,8 +169,7 @@ fn no_credentials_means_no_uploads() {
         .args(["plan", "--gpu-arch", "sm_86", "--json"])
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", stderr_of(&output));
-    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let plan: serde_json::Value = serde_json::from_str(&succeeded(&output)).unwrap();
     assert_eq!(plan["remote"]["writable"], false);
     assert_eq!(plan["steps"][0]["decision"]["action"], "build");
     assert_eq!(plan["steps"][0]["decision"]["upload"], false);
@@ -217,7 +212,7 @@ fn an_upper_case_scheme_works_and_a_bucket_in_the_endpoint_is_named() {
         .args(["apply", "--gpu-arch", "sm_86"])
         .output()
         .unwrap();
-    assert!(apply.status.success(), "{}", stderr_of(&apply));
+    succeeded(&apply);
     assert!(fleet.backend.object(&format!("{ENGINE}.json")).is_file());
     let with_bucket = format!("{}/{BUCKET}", server.endpoint);
     let plan = fleet

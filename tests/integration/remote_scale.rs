@@ -8,7 +8,10 @@ use std::time::Duration;
 use crate::common::backend::Backend;
 use crate::common::faulty::{Faults, FaultyProxy, Gate, INTERNAL_ERROR, ProxyOptions, UNAVAILABLE};
 use crate::common::fleet::{ENGINE, Fleet};
-use crate::common::project::{Project, stderr_of, stdout_of};
+use crate::common::manifest::{Manifest, Model};
+use crate::common::project::{
+    Project, TWO_MODELS_SM86, all_output, stderr_of, stdout_of, succeeded,
+};
 use crate::common::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
 
 const BUCKET: &str = "screenalytics-artifacts";
@@ -25,19 +28,18 @@ struct World {
 impl World {
     fn new(archs: &[&str], remote_extra: &str) -> World {
         let server = S3Server::start_one_request_per_connection(ACCESS_KEY, SECRET_KEY, BUCKET);
-        let project = Project::new();
-        project.add_model("arcface_r100");
-        project.add_model("scrfd_10g");
+        let project = Project::with_manifest(
+            &Manifest::new("10.3.0")
+                .remote(&server.url("engines"))
+                .raw(remote_extra)
+                .defaults(&["fp16", "fp32"], archs)
+                .model(Model::arcface(&[], &[]))
+                .model(Model::named("scrfd_10g").version("v2")),
+        );
         let gpus = archs
             .iter()
             .flat_map(|a| ["--gpu-arch".to_string(), a.to_string()])
             .collect();
-        let archs: Vec<String> = archs.iter().map(|a| format!("\"{a}\"")).collect();
-        project.write_manifest(&format!(
-            "trt_version = \"10.3.0\"\n[remote]\nurl = \"{}\"\n{remote_extra}\n[defaults]\nprecisions = [\"fp16\", \"fp32\"]\narchs = [{}]\n[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\n[[model]]\nname = \"scrfd_10g\"\nonnx = \"models/scrfd_10g.onnx\"\nversion = \"v2\"\n",
-            server.url("engines"),
-            archs.join(", ")
-        ));
         let world = World {
             server,
             project,
@@ -49,16 +51,14 @@ impl World {
             .args(&world.gpus)
             .output()
             .unwrap();
-        assert!(upload.status.success(), "{}", stderr_of(&upload));
+        succeeded(&upload);
         world
     }
 
     fn machine(&self, cache: &str, endpoint: &str) -> assert_cmd::Command {
-        let mut cmd = self.project.trtctl();
+        let mut cmd = self.project.with_remote(&self.server);
         cmd.env("TENSORRT_CACHE_DIR", self.project.path().join(cache))
-            .env("ARTIFACTS_ENDPOINT", endpoint)
-            .env("ARTIFACTS_ACCESS_KEY", ACCESS_KEY)
-            .env("ARTIFACTS_SECRET_KEY", SECRET_KEY);
+            .env("ARTIFACTS_ENDPOINT", endpoint);
         cmd
     }
 
@@ -244,7 +244,7 @@ fn the_index_keeps_what_another_manifest_wants_and_forgets_what_the_remote_lost(
 
 #[test]
 fn requests_in_flight_never_exceed_the_configured_bound() {
-    let world = World::new(&["sm_75", "sm_80", "sm_86", "sm_89"], "max_in_flight = 3");
+    let world = World::new(&["sm_75", "sm_80", "sm_86", "sm_89"], "max_in_flight = 3\n");
     // The first sidecar reads are held until three are in flight: the bound is reached as an
     // event (a bound below 3 never opens the gate), and the 40 ms on every request keeps
     // the reads after it overlapping, so a bound above 3 would show.
@@ -382,8 +382,7 @@ fn local_plan(project: &Project) -> Vec<String> {
         .args(["plan", "--json", "--gpu-arch", "sm_86"])
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", stderr_of(&output));
-    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let plan: serde_json::Value = serde_json::from_str(&succeeded(&output)).unwrap();
     plan["steps"]
         .as_array()
         .unwrap()
@@ -424,12 +423,8 @@ fn the_sidecar_index_of_a_directory_remote_never_hides_a_rewritten_sidecar() {
         .args(["apply", "--gpu-arch", "sm_86"])
         .output()
         .unwrap();
-    assert!(a.status.success(), "{}", stderr_of(&a));
-    let plan = |machine: &str| {
-        let out = fleet.machine(machine).arg("plan").output().unwrap();
-        assert!(out.status.success(), "{}", stderr_of(&out));
-        stdout_of(&out)
-    };
+    succeeded(&a);
+    let plan = |machine: &str| succeeded(&fleet.machine(machine).arg("plan").output().unwrap());
     assert!(plan("b").contains("↓ fetch"), "{}", plan("b"));
     let index_dir = fleet.cache("b");
     assert!(
@@ -448,16 +443,13 @@ fn the_sidecar_index_of_a_directory_remote_never_hides_a_rewritten_sidecar() {
 
 #[test]
 fn the_local_sidecar_index_never_hides_a_rewritten_sidecar() {
-    let project = Project::new();
-    project.add_model("arcface_r100");
-    project.add_model("scrfd_10g");
-    project.write_manifest(crate::common::project::TWO_MODELS_SM86);
+    let project = Project::with_models(&["arcface_r100", "scrfd_10g"], TWO_MODELS_SM86);
     let built = project
         .trtctl()
         .args(["apply", "--gpu-arch", "sm_86"])
         .output()
         .unwrap();
-    assert!(built.status.success(), "{}", stderr_of(&built));
+    succeeded(&built);
     let up_to_date = vec!["\"up_to_date\"".to_string(); 4];
     assert_eq!(local_plan(&project), up_to_date);
     let index = project.cache().join(".sidecar-index");
@@ -619,10 +611,9 @@ fn lock_unchanged(world: &World, cache: &str) {
         .output()
         .unwrap();
     assert!(
-        out.status.success() && stdout_of(&out).contains("4 engines pinned (unchanged)"),
-        "{}{}",
-        stdout_of(&out),
-        stderr_of(&out)
+        succeeded(&out).contains("4 engines pinned (unchanged)"),
+        "{}",
+        all_output(&out)
     );
 }
 
@@ -641,8 +632,8 @@ fn apply_keeps_the_lock_current_without_listing_the_remote_again() {
         .args(&world.gpus)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", stderr_of(&out));
-    assert!(stdout_of(&out).contains("4 fetched"), "{}", stdout_of(&out));
+    let fetched = succeeded(&out);
+    assert!(fetched.contains("4 fetched"), "{fetched}");
     assert_eq!(family_lists(&proxy), 2, "{:?}", proxy.stats.requests);
     assert_eq!(
         std::fs::read_to_string(world.project.path().join("engines.lock")).unwrap(),

@@ -25,6 +25,15 @@ impl Manifest {
         self.raw(&format!("[remote]\nurl = \"{url}\"\n"))
     }
 
+    /// A `[defaults]` table: the `precisions` and `archs` of each model that sets none.
+    pub fn defaults(self, precisions: &[&str], archs: &[&str]) -> Manifest {
+        self.raw(&format!(
+            "[defaults]\nprecisions = {}\narchs = {}\n",
+            toml_list(&owned(precisions)),
+            toml_list(&owned(archs))
+        ))
+    }
+
     /// TOML written as given, before the models: a table, or keys of the table just added.
     pub fn raw(mut self, toml: &str) -> Manifest {
         self.tables.push_str(toml);
@@ -93,6 +102,13 @@ impl Model {
     pub fn onnx(self, onnx: &str) -> Model {
         Model {
             onnx: onnx.to_string(),
+            ..self
+        }
+    }
+
+    pub fn version(self, version: &str) -> Model {
+        Model {
+            version: version.to_string(),
             ..self
         }
     }
@@ -167,15 +183,17 @@ fn lays_out_a_manifest_as_the_hand_written_ones_were() {
     let text = Manifest::new("10.3.0")
         .remote("file://remote")
         .raw("part_size_mib = 5\n")
+        .defaults(&["int8"], &["sm_75", "sm_80"])
         .model(Model::arcface(&["fp16", "fp32"], &["sm_86"]).batch(1, 8, 16))
         .model(
             Model::named("x")
+                .version("v2")
                 .archs(&["sm_89"])
                 .line("build = { version_compatible = true }"),
         )
         .text();
     assert_eq!(
         text,
-        "trt_version = \"10.3.0\"\n[remote]\nurl = \"file://remote\"\npart_size_mib = 5\n[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\nprecisions = [\"fp16\", \"fp32\"]\narchs = [\"sm_86\"]\nbatch = { min = 1, opt = 8, max = 16 }\n[[model]]\nname = \"x\"\nonnx = \"models/x.onnx\"\nversion = \"v1\"\narchs = [\"sm_89\"]\nbuild = { version_compatible = true }\n"
+        "trt_version = \"10.3.0\"\n[remote]\nurl = \"file://remote\"\npart_size_mib = 5\n[defaults]\nprecisions = [\"int8\"]\narchs = [\"sm_75\", \"sm_80\"]\n[[model]]\nname = \"arcface_r100\"\nfamily = \"arcface\"\nonnx = \"models/arcface_r100.onnx\"\nversion = \"v1.0\"\nprecisions = [\"fp16\", \"fp32\"]\narchs = [\"sm_86\"]\nbatch = { min = 1, opt = 8, max = 16 }\n[[model]]\nname = \"x\"\nonnx = \"models/x.onnx\"\nversion = \"v2\"\narchs = [\"sm_89\"]\nbuild = { version_compatible = true }\n"
     );
 }

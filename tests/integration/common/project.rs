@@ -101,11 +101,17 @@ impl Project {
 
     /// A project with the tiny model copied in as each of `models` and `manifest` written.
     pub fn with_models(models: &[&str], manifest: &str) -> Project {
+        let project = Project::with_onnx(models);
+        project.write_manifest(manifest);
+        project
+    }
+
+    /// A project with the tiny model copied in as each of `models`, and no manifest.
+    pub fn with_onnx(models: &[&str]) -> Project {
         let project = Project::new();
         for name in models {
             project.add_model(name);
         }
-        project.write_manifest(manifest);
         project
     }
 
