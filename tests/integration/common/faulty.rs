@@ -452,13 +452,12 @@ async fn relay_response(
 ) -> Option<bool> {
     let (head, length) = read_head(server).await?;
     let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
-    if text.contains("transfer-encoding: chunked") {
-        // Not parsed here: the rest of the connection is the body, then both close.
-        client.write_all(&head).await.ok()?;
-        let _ = tokio::io::copy(server, client).await;
-        return Some(false);
-    }
     let keep_alive = !text.contains("connection: close");
+    if text.contains("transfer-encoding: chunked") {
+        client.write_all(&head).await.ok()?;
+        relay_chunked(server, client, flight).await?;
+        return Some(keep_alive);
+    }
     if flight.head_only || length == 0 {
         flight.write_last(client, &head).await;
         return Some(keep_alive);
@@ -476,6 +475,52 @@ async fn relay_response(
     server.take(1).read_to_end(&mut last).await.ok()?;
     flight.write_last(client, &last).await;
     Some(keep_alive)
+}
+
+/// Relays a chunked body through its last chunk and trailers, so that both connections can
+/// carry the next exchange: S3 streams the answer to a multipart upload's completion so, with
+/// whitespace while it assembles the parts.
+async fn relay_chunked(
+    server: &mut TcpStream,
+    client: &mut TcpStream,
+    flight: &mut Flight<'_>,
+) -> Option<()> {
+    loop {
+        let size_line = read_line(server).await?;
+        client.write_all(&size_line).await.ok()?;
+        let size = String::from_utf8_lossy(&size_line);
+        let size = size.split([';', '\r']).next().unwrap_or_default().trim();
+        let size = u64::from_str_radix(size, 16).ok()?;
+        if size == 0 {
+            break;
+        }
+        // The chunk's data and the CRLF after it.
+        tokio::io::copy(&mut (&mut *server).take(size + 2), client)
+            .await
+            .ok()?;
+    }
+    // Trailers, if any, up to the empty line that ends the message.
+    loop {
+        let line = read_line(server).await?;
+        if line == b"\r\n" {
+            flight.write_last(client, &line).await;
+            return Some(());
+        }
+        client.write_all(&line).await.ok()?;
+    }
+}
+
+/// One CRLF-terminated line, the CRLF included.
+async fn read_line(from: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while !line.ends_with(b"\r\n") {
+        match from.read(&mut byte).await {
+            Ok(1) => line.push(byte[0]),
+            _ => return None,
+        }
+    }
+    Some(line)
 }
 
 fn next(state: &AtomicU64) -> u64 {

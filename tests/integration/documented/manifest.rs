@@ -238,3 +238,37 @@ fn trust_keys_and_signing_key_file_in_the_manifest_sign_and_guard_the_fleet() {
     assert_eq!(refused.status.code(), Some(1), "{}", all_output(&refused));
     assert!(!fleet.cache("c").join(ENGINE).exists());
 }
+
+#[test]
+fn remote_concurrency_sets_the_parts_of_one_upload_in_flight() {
+    let is_part_put = |line: &str| line.starts_with("PUT ") && line.contains("partNumber=");
+    for (concurrency, most) in [(1, 1..=1), (3, 2..=3)] {
+        let fleet = Fleet::new(Backend::s3());
+        edit(
+            &fleet.project.path().join("engines.toml"),
+            "part_size_mib = 5",
+            &format!("part_size_mib = 5\nconcurrency = {concurrency}"),
+        );
+        let proxy = slow_proxy(&fleet);
+        // 16 MB: uploaded to S3 in four parts of 5 MiB, `concurrency` of them at once.
+        let mut publish = fleet.machine("a");
+        publish
+            .env("ARTIFACTS_ENDPOINT", &proxy.endpoint)
+            .env("STUB_ENGINE_BYTES", "16000000");
+        let shown = ok(
+            publish,
+            &["apply", "--gpu-arch", "sm_86", "--no-shared-timing-cache"],
+        );
+        assert!(shown.contains("1 uploaded"), "{shown}");
+        assert_eq!(
+            std::fs::read(fleet.backend.object(ENGINE)).unwrap(),
+            std::fs::read(fleet.cache("a").join(ENGINE)).unwrap()
+        );
+        assert_eq!(requests(&proxy, is_part_put), 4);
+        let seen = proxy.stats.most_at_once(is_part_put);
+        assert!(
+            most.contains(&seen),
+            "concurrency = {concurrency}: {seen} parts at once"
+        );
+    }
+}
